@@ -1,0 +1,3 @@
+fn main() -> std::process::ExitCode {
+    bqcheck::cli::main_table_compare()
+}

@@ -1,0 +1,3 @@
+//! The checks: pure logic over fetched metadata and query results. No I/O here.
+
+pub mod schema_diff;

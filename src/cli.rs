@@ -1,0 +1,255 @@
+//! Command-line flags: every flag is defined and documented once here, and shared by the
+//! standalone binaries (`bq-schema-diff`, ...) and the umbrella `bqcheck <subcommand>`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::report::Format;
+
+const EXIT_CODES: &str = "\
+Exit status (as diff(1)):
+  0  nothing to fail on
+  1  differences found (subject to --fail-on)
+  2  trouble: bad input, or any item failed";
+
+/// Flags every utility takes.
+#[derive(Debug, Clone, Args)]
+pub struct CommonArgs {
+    /// Number of items processed at once (capped at 2 × CPUs).
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..))]
+    pub parallel: u16,
+
+    /// Show progress on stderr: a bar on a terminal, plain `[3/40] ✓ item` lines otherwise.
+    #[arg(long)]
+    pub progress: bool,
+
+    /// Output format on stdout.
+    #[arg(long, value_enum, default_value_t = Format::Text, value_name = "FORMAT")]
+    pub format: Format,
+
+    /// Fetch every table's metadata anew, even if several items name the same table.
+    #[arg(long)]
+    pub no_cache: bool,
+
+    /// Default project for `dataset.table` references and for running jobs
+    /// [default: $GOOGLE_CLOUD_PROJECT, $CLOUDSDK_CORE_PROJECT, then the credentials' project].
+    #[arg(long, value_name = "ID")]
+    pub project: Option<String>,
+
+    /// BigQuery API endpoint, e.g. an emulator at http://127.0.0.1:9050 (no auth is sent)
+    /// [default: $BIGQUERY_EMULATOR_HOST, else https://bigquery.googleapis.com].
+    #[arg(long, value_name = "URL")]
+    pub api_url: Option<String>,
+
+    /// Google credentials JSON (service_account, authorized_user or external_account)
+    /// [default: $GOOGLE_APPLICATION_CREDENTIALS, gcloud's ADC file, the metadata server].
+    #[arg(long, value_name = "FILE")]
+    pub credentials: Option<PathBuf>,
+
+    /// Also write the JSON report to PATH.
+    #[arg(long, value_name = "PATH")]
+    pub report_json: Option<PathBuf>,
+
+    /// Also write a JUnit XML report to PATH (one testcase per item).
+    #[arg(long, value_name = "PATH")]
+    pub report_junit: Option<PathBuf>,
+
+    /// Also write a Markdown report to PATH (for PR comments and job summaries).
+    #[arg(long, value_name = "PATH")]
+    pub report_markdown: Option<PathBuf>,
+}
+
+/// What makes `bq-schema-diff` exit 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SchemaFailOn {
+    /// Any difference, cosmetic ones included.
+    Any,
+    /// Only breaking changes.
+    Breaking,
+    /// Never (report only).
+    Never,
+}
+
+/// Compare the schemas of table pairs (nested fields too) and classify each change as
+/// breaking, compatible or cosmetic by BigQuery's rules for in-place schema changes.
+///
+/// A is the proposed schema (dev, a PR's schema file), B the one it would replace (prod):
+/// `+` is only in A, `-` only in B, `~` changed from B's value to A's.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "bq-schema-diff", version, after_help = SCHEMA_DIFF_HELP)]
+pub struct SchemaDiffArgs {
+    /// `TABLE_A TABLE_B` (one pair) or pairs `A:B`. A side is a table
+    /// (project.dataset.table, dataset.table, project:dataset.table) or a schema file
+    /// (`*.json` or `file:PATH`). With no pairs and no --pairs-file, pairs are read from stdin.
+    #[arg(value_name = "PAIR")]
+    pub pairs: Vec<String>,
+
+    /// File with one pair per line (`A:B`, `A,B` or `A B`); blank lines and `#` comments skipped.
+    #[arg(long, value_name = "FILE")]
+    pub pairs_file: Option<PathBuf>,
+
+    /// Which differences make the exit status 1.
+    #[arg(long, value_enum, default_value_t = SchemaFailOn::Any)]
+    pub fail_on: SchemaFailOn,
+
+    /// Also compare partitioning, clustering, table description, labels and primary key.
+    #[arg(long)]
+    pub include_table_options: bool,
+
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+const SCHEMA_DIFF_HELP: &str = "\
+Examples:
+  bq-schema-diff project.dev.users project.prod.users
+  bq-schema-diff schemas/users.json prod.users            # offline: a PR's schema file vs prod
+  echo -e \"dev.t1:prod.t1\\ndev.t2:prod.t2\" | bq-schema-diff --parallel 2 --progress
+  bq-schema-diff --pairs-file=table_pairs.txt --format=json --fail-on=breaking
+
+Exit status (as diff(1)):
+  0  nothing to fail on
+  1  differences found (subject to --fail-on)
+  2  trouble: bad input, or any item failed";
+
+/// Compare the data of table pairs, computed inside BigQuery (not yet implemented).
+#[derive(Debug, Clone, Parser)]
+#[command(name = "bq-table-compare", version, after_help = EXIT_CODES)]
+pub struct TableCompareArgs {
+    /// `TABLE_A TABLE_B` (one pair) or pairs `A:B`; stdin when none are given.
+    #[arg(value_name = "PAIR")]
+    pub pairs: Vec<String>,
+
+    /// File with one pair per line.
+    #[arg(long, value_name = "FILE")]
+    pub pairs_file: Option<PathBuf>,
+
+    /// Number of example rows per kind of difference.
+    #[arg(long, value_name = "N", default_value_t = 100)]
+    pub sample_size: u32,
+
+    /// Skip per-column statistics.
+    #[arg(long)]
+    pub skip_stats: bool,
+
+    /// Skip the row-level diff and example rows.
+    #[arg(long)]
+    pub skip_samples: bool,
+
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// Profile tables in one scan each, with anomaly detection (not yet implemented).
+#[derive(Debug, Clone, Parser)]
+#[command(name = "bq-profile", version, after_help = EXIT_CODES)]
+pub struct ProfileArgs {
+    /// Tables to profile; stdin (one per line) when none are given.
+    #[arg(value_name = "TABLE")]
+    pub tables: Vec<String>,
+
+    /// Number of sample rows.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub sample_size: u32,
+
+    /// Flag anomalies (empty tables, all-null columns, outliers, ...).
+    #[arg(long)]
+    pub detect_anomalies: bool,
+
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// bqcheck: check BigQuery tables in CI and on a laptop with the same commands.
+#[derive(Debug, Parser)]
+#[command(name = "bqcheck", version, after_help = EXIT_CODES)]
+pub struct Bqcheck {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Compare schemas of table pairs (same flags as bq-schema-diff).
+    SchemaDiff(SchemaDiffArgs),
+    /// Compare the data of table pairs (same flags as bq-table-compare).
+    TableCompare(TableCompareArgs),
+    /// Profile tables (same flags as bq-profile).
+    Profile(ProfileArgs),
+}
+
+/// Run a command on a fresh runtime, turning any error into exit status 2.
+fn run<F>(fut: F) -> ExitCode
+where
+    F: std::future::Future<Output = anyhow::Result<u8>>,
+{
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match rt.block_on(fut) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn not_yet(name: &str) -> ExitCode {
+    eprintln!("{name}: not yet implemented");
+    ExitCode::from(2)
+}
+
+pub fn main_schema_diff() -> ExitCode {
+    let args = SchemaDiffArgs::parse();
+    run(crate::commands::schema_diff::run(args))
+}
+
+pub fn main_table_compare() -> ExitCode {
+    let _args = TableCompareArgs::parse();
+    not_yet("bq-table-compare")
+}
+
+pub fn main_profile() -> ExitCode {
+    let _args = ProfileArgs::parse();
+    not_yet("bq-profile")
+}
+
+pub fn main_bqcheck() -> ExitCode {
+    match Bqcheck::parse().command {
+        Command::SchemaDiff(args) => run(crate::commands::schema_diff::run(args)),
+        Command::TableCompare(_) => not_yet("bqcheck table-compare"),
+        Command::Profile(_) => not_yet("bqcheck profile"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn flag_definitions_are_consistent() {
+        Bqcheck::command().debug_assert();
+        SchemaDiffArgs::command().debug_assert();
+        TableCompareArgs::command().debug_assert();
+        ProfileArgs::command().debug_assert();
+    }
+
+    #[test]
+    fn parallel_must_be_positive() {
+        assert!(SchemaDiffArgs::try_parse_from(["x", "--parallel", "0", "a.b", "c.d"]).is_err());
+        let a = SchemaDiffArgs::try_parse_from(["x", "--parallel=8", "a.b", "c.d"]).unwrap();
+        assert_eq!(a.common.parallel, 8);
+        assert_eq!(a.fail_on, SchemaFailOn::Any);
+    }
+}

@@ -1,0 +1,87 @@
+//! The glue of each utility: inputs → runner → warehouse → checks → reports → exit status.
+//! What is shared by all utilities lives here.
+
+pub mod schema_diff;
+
+use std::io::{IsTerminal, Read, Write};
+use std::sync::Arc;
+
+use anyhow::Context;
+
+use crate::cli::CommonArgs;
+use crate::report::{self, Batch, Format};
+use crate::warehouse::{auth, AuthMode, Client, RetryPolicy};
+
+/// `--project`, then `GOOGLE_CLOUD_PROJECT`, `CLOUDSDK_CORE_PROJECT`, then the credentials'.
+pub fn default_project(common: &CommonArgs) -> Option<String> {
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+    common
+        .project
+        .clone()
+        .or_else(|| env("GOOGLE_CLOUD_PROJECT"))
+        .or_else(|| env("CLOUDSDK_CORE_PROJECT"))
+        .or_else(|| {
+            if api_url(common).is_some() {
+                None
+            } else {
+                auth::credential_project(common.credentials.as_deref())
+            }
+        })
+}
+
+/// `--api-url`, then `BIGQUERY_EMULATOR_HOST`: an emulator, talked to without auth.
+fn api_url(common: &CommonArgs) -> Option<String> {
+    common.api_url.clone().or_else(|| {
+        std::env::var("BIGQUERY_EMULATOR_HOST")
+            .ok()
+            .filter(|v| !v.trim().is_empty())
+    })
+}
+
+/// The BigQuery client for this run.
+pub fn client(common: &CommonArgs) -> anyhow::Result<Arc<Client>> {
+    let (url, auth) = match api_url(common) {
+        Some(url) => (url, AuthMode::None),
+        None => (
+            crate::warehouse::client::DEFAULT_API_URL.to_string(),
+            AuthMode::Google {
+                credentials: common.credentials.clone(),
+            },
+        ),
+    };
+    Ok(Arc::new(Client::new(&url, auth, RetryPolicy::default())?))
+}
+
+/// Stdin's whole text when it is not a terminal (a pipe or a file), else `None`.
+pub fn stdin_text() -> anyhow::Result<Option<String>> {
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        return Ok(None);
+    }
+    let mut text = String::new();
+    stdin
+        .lock()
+        .read_to_string(&mut text)
+        .context("cannot read pairs from stdin")?;
+    Ok(Some(text))
+}
+
+/// Print the report on stdout in `--format` and write every `--report-*` file.
+pub fn emit_reports(batch: &dyn Batch, common: &CommonArgs) -> anyhow::Result<()> {
+    for (path, format) in [
+        (&common.report_json, Format::Json),
+        (&common.report_junit, Format::Junit),
+        (&common.report_markdown, Format::Markdown),
+    ] {
+        if let Some(path) = path {
+            report::write_file(batch, format, path)?;
+        }
+    }
+    let bytes = common.format.exporter().render(batch)?;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(&bytes).and_then(|_| out.flush()) {
+        // A closed pipe (`| head`) is not an error worth reporting.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.context("cannot write to stdout"),
+    }
+}

@@ -1,0 +1,496 @@
+//! `bq-schema-diff`: fetch both sides of every pair (each table once), diff, report.
+
+use std::fmt::Write;
+use std::sync::Arc;
+
+use serde_json::{json, Value};
+
+use super::{client, default_project, emit_reports, stdin_text};
+use crate::checks::schema_diff::{self, Change, Class, DiffOptions};
+use crate::cli::{SchemaDiffArgs, SchemaFailOn};
+use crate::input::{self, Pair, PairInputs, Source};
+use crate::report::{self, markdown::cell, Batch, Case, Outcome, Summary};
+use crate::runner::{self, Progress};
+use crate::warehouse::Metadata;
+
+/// One pair's result: its changes, or why it could not be compared.
+#[derive(Debug, Clone)]
+pub struct PairResult {
+    pub pair: Pair,
+    pub result: Result<Vec<Change>, String>,
+}
+
+/// A whole run.
+#[derive(Debug, Clone)]
+pub struct SchemaDiffBatch {
+    pub results: Vec<PairResult>,
+    pub fail_on: SchemaFailOn,
+    pub timestamp: String,
+}
+
+impl SchemaDiffBatch {
+    /// Does this pair fail the gate under `--fail-on`?
+    fn fails(&self, changes: &[Change]) -> bool {
+        match self.fail_on {
+            SchemaFailOn::Any => !changes.is_empty(),
+            SchemaFailOn::Breaking => changes.iter().any(|c| c.class == Class::Breaking),
+            SchemaFailOn::Never => false,
+        }
+    }
+
+    fn compared(&self) -> impl Iterator<Item = (&Pair, &Vec<Change>)> {
+        self.results
+            .iter()
+            .filter_map(|r| r.result.as_ref().ok().map(|c| (&r.pair, c)))
+    }
+
+    pub fn failed(&self) -> usize {
+        self.results.iter().filter(|r| r.result.is_err()).count()
+    }
+
+    pub fn different(&self) -> usize {
+        self.compared().filter(|(_, c)| !c.is_empty()).count()
+    }
+
+    pub fn breaking(&self) -> usize {
+        self.compared()
+            .filter(|(_, c)| c.iter().any(|c| c.class == Class::Breaking))
+            .count()
+    }
+
+    /// diff(1) semantics: 2 if anything failed, else 1 if the gate fails, else 0.
+    pub fn exit_code(&self) -> u8 {
+        if self.failed() > 0 {
+            2
+        } else if self.compared().any(|(_, c)| self.fails(c)) {
+            1
+        } else {
+            0
+        }
+    }
+}
+
+fn side_json(s: &Source) -> Value {
+    Value::String(s.to_string())
+}
+
+fn headline(changes: &[Change]) -> String {
+    if changes.is_empty() {
+        return "identical".into();
+    }
+    let parts: Vec<String> = [Class::Breaking, Class::Compatible, Class::Cosmetic]
+        .iter()
+        .map(|&k| (k, schema_diff::count(changes, k)))
+        .filter(|(_, n)| *n > 0)
+        .map(|(k, n)| format!("{n} {k}"))
+        .collect();
+    let n = changes.len();
+    format!(
+        "{n} change{} ({})",
+        if n == 1 { "" } else { "s" },
+        parts.join(", ")
+    )
+}
+
+fn text_lines(changes: &[Change]) -> String {
+    let width = changes
+        .iter()
+        .map(|c| c.path.chars().count())
+        .max()
+        .unwrap_or(0);
+    let mut out = String::new();
+    for c in changes {
+        let _ = write!(
+            out,
+            "  {} {:<width$}  {:<10}  {}",
+            c.sign(),
+            c.path,
+            c.class.to_string(),
+            c.describe()
+        );
+        if let Some(note) = &c.note {
+            let _ = write!(out, "  ({note})");
+        }
+        out.push('\n');
+    }
+    out
+}
+
+fn markdown_table(changes: &[Change]) -> String {
+    let mut out = String::from("| | Path | Class | Change | Note |\n|---|---|---|---|---|\n");
+    for c in changes {
+        let _ = writeln!(
+            out,
+            "| `{}` | `{}` | {} | {} | {} |",
+            c.sign(),
+            cell(&c.path),
+            c.class,
+            cell(&c.describe()),
+            cell(c.note.as_deref().unwrap_or(""))
+        );
+    }
+    out
+}
+
+impl Batch for SchemaDiffBatch {
+    fn tool(&self) -> &'static str {
+        "bq-schema-diff"
+    }
+
+    fn legend(&self) -> Option<String> {
+        Some("A vs B: + only in A, - only in B, ~ changed from B's value → A's".into())
+    }
+
+    fn cases(&self) -> Vec<Case> {
+        self.results
+            .iter()
+            .map(|r| {
+                let name = r.pair.to_string();
+                match &r.result {
+                    Ok(changes) => Case {
+                        name,
+                        outcome: if self.fails(changes) {
+                            Outcome::Fail
+                        } else {
+                            Outcome::Pass
+                        },
+                        headline: headline(changes),
+                        text: text_lines(changes),
+                        markdown: if changes.is_empty() {
+                            String::new()
+                        } else {
+                            markdown_table(changes)
+                        },
+                    },
+                    Err(e) => Case {
+                        name,
+                        outcome: Outcome::Error,
+                        headline: e.clone(),
+                        text: String::new(),
+                        markdown: String::new(),
+                    },
+                }
+            })
+            .collect()
+    }
+
+    fn summary(&self) -> Summary {
+        let total = self.results.len();
+        let failed = self.failed();
+        let different = self.different();
+        Summary {
+            title: "Batch Schema Diff Summary".into(),
+            counts: vec![
+                ("Total pairs".into(), total),
+                ("Identical".into(), total - failed - different),
+                ("Different".into(), different),
+                ("Breaking".into(), self.breaking()),
+                ("Failed".into(), failed),
+            ],
+            failed_heading: "Failed pairs:".into(),
+        }
+    }
+
+    fn json(&self) -> Value {
+        let total = self.results.len();
+        let failed = self.failed();
+        let different = self.different();
+        let comparisons: Vec<Value> = self
+            .compared()
+            .map(|(pair, changes)| {
+                json!({
+                    "table_a": side_json(&pair.a),
+                    "table_b": side_json(&pair.b),
+                    "identical": changes.is_empty(),
+                    "breaking": changes.iter().any(|c| c.class == Class::Breaking),
+                    "counts": {
+                        "breaking": schema_diff::count(changes, Class::Breaking),
+                        "compatible": schema_diff::count(changes, Class::Compatible),
+                        "cosmetic": schema_diff::count(changes, Class::Cosmetic),
+                    },
+                    "changes": changes,
+                })
+            })
+            .collect();
+        let errors: Vec<Value> = self
+            .results
+            .iter()
+            .filter_map(|r| {
+                r.result.as_ref().err().map(|e| {
+                    json!({
+                        "table_a": side_json(&r.pair.a),
+                        "table_b": side_json(&r.pair.b),
+                        "error": e,
+                    })
+                })
+            })
+            .collect();
+        json!({
+            "tool": report::tool_json(self.tool()),
+            "schema_version": report::SCHEMA_VERSION,
+            "batch_summary": {
+                "total_pairs": total,
+                "identical": total - failed - different,
+                "different": different,
+                "failed": failed,
+                "breaking": self.breaking(),
+                "timestamp": self.timestamp,
+            },
+            "comparisons": comparisons,
+            "errors": errors,
+        })
+    }
+}
+
+/// Compare one pair: both sides fetched concurrently (through the shared cache), then diffed.
+pub async fn compare_pair(
+    meta: &Metadata,
+    pair: &Pair,
+    opts: DiffOptions,
+) -> Result<Vec<Change>, String> {
+    let (a, b) = futures::join!(meta.get(&pair.a), meta.get(&pair.b));
+    match (a, b) {
+        (Ok(a), Ok(b)) => Ok(schema_diff::diff(&a, &b, opts)),
+        (Err(e), Ok(_)) => Err(e.to_string()),
+        (Ok(_), Err(e)) => Err(e.to_string()),
+        (Err(ea), Err(eb)) if ea.to_string() == eb.to_string() => Err(ea.to_string()),
+        (Err(ea), Err(eb)) => Err(format!("{ea}; {eb}")),
+    }
+}
+
+/// Run the whole command; returns the exit status.
+pub async fn run(args: SchemaDiffArgs) -> anyhow::Result<u8> {
+    let common = &args.common;
+    let project = default_project(common);
+    let stdin = if args.pairs.is_empty() && args.pairs_file.is_none() {
+        stdin_text()?
+    } else {
+        None
+    };
+    let pairs = match input::collect_pairs(
+        PairInputs {
+            args: &args.pairs,
+            pairs_file: args.pairs_file.as_deref(),
+            stdin,
+        },
+        project.as_deref(),
+    ) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("{e}");
+            return Ok(2);
+        }
+    };
+    let (parallel, warning) = runner::effective_parallel(usize::from(common.parallel));
+    if let Some(w) = warning {
+        eprintln!("{w}");
+    }
+    let needs_bigquery = pairs
+        .iter()
+        .any(|p| matches!(p.a, Source::Table(_)) || matches!(p.b, Source::Table(_)));
+    let client = if needs_bigquery {
+        Some(client(common)?)
+    } else {
+        None
+    };
+    let meta = Arc::new(Metadata::new(client, !common.no_cache));
+    let opts = DiffOptions {
+        include_table_options: args.include_table_options,
+    };
+    let progress = Progress::new(
+        common.progress,
+        pairs.len(),
+        &format!(
+            "Comparing {} pair{}",
+            pairs.len(),
+            if pairs.len() == 1 { "" } else { "s" }
+        ),
+    );
+    let results = runner::run_batch(
+        pairs,
+        parallel,
+        &progress,
+        |p| p.to_string(),
+        |r: &PairResult| r.result.is_ok(),
+        |msg| PairResult {
+            pair: Pair {
+                a: Source::SchemaFile("?".into()),
+                b: Source::SchemaFile("?".into()),
+            },
+            result: Err(msg),
+        },
+        |pair| {
+            let meta = Arc::clone(&meta);
+            async move {
+                let result = compare_pair(&meta, &pair, opts).await;
+                PairResult { pair, result }
+            }
+        },
+    )
+    .await;
+    let batch = SchemaDiffBatch {
+        results,
+        fail_on: args.fail_on,
+        timestamp: report::timestamp_now(),
+    };
+    emit_reports(&batch, common)?;
+    Ok(batch.exit_code())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::input::TableRef;
+
+    fn pair(n: &str) -> Pair {
+        let t = |d: &str| {
+            Source::Table(TableRef {
+                project: "p".into(),
+                dataset: d.into(),
+                table: n.into(),
+            })
+        };
+        Pair {
+            a: t("dev"),
+            b: t("prod"),
+        }
+    }
+
+    fn change(class: Class) -> Change {
+        Change {
+            path: "x".into(),
+            kind: schema_diff::ChangeKind::DescriptionChanged,
+            class,
+            before: None,
+            after: Some("y".into()),
+            note: None,
+        }
+    }
+
+    fn batch(results: Vec<Result<Vec<Change>, String>>, fail_on: SchemaFailOn) -> SchemaDiffBatch {
+        SchemaDiffBatch {
+            results: results
+                .into_iter()
+                .enumerate()
+                .map(|(i, result)| PairResult {
+                    pair: pair(&format!("t{i}")),
+                    result,
+                })
+                .collect(),
+            fail_on,
+            timestamp: "2026-01-13T12:00:00Z".into(),
+        }
+    }
+
+    #[test]
+    fn exit_codes_follow_diff_and_fail_on() {
+        let cosmetic = || Ok(vec![change(Class::Cosmetic)]);
+        let breaking = || Ok(vec![change(Class::Breaking)]);
+        assert_eq!(batch(vec![Ok(vec![])], SchemaFailOn::Any).exit_code(), 0);
+        assert_eq!(batch(vec![cosmetic()], SchemaFailOn::Any).exit_code(), 1);
+        assert_eq!(
+            batch(vec![cosmetic()], SchemaFailOn::Breaking).exit_code(),
+            0
+        );
+        assert_eq!(
+            batch(vec![breaking()], SchemaFailOn::Breaking).exit_code(),
+            1
+        );
+        assert_eq!(batch(vec![breaking()], SchemaFailOn::Never).exit_code(), 0);
+        assert_eq!(
+            batch(vec![breaking(), Err("x".into())], SchemaFailOn::Any).exit_code(),
+            2
+        );
+        assert_eq!(
+            batch(vec![Ok(vec![]), Err("x".into())], SchemaFailOn::Never).exit_code(),
+            2
+        );
+    }
+
+    #[test]
+    fn json_keeps_the_seed_keys() {
+        let b = batch(
+            vec![
+                Ok(vec![]),
+                Ok(vec![change(Class::Breaking)]),
+                Err("Table not found: t2".into()),
+            ],
+            SchemaFailOn::Any,
+        );
+        let j = b.json();
+        assert_eq!(j["batch_summary"]["total_pairs"], 3);
+        assert_eq!(j["batch_summary"]["identical"], 1);
+        assert_eq!(j["batch_summary"]["different"], 1);
+        assert_eq!(j["batch_summary"]["failed"], 1);
+        assert_eq!(j["batch_summary"]["breaking"], 1);
+        assert_eq!(j["batch_summary"]["timestamp"], "2026-01-13T12:00:00Z");
+        assert_eq!(j["comparisons"][1]["table_a"], "p.dev.t1");
+        assert_eq!(j["comparisons"][1]["identical"], false);
+        assert_eq!(
+            j["comparisons"][1]["changes"][0]["kind"],
+            "description_changed"
+        );
+        assert_eq!(j["comparisons"][1]["changes"][0]["class"], "breaking");
+        assert_eq!(j["comparisons"][1]["changes"][0]["before"], Value::Null);
+        assert_eq!(j["errors"][0]["error"], "Table not found: t2");
+        assert_eq!(j["tool"]["name"], "bq-schema-diff");
+        assert_eq!(j["schema_version"], 1);
+    }
+
+    #[test]
+    fn text_report_has_the_seed_summary_block() {
+        let b = batch(
+            vec![Ok(vec![]), Err("Table not found: x".into())],
+            SchemaFailOn::Any,
+        );
+        let text =
+            String::from_utf8(crate::report::Format::Text.exporter().render(&b).unwrap()).unwrap();
+        assert!(text.contains("p.dev.t0 ↔ p.prod.t0: identical"), "{text}");
+        assert!(text.contains("Batch Schema Diff Summary\n"), "{text}");
+        assert!(text.contains("Results:\n  Total pairs: 2\n  Identical: 1\n  Different: 0\n  Breaking: 0\n  Failed: 1\n"), "{text}");
+        assert!(
+            text.contains("Failed pairs:\n  ✗ p.dev.t1 ↔ p.prod.t1: Table not found: x\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn junit_and_markdown_reports() {
+        let b = batch(
+            vec![
+                Ok(vec![]),
+                Ok(vec![change(Class::Breaking)]),
+                Err("boom \u{1b} <x>".into()),
+            ],
+            SchemaFailOn::Any,
+        );
+        let xml =
+            String::from_utf8(crate::report::Format::Junit.exporter().render(&b).unwrap()).unwrap();
+        assert!(
+            xml.contains(r#"tests="3""#)
+                && xml.contains(r#"failures="1""#)
+                && xml.contains(r#"errors="1""#),
+            "{xml}"
+        );
+        assert!(
+            !xml.contains('\u{1b}'),
+            "invalid XML characters are stripped"
+        );
+        let md = String::from_utf8(
+            crate::report::Format::Markdown
+                .exporter()
+                .render(&b)
+                .unwrap(),
+        )
+        .unwrap();
+        assert!(md.contains("## Batch Schema Diff Summary"), "{md}");
+        assert!(
+            md.contains("| ❌ | `p.dev.t1 ↔ p.prod.t1` | 1 change (1 breaking) |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("<details open><summary><code>p.dev.t1 ↔ p.prod.t1</code>"),
+            "{md}"
+        );
+    }
+}

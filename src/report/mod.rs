@@ -1,0 +1,124 @@
+//! Reports: one file per format behind one trait (as hyperfine's `src/export/`). Every check's
+//! batch result implements [`Batch`], a format-neutral view; each [`Exporter`] renders it.
+//! Several formats can be written in one run.
+
+pub mod json;
+pub mod junit;
+pub mod markdown;
+pub mod text;
+
+use std::path::Path;
+
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum ReportError {
+    #[error("cannot write report {path}: {source}")]
+    Write {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot render {format} report: {message}")]
+    Render {
+        format: &'static str,
+        message: String,
+    },
+}
+
+/// How one item of a batch ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Nothing to report (identical, or differences that `--fail-on` ignores).
+    Pass,
+    /// Differences that fail the gate.
+    Fail,
+    /// The item could not be checked.
+    Error,
+}
+
+/// One item (pair or table), as every format sees it.
+#[derive(Debug, Clone)]
+pub struct Case {
+    /// `a ↔ b` or the table id.
+    pub name: String,
+    pub outcome: Outcome,
+    /// One line: `identical`, `3 changes (1 breaking)`, or the error.
+    pub headline: String,
+    /// Detail lines for the text report (already indented by the check).
+    pub text: String,
+    /// Detail block for Markdown (empty if none).
+    pub markdown: String,
+}
+
+/// The batch summary: a title and counted lines, as the original utilities printed.
+#[derive(Debug, Clone)]
+pub struct Summary {
+    /// `Batch Schema Diff Summary`.
+    pub title: String,
+    /// (`Total pairs`, 3), ...
+    pub counts: Vec<(String, usize)>,
+    /// `Failed pairs:` / `Failed tables:`.
+    pub failed_heading: String,
+}
+
+/// A check's batch result, viewed by the exporters.
+pub trait Batch {
+    /// The utility's name, e.g. `bq-schema-diff`.
+    fn tool(&self) -> &'static str;
+    /// A line shown above the items in text and Markdown reports, if any.
+    fn legend(&self) -> Option<String> {
+        None
+    }
+    fn cases(&self) -> Vec<Case>;
+    fn summary(&self) -> Summary;
+    /// The machine-readable document (keys kept from the original utilities).
+    fn json(&self) -> serde_json::Value;
+}
+
+/// One output format.
+pub trait Exporter {
+    fn render(&self, batch: &dyn Batch) -> Result<Vec<u8>, ReportError>;
+}
+
+/// The formats, for `--format` and the `--report-*` flags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+    Junit,
+    Markdown,
+}
+
+impl Format {
+    pub fn exporter(self) -> Box<dyn Exporter> {
+        match self {
+            Format::Text => Box::new(text::Text),
+            Format::Json => Box::new(json::Json),
+            Format::Junit => Box::new(junit::Junit),
+            Format::Markdown => Box::new(markdown::Markdown),
+        }
+    }
+}
+
+/// Render `batch` in `format` and write it to `path`.
+pub fn write_file(batch: &dyn Batch, format: Format, path: &Path) -> Result<(), ReportError> {
+    let bytes = format.exporter().render(batch)?;
+    std::fs::write(path, bytes).map_err(|source| ReportError::Write {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+/// The tool block every JSON report carries.
+pub fn tool_json(name: &str) -> serde_json::Value {
+    serde_json::json!({ "name": name, "version": env!("CARGO_PKG_VERSION") })
+}
+
+/// Version of the JSON report layout; bumped on incompatible changes.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// RFC 3339 UTC timestamp, seconds precision, as in the original reports.
+pub fn timestamp_now() -> String {
+    chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}

@@ -1,0 +1,205 @@
+//! Run a batch of items with bounded concurrency, a progress display, and per-item isolation:
+//! one item failing (or even panicking) never stops the others.
+
+use std::future::Future;
+use std::io::IsTerminal;
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use futures::{FutureExt, StreamExt};
+use indicatif::{ProgressBar, ProgressStyle};
+
+/// The most workers allowed: twice the CPUs, as the original utilities did.
+pub fn max_workers() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .saturating_mul(2)
+}
+
+/// Clamp `--parallel` to the system maximum; the warning text is the original utilities'.
+pub fn effective_parallel(requested: usize) -> (usize, Option<String>) {
+    let max = max_workers();
+    let n = requested.max(1);
+    if n > max {
+        (max, Some(format!("Limiting workers to {max} (system max)")))
+    } else {
+        (n, None)
+    }
+}
+
+enum Display {
+    Off,
+    Bar(ProgressBar),
+    /// Plain lines for CI logs, at most one success line per interval (failures always).
+    Lines {
+        last: Mutex<Option<Instant>>,
+    },
+}
+
+/// Progress for one batch, on stderr.
+pub struct Progress {
+    display: Display,
+    total: usize,
+    done: AtomicUsize,
+}
+
+const LINE_INTERVAL: Duration = Duration::from_secs(2);
+
+impl Progress {
+    /// `enabled` is `--progress`; a bar is drawn only when stderr is a terminal.
+    pub fn new(enabled: bool, total: usize, what: &str) -> Progress {
+        let display = if !enabled {
+            Display::Off
+        } else if std::io::stderr().is_terminal() {
+            let bar = ProgressBar::new(total as u64);
+            let style = ProgressStyle::with_template(
+                "{spinner} {msg} {wide_bar} {pos}/{len} {percent}% {elapsed_precise}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar());
+            bar.set_style(style.progress_chars("━━ "));
+            bar.set_message(what.to_string());
+            bar.enable_steady_tick(Duration::from_millis(100));
+            Display::Bar(bar)
+        } else {
+            Display::Lines {
+                last: Mutex::new(None),
+            }
+        };
+        Progress {
+            display,
+            total,
+            done: AtomicUsize::new(0),
+        }
+    }
+
+    /// Record one finished item.
+    pub fn item_done(&self, label: &str, ok: bool) {
+        let n = self.done.fetch_add(1, Ordering::Relaxed) + 1;
+        let mark = if ok { '✓' } else { '✗' };
+        match &self.display {
+            Display::Off => {}
+            Display::Bar(bar) => {
+                bar.println(format!("{mark} {label}"));
+                bar.inc(1);
+            }
+            Display::Lines { last } => {
+                let mut last = last.lock().unwrap_or_else(|p| p.into_inner());
+                let due = last.is_none_or(|t| t.elapsed() >= LINE_INTERVAL);
+                if !ok || due || n == self.total {
+                    eprintln!("[{n}/{}] {mark} {label}", self.total);
+                    *last = Some(Instant::now());
+                }
+            }
+        }
+    }
+
+    pub fn finish(&self) {
+        if let Display::Bar(bar) = &self.display {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// Run `work` over `items` with at most `parallel` at once; results come back in input order.
+/// `ok` tells the progress display whether an item succeeded. A panic in one item becomes that
+/// item's `on_panic` result.
+pub async fn run_batch<T, R, F, Fut>(
+    items: Vec<T>,
+    parallel: usize,
+    progress: &Progress,
+    label: impl Fn(&T) -> String,
+    ok: impl Fn(&R) -> bool,
+    on_panic: impl Fn(String) -> R,
+    work: F,
+) -> Vec<R>
+where
+    F: Fn(T) -> Fut,
+    Fut: Future<Output = R>,
+{
+    let results = futures::stream::iter(items.into_iter().map(|item| {
+        let name = label(&item);
+        let fut = AssertUnwindSafe(work(item)).catch_unwind();
+        let ok = &ok;
+        let on_panic = &on_panic;
+        async move {
+            let r = match fut.await {
+                Ok(r) => r,
+                Err(panic) => {
+                    let msg = panic
+                        .downcast_ref::<&str>()
+                        .map(|s| s.to_string())
+                        .or_else(|| panic.downcast_ref::<String>().cloned())
+                        .unwrap_or_else(|| "unknown panic".into());
+                    on_panic(format!("internal error (please report): {msg}"))
+                }
+            };
+            progress.item_done(&name, ok(&r));
+            r
+        }
+    }))
+    .buffered(parallel.max(1))
+    .collect::<Vec<R>>()
+    .await;
+    progress.finish();
+    results
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+
+    #[test]
+    fn clamps_to_system_max() {
+        let max = max_workers();
+        assert_eq!(effective_parallel(1), (1, None));
+        let (n, w) = effective_parallel(max + 5);
+        assert_eq!(n, max);
+        assert_eq!(
+            w.unwrap(),
+            format!("Limiting workers to {max} (system max)")
+        );
+    }
+
+    #[tokio::test]
+    async fn bounded_ordered_and_isolated() {
+        let running = AtomicUsize::new(0);
+        let peak = AtomicUsize::new(0);
+        let progress = Progress::new(false, 10, "test");
+        let out = run_batch(
+            (0..10).collect::<Vec<u32>>(),
+            3,
+            &progress,
+            |i| i.to_string(),
+            |r: &Result<u32, String>| r.is_ok(),
+            Err,
+            |i| {
+                let running = &running;
+                let peak = &peak;
+                async move {
+                    let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                    peak.fetch_max(now, Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_millis(20 - i as u64)).await;
+                    running.fetch_sub(1, Ordering::SeqCst);
+                    if i == 4 {
+                        panic!("boom on 4");
+                    }
+                    if i == 7 {
+                        return Err("failed 7".to_string());
+                    }
+                    Ok(i * 10)
+                }
+            },
+        )
+        .await;
+        assert_eq!(peak.load(Ordering::SeqCst), 3);
+        assert_eq!(out.len(), 10);
+        assert_eq!(out[0], Ok(0));
+        assert_eq!(out[9], Ok(90));
+        assert!(out[4].as_ref().unwrap_err().contains("boom on 4"));
+        assert_eq!(out[7], Err("failed 7".to_string()));
+    }
+}

@@ -1,0 +1,377 @@
+//! A small BigQuery REST v2 client: metadata GETs with retries.
+//!
+//! Only read operations live here. Errors keep BigQuery's own message and reason so a user can
+//! act on them; tokens are never part of any message.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use rand::Rng;
+use reqwest::{Method, StatusCode, Url};
+use serde_json::Value;
+use thiserror::Error;
+use tokio::sync::OnceCell;
+
+use super::auth::{AuthError, TokenProvider};
+use super::model::TableMeta;
+use crate::input::TableRef;
+
+pub const DEFAULT_API_URL: &str = "https://bigquery.googleapis.com";
+
+/// Everything that can go wrong talking to BigQuery. Cloneable so a cached failure can be
+/// handed to every pair that shares the table.
+#[derive(Debug, Error, Clone)]
+pub enum WarehouseError {
+    #[error("Table not found: {0}")]
+    NotFound(String),
+    #[error("Access denied: {0}")]
+    AccessDenied(String),
+    #[error("Invalid request: {0}")]
+    Invalid(String),
+    #[error("BigQuery returned HTTP {status}{}: {message}", reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default())]
+    Api {
+        status: u16,
+        reason: Option<String>,
+        message: String,
+    },
+    #[error("cannot reach BigQuery at {url}: {message}")]
+    Network { url: String, message: String },
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    #[error("unexpected response from BigQuery ({what}): {message}")]
+    Decode { what: String, message: String },
+    #[error("bad --api-url `{0}`: expected a URL such as http://127.0.0.1:9050")]
+    BadApiUrl(String),
+}
+
+/// How often and how long to retry transient failures.
+#[derive(Debug, Clone)]
+pub struct RetryPolicy {
+    /// Total attempts, the first included.
+    pub max_attempts: u32,
+    pub base_delay: Duration,
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 6,
+            base_delay: Duration::from_millis(500),
+            max_delay: Duration::from_secs(20),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// Full-jitter exponential backoff: a random delay in [0, min(max, base·2^attempt)].
+    fn delay(&self, attempt: u32) -> Duration {
+        let cap = self
+            .base_delay
+            .saturating_mul(2u32.saturating_pow(attempt))
+            .min(self.max_delay);
+        let millis = cap.as_millis().min(u128::from(u64::MAX)) as u64;
+        Duration::from_millis(rand::rng().random_range(0..=millis.max(1)))
+    }
+}
+
+/// Which credentials to use.
+#[derive(Debug, Clone, Default)]
+pub enum AuthMode {
+    /// Talk to an emulator: no Authorization header at all.
+    #[default]
+    None,
+    /// Discover Google credentials (optionally from an explicit key file) on first use.
+    Google {
+        credentials: Option<std::path::PathBuf>,
+    },
+}
+
+pub struct Client {
+    http: reqwest::Client,
+    base: Url,
+    auth: AuthMode,
+    token: OnceCell<Result<TokenProvider, AuthError>>,
+    retry: RetryPolicy,
+    requests: AtomicU64,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("base", &self.base.as_str())
+            .field("auth", &self.auth)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Turn `--api-url` / `BIGQUERY_EMULATOR_HOST` into a base URL ending in `/bigquery/v2/`.
+pub fn api_base(api_url: &str) -> Result<Url, WarehouseError> {
+    let with_scheme = if api_url.contains("://") {
+        api_url.to_string()
+    } else {
+        format!("http://{api_url}")
+    };
+    let mut url =
+        Url::parse(&with_scheme).map_err(|_| WarehouseError::BadApiUrl(api_url.to_string()))?;
+    if url.cannot_be_a_base() || url.host_str().is_none() {
+        return Err(WarehouseError::BadApiUrl(api_url.to_string()));
+    }
+    let path = url.path().trim_end_matches('/').to_string();
+    let path = if path.ends_with("/bigquery/v2") {
+        format!("{path}/")
+    } else {
+        format!("{path}/bigquery/v2/")
+    };
+    url.set_path(&path);
+    Ok(url)
+}
+
+impl Client {
+    pub fn new(
+        api_url: &str,
+        auth: AuthMode,
+        retry: RetryPolicy,
+    ) -> Result<Client, WarehouseError> {
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("bqcheck/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(Duration::from_secs(20))
+            .timeout(Duration::from_secs(120))
+            .build()
+            .map_err(|e| WarehouseError::Network {
+                url: api_url.to_string(),
+                message: e.to_string(),
+            })?;
+        Ok(Client {
+            http,
+            base: api_base(api_url)?,
+            auth,
+            token: OnceCell::new(),
+            retry,
+            requests: AtomicU64::new(0),
+        })
+    }
+
+    /// HTTP requests sent so far (retries included).
+    pub fn requests_sent(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    fn url(&self, segments: &[&str]) -> Result<Url, WarehouseError> {
+        let mut url = self.base.clone();
+        {
+            let mut path = url
+                .path_segments_mut()
+                .map_err(|_| WarehouseError::BadApiUrl(self.base.to_string()))?;
+            path.pop_if_empty();
+            path.extend(segments);
+        }
+        Ok(url)
+    }
+
+    async fn bearer(&self) -> Result<Option<String>, WarehouseError> {
+        match &self.auth {
+            AuthMode::None => Ok(None),
+            AuthMode::Google { credentials } => {
+                let provider = self
+                    .token
+                    .get_or_init(|| TokenProvider::discover(credentials.as_deref()))
+                    .await
+                    .as_ref()
+                    .map_err(|e| WarehouseError::Auth(e.clone()))?;
+                Ok(Some(provider.token().await?))
+            }
+        }
+    }
+
+    /// `tables.get`: the table's metadata and schema.
+    pub async fn get_table(&self, t: &TableRef) -> Result<TableMeta, WarehouseError> {
+        let url = self.url(&[
+            "projects", &t.project, "datasets", &t.dataset, "tables", &t.table,
+        ])?;
+        let body = self.send(Method::GET, url, None).await?;
+        serde_json::from_value(body).map_err(|e| WarehouseError::Decode {
+            what: format!("tables.get {t}"),
+            message: e.to_string(),
+        })
+    }
+
+    /// Send a request, retrying transient failures with jittered exponential backoff.
+    async fn send(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<&Value>,
+    ) -> Result<Value, WarehouseError> {
+        let mut attempt = 0;
+        loop {
+            let result = self.send_once(method.clone(), url.clone(), body).await;
+            match result {
+                Err(e) if is_retryable(&e) && attempt + 1 < self.retry.max_attempts => {
+                    tokio::time::sleep(self.retry.delay(attempt)).await;
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn send_once(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<&Value>,
+    ) -> Result<Value, WarehouseError> {
+        let mut req = self.http.request(method, url.clone());
+        if let Some(token) = self.bearer().await? {
+            req = req.bearer_auth(token);
+        }
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        let network = |e: reqwest::Error| WarehouseError::Network {
+            url: url.as_str().to_string(),
+            message: e.without_url().to_string(),
+        };
+        let resp = req.send().await.map_err(network)?;
+        let status = resp.status();
+        let text = resp.text().await.map_err(network)?;
+        if status.is_success() {
+            return serde_json::from_str(&text).map_err(|e| WarehouseError::Decode {
+                what: url.path().to_string(),
+                message: e.to_string(),
+            });
+        }
+        Err(api_error(status, &text))
+    }
+}
+
+/// Map an error response (`{"error": {"code", "message", "errors": [{"reason"}]}}`) to an error.
+pub fn api_error(status: StatusCode, body: &str) -> WarehouseError {
+    let v: Value = serde_json::from_str(body).unwrap_or(Value::Null);
+    let err = v.get("error");
+    let message = err
+        .and_then(|e| e.get("message"))
+        .and_then(Value::as_str)
+        .map(String::from)
+        .unwrap_or_else(|| {
+            let snippet: String = body.chars().take(200).collect();
+            if snippet.trim().is_empty() {
+                status.canonical_reason().unwrap_or("error").to_string()
+            } else {
+                snippet
+            }
+        });
+    let reason = err
+        .and_then(|e| e.get("errors"))
+        .and_then(|e| e.get(0))
+        .and_then(|e| e.get("reason"))
+        .and_then(Value::as_str)
+        .map(String::from)
+        .or_else(|| {
+            err.and_then(|e| e.get("status"))
+                .and_then(Value::as_str)
+                .map(|s| s.to_string())
+        });
+    match (status.as_u16(), reason.as_deref()) {
+        (404, _) | (_, Some("notFound")) => WarehouseError::NotFound(message),
+        (_, Some("accessDenied")) => WarehouseError::AccessDenied(message),
+        (400, _) | (_, Some("invalid") | Some("invalidQuery")) => WarehouseError::Invalid(message),
+        (403, None) => WarehouseError::AccessDenied(message),
+        (s, _) => WarehouseError::Api {
+            status: s,
+            reason,
+            message,
+        },
+    }
+}
+
+/// 429, 500, 502, 503, 504, `rateLimitExceeded`, `backendError` and network failures are
+/// transient; `notFound`, `invalid`, `accessDenied` and auth problems are not.
+pub fn is_retryable(e: &WarehouseError) -> bool {
+    match e {
+        WarehouseError::Api { status, reason, .. } => {
+            matches!(status, 429 | 500 | 502 | 503 | 504)
+                || matches!(
+                    reason.as_deref(),
+                    Some("rateLimitExceeded") | Some("backendError") | Some("internalError")
+                )
+        }
+        WarehouseError::Network { .. } => true,
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_base_forms() {
+        assert_eq!(
+            api_base("127.0.0.1:9050").unwrap().as_str(),
+            "http://127.0.0.1:9050/bigquery/v2/"
+        );
+        assert_eq!(
+            api_base("http://localhost:9050/").unwrap().as_str(),
+            "http://localhost:9050/bigquery/v2/"
+        );
+        assert_eq!(
+            api_base("https://bigquery.googleapis.com/bigquery/v2")
+                .unwrap()
+                .as_str(),
+            "https://bigquery.googleapis.com/bigquery/v2/"
+        );
+        assert!(api_base("http://").is_err());
+    }
+
+    #[test]
+    fn urls_encode_table_names() {
+        let c = Client::new("http://h:1", AuthMode::None, RetryPolicy::default()).unwrap();
+        let u = c
+            .url(&["projects", "p", "datasets", "d", "tables", "my table/x"])
+            .unwrap();
+        assert_eq!(
+            u.as_str(),
+            "http://h:1/bigquery/v2/projects/p/datasets/d/tables/my%20table%2Fx"
+        );
+    }
+
+    #[test]
+    fn classifies_error_bodies() {
+        let nf = r#"{"error":{"code":404,"message":"Not found: Table p:d.t","errors":[{"message":"Not found: Table p:d.t","domain":"global","reason":"notFound"}],"status":"NOT_FOUND"}}"#;
+        let e = api_error(StatusCode::NOT_FOUND, nf);
+        assert!(matches!(e, WarehouseError::NotFound(_)));
+        assert_eq!(e.to_string(), "Table not found: Not found: Table p:d.t");
+        assert!(!is_retryable(&e));
+        let rl = r#"{"error":{"code":403,"message":"Exceeded rate limits","errors":[{"reason":"rateLimitExceeded"}]}}"#;
+        let e = api_error(StatusCode::FORBIDDEN, rl);
+        assert!(is_retryable(&e), "{e:?}");
+        let ad = r#"{"error":{"code":403,"message":"Access Denied: Table p:d.t","errors":[{"reason":"accessDenied"}]}}"#;
+        let e = api_error(StatusCode::FORBIDDEN, ad);
+        assert!(matches!(e, WarehouseError::AccessDenied(_)));
+        assert!(!is_retryable(&e));
+        for s in [429u16, 500, 502, 503, 504] {
+            let e = api_error(StatusCode::from_u16(s).unwrap(), "<html>oops</html>");
+            assert!(is_retryable(&e), "{s}");
+        }
+        let e = api_error(
+            StatusCode::BAD_REQUEST,
+            r#"{"error":{"code":400,"message":"bad","errors":[{"reason":"invalid"}]}}"#,
+        );
+        assert!(matches!(e, WarehouseError::Invalid(_)) && !is_retryable(&e));
+    }
+
+    #[test]
+    fn backoff_is_bounded() {
+        let p = RetryPolicy {
+            max_attempts: 5,
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_millis(300),
+        };
+        for a in 0..20 {
+            assert!(p.delay(a) <= Duration::from_millis(300));
+        }
+    }
+}

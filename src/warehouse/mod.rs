@@ -1,0 +1,75 @@
+//! Everything that talks to BigQuery (or reads a schema file in its place).
+
+pub mod auth;
+pub mod client;
+pub mod model;
+pub mod schema_file;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::OnceCell;
+
+pub use client::{AuthMode, Client, RetryPolicy, WarehouseError};
+pub use model::{Field, TableMeta};
+
+use crate::input::{Source, TableRef};
+
+type Slot = Arc<OnceCell<Result<Arc<TableMeta>, WarehouseError>>>;
+
+/// Table metadata for a run: each distinct table is fetched once, however many pairs name it
+/// (unless caching is off), and concurrent requests for one table wait for the same fetch.
+pub struct Metadata {
+    client: Option<Arc<Client>>,
+    cache: Option<Mutex<HashMap<TableRef, Slot>>>,
+}
+
+impl Metadata {
+    /// `client` is `None` when every source is a schema file (no credentials needed).
+    pub fn new(client: Option<Arc<Client>>, cache: bool) -> Metadata {
+        Metadata {
+            client,
+            cache: cache.then(|| Mutex::new(HashMap::new())),
+        }
+    }
+
+    pub fn client(&self) -> Option<&Arc<Client>> {
+        self.client.as_ref()
+    }
+
+    /// The metadata of one side of a pair.
+    pub async fn get(&self, source: &Source) -> Result<Arc<TableMeta>, SourceFetchError> {
+        match source {
+            Source::SchemaFile(path) => schema_file::load(path)
+                .map(Arc::new)
+                .map_err(|e| SourceFetchError::File(e.to_string())),
+            Source::Table(t) => self.table(t).await.map_err(SourceFetchError::Warehouse),
+        }
+    }
+
+    async fn table(&self, t: &TableRef) -> Result<Arc<TableMeta>, WarehouseError> {
+        let client = self
+            .client
+            .as_ref()
+            .ok_or_else(|| WarehouseError::Invalid("no BigQuery client configured".to_string()))?;
+        let Some(cache) = &self.cache else {
+            return client.get_table(t).await.map(Arc::new);
+        };
+        let slot = {
+            let mut map = cache.lock().unwrap_or_else(|p| p.into_inner());
+            map.entry(t.clone()).or_default().clone()
+        };
+        slot.get_or_init(|| async { client.get_table(t).await.map(Arc::new) })
+            .await
+            .clone()
+    }
+}
+
+/// Why one side could not be read.
+#[derive(Debug, thiserror::Error, Clone)]
+pub enum SourceFetchError {
+    #[error(transparent)]
+    Warehouse(#[from] WarehouseError),
+    #[error("{0}")]
+    File(String),
+}

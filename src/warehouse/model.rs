@@ -1,0 +1,169 @@
+//! Our own model of a `tables.get` resource.
+//!
+//! Types are kept as strings: BigQuery adds types (RANGE, JSON, ...) and a closed enum would
+//! refuse to deserialize a table that uses a new one.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// A column, possibly with nested fields (RECORD/STRUCT).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Field {
+    pub name: String,
+    #[serde(rename = "type", default)]
+    pub field_type: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<Field>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_tags: Option<PolicyTags>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_value_expression: Option<String>,
+    /// int64 values arrive as JSON strings from the API and as numbers in hand-written files.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "int_or_string"
+    )]
+    pub max_length: Option<i64>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "int_or_string"
+    )]
+    pub precision: Option<i64>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "int_or_string"
+    )]
+    pub scale: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub collation: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub range_element_type: Option<RangeElementType>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyTags {
+    #[serde(default)]
+    pub names: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RangeElementType {
+    #[serde(rename = "type", default)]
+    pub element_type: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Schema {
+    #[serde(default)]
+    pub fields: Vec<Field>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TableConstraints {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub primary_key: Option<PrimaryKey>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PrimaryKey {
+    #[serde(default)]
+    pub columns: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Clustering {
+    #[serde(default)]
+    pub fields: Vec<String>,
+}
+
+/// The parts of a table resource the checks use. Unknown keys are ignored.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TableMeta {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<Schema>,
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub table_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_partitioning: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub range_partitioning: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clustering: Option<Clustering>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub table_constraints: Option<TableConstraints>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "int_or_string"
+    )]
+    pub num_rows: Option<i64>,
+    /// Set when this came from a schema-only file (a field list): it has no table options.
+    #[serde(skip)]
+    pub schema_only: bool,
+}
+
+impl TableMeta {
+    pub fn fields(&self) -> &[Field] {
+        self.schema
+            .as_ref()
+            .map(|s| s.fields.as_slice())
+            .unwrap_or(&[])
+    }
+
+    pub fn primary_key(&self) -> Option<&[String]> {
+        self.table_constraints
+            .as_ref()
+            .and_then(|c| c.primary_key.as_ref())
+            .map(|p| p.columns.as_slice())
+            .filter(|c| !c.is_empty())
+    }
+}
+
+/// BigQuery encodes int64 as JSON strings; hand-written schema files often use numbers.
+mod int_or_string {
+    use serde::{de::Error, Deserialize, Deserializer, Serializer};
+    use serde_json::Value;
+
+    pub fn serialize<S: Serializer>(v: &Option<i64>, s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(n) => s.serialize_str(&n.to_string()),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+        match Option::<Value>::deserialize(d)? {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Number(n)) => n
+                .as_i64()
+                .map(Some)
+                .ok_or_else(|| D::Error::custom(format!("expected an integer, found {n}"))),
+            Some(Value::String(s)) => s
+                .trim()
+                .parse::<i64>()
+                .map(Some)
+                .map_err(|_| D::Error::custom(format!("expected an integer, found \"{s}\""))),
+            Some(other) => Err(D::Error::custom(format!(
+                "expected an integer, found {other}"
+            ))),
+        }
+    }
+}
