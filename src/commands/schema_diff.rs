@@ -289,7 +289,9 @@ pub async fn run(args: SchemaDiffArgs) -> anyhow::Result<u8> {
         .iter()
         .any(|p| matches!(p.a, Source::Table(_)) || matches!(p.b, Source::Table(_)));
     let client = if needs_bigquery {
-        Some(client(common)?)
+        let c = client(common)?;
+        c.check_auth().await?;
+        Some(c)
     } else {
         None
     };

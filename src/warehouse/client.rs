@@ -184,6 +184,12 @@ impl Client {
         }
     }
 
+    /// Get a token now (if this client uses Google auth), so a missing credential is reported
+    /// once, before the batch, instead of once per item.
+    pub async fn check_auth(&self) -> Result<(), WarehouseError> {
+        self.bearer().await.map(|_| ())
+    }
+
     /// `tables.get`: the table's metadata and schema.
     pub async fn get_table(&self, t: &TableRef) -> Result<TableMeta, WarehouseError> {
         let url = self.url(&[

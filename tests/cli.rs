@@ -1,0 +1,464 @@
+//! CLI tests that need no emulator: schema files, input validation, and a fake BigQuery
+//! (wiremock) for request counting, retries and errors.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use serde_json::{json, Value};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+fn repo(p: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(p)
+}
+
+/// A binary with a clean environment: no real credentials, no emulator, no default project.
+fn bin(name: &str) -> Command {
+    let mut c = Command::cargo_bin(name).unwrap();
+    for k in [
+        "BIGQUERY_EMULATOR_HOST",
+        "GOOGLE_APPLICATION_CREDENTIALS",
+        "GOOGLE_CLOUD_PROJECT",
+        "CLOUDSDK_CORE_PROJECT",
+        "CLOUDSDK_CONFIG",
+    ] {
+        c.env_remove(k);
+    }
+    c.current_dir(repo(""));
+    c
+}
+
+fn table_body(fields: Value) -> Value {
+    json!({"kind": "bigquery#table", "schema": {"fields": fields}, "numRows": "0"})
+}
+
+fn stdout_json(out: &std::process::Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}): {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    })
+}
+
+#[test]
+fn readme_example_gate_prints_a_diff_and_exits_1() {
+    let out = bin("bq-schema-diff")
+        .args(["--pairs-file", "examples/schema-pairs.txt"])
+        .assert()
+        .code(1)
+        .get_output()
+        .clone();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("- legacy_flag      breaking    column removed: BOOL NULLABLE"),
+        "{text}"
+    );
+    assert!(
+        text.contains("~ address.zip      breaking    type STRING(10) → INT64"),
+        "{text}"
+    );
+    assert!(
+        text.contains("+ tags             compatible  column added: STRING REPEATED"),
+        "{text}"
+    );
+    assert!(text.contains(
+        "examples/schemas/pr/products.json ↔ examples/schemas/prod/products.json: identical"
+    ));
+    assert!(
+        text.contains(
+            "  Total pairs: 3\n  Identical: 1\n  Different: 2\n  Breaking: 1\n  Failed: 0\n"
+        ),
+        "{text}"
+    );
+}
+
+#[test]
+fn umbrella_binary_takes_the_same_flags() {
+    bin("bqcheck")
+        .args(["schema-diff", "--format=json", "--fail-on=breaking"])
+        .args([
+            "examples/schemas/pr/orders.json",
+            "examples/schemas/prod/orders.json",
+        ])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("\"different\": 1"));
+}
+
+#[test]
+fn fail_on_controls_exit_code() {
+    let run = |fail_on: &str| {
+        bin("bq-schema-diff")
+            .args([
+                "--fail-on",
+                fail_on,
+                "--pairs-file",
+                "examples/schema-pairs.txt",
+            ])
+            .output()
+            .unwrap()
+            .status
+            .code()
+    };
+    assert_eq!(run("any"), Some(1));
+    assert_eq!(run("breaking"), Some(1));
+    assert_eq!(run("never"), Some(0));
+}
+
+#[test]
+fn later_commands_say_not_yet_implemented() {
+    bin("bq-table-compare")
+        .args(["a.b", "c.d"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("not yet implemented"));
+    bin("bqcheck")
+        .args(["profile", "a.b"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("not yet implemented"));
+}
+
+#[tokio::test]
+async fn malformed_pairs_file_reports_every_line_before_any_request() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(table_body(json!([]))))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let pairs = dir.path().join("pairs.txt");
+    std::fs::write(
+        &pairs,
+        "# pairs\nproj.dev.users:proj.prod.users\n\nproj.dev.orders\nproj.dev.x:proj.PROD-bad.x\nproj.dev.a:proj.prod.a;DROP TABLE x\nmissing.json:proj.prod.a\n",
+    )
+    .unwrap();
+    let out = bin("bq-schema-diff")
+        .args(["--api-url", &server.uri(), "--pairs-file"])
+        .arg(&pairs)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let p = pairs.display().to_string();
+    for line in [4, 5, 6, 7] {
+        assert!(
+            err.contains(&format!("{p}:{line}: ")),
+            "line {line} missing in:\n{err}"
+        );
+    }
+    assert!(!err.contains(&format!("{p}:2:")), "{err}");
+    assert!(
+        err.contains("PROD-bad") && err.contains("missing.json"),
+        "{err}"
+    );
+    assert!(out.stdout.is_empty());
+    server.verify().await;
+}
+
+#[test]
+fn empty_input_is_an_error() {
+    bin("bq-schema-diff")
+        .write_stdin("# nothing here\n\n")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no pairs in stdin"));
+}
+
+#[test]
+fn bad_schema_file_names_file_and_position() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.json");
+    std::fs::write(
+        &bad,
+        "[\n {\"name\": \"a\", \"type\": \"STRING\"},\n {\"name\": }\n]",
+    )
+    .unwrap();
+    let out = bin("bq-schema-diff")
+        .arg(&bad)
+        .arg("examples/schemas/prod/users.json")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&format!("{}:3:", bad.display())), "{err}");
+}
+
+#[test]
+fn dataset_table_without_any_project_is_refused() {
+    bin("bq-schema-diff")
+        .env("HOME", tempfile::tempdir().unwrap().path())
+        .args(["dev.t1", "prod.t1"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no default project is set"));
+}
+
+#[tokio::test]
+async fn each_table_is_fetched_once_unless_no_cache() {
+    let server = MockServer::start().await;
+    let base = "/bigquery/v2/projects/acme/datasets";
+    Mock::given(method("GET"))
+        .and(path(format!("{base}/prod/tables/shared")))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(table_body(json!([{"name": "id", "type": "INTEGER"}]))),
+        )
+        .expect(1)
+        .named("shared table")
+        .mount(&server)
+        .await;
+    for t in ["a", "b", "c"] {
+        Mock::given(method("GET"))
+            .and(path(format!("{base}/dev/tables/{t}")))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_json(table_body(json!([{"name": "id", "type": "INT64"}]))),
+            )
+            .mount(&server)
+            .await;
+    }
+    let stdin =
+        "acme.dev.a:acme.prod.shared\nacme.dev.b:acme.prod.shared\nacme.dev.c:acme.prod.shared\n";
+    bin("bq-schema-diff")
+        .args(["--api-url", &server.uri(), "--parallel", "3"])
+        .write_stdin(stdin)
+        .assert()
+        .code(0);
+    server.verify().await;
+    server.reset().await;
+    Mock::given(method("GET"))
+        .and(path(format!("{base}/prod/tables/shared")))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(table_body(json!([{"name": "id", "type": "INTEGER"}]))),
+        )
+        .expect(3)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(table_body(json!([{"name": "id", "type": "INT64"}]))),
+        )
+        .mount(&server)
+        .await;
+    bin("bq-schema-diff")
+        .args(["--api-url", &server.uri(), "--no-cache"])
+        .write_stdin(stdin)
+        .assert()
+        .code(0);
+    server.verify().await;
+}
+
+#[tokio::test]
+async fn emulator_host_env_is_used_without_auth_and_errors_keep_bigquerys_message() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/bigquery/v2/projects/acme/datasets/dev/tables/gone"))
+        .respond_with(ResponseTemplate::new(404).set_body_json(json!({
+            "error": {"code": 404, "message": "Not found: Table acme:dev.gone",
+                      "errors": [{"message": "Not found: Table acme:dev.gone", "domain": "global", "reason": "notFound"}],
+                      "status": "NOT_FOUND"}})))
+        .expect(1) // notFound is never retried
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(table_body(json!([{"name": "id", "type": "INT64"}]))),
+        )
+        .mount(&server)
+        .await;
+    let host = server.uri().trim_start_matches("http://").to_string();
+    let out = bin("bq-schema-diff")
+        .env("BIGQUERY_EMULATOR_HOST", &host)
+        .env("GOOGLE_CLOUD_PROJECT", "acme")
+        .args(["--format=json", "--progress"])
+        .write_stdin("dev.ok:prod.ok\ndev.gone:prod.ok\n")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let j = stdout_json(&out);
+    assert_eq!(j["batch_summary"]["total_pairs"], 2);
+    assert_eq!(j["batch_summary"]["identical"], 1);
+    assert_eq!(j["batch_summary"]["failed"], 1);
+    assert_eq!(j["errors"][0]["table_a"], "acme.dev.gone");
+    assert_eq!(
+        j["errors"][0]["error"],
+        "Table not found: Not found: Table acme:dev.gone"
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("✗ acme.dev.gone ↔ acme.prod.ok"),
+        "plain progress lines on a non-TTY: {err}"
+    );
+    let requests = server.received_requests().await.unwrap();
+    assert!(requests
+        .iter()
+        .all(|r| !r.headers.contains_key("authorization")));
+    server.verify().await;
+}
+
+#[tokio::test]
+async fn transient_errors_are_retried() {
+    use bqcheck::input::TableRef;
+    use bqcheck::warehouse::{AuthMode, Client, RetryPolicy};
+    use std::time::Duration;
+    let server = MockServer::start().await;
+    let t = TableRef {
+        project: "acme".into(),
+        dataset: "d".into(),
+        table: "t".into(),
+    };
+    let p = "/bigquery/v2/projects/acme/datasets/d/tables/t";
+    Mock::given(method("GET"))
+        .and(path(p))
+        .respond_with(ResponseTemplate::new(503).set_body_string("backend unavailable"))
+        .up_to_n_times(2)
+        .expect(2)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(p))
+        .respond_with(ResponseTemplate::new(403).set_body_json(json!({"error": {"code": 403, "message": "Exceeded rate limits", "errors": [{"reason": "rateLimitExceeded"}]}})))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(p))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(table_body(json!([{"name": "id", "type": "INT64"}]))),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let retry = RetryPolicy {
+        max_attempts: 5,
+        base_delay: Duration::from_millis(5),
+        max_delay: Duration::from_millis(20),
+    };
+    let client = Client::new(&server.uri(), AuthMode::None, retry.clone()).unwrap();
+    let meta = client.get_table(&t).await.unwrap();
+    assert_eq!(meta.fields()[0].name, "id");
+    assert_eq!(client.requests_sent(), 4);
+    server.verify().await;
+
+    // Attempts are bounded: a server that always fails gives up after max_attempts.
+    server.reset().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(429).set_body_string(""))
+        .expect(5)
+        .mount(&server)
+        .await;
+    let client = Client::new(&server.uri(), AuthMode::None, retry).unwrap();
+    let e = client.get_table(&t).await.unwrap_err();
+    assert!(e.to_string().contains("429"), "{e}");
+    server.verify().await;
+}
+
+#[test]
+fn reports_in_several_formats_in_one_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let (j, x, m) = (
+        dir.path().join("r.json"),
+        dir.path().join("r.xml"),
+        dir.path().join("r.md"),
+    );
+    bin("bq-schema-diff")
+        .args(["--pairs-file", "examples/schema-pairs.txt", "--report-json"])
+        .arg(&j)
+        .arg("--report-junit")
+        .arg(&x)
+        .arg("--report-markdown")
+        .arg(&m)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("Batch Schema Diff Summary"));
+    let json: Value = serde_json::from_str(&std::fs::read_to_string(&j).unwrap()).unwrap();
+    assert_eq!(json["batch_summary"]["different"], 2);
+    let xml = std::fs::read_to_string(&x).unwrap();
+    assert!(
+        xml.contains(r#"<testsuite name="bq-schema-diff" tests="3""#)
+            && xml.contains(r#"failures="2""#),
+        "{xml}"
+    );
+    let md = std::fs::read_to_string(&m).unwrap();
+    assert!(md.contains("| ✅ | `examples/schemas/pr/products.json ↔ examples/schemas/prod/products.json` | identical |"), "{md}");
+}
+
+#[test]
+fn too_many_workers_are_limited_with_the_seed_warning() {
+    bin("bq-schema-diff")
+        .args([
+            "--parallel",
+            "999",
+            "--pairs-file",
+            "examples/schema-pairs.txt",
+        ])
+        .assert()
+        .code(1)
+        .stderr(
+            predicate::str::contains("Limiting workers to")
+                .and(predicate::str::contains("(system max)")),
+        );
+}
+
+#[test]
+fn missing_credentials_give_one_clear_message() {
+    let home = tempfile::tempdir().unwrap();
+    let out = bin("bq-schema-diff")
+        .env("HOME", home.path())
+        .args(["acme.dev.a", "acme.prod.a"])
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no usable Google credentials"), "{err}");
+    assert!(
+        err.contains("GOOGLE_APPLICATION_CREDENTIALS: not set"),
+        "{err}"
+    );
+    assert!(err.contains("gcloud ADC file"), "{err}");
+    assert!(err.contains("metadata server"), "{err}");
+    assert_eq!(
+        err.matches("no usable Google credentials").count(),
+        1,
+        "{err}"
+    );
+}
+
+#[test]
+fn secrets_in_a_credentials_file_never_reach_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("key.json");
+    std::fs::write(
+        &key,
+        r#"{"type":"service_account","project_id":"acme","private_key":"-----BEGIN PRIVATE KEY-----\nTOPSECRETVALUE\n-----END PRIVATE KEY-----\n","client_email":"x@acme.iam.gserviceaccount.com","token_uri":"http://127.0.0.1:9/token"}"#,
+    )
+    .unwrap();
+    let out = bin("bq-schema-diff")
+        .arg("--credentials")
+        .arg(&key)
+        .args(["dev.a", "prod.a"])
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!all.contains("TOPSECRETVALUE"), "{all}");
+    assert!(
+        all.contains("key.json") || all.contains("--credentials"),
+        "{all}"
+    );
+}
