@@ -114,15 +114,19 @@ Exit status (as diff(1)):
   1  differences found (subject to --fail-on)
   2  trouble: bad input, or any item failed";
 
-/// Compare the data of table pairs, computed inside BigQuery (not yet implemented).
+/// Compare the data of table pairs, computed inside BigQuery: row counts, per-column
+/// statistics and row-level differences with example rows. Tables are never pulled.
+///
+/// Cost per pair: metadata (free); one scan of each side (row count, fingerprint, statistics);
+/// and, only when those differ, one more query joining both sides.
 #[derive(Debug, Clone, Parser)]
-#[command(name = "bq-table-compare", version, after_help = EXIT_CODES)]
+#[command(name = "bq-table-compare", version, after_help = TABLE_COMPARE_HELP)]
 pub struct TableCompareArgs {
     /// `TABLE_A TABLE_B` (one pair) or pairs `A:B`; stdin when none are given.
     #[arg(value_name = "PAIR")]
     pub pairs: Vec<String>,
 
-    /// File with one pair per line.
+    /// File with one pair per line (`A:B`, `A,B` or `A B`); blank lines and `#` comments skipped.
     #[arg(long, value_name = "FILE")]
     pub pairs_file: Option<PathBuf>,
 
@@ -130,17 +134,61 @@ pub struct TableCompareArgs {
     #[arg(long, value_name = "N", default_value_t = 100)]
     pub sample_size: u32,
 
-    /// Skip per-column statistics.
+    /// Skip per-column statistics (the scan still counts rows and fingerprints them).
     #[arg(long)]
     pub skip_stats: bool,
 
-    /// Skip the row-level diff and example rows.
+    /// Skip the row-level diff and example rows (no third query).
     #[arg(long)]
     pub skip_samples: bool,
+
+    /// Key columns for the row-level diff [default: the primary key, else a multiset diff].
+    #[arg(long, value_name = "COL[,COL...]", value_delimiter = ',')]
+    pub key: Option<Vec<String>>,
+
+    /// Compare only these columns (paths such as `address.zip`).
+    #[arg(long, value_name = "COL[,COL...]", value_delimiter = ',')]
+    pub columns: Option<Vec<String>>,
+
+    /// Leave these columns out.
+    #[arg(long, value_name = "COL[,COL...]", value_delimiter = ',')]
+    pub exclude_columns: Vec<String>,
+
+    /// A predicate applied to both sides, e.g. for partition pruning (no `;` or comments).
+    #[arg(long = "where", value_name = "PREDICATE")]
+    pub where_clause: Option<String>,
+
+    /// Set `maximumBytesBilled` on every job: BigQuery refuses a job that would bill more.
+    #[arg(long, value_name = "BYTES")]
+    pub max_bytes_billed: Option<u64>,
+
+    /// Print each generated query and BigQuery's bytes estimate; run nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Relative tolerance for numeric statistics (sum, avg), e.g. 0.001.
+    #[arg(long, value_name = "REL", default_value_t = 0.0)]
+    pub tolerance: f64,
+
+    /// Absolute tolerance for FLOAT64 values in the keyed row-level diff [default: exact].
+    #[arg(long, value_name = "ABS")]
+    pub float_tolerance: Option<f64>,
 
     #[command(flatten)]
     pub common: CommonArgs,
 }
+
+const TABLE_COMPARE_HELP: &str = "\
+Examples:
+  bq-table-compare staging.orders prod.orders --key order_id
+  echo -e \"staging.t1:prod.t1\\nstaging.t2:prod.t2\" | bq-table-compare --parallel 2 --progress --skip-stats
+  bq-table-compare --pairs-file=pairs.txt --where \"order_date >= '2024-01-01'\" --max-bytes-billed 10000000000
+  bq-table-compare --dry-run dev.orders prod.orders
+
+Exit status (as diff(1)):
+  0  the pairs hold the same data
+  1  some pair differs
+  2  trouble: bad input, or any pair failed";
 
 /// Profile tables in one scan each, with anomaly detection (not yet implemented).
 #[derive(Debug, Clone, Parser)]
@@ -215,8 +263,8 @@ pub fn main_schema_diff() -> ExitCode {
 }
 
 pub fn main_table_compare() -> ExitCode {
-    let _args = TableCompareArgs::parse();
-    not_yet("bq-table-compare")
+    let args = TableCompareArgs::parse();
+    run(crate::commands::table_compare::run(args))
 }
 
 pub fn main_profile() -> ExitCode {
@@ -227,7 +275,7 @@ pub fn main_profile() -> ExitCode {
 pub fn main_bqcheck() -> ExitCode {
     match Bqcheck::parse().command {
         Command::SchemaDiff(args) => run(crate::commands::schema_diff::run(args)),
-        Command::TableCompare(_) => not_yet("bqcheck table-compare"),
+        Command::TableCompare(args) => run(crate::commands::table_compare::run(args)),
         Command::Profile(_) => not_yet("bqcheck profile"),
     }
 }

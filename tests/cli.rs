@@ -108,12 +108,7 @@ fn fail_on_controls_exit_code() {
 }
 
 #[test]
-fn later_commands_say_not_yet_implemented() {
-    bin("bq-table-compare")
-        .args(["a.b", "c.d"])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("not yet implemented"));
+fn profile_says_not_yet_implemented() {
     bin("bqcheck")
         .args(["profile", "a.b"])
         .assert()
@@ -461,4 +456,185 @@ fn secrets_in_a_credentials_file_never_reach_output() {
         all.contains("key.json") || all.contains("--credentials"),
         "{all}"
     );
+}
+
+/// Real BigQuery's behaviour the emulator does not show: a job that is not complete at first
+/// (polled through getQueryResults), cost guards on every job, and tables in two locations.
+#[tokio::test]
+async fn table_compare_sets_cost_guards_polls_jobs_and_respects_locations() {
+    use wiremock::Request;
+    let server = MockServer::start().await;
+    let meta = |loc: &str, rows: &str| json!({"schema": {"fields": [{"name": "id", "type": "INTEGER"}]}, "location": loc, "numRows": rows});
+    Mock::given(method("GET"))
+        .and(path("/bigquery/v2/projects/acme/datasets/us/tables/t"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(meta("US", "2")))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/bigquery/v2/projects/acme/datasets/eu/tables/t"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(meta("EU", "3")))
+        .mount(&server)
+        .await;
+    // jobs.query: not complete yet; the job id says which side it scanned.
+    Mock::given(method("POST"))
+        .and(path("/bigquery/v2/projects/billing/queries"))
+        .respond_with(|req: &Request| {
+            let body: Value = serde_json::from_slice(&req.body).unwrap();
+            let loc = body["location"].as_str().unwrap_or("?").to_string();
+            ResponseTemplate::new(200).set_body_json(json!({
+                "jobReference": {"projectId": "billing", "jobId": format!("job-{loc}"), "location": loc},
+                "jobComplete": false
+            }))
+        })
+        .expect(2)
+        .mount(&server)
+        .await;
+    let done = |n: &str| {
+        json!({"jobComplete": true, "totalBytesProcessed": "1000",
+               "schema": {"fields": [{"name": "row_count", "type": "INTEGER"}, {"name": "fingerprint", "type": "BIGNUMERIC"}]},
+               "rows": [{"f": [{"v": n}, {"v": format!("{n}00")}]}]})
+    };
+    Mock::given(method("GET"))
+        .and(path("/bigquery/v2/projects/billing/queries/job-US"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(done("2")))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/bigquery/v2/projects/billing/queries/job-EU"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(done("3")))
+        .mount(&server)
+        .await;
+    let out = bin("bq-table-compare")
+        .args([
+            "--api-url",
+            &server.uri(),
+            "--project",
+            "billing",
+            "--format",
+            "json",
+            "--skip-stats",
+        ])
+        .args(["--max-bytes-billed", "5000000", "acme.us.t", "acme.eu.t"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let j = stdout_json(&out);
+    let c = &j["comparisons"][0];
+    assert_eq!(c["row_count"], json!({"a": 2, "b": 3}));
+    assert_eq!(c["queries"], json!({"count": 2, "bytes_processed": 2000}));
+    assert!(
+        c["notes"][0]
+            .as_str()
+            .unwrap()
+            .contains("different locations (US and EU)"),
+        "{c:#}"
+    );
+    for req in server.received_requests().await.unwrap() {
+        if req.method.as_str() != "POST" {
+            continue;
+        }
+        let body: Value = serde_json::from_slice(&req.body).unwrap();
+        assert_eq!(body["useLegacySql"], false);
+        assert_eq!(body["maximumBytesBilled"], "5000000");
+        assert_eq!(body["labels"]["bqcheck"], "table-compare");
+        assert_eq!(body["dryRun"], false);
+        let sql = body["query"].as_str().unwrap();
+        assert!(
+            sql.starts_with("SELECT") && !sql.contains("JOIN"),
+            "no join across locations: {sql}"
+        );
+    }
+    server.verify().await;
+}
+
+#[tokio::test]
+async fn query_errors_are_reported_per_pair_whether_http_400_or_inside_a_200() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"schema": {"fields": [{"name": "id", "type": "INTEGER"}]}})),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/bigquery/v2/projects/billing/queries"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({"error": {"code": 400,
+            "message": "Query exceeded limit for bytes billed: 1000. 20971520 or higher required.",
+            "errors": [{"reason": "bytesBilledLimitExceeded", "message": "Query exceeded limit for bytes billed: 1000."}]}})))
+        .expect(2) // never retried
+        .mount(&server)
+        .await;
+    let out = bin("bq-table-compare")
+        .args([
+            "--api-url",
+            &server.uri(),
+            "--project",
+            "billing",
+            "--format",
+            "json",
+            "acme.a.t",
+            "acme.b.t",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let j = stdout_json(&out);
+    assert!(
+        j["errors"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("bytes billed"),
+        "{j:#}"
+    );
+    server.verify().await;
+
+    server.reset().await;
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"schema": {"fields": [{"name": "id", "type": "INTEGER"}]}})),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"jobComplete": true,
+            "status": {"errorResult": {"reason": "invalidQuery", "message": "Syntax error at [1:1]"}}})))
+        .mount(&server)
+        .await;
+    let out = bin("bq-table-compare")
+        .args([
+            "--api-url",
+            &server.uri(),
+            "--project",
+            "billing",
+            "--format",
+            "json",
+            "acme.a.t",
+            "acme.b.t",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stdout_json(&out)["errors"][0]["error"]
+        .as_str()
+        .unwrap()
+        .contains("Syntax error"));
+}
+
+#[test]
+fn table_compare_refuses_schema_files() {
+    bin("bq-table-compare")
+        .args([
+            "examples/schemas/pr/users.json",
+            "examples/schemas/prod/users.json",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("schema files"));
 }

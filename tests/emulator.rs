@@ -28,7 +28,11 @@ impl Emu {
         let host = host.trim_start_matches("http://").trim_end_matches('/');
         Emu {
             base: format!("http://{host}/bigquery/v2/projects/{PROJECT}"),
-            http: reqwest::Client::new(),
+            // No idle connections: the emulator closes them after a few seconds.
+            http: reqwest::Client::builder()
+                .pool_max_idle_per_host(0)
+                .build()
+                .unwrap(),
         }
     }
 

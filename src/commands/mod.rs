@@ -2,6 +2,7 @@
 //! What is shared by all utilities lives here.
 
 pub mod schema_diff;
+pub mod table_compare;
 
 use std::io::{IsTerminal, Read, Write};
 use std::sync::Arc;
@@ -9,6 +10,7 @@ use std::sync::Arc;
 use anyhow::Context;
 
 use crate::cli::CommonArgs;
+use crate::input::{self, Pair, PairInputs};
 use crate::report::{self, Batch, Format};
 use crate::warehouse::{auth, AuthMode, Client, RetryPolicy};
 
@@ -84,4 +86,41 @@ pub fn emit_reports(batch: &dyn Batch, common: &CommonArgs) -> anyhow::Result<()
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         other => other.context("cannot write to stdout"),
     }
+}
+
+/// Pairs from the arguments, `--pairs-file`, or stdin (only when neither is given), all
+/// validated. On bad input the problems are printed and `Err(2)` is the exit status.
+pub fn read_pairs(
+    args: &[String],
+    pairs_file: Option<&std::path::Path>,
+    default_project: Option<&str>,
+) -> anyhow::Result<Result<Vec<Pair>, u8>> {
+    let stdin = if args.is_empty() && pairs_file.is_none() {
+        stdin_text()?
+    } else {
+        None
+    };
+    match input::collect_pairs(
+        PairInputs {
+            args,
+            pairs_file,
+            stdin,
+        },
+        default_project,
+    ) {
+        Ok(p) => Ok(Ok(p)),
+        Err(e) => {
+            eprintln!("{e}");
+            Ok(Err(2))
+        }
+    }
+}
+
+/// `--parallel`, capped, with the original utilities' warning.
+pub fn parallelism(common: &CommonArgs) -> usize {
+    let (parallel, warning) = crate::runner::effective_parallel(usize::from(common.parallel));
+    if let Some(w) = warning {
+        eprintln!("{w}");
+    }
+    parallel
 }

@@ -5,10 +5,10 @@ use std::sync::Arc;
 
 use serde_json::{json, Value};
 
-use super::{client, default_project, emit_reports, stdin_text};
+use super::{client, default_project, emit_reports, parallelism, read_pairs};
 use crate::checks::schema_diff::{self, Change, Class, DiffOptions};
 use crate::cli::{SchemaDiffArgs, SchemaFailOn};
-use crate::input::{self, Pair, PairInputs, Source};
+use crate::input::{Pair, Source};
 use crate::report::{self, markdown::cell, Batch, Case, Outcome, Summary};
 use crate::runner::{self, Progress};
 use crate::warehouse::Metadata;
@@ -262,29 +262,11 @@ pub async fn compare_pair(
 pub async fn run(args: SchemaDiffArgs) -> anyhow::Result<u8> {
     let common = &args.common;
     let project = default_project(common);
-    let stdin = if args.pairs.is_empty() && args.pairs_file.is_none() {
-        stdin_text()?
-    } else {
-        None
-    };
-    let pairs = match input::collect_pairs(
-        PairInputs {
-            args: &args.pairs,
-            pairs_file: args.pairs_file.as_deref(),
-            stdin,
-        },
-        project.as_deref(),
-    ) {
+    let pairs = match read_pairs(&args.pairs, args.pairs_file.as_deref(), project.as_deref())? {
         Ok(p) => p,
-        Err(e) => {
-            eprintln!("{e}");
-            return Ok(2);
-        }
+        Err(code) => return Ok(code),
     };
-    let (parallel, warning) = runner::effective_parallel(usize::from(common.parallel));
-    if let Some(w) = warning {
-        eprintln!("{w}");
-    }
+    let parallel = parallelism(common);
     let needs_bigquery = pairs
         .iter()
         .any(|p| matches!(p.a, Source::Table(_)) || matches!(p.b, Source::Table(_)));

@@ -157,7 +157,7 @@ impl Client {
         self.requests.load(Ordering::Relaxed)
     }
 
-    fn url(&self, segments: &[&str]) -> Result<Url, WarehouseError> {
+    pub(crate) fn endpoint(&self, segments: &[&str]) -> Result<Url, WarehouseError> {
         let mut url = self.base.clone();
         {
             let mut path = url
@@ -192,10 +192,10 @@ impl Client {
 
     /// `tables.get`: the table's metadata and schema.
     pub async fn get_table(&self, t: &TableRef) -> Result<TableMeta, WarehouseError> {
-        let url = self.url(&[
+        let url = self.endpoint(&[
             "projects", &t.project, "datasets", &t.dataset, "tables", &t.table,
         ])?;
-        let body = self.send(Method::GET, url, None).await?;
+        let body = self.send_json(Method::GET, url, None).await?;
         serde_json::from_value(body).map_err(|e| WarehouseError::Decode {
             what: format!("tables.get {t}"),
             message: e.to_string(),
@@ -203,7 +203,7 @@ impl Client {
     }
 
     /// Send a request, retrying transient failures with jittered exponential backoff.
-    async fn send(
+    pub(crate) async fn send_json(
         &self,
         method: Method,
         url: Url,
@@ -336,7 +336,7 @@ mod tests {
     fn urls_encode_table_names() {
         let c = Client::new("http://h:1", AuthMode::None, RetryPolicy::default()).unwrap();
         let u = c
-            .url(&["projects", "p", "datasets", "d", "tables", "my table/x"])
+            .endpoint(&["projects", "p", "datasets", "d", "tables", "my table/x"])
             .unwrap();
         assert_eq!(
             u.as_str(),

@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod client;
 pub mod model;
+pub mod query;
 pub mod schema_file;
 
 use std::collections::HashMap;

@@ -1,0 +1,1122 @@
+//! Table compare: which columns to compare, the SQL that compares them inside BigQuery (one
+//! function per query), and the interpretation of the results. Pure: no I/O.
+//!
+//! Cost model: step 1 is metadata (free); step 2 is one scan per side returning row count,
+//! a duplicate-sensitive fingerprint and per-column statistics; step 3 (only when step 2 found
+//! a difference) is one query that joins both sides for row-level counts and examples.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::schema_diff::{canonical_mode, canonical_type};
+use crate::input::TableRef;
+use crate::warehouse::query::{int, strings, text, Row};
+use crate::warehouse::{Field, TableMeta};
+
+/// What the user asked for.
+#[derive(Debug, Clone, Default)]
+pub struct CompareOptions {
+    pub key: Option<Vec<String>>,
+    pub columns: Option<Vec<String>>,
+    pub exclude_columns: Vec<String>,
+    pub where_clause: Option<String>,
+    pub skip_stats: bool,
+    pub skip_samples: bool,
+    pub sample_size: u32,
+    /// Absolute tolerance for FLOAT64 values in the row-level diff.
+    pub float_tolerance: Option<f64>,
+    /// Relative tolerance for numeric statistics.
+    pub tolerance: f64,
+}
+
+/// One compared column (a leaf path, or a REPEATED column as a whole).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Column {
+    /// `address.zip`
+    pub path: String,
+    #[serde(skip)]
+    pub parts: Vec<String>,
+    /// Canonical type after any cast (e.g. `BIGNUMERIC` for INT64 vs NUMERIC).
+    #[serde(rename = "type")]
+    pub col_type: String,
+    pub repeated: bool,
+    /// A cast applied on both sides so values compare equal across compatible types.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cast: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LeftOut {
+    pub column: String,
+    pub reason: String,
+}
+
+/// Which columns are compared and on what key.
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    pub columns: Vec<Column>,
+    pub left_out: Vec<LeftOut>,
+    /// Indexes into `columns`.
+    #[serde(skip)]
+    pub key: Vec<usize>,
+    /// `--key`, `primary key`, or `none`.
+    pub key_source: String,
+}
+
+impl Plan {
+    pub fn key_names(&self) -> Vec<String> {
+        self.key
+            .iter()
+            .map(|&i| self.columns[i].path.clone())
+            .collect()
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Leaf {
+    path: String,
+    parts: Vec<String>,
+    ty: String,
+    repeated: bool,
+}
+
+fn leaves(fields: &[Field], prefix: &[String], out: &mut Vec<Leaf>) {
+    for f in fields {
+        let mut parts = prefix.to_vec();
+        parts.push(f.name.clone());
+        let ty = canonical_type(&f.field_type);
+        let repeated = canonical_mode(f.mode.as_deref()) == "REPEATED";
+        if ty == "STRUCT" && !repeated && !f.fields.is_empty() {
+            leaves(&f.fields, &parts, out);
+        } else {
+            out.push(Leaf {
+                path: parts.join("."),
+                parts,
+                ty,
+                repeated,
+            });
+        }
+    }
+}
+
+fn is_exact_numeric(t: &str) -> bool {
+    matches!(t, "INT64" | "NUMERIC" | "BIGNUMERIC")
+}
+
+/// The type both sides are compared as, or why they cannot be.
+fn common_type(a: &Leaf, b: &Leaf) -> Result<(String, Option<String>), String> {
+    if a.repeated != b.repeated {
+        return Err("REPEATED on one side only".into());
+    }
+    if a.ty == b.ty {
+        return Ok((a.ty.clone(), None));
+    }
+    if a.repeated {
+        return Err(format!("type {} in A, {} in B", a.ty, b.ty));
+    }
+    if is_exact_numeric(&a.ty) && is_exact_numeric(&b.ty) {
+        return Ok(("BIGNUMERIC".into(), Some("BIGNUMERIC".into())));
+    }
+    let numeric = |t: &str| is_exact_numeric(t) || t == "FLOAT64";
+    if numeric(&a.ty) && numeric(&b.ty) {
+        return Ok(("FLOAT64".into(), Some("FLOAT64".into())));
+    }
+    Err(format!("type {} in A, {} in B", a.ty, b.ty))
+}
+
+/// A name we can put between backticks without any escaping.
+fn quotable(name: &str) -> bool {
+    !name.is_empty() && !name.contains(['`', '\\']) && !name.chars().any(char::is_control)
+}
+
+/// Step 1: decide the compared columns and the key from both tables' metadata.
+pub fn plan(a: &TableMeta, b: &TableMeta, opts: &CompareOptions) -> Result<Plan, String> {
+    let (mut la, mut lb) = (Vec::new(), Vec::new());
+    leaves(a.fields(), &[], &mut la);
+    leaves(b.fields(), &[], &mut lb);
+    let find =
+        |list: &[Leaf], path: &str| list.iter().position(|l| l.path.eq_ignore_ascii_case(path));
+    if let Some(cols) = &opts.columns {
+        for c in cols {
+            if find(&la, c).is_none() && find(&lb, c).is_none() {
+                return Err(format!("--columns: no column `{c}` in either table"));
+            }
+        }
+    }
+    for c in &opts.exclude_columns {
+        if find(&la, c).is_none() && find(&lb, c).is_none() {
+            return Err(format!(
+                "--exclude-columns: no column `{c}` in either table"
+            ));
+        }
+    }
+    let wanted = |path: &str| {
+        opts.columns
+            .as_ref()
+            .is_none_or(|cols| cols.iter().any(|c| c.eq_ignore_ascii_case(path)))
+            && !opts
+                .exclude_columns
+                .iter()
+                .any(|c| c.eq_ignore_ascii_case(path))
+    };
+    let key_names: Vec<String> = opts.key.clone().unwrap_or_default();
+    let mut columns = Vec::new();
+    let mut left_out = Vec::new();
+    for l in &la {
+        let is_key = key_names.iter().any(|k| k.eq_ignore_ascii_case(&l.path));
+        if !wanted(&l.path) && !is_key {
+            if opts.columns.is_none() {
+                left_out.push(LeftOut {
+                    column: l.path.clone(),
+                    reason: "excluded by --exclude-columns".into(),
+                });
+            }
+            continue;
+        }
+        let Some(j) = find(&lb, &l.path) else {
+            left_out.push(LeftOut {
+                column: l.path.clone(),
+                reason: "only in A".into(),
+            });
+            continue;
+        };
+        if !l.parts.iter().chain(&lb[j].parts).all(|p| quotable(p)) {
+            left_out.push(LeftOut {
+                column: l.path.clone(),
+                reason: "name cannot be quoted safely".into(),
+            });
+            continue;
+        }
+        match common_type(l, &lb[j]) {
+            Ok((col_type, cast)) => columns.push(Column {
+                path: l.path.clone(),
+                parts: l.parts.clone(),
+                col_type,
+                repeated: l.repeated,
+                cast,
+            }),
+            Err(reason) => left_out.push(LeftOut {
+                column: l.path.clone(),
+                reason,
+            }),
+        }
+    }
+    for l in &lb {
+        if find(&la, &l.path).is_none() && wanted(&l.path) {
+            left_out.push(LeftOut {
+                column: l.path.clone(),
+                reason: "only in B".into(),
+            });
+        }
+    }
+    if columns.is_empty() {
+        return Err(
+            "no column can be compared: the tables share no column of a compatible type".into(),
+        );
+    }
+    let (names, key_source) = match &opts.key {
+        Some(k) => (k.clone(), "--key".to_string()),
+        None => match a.primary_key().or_else(|| b.primary_key()) {
+            Some(pk) => (pk.to_vec(), "primary key".to_string()),
+            None => (Vec::new(), "none".to_string()),
+        },
+    };
+    let mut key = Vec::new();
+    for k in &names {
+        match columns.iter().position(|c| c.path.eq_ignore_ascii_case(k)) {
+            Some(i) if !columns[i].repeated => key.push(i),
+            Some(_) => return Err(format!("key column `{k}` is REPEATED and cannot be a key")),
+            None => {
+                return Err(format!(
+                    "key column `{k}` ({key_source}) is not a compared column of both tables"
+                ))
+            }
+        }
+    }
+    Ok(Plan {
+        columns,
+        left_out,
+        key,
+        key_source,
+    })
+}
+
+/// Reject predicates that could end the statement or hide the rest of it.
+pub fn validate_where(pred: &str) -> Result<(), String> {
+    if pred.contains(';') {
+        return Err(format!("--where must not contain `;`: {pred}"));
+    }
+    if pred.contains("--") || pred.contains("/*") || pred.contains('#') {
+        return Err(format!("--where must not contain comments: {pred}"));
+    }
+    if pred.trim().is_empty() {
+        return Err("--where is empty".into());
+    }
+    Ok(())
+}
+
+/// `t.`address`.`zip``, cast if needed.
+fn expr(c: &Column, alias: &str) -> String {
+    let path: Vec<String> = c.parts.iter().map(|p| format!("`{p}`")).collect();
+    let e = format!("{alias}.{}", path.join("."));
+    match &c.cast {
+        Some(t) => format!("CAST({e} AS {t})"),
+        None => e,
+    }
+}
+
+fn from_clause(table: &TableRef, where_clause: Option<&str>) -> String {
+    match where_clause {
+        Some(w) => format!("FROM {} AS t\nWHERE ({w})", table.sql_ident()),
+        None => format!("FROM {} AS t", table.sql_ident()),
+    }
+}
+
+fn row_struct(plan: &Plan) -> String {
+    let items: Vec<String> = plan
+        .columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| format!("{} AS c{i}", expr(c, "t")))
+        .collect();
+    format!("TO_JSON_STRING(STRUCT({}))", items.join(", "))
+}
+
+fn key_struct(plan: &Plan) -> String {
+    let items: Vec<String> = plan
+        .key
+        .iter()
+        .map(|&i| format!("{} AS c{i}", expr(&plan.columns[i], "t")))
+        .collect();
+    format!("TO_JSON_STRING(STRUCT({}))", items.join(", "))
+}
+
+fn orderable(t: &str) -> bool {
+    matches!(
+        t,
+        "INT64"
+            | "NUMERIC"
+            | "BIGNUMERIC"
+            | "FLOAT64"
+            | "STRING"
+            | "BYTES"
+            | "DATE"
+            | "DATETIME"
+            | "TIME"
+            | "TIMESTAMP"
+            | "BOOL"
+    )
+}
+
+fn groupable(t: &str) -> bool {
+    orderable(t) || t == "INTERVAL"
+}
+
+/// Step 2: one scan of one side: row count, fingerprint, per-column statistics.
+pub fn scan_sql(table: &TableRef, plan: &Plan, opts: &CompareOptions) -> String {
+    let mut sel = vec![
+        "COUNT(*) AS row_count".to_string(),
+        format!(
+            "SUM(CAST(FARM_FINGERPRINT({}) AS BIGNUMERIC)) AS fingerprint",
+            row_struct(plan)
+        ),
+    ];
+    if !opts.skip_stats {
+        for (i, c) in plan.columns.iter().enumerate() {
+            let e = expr(c, "t");
+            let scalar = !c.repeated;
+            sel.push(format!("COUNT({e}) AS c{i}_non_null"));
+            if scalar && groupable(&c.col_type) {
+                sel.push(format!("APPROX_COUNT_DISTINCT({e}) AS c{i}_distinct"));
+            } else {
+                sel.push(format!(
+                    "APPROX_COUNT_DISTINCT(TO_JSON_STRING({e})) AS c{i}_distinct"
+                ));
+            }
+            if scalar && orderable(&c.col_type) {
+                sel.push(format!("TO_JSON_STRING(MIN({e})) AS c{i}_min"));
+                sel.push(format!("TO_JSON_STRING(MAX({e})) AS c{i}_max"));
+            }
+            if scalar && (is_exact_numeric(&c.col_type) || c.col_type == "FLOAT64") {
+                sel.push(format!("CAST(SUM({e}) AS STRING) AS c{i}_sum"));
+                sel.push(format!("CAST(AVG({e}) AS STRING) AS c{i}_avg"));
+            }
+            if scalar && matches!(c.col_type.as_str(), "STRING" | "BYTES") {
+                sel.push(format!("MIN(LENGTH({e})) AS c{i}_min_length"));
+                sel.push(format!("MAX(LENGTH({e})) AS c{i}_max_length"));
+                sel.push(format!(
+                    "CAST(AVG(LENGTH({e})) AS STRING) AS c{i}_avg_length"
+                ));
+            }
+            if c.repeated {
+                sel.push(format!(
+                    "CAST(AVG(ARRAY_LENGTH({e})) AS STRING) AS c{i}_avg_length"
+                ));
+            }
+            // Non-null values only: NULLs are already counted by non_null.
+            sel.push(format!(
+                "SUM(IF({e} IS NULL, NULL, CAST(FARM_FINGERPRINT(TO_JSON_STRING({e})) AS BIGNUMERIC))) AS c{i}_fingerprint"
+            ));
+        }
+    }
+    format!(
+        "SELECT\n  {}\n{}",
+        sel.join(",\n  "),
+        from_clause(table, opts.where_clause.as_deref())
+    )
+}
+
+/// Step 3 with a key: per-key FULL OUTER JOIN of both sides (duplicate keys counted, never
+/// joined), counts per kind and per column, and example rows.
+pub fn keyed_diff_sql(a: &TableRef, b: &TableRef, plan: &Plan, opts: &CompareOptions) -> String {
+    let n = plan.columns.len();
+    let side = |t: &TableRef| {
+        let mut cols = vec![
+            format!("{} AS _k", key_struct(plan)),
+            format!("{} AS _row", row_struct(plan)),
+        ];
+        for (i, c) in plan.columns.iter().enumerate() {
+            cols.push(format!("TO_JSON_STRING({}) AS c{i}", expr(c, "t")));
+            if opts.float_tolerance.is_some() && c.col_type == "FLOAT64" && !c.repeated {
+                cols.push(format!("{} AS f{i}", expr(c, "t")));
+            }
+        }
+        let mut agg = vec![
+            "_k".to_string(),
+            "COUNT(*) AS _n".to_string(),
+            "ANY_VALUE(_row) AS _row".to_string(),
+        ];
+        for (i, c) in plan.columns.iter().enumerate() {
+            agg.push(format!("ANY_VALUE(c{i}) AS c{i}"));
+            if opts.float_tolerance.is_some() && c.col_type == "FLOAT64" && !c.repeated {
+                agg.push(format!("ANY_VALUE(f{i}) AS f{i}"));
+            }
+        }
+        format!(
+            "SELECT {}\n  FROM (SELECT {}\n    {})\n  GROUP BY _k",
+            agg.join(", "),
+            cols.join(",\n      "),
+            from_clause(t, opts.where_clause.as_deref()).replace('\n', "\n    ")
+        )
+    };
+    let mut join_cols = vec![
+        "a._k AS ak".to_string(),
+        "b._k AS bk".to_string(),
+        "a._n AS an".to_string(),
+        "b._n AS bn".to_string(),
+        "a._row AS arow".to_string(),
+        "b._row AS brow".to_string(),
+    ];
+    let mut diffs = Vec::new();
+    for (i, c) in plan.columns.iter().enumerate() {
+        let d = match opts.float_tolerance {
+            Some(tol) if c.col_type == "FLOAT64" && !c.repeated => {
+                format!("(a.c{i} != b.c{i} AND NOT IFNULL(ABS(a.f{i} - b.f{i}) <= {tol:e}, FALSE))")
+            }
+            _ => format!("(a.c{i} != b.c{i})"),
+        };
+        join_cols.push(format!("{d} AS d{i}"));
+        diffs.push(format!("d{i}"));
+    }
+    let mut sel = vec![
+        "COUNTIF(kind = 'a') AS only_in_a".to_string(),
+        "COUNTIF(kind = 'b') AS only_in_b".to_string(),
+        "COUNTIF(kind = 'c') AS changed".to_string(),
+        "COUNTIF(an > 1) AS duplicate_keys_a".to_string(),
+        "COUNTIF(bn > 1) AS duplicate_keys_b".to_string(),
+        "IFNULL(SUM(IF(an > 1, an, 0)), 0) AS duplicate_rows_a".to_string(),
+        "IFNULL(SUM(IF(bn > 1, bn, 0)), 0) AS duplicate_rows_b".to_string(),
+    ];
+    for i in 0..n {
+        sel.push(format!("COUNTIF(kind = 'c' AND d{i}) AS changed_c{i}"));
+    }
+    if !opts.skip_samples {
+        let limit = opts.sample_size;
+        sel.push(format!(
+            "ARRAY_AGG(IF(kind = 'a' AND rn <= {limit}, arow, NULL) IGNORE NULLS) AS samples_only_in_a"
+        ));
+        sel.push(format!(
+            "ARRAY_AGG(IF(kind = 'b' AND rn <= {limit}, brow, NULL) IGNORE NULLS) AS samples_only_in_b"
+        ));
+        sel.push(format!(
+            "ARRAY_AGG(IF(kind = 'c' AND rn <= {limit}, TO_JSON_STRING(STRUCT(ak AS k, arow AS a, brow AS b)), NULL) IGNORE NULLS) AS samples_changed"
+        ));
+    }
+    format!(
+        "WITH a AS (\n  {}\n),\nb AS (\n  {}\n),\nj AS (\n  SELECT {}\n  FROM a FULL OUTER JOIN b ON a._k = b._k\n),\n\
+         d AS (\n  SELECT *, CASE WHEN an > 1 OR bn > 1 THEN 'dup' WHEN bk IS NULL THEN 'a' WHEN ak IS NULL THEN 'b' \
+         WHEN {} THEN 'c' END AS kind\n  FROM j\n),\n\
+         r AS (\n  SELECT *, ROW_NUMBER() OVER (PARTITION BY kind ORDER BY COALESCE(ak, bk)) AS rn\n  FROM d\n)\n\
+         SELECT\n  {}\nFROM r",
+        side(a),
+        side(b),
+        join_cols.join(",\n    "),
+        diffs.join(" OR "),
+        sel.join(",\n  ")
+    )
+}
+
+/// Step 3 without a key: multiset difference of whole rows (with multiplicity), both ways.
+pub fn multiset_diff_sql(a: &TableRef, b: &TableRef, plan: &Plan, opts: &CompareOptions) -> String {
+    let w = opts.where_clause.as_deref();
+    let mut sel = vec![
+        "IFNULL(SUM(GREATEST(na - nb, 0)), 0) AS only_in_a".to_string(),
+        "IFNULL(SUM(GREATEST(nb - na, 0)), 0) AS only_in_b".to_string(),
+    ];
+    if !opts.skip_samples {
+        let limit = opts.sample_size;
+        sel.push(format!("ARRAY_AGG(IF(kind = 'a' AND rn <= {limit}, CONCAT(CAST(na - nb AS STRING), ':', _row), NULL) IGNORE NULLS) AS samples_only_in_a"));
+        sel.push(format!("ARRAY_AGG(IF(kind = 'b' AND rn <= {limit}, CONCAT(CAST(nb - na AS STRING), ':', _row), NULL) IGNORE NULLS) AS samples_only_in_b"));
+    }
+    format!(
+        "WITH a AS (\n  SELECT {row} AS _row, COUNT(*) AS n\n  {fa}\n  GROUP BY _row\n),\n\
+         b AS (\n  SELECT {row} AS _row, COUNT(*) AS n\n  {fb}\n  GROUP BY _row\n),\n\
+         j AS (\n  SELECT COALESCE(a._row, b._row) AS _row, IFNULL(a.n, 0) AS na, IFNULL(b.n, 0) AS nb,\n    \
+         CASE WHEN IFNULL(a.n, 0) > IFNULL(b.n, 0) THEN 'a' WHEN IFNULL(b.n, 0) > IFNULL(a.n, 0) THEN 'b' END AS kind\n  \
+         FROM a FULL OUTER JOIN b ON a._row = b._row\n),\n\
+         r AS (\n  SELECT *, ROW_NUMBER() OVER (PARTITION BY kind ORDER BY _row) AS rn\n  FROM j\n)\n\
+         SELECT\n  {sel}\nFROM r",
+        row = row_struct(plan),
+        fa = from_clause(a, w).replace('\n', "\n  "),
+        fb = from_clause(b, w).replace('\n', "\n  "),
+        sel = sel.join(",\n  ")
+    )
+}
+
+/// Per-column statistics of one side.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ColumnStats {
+    pub non_null: Option<i64>,
+    pub distinct: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sum: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub avg: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_length: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_length: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub avg_length: Option<String>,
+    #[serde(skip)]
+    pub fingerprint: Option<String>,
+}
+
+/// The result of one side's scan.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ScanResult {
+    pub row_count: i64,
+    pub fingerprint: Option<String>,
+    pub columns: Vec<ColumnStats>,
+}
+
+/// Read step 2's single row.
+pub fn read_scan(row: &Row, plan: &Plan, with_stats: bool) -> ScanResult {
+    let columns = if with_stats {
+        (0..plan.columns.len())
+            .map(|i| {
+                let k = |s: &str| format!("c{i}_{s}");
+                ColumnStats {
+                    non_null: int(row, &k("non_null")),
+                    distinct: int(row, &k("distinct")),
+                    min: text(row, &k("min")),
+                    max: text(row, &k("max")),
+                    sum: text(row, &k("sum")),
+                    avg: text(row, &k("avg")),
+                    min_length: int(row, &k("min_length")),
+                    max_length: int(row, &k("max_length")),
+                    avg_length: text(row, &k("avg_length")),
+                    fingerprint: text(row, &k("fingerprint")),
+                }
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    ScanResult {
+        row_count: int(row, "row_count").unwrap_or(0),
+        fingerprint: text(row, "fingerprint"),
+        columns,
+    }
+}
+
+/// Equal within a relative tolerance when both parse as numbers, else exactly equal.
+fn close(a: &Option<String>, b: &Option<String>, rel: f64) -> bool {
+    match (a, b) {
+        (Some(x), Some(y)) if x != y => match (
+            x.trim_matches('"').parse::<f64>(),
+            y.trim_matches('"').parse::<f64>(),
+        ) {
+            (Ok(x), Ok(y)) => {
+                let scale = x.abs().max(y.abs());
+                (x - y).abs() <= rel * scale || (x.is_nan() && y.is_nan())
+            }
+            _ => false,
+        },
+        (x, y) => x == y,
+    }
+}
+
+/// One column's statistics side by side.
+#[derive(Debug, Clone, Serialize)]
+pub struct ColumnComparison {
+    pub name: String,
+    pub a: ColumnStats,
+    pub b: ColumnStats,
+    pub differs: bool,
+}
+
+/// Compare step 2's per-column statistics. FLOAT64 sums and averages depend on summation
+/// order, so they always get at least a 1e-9 relative tolerance.
+pub fn compare_columns(
+    plan: &Plan,
+    a: &ScanResult,
+    b: &ScanResult,
+    tolerance: f64,
+) -> Vec<ColumnComparison> {
+    plan.columns
+        .iter()
+        .zip(a.columns.iter().zip(&b.columns))
+        .map(|(c, (x, y))| {
+            let rel = if c.col_type == "FLOAT64" {
+                tolerance.max(1e-9)
+            } else {
+                tolerance
+            };
+            let differs = x.non_null != y.non_null
+                || x.min != y.min
+                || x.max != y.max
+                || !close(&x.sum, &y.sum, rel)
+                || !close(&x.avg, &y.avg, rel)
+                || x.min_length != y.min_length
+                || x.max_length != y.max_length
+                || !close(&x.avg_length, &y.avg_length, rel.max(1e-9))
+                || x.fingerprint != y.fingerprint;
+            ColumnComparison {
+                name: c.path.clone(),
+                a: x.clone(),
+                b: y.clone(),
+                differs,
+            }
+        })
+        .collect()
+}
+
+/// One differing column of a changed row.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ValueChange {
+    pub column: String,
+    pub a: Value,
+    pub b: Value,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ChangedRow {
+    pub key: BTreeMap<String, Value>,
+    pub changes: Vec<ValueChange>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Samples {
+    pub only_in_a: Vec<Value>,
+    pub only_in_b: Vec<Value>,
+    pub changed: Vec<ChangedRow>,
+}
+
+/// Step 3's result.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct RowDiff {
+    /// Key columns, empty for a multiset comparison.
+    pub key: Vec<String>,
+    pub only_in_a: i64,
+    pub only_in_b: i64,
+    /// Rows present on both sides (by key) whose values differ; always 0 without a key.
+    pub changed: i64,
+    pub changed_by_column: BTreeMap<String, i64>,
+    pub duplicate_keys_a: i64,
+    pub duplicate_keys_b: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duplicate_rows_a: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duplicate_rows_b: Option<i64>,
+    pub samples: Samples,
+}
+
+impl RowDiff {
+    pub fn is_empty(&self) -> bool {
+        self.only_in_a == 0
+            && self.only_in_b == 0
+            && self.changed == 0
+            && self.duplicate_keys_a == 0
+            && self.duplicate_keys_b == 0
+    }
+}
+
+/// `{"c0": 1, "c1": "x"}` → `{"id": 1, "name": "x"}`.
+fn named_row(plan: &Plan, json: &str) -> Value {
+    match serde_json::from_str::<Value>(json) {
+        Ok(Value::Object(m)) => Value::Object(
+            plan.columns
+                .iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    (
+                        c.path.clone(),
+                        m.get(&format!("c{i}")).cloned().unwrap_or(Value::Null),
+                    )
+                })
+                .collect(),
+        ),
+        _ => Value::String(json.to_string()),
+    }
+}
+
+/// Read step 3's single row (keyed).
+pub fn read_keyed_diff(row: &Row, plan: &Plan) -> RowDiff {
+    let mut changed_by_column = BTreeMap::new();
+    for (i, c) in plan.columns.iter().enumerate() {
+        let n = int(row, &format!("changed_c{i}")).unwrap_or(0);
+        if n > 0 {
+            changed_by_column.insert(c.path.clone(), n);
+        }
+    }
+    let rows =
+        |k: &str| -> Vec<Value> { strings(row, k).iter().map(|s| named_row(plan, s)).collect() };
+    let mut changed: Vec<ChangedRow> = strings(row, "samples_changed")
+        .iter()
+        .filter_map(|s| serde_json::from_str::<Value>(s).ok())
+        .map(|v| {
+            let get = |k: &str| {
+                v.get(k)
+                    .and_then(Value::as_str)
+                    .map(|s| named_row(plan, s))
+                    .unwrap_or(Value::Null)
+            };
+            let (ra, rb, rk) = (get("a"), get("b"), get("k"));
+            // The key struct names its fields c{i} by column index, like the row struct.
+            let key = plan
+                .key
+                .iter()
+                .map(|&i| {
+                    let name = plan.columns[i].path.clone();
+                    let val = rk.get(&name).cloned().unwrap_or(Value::Null);
+                    (name, val)
+                })
+                .collect();
+            let changes = plan
+                .columns
+                .iter()
+                .filter(|c| ra.get(&c.path) != rb.get(&c.path))
+                .map(|c| ValueChange {
+                    column: c.path.clone(),
+                    a: ra.get(&c.path).cloned().unwrap_or(Value::Null),
+                    b: rb.get(&c.path).cloned().unwrap_or(Value::Null),
+                })
+                .collect();
+            ChangedRow { key, changes }
+        })
+        .collect();
+    let sort_key = |v: &Value| v.to_string();
+    changed.sort_by_key(|c| serde_json::to_string(&c.key).unwrap_or_default());
+    let mut only_a = rows("samples_only_in_a");
+    let mut only_b = rows("samples_only_in_b");
+    only_a.sort_by_key(sort_key);
+    only_b.sort_by_key(sort_key);
+    RowDiff {
+        key: plan.key_names(),
+        only_in_a: int(row, "only_in_a").unwrap_or(0),
+        only_in_b: int(row, "only_in_b").unwrap_or(0),
+        changed: int(row, "changed").unwrap_or(0),
+        changed_by_column,
+        duplicate_keys_a: int(row, "duplicate_keys_a").unwrap_or(0),
+        duplicate_keys_b: int(row, "duplicate_keys_b").unwrap_or(0),
+        duplicate_rows_a: int(row, "duplicate_rows_a"),
+        duplicate_rows_b: int(row, "duplicate_rows_b"),
+        samples: Samples {
+            only_in_a: only_a,
+            only_in_b: only_b,
+            changed,
+        },
+    }
+}
+
+/// Read step 3's single row (multiset): samples carry their surplus count as `_count`.
+pub fn read_multiset_diff(row: &Row, plan: &Plan) -> RowDiff {
+    let rows = |k: &str| -> Vec<Value> {
+        let mut v: Vec<Value> = strings(row, k)
+            .iter()
+            .map(|s| {
+                let (count, json) = s.split_once(':').unwrap_or(("1", s));
+                let mut r = named_row(plan, json);
+                if let Value::Object(m) = &mut r {
+                    m.insert(
+                        "_count".into(),
+                        Value::from(count.parse::<i64>().unwrap_or(1)),
+                    );
+                }
+                r
+            })
+            .collect();
+        v.sort_by_key(|x| x.to_string());
+        v
+    };
+    RowDiff {
+        key: Vec::new(),
+        only_in_a: int(row, "only_in_a").unwrap_or(0),
+        only_in_b: int(row, "only_in_b").unwrap_or(0),
+        samples: Samples {
+            only_in_a: rows("samples_only_in_a"),
+            only_in_b: rows("samples_only_in_b"),
+            changed: Vec::new(),
+        },
+        ..RowDiff::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::warehouse::model::{PrimaryKey, Schema, TableConstraints};
+    use serde_json::json;
+
+    fn f(name: &str, t: &str) -> Field {
+        Field {
+            name: name.into(),
+            field_type: t.into(),
+            ..Field::default()
+        }
+    }
+    fn table(fields: Vec<Field>) -> TableMeta {
+        TableMeta {
+            schema: Some(Schema { fields }),
+            ..TableMeta::default()
+        }
+    }
+    fn t(name: &str) -> TableRef {
+        TableRef {
+            project: "p".into(),
+            dataset: "d".into(),
+            table: name.into(),
+        }
+    }
+
+    #[test]
+    fn plans_common_columns_and_explains_the_rest() {
+        let a = table(vec![
+            f("id", "INTEGER"),
+            Field {
+                fields: vec![f("zip", "STRING"), f("city", "STRING")],
+                ..f("addr", "RECORD")
+            },
+            Field {
+                mode: Some("REPEATED".into()),
+                ..f("tags", "STRING")
+            },
+            f("amount", "INT64"),
+            f("only_a", "STRING"),
+            f("s", "STRING"),
+        ]);
+        let b = table(vec![
+            f("id", "INT64"),
+            Field {
+                fields: vec![f("zip", "STRING")],
+                ..f("addr", "STRUCT")
+            },
+            Field {
+                mode: Some("REPEATED".into()),
+                ..f("tags", "STRING")
+            },
+            f("amount", "NUMERIC"),
+            f("s", "INT64"),
+            f("only_b", "DATE"),
+        ]);
+        let p = plan(&a, &b, &CompareOptions::default()).unwrap();
+        let cols: Vec<_> = p
+            .columns
+            .iter()
+            .map(|c| (c.path.as_str(), c.col_type.as_str()))
+            .collect();
+        assert_eq!(
+            cols,
+            vec![
+                ("id", "INT64"),
+                ("addr.zip", "STRING"),
+                ("tags", "STRING"),
+                ("amount", "BIGNUMERIC")
+            ]
+        );
+        let out: Vec<_> = p
+            .left_out
+            .iter()
+            .map(|l| (l.column.as_str(), l.reason.as_str()))
+            .collect();
+        assert_eq!(
+            out,
+            vec![
+                ("addr.city", "only in A"),
+                ("only_a", "only in A"),
+                ("s", "type STRING in A, INT64 in B"),
+                ("only_b", "only in B")
+            ]
+        );
+        assert_eq!(p.key_source, "none");
+    }
+
+    #[test]
+    fn key_from_flag_or_primary_key() {
+        let mut a = table(vec![f("id", "INT64"), f("v", "STRING")]);
+        let b = table(vec![f("id", "INT64"), f("v", "STRING")]);
+        a.table_constraints = Some(TableConstraints {
+            primary_key: Some(PrimaryKey {
+                columns: vec!["id".into()],
+            }),
+        });
+        let p = plan(&a, &b, &CompareOptions::default()).unwrap();
+        assert_eq!(
+            (p.key_names(), p.key_source.as_str()),
+            (vec!["id".to_string()], "primary key")
+        );
+        let o = CompareOptions {
+            key: Some(vec!["v".into(), "id".into()]),
+            ..Default::default()
+        };
+        let p = plan(&a, &b, &o).unwrap();
+        assert_eq!(p.key_names(), vec!["v", "id"]);
+        let o = CompareOptions {
+            key: Some(vec!["nope".into()]),
+            ..Default::default()
+        };
+        assert!(plan(&a, &b, &o).unwrap_err().contains("nope"));
+    }
+
+    #[test]
+    fn columns_and_exclusions() {
+        let a = table(vec![f("id", "INT64"), f("v", "STRING"), f("w", "STRING")]);
+        let o = CompareOptions {
+            columns: Some(vec!["v".into()]),
+            key: Some(vec!["id".into()]),
+            ..Default::default()
+        };
+        let p = plan(&a, &a, &o).unwrap();
+        assert_eq!(
+            p.columns
+                .iter()
+                .map(|c| c.path.as_str())
+                .collect::<Vec<_>>(),
+            vec!["id", "v"]
+        );
+        let o = CompareOptions {
+            exclude_columns: vec!["w".into()],
+            ..Default::default()
+        };
+        let p = plan(&a, &a, &o).unwrap();
+        assert_eq!(p.columns.len(), 2);
+        assert_eq!(p.left_out[0].reason, "excluded by --exclude-columns");
+        let o = CompareOptions {
+            columns: Some(vec!["zz".into()]),
+            ..Default::default()
+        };
+        assert!(plan(&a, &a, &o).is_err());
+    }
+
+    #[test]
+    fn unsafe_names_are_left_out() {
+        let a = table(vec![f("id", "INT64"), f("bad`name", "STRING")]);
+        let p = plan(&a, &a, &CompareOptions::default()).unwrap();
+        assert_eq!(p.left_out[0].reason, "name cannot be quoted safely");
+    }
+
+    #[test]
+    fn where_clause_validation() {
+        assert!(validate_where("dt >= '2024-01-01'").is_ok());
+        assert!(validate_where("1=1; DROP TABLE x").is_err());
+        assert!(validate_where("1=1 -- x").is_err());
+        assert!(validate_where("  ").is_err());
+    }
+
+    #[test]
+    fn scan_sql_quotes_every_identifier_and_covers_types() {
+        let a = table(vec![
+            f("id", "INTEGER"),
+            f("name", "STRING"),
+            f("price", "FLOAT"),
+            f("ts", "TIMESTAMP"),
+            Field {
+                fields: vec![f("zip", "STRING")],
+                ..f("addr", "RECORD")
+            },
+            Field {
+                mode: Some("REPEATED".into()),
+                ..f("tags", "STRING")
+            },
+            f("g", "GEOGRAPHY"),
+        ]);
+        let p = plan(&a, &a, &CompareOptions::default()).unwrap();
+        let o = CompareOptions {
+            where_clause: Some("t.`id` > 0".into()),
+            ..Default::default()
+        };
+        let sql = scan_sql(&t("my-t"), &p, &o);
+        assert!(
+            sql.contains("FROM `p.d.my-t` AS t\nWHERE (t.`id` > 0)"),
+            "{sql}"
+        );
+        assert!(sql.contains("SUM(CAST(FARM_FINGERPRINT(TO_JSON_STRING(STRUCT(t.`id` AS c0, t.`name` AS c1, t.`price` AS c2, t.`ts` AS c3, t.`addr`.`zip` AS c4, t.`tags` AS c5, t.`g` AS c6))) AS BIGNUMERIC)) AS fingerprint"), "{sql}");
+        assert!(sql.contains("CAST(SUM(t.`price`) AS STRING) AS c2_sum"));
+        assert!(sql.contains("MAX(LENGTH(t.`name`)) AS c1_max_length"));
+        assert!(sql.contains("TO_JSON_STRING(MIN(t.`ts`)) AS c3_min"));
+        assert!(
+            !sql.contains("MIN(t.`tags`)") && !sql.contains("MIN(t.`g`)"),
+            "no MIN on arrays or geography"
+        );
+        assert!(sql.contains("APPROX_COUNT_DISTINCT(TO_JSON_STRING(t.`tags`)) AS c5_distinct"));
+        assert!(sql.contains("CAST(AVG(ARRAY_LENGTH(t.`tags`)) AS STRING) AS c5_avg_length"));
+        let fast = scan_sql(
+            &t("x"),
+            &p,
+            &CompareOptions {
+                skip_stats: true,
+                ..Default::default()
+            },
+        );
+        assert!(!fast.contains("c0_non_null"));
+    }
+
+    #[test]
+    fn casts_for_compatible_types() {
+        let a = table(vec![f("n", "INT64"), f("x", "FLOAT64")]);
+        let b = table(vec![f("n", "NUMERIC"), f("x", "INT64")]);
+        let p = plan(&a, &b, &CompareOptions::default()).unwrap();
+        let sql = scan_sql(&t("a"), &p, &CompareOptions::default());
+        assert!(sql.contains("CAST(t.`n` AS BIGNUMERIC) AS c0"), "{sql}");
+        assert!(sql.contains("CAST(t.`x` AS FLOAT64) AS c1"), "{sql}");
+    }
+
+    #[test]
+    fn diff_sql_shapes() {
+        let a = table(vec![f("id", "INT64"), f("v", "FLOAT64")]);
+        let o = CompareOptions {
+            key: Some(vec!["id".into()]),
+            sample_size: 7,
+            float_tolerance: Some(0.001),
+            ..Default::default()
+        };
+        let p = plan(&a, &a, &o).unwrap();
+        let sql = keyed_diff_sql(&t("a"), &t("b"), &p, &o);
+        assert!(
+            sql.contains("FROM `p.d.a` AS t") && sql.contains("FROM `p.d.b` AS t"),
+            "{sql}"
+        );
+        assert!(
+            sql.contains("TO_JSON_STRING(STRUCT(t.`id` AS c0)) AS _k"),
+            "{sql}"
+        );
+        assert!(sql.contains("ABS(a.f1 - b.f1) <= 1e-3"), "{sql}");
+        assert!(sql.contains("rn <= 7"), "{sql}");
+        assert!(
+            sql.contains("WHEN an > 1 OR bn > 1 THEN 'dup'"),
+            "duplicate keys are never joined: {sql}"
+        );
+        let o2 = CompareOptions {
+            skip_samples: true,
+            ..Default::default()
+        };
+        let p2 = plan(&a, &a, &o2).unwrap();
+        let sql = multiset_diff_sql(&t("a"), &t("b"), &p2, &o2);
+        assert!(
+            sql.contains("GROUP BY _row") && !sql.contains("samples"),
+            "{sql}"
+        );
+    }
+
+    #[test]
+    fn reads_results() {
+        let a = table(vec![f("id", "INT64"), f("v", "STRING")]);
+        let p = plan(
+            &a,
+            &a,
+            &CompareOptions {
+                key: Some(vec!["id".into()]),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let row: Row = serde_json::from_value(json!({
+            "only_in_a": "1", "only_in_b": "0", "changed": "1", "duplicate_keys_a": "0", "duplicate_keys_b": "2",
+            "changed_c0": "0", "changed_c1": "1",
+            "samples_only_in_a": ["{\"c0\":3,\"c1\":\"z\"}"],
+            "samples_only_in_b": [],
+            "samples_changed": ["{\"k\":\"{\\\"c0\\\":2}\",\"a\":\"{\\\"c0\\\":2,\\\"c1\\\":\\\"x\\\"}\",\"b\":\"{\\\"c0\\\":2,\\\"c1\\\":\\\"y\\\"}\"}"]
+        }))
+        .unwrap();
+        let d = read_keyed_diff(&row, &p);
+        assert_eq!(
+            (d.only_in_a, d.only_in_b, d.changed, d.duplicate_keys_b),
+            (1, 0, 1, 2)
+        );
+        assert_eq!(d.changed_by_column.get("v"), Some(&1));
+        assert_eq!(d.samples.only_in_a, vec![json!({"id": 3, "v": "z"})]);
+        assert_eq!(d.samples.changed[0].key.get("id"), Some(&json!(2)));
+        assert_eq!(
+            d.samples.changed[0].changes,
+            vec![ValueChange {
+                column: "v".into(),
+                a: json!("x"),
+                b: json!("y")
+            }]
+        );
+        assert!(!d.is_empty());
+
+        let row: Row = serde_json::from_value(json!({
+            "only_in_a": "2", "only_in_b": "1",
+            "samples_only_in_a": ["2:{\"c0\":1,\"c1\":\"a\"}"], "samples_only_in_b": ["1:{\"c0\":5,\"c1\":null}"]
+        }))
+        .unwrap();
+        let d = read_multiset_diff(&row, &p);
+        assert_eq!(
+            d.samples.only_in_a,
+            vec![json!({"id": 1, "v": "a", "_count": 2})]
+        );
+        assert_eq!(
+            d.samples.only_in_b,
+            vec![json!({"id": 5, "v": null, "_count": 1})]
+        );
+    }
+
+    #[test]
+    fn statistics_with_tolerance() {
+        let a = table(vec![f("x", "FLOAT64"), f("n", "NUMERIC")]);
+        let p = plan(&a, &a, &CompareOptions::default()).unwrap();
+        let s = |sum: &str, nsum: &str| ScanResult {
+            row_count: 2,
+            fingerprint: None,
+            columns: vec![
+                ColumnStats {
+                    sum: Some(sum.into()),
+                    ..Default::default()
+                },
+                ColumnStats {
+                    sum: Some(nsum.into()),
+                    ..Default::default()
+                },
+            ],
+        };
+        let c = compare_columns(
+            &p,
+            &s("0.30000000000000004", "10.5"),
+            &s("0.3", "10.5"),
+            0.0,
+        );
+        assert!(!c[0].differs, "float sums differ only by summation order");
+        let c = compare_columns(&p, &s("0.3", "10.5"), &s("0.3", "10.6"), 0.0);
+        assert!(c[1].differs);
+        let c = compare_columns(&p, &s("0.3", "10.5"), &s("0.3", "10.6"), 0.01);
+        assert!(!c[1].differs);
+    }
+}

@@ -1,0 +1,676 @@
+//! `bq-table-compare`: metadata → one scan per side → (only if they differ) one row-level diff.
+
+use std::fmt::Write;
+use std::sync::Arc;
+
+use anyhow::bail;
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use super::{client, default_project, emit_reports, parallelism, read_pairs};
+use crate::checks::schema_diff::{self, Change, DiffOptions};
+use crate::checks::table_compare::{self as tc, ColumnComparison, CompareOptions, Plan, RowDiff};
+use crate::cli::TableCompareArgs;
+use crate::input::{Pair, Source, TableRef};
+use crate::report::{self, markdown::cell, Batch, Case, Outcome, Summary};
+use crate::runner::{self, Progress};
+use crate::warehouse::query::QueryOptions;
+use crate::warehouse::{Client, Metadata, WarehouseError};
+
+/// A generated query and BigQuery's estimate (`--dry-run`).
+#[derive(Debug, Clone, Serialize)]
+pub struct PlannedQuery {
+    pub step: String,
+    pub sql: String,
+    pub estimated_bytes: u64,
+}
+
+/// Jobs run for a pair.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct QueryStats {
+    pub count: u32,
+    pub bytes_processed: u64,
+}
+
+/// Everything learned about one pair.
+#[derive(Debug, Clone)]
+pub struct PairOutcome {
+    pub plan: Plan,
+    pub schema_changes: Vec<Change>,
+    pub row_count: Option<(i64, i64)>,
+    pub fingerprints_equal: Option<bool>,
+    pub columns: Vec<ColumnComparison>,
+    pub rows: Option<RowDiff>,
+    /// `None` for a dry run.
+    pub identical: Option<bool>,
+    pub notes: Vec<String>,
+    pub queries: QueryStats,
+    pub dry_run: Vec<PlannedQuery>,
+}
+
+#[derive(Debug, Clone)]
+pub struct PairResult {
+    pub pair: Pair,
+    pub result: Result<PairOutcome, String>,
+}
+
+pub struct TableCompareBatch {
+    pub results: Vec<PairResult>,
+    pub timestamp: String,
+}
+
+struct Ctx {
+    meta: Metadata,
+    client: Arc<Client>,
+    /// Project the jobs run (and are billed) in.
+    job_project: Option<String>,
+    opts: CompareOptions,
+    dry_run: bool,
+    max_bytes_billed: Option<u64>,
+}
+
+fn table(s: &Source) -> Result<&TableRef, String> {
+    match s {
+        Source::Table(t) => Ok(t),
+        Source::SchemaFile(p) => Err(format!(
+            "{} is a schema file: bq-table-compare compares tables' data",
+            p.display()
+        )),
+    }
+}
+
+impl Ctx {
+    async fn query(
+        &self,
+        sql: &str,
+        location: Option<&str>,
+        stats: &mut QueryStats,
+        default_project: &str,
+    ) -> Result<crate::warehouse::query::QueryResult, WarehouseError> {
+        let opts = QueryOptions {
+            location: location.map(String::from),
+            max_bytes_billed: self.max_bytes_billed,
+            label: "table-compare".into(),
+            dry_run: self.dry_run,
+        };
+        let project = self.job_project.as_deref().unwrap_or(default_project);
+        let r = self.client.query(project, sql, &opts).await?;
+        if !self.dry_run {
+            stats.count += 1;
+            stats.bytes_processed += r.bytes_processed;
+        }
+        Ok(r)
+    }
+
+    async fn compare(&self, pair: &Pair) -> Result<PairOutcome, String> {
+        let (ta, tb) = (table(&pair.a)?, table(&pair.b)?);
+        let (ma, mb) = futures::join!(self.meta.get(&pair.a), self.meta.get(&pair.b));
+        let (ma, mb) = match (ma, mb) {
+            (Ok(a), Ok(b)) => (a, b),
+            (Err(e), _) | (_, Err(e)) => return Err(e.to_string()),
+        };
+        // Step 1: metadata.
+        let schema_changes = schema_diff::diff(&ma, &mb, DiffOptions::default());
+        let plan = tc::plan(&ma, &mb, &self.opts)?;
+        let same_location = match (&ma.location, &mb.location) {
+            (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
+            _ => true,
+        };
+        let mut notes = Vec::new();
+        let mut stats = QueryStats::default();
+        let scan_a = tc::scan_sql(ta, &plan, &self.opts);
+        let scan_b = tc::scan_sql(tb, &plan, &self.opts);
+        let diff_sql = if plan.key.is_empty() {
+            tc::multiset_diff_sql(ta, tb, &plan, &self.opts)
+        } else {
+            tc::keyed_diff_sql(ta, tb, &plan, &self.opts)
+        };
+        let err = |e: WarehouseError| e.to_string();
+        if self.dry_run {
+            let mut planned = Vec::new();
+            let mut steps = vec![
+                ("scan A", scan_a, ma.location.as_deref(), &ta.project),
+                ("scan B", scan_b, mb.location.as_deref(), &tb.project),
+            ];
+            if !self.opts.skip_samples && same_location {
+                steps.push((
+                    "row diff (only if the scans differ)",
+                    diff_sql,
+                    ma.location.as_deref(),
+                    &ta.project,
+                ));
+            }
+            for (step, sql, loc, project) in steps {
+                let r = self
+                    .query(&sql, loc, &mut stats, project)
+                    .await
+                    .map_err(err)?;
+                planned.push(PlannedQuery {
+                    step: step.into(),
+                    sql,
+                    estimated_bytes: r.bytes_processed,
+                });
+            }
+            return Ok(PairOutcome {
+                plan,
+                schema_changes,
+                row_count: ma.num_rows.zip(mb.num_rows),
+                fingerprints_equal: None,
+                columns: Vec::new(),
+                rows: None,
+                identical: None,
+                notes,
+                queries: stats,
+                dry_run: planned,
+            });
+        }
+        // Step 2: one scan per side, both at once.
+        let (mut sa, mut sb) = (QueryStats::default(), QueryStats::default());
+        let (ra, rb) = futures::join!(
+            self.query(&scan_a, ma.location.as_deref(), &mut sa, &ta.project),
+            self.query(&scan_b, mb.location.as_deref(), &mut sb, &tb.project)
+        );
+        stats.count += sa.count + sb.count;
+        stats.bytes_processed += sa.bytes_processed + sb.bytes_processed;
+        let (ra, rb) = (ra.map_err(err)?, rb.map_err(err)?);
+        let first = |r: &crate::warehouse::query::QueryResult| {
+            r.rows
+                .first()
+                .cloned()
+                .ok_or_else(|| "the scan returned no row".to_string())
+        };
+        let with_stats = !self.opts.skip_stats;
+        let scan_a = tc::read_scan(&first(&ra)?, &plan, with_stats);
+        let scan_b = tc::read_scan(&first(&rb)?, &plan, with_stats);
+        let columns = if with_stats {
+            tc::compare_columns(&plan, &scan_a, &scan_b, self.opts.tolerance)
+        } else {
+            Vec::new()
+        };
+        let fingerprints_equal = scan_a.fingerprint == scan_b.fingerprint;
+        let mut data_equal = scan_a.row_count == scan_b.row_count && fingerprints_equal;
+        // Step 3: only when step 2 found a difference.
+        let mut rows = None;
+        if !data_equal && !self.opts.skip_samples {
+            if same_location {
+                let r = self
+                    .query(&diff_sql, ma.location.as_deref(), &mut stats, &ta.project)
+                    .await
+                    .map_err(err)?;
+                let row = first(&r)?;
+                let d = if plan.key.is_empty() {
+                    tc::read_multiset_diff(&row, &plan)
+                } else {
+                    tc::read_keyed_diff(&row, &plan)
+                };
+                if d.is_empty() && scan_a.row_count == scan_b.row_count {
+                    // The fingerprints differed but no row does: only possible within
+                    // --float-tolerance, which the fingerprints cannot apply.
+                    notes.push(if self.opts.float_tolerance.is_some() {
+                        "FLOAT64 values differ only within --float-tolerance".into()
+                    } else {
+                        "fingerprints differ but no row does".into()
+                    });
+                    data_equal = true;
+                }
+                rows = Some(d);
+            } else {
+                notes.push(format!(
+                    "the tables are in different locations ({} and {}): BigQuery cannot join them, so the verdict rests on counts and fingerprints",
+                    ma.location.as_deref().unwrap_or("?"),
+                    mb.location.as_deref().unwrap_or("?")
+                ));
+            }
+        }
+        let columns_missing = plan
+            .left_out
+            .iter()
+            .any(|l| l.reason != "excluded by --exclude-columns");
+        if columns_missing {
+            notes.push(format!(
+                "{} column(s) could not be compared (see schema)",
+                plan.left_out.len()
+            ));
+        }
+        Ok(PairOutcome {
+            plan,
+            schema_changes,
+            row_count: Some((scan_a.row_count, scan_b.row_count)),
+            fingerprints_equal: Some(fingerprints_equal),
+            columns,
+            rows,
+            identical: Some(data_equal && !columns_missing),
+            notes,
+            queries: stats,
+            dry_run: Vec::new(),
+        })
+    }
+}
+
+impl TableCompareBatch {
+    fn failed(&self) -> usize {
+        self.results.iter().filter(|r| r.result.is_err()).count()
+    }
+    fn different(&self) -> usize {
+        self.results
+            .iter()
+            .filter(|r| matches!(&r.result, Ok(o) if o.identical == Some(false)))
+            .count()
+    }
+    fn identical(&self) -> usize {
+        self.results
+            .iter()
+            .filter(|r| matches!(&r.result, Ok(o) if o.identical == Some(true)))
+            .count()
+    }
+    pub fn exit_code(&self) -> u8 {
+        if self.failed() > 0 {
+            2
+        } else if self.different() > 0 {
+            1
+        } else {
+            0
+        }
+    }
+}
+
+fn show(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn headline(o: &PairOutcome) -> String {
+    let counts = o
+        .row_count
+        .map(|(a, b)| {
+            if a == b {
+                format!("{a} rows")
+            } else {
+                format!("rows {a} vs {b}")
+            }
+        })
+        .unwrap_or_default();
+    match o.identical {
+        None => format!(
+            "dry run: {} queries, {} bytes estimated",
+            o.dry_run.len(),
+            o.dry_run.iter().map(|q| q.estimated_bytes).sum::<u64>()
+        ),
+        Some(true) => format!("identical ({counts})"),
+        Some(false) => {
+            let mut parts = vec![counts];
+            if let Some(r) = &o.rows {
+                if r.only_in_a > 0 {
+                    parts.push(format!("{} only in A", r.only_in_a));
+                }
+                if r.only_in_b > 0 {
+                    parts.push(format!("{} only in B", r.only_in_b));
+                }
+                if r.changed > 0 {
+                    parts.push(format!("{} changed", r.changed));
+                }
+                if r.duplicate_keys_a + r.duplicate_keys_b > 0 {
+                    parts.push(format!(
+                        "duplicate keys {} in A, {} in B",
+                        r.duplicate_keys_a, r.duplicate_keys_b
+                    ));
+                }
+            }
+            let differing = o.columns.iter().filter(|c| c.differs).count();
+            if differing > 0 {
+                parts.push(format!("{differing} column(s) differ"));
+            }
+            if !o.plan.left_out.is_empty() {
+                parts.push(format!("{} column(s) not compared", o.plan.left_out.len()));
+            }
+            format!("different ({})", parts.join(", "))
+        }
+    }
+}
+
+fn stat_line(c: &ColumnComparison) -> String {
+    let mut parts = Vec::new();
+    let (a, b) = (&c.a, &c.b);
+    let mut cmp = |label: &str, x: Option<String>, y: Option<String>| {
+        if x != y {
+            parts.push(format!(
+                "{label} {} → {}",
+                x.unwrap_or_else(|| "null".into()),
+                y.unwrap_or_else(|| "null".into())
+            ));
+        }
+    };
+    let n = |v: Option<i64>| v.map(|n| n.to_string());
+    cmp("non-null", n(a.non_null), n(b.non_null));
+    cmp("distinct≈", n(a.distinct), n(b.distinct));
+    cmp("min", a.min.clone(), b.min.clone());
+    cmp("max", a.max.clone(), b.max.clone());
+    cmp("sum", a.sum.clone(), b.sum.clone());
+    cmp("avg", a.avg.clone(), b.avg.clone());
+    cmp("max length", n(a.max_length), n(b.max_length));
+    if parts.is_empty() {
+        parts.push("values differ (same summary statistics)".into());
+    }
+    parts.join(", ")
+}
+
+fn text_details(o: &PairOutcome) -> String {
+    let mut out = String::new();
+    if !o.dry_run.is_empty() {
+        for q in &o.dry_run {
+            let _ = writeln!(
+                out,
+                "  -- {}: ~{} bytes\n  {}\n",
+                q.step,
+                q.estimated_bytes,
+                q.sql.replace('\n', "\n  ")
+            );
+        }
+        return out;
+    }
+    for l in &o.plan.left_out {
+        let _ = writeln!(out, "  not compared: {} ({})", l.column, l.reason);
+    }
+    for c in o.columns.iter().filter(|c| c.differs) {
+        let _ = writeln!(out, "  column {}: {}", c.name, stat_line(c));
+    }
+    if let Some(r) = &o.rows {
+        let how = if r.key.is_empty() {
+            "rows compared as a multiset (no key)".to_string()
+        } else {
+            format!(
+                "rows joined on key ({}) {}",
+                o.plan.key_source,
+                r.key.join(", ")
+            )
+        };
+        let _ = writeln!(
+            out,
+            "  {how}: {} only in A, {} only in B, {} changed",
+            r.only_in_a, r.only_in_b, r.changed
+        );
+        if r.duplicate_keys_a + r.duplicate_keys_b > 0 {
+            let _ = writeln!(
+                out,
+                "  duplicate keys (not compared): {} in A, {} in B",
+                r.duplicate_keys_a, r.duplicate_keys_b
+            );
+        }
+        for (col, n) in &r.changed_by_column {
+            let _ = writeln!(out, "    {col}: {n} row(s) changed");
+        }
+        let sample = |label: &str, rows: &[Value], total: i64, out: &mut String| {
+            if !rows.is_empty() {
+                let _ = writeln!(out, "  {label} ({} of {total}):", rows.len());
+                for r in rows {
+                    let _ = writeln!(out, "    {r}");
+                }
+            }
+        };
+        sample("only in A", &r.samples.only_in_a, r.only_in_a, &mut out);
+        sample("only in B", &r.samples.only_in_b, r.only_in_b, &mut out);
+        if !r.samples.changed.is_empty() {
+            let _ = writeln!(
+                out,
+                "  changed ({} of {}):",
+                r.samples.changed.len(),
+                r.changed
+            );
+            for c in &r.samples.changed {
+                let key: Vec<String> = c
+                    .key
+                    .iter()
+                    .map(|(k, v)| format!("{k}={}", show(v)))
+                    .collect();
+                let ch: Vec<String> = c
+                    .changes
+                    .iter()
+                    .map(|v| format!("{}: {} → {}", v.column, show(&v.a), show(&v.b)))
+                    .collect();
+                let _ = writeln!(out, "    {}  {}", key.join(" "), ch.join("; "));
+            }
+        }
+    }
+    for n in &o.notes {
+        let _ = writeln!(out, "  note: {n}");
+    }
+    if o.identical.is_some() {
+        let _ = writeln!(
+            out,
+            "  queries: {}, {} bytes processed",
+            o.queries.count, o.queries.bytes_processed
+        );
+    }
+    out
+}
+
+fn markdown_details(o: &PairOutcome) -> String {
+    let mut out = String::new();
+    if let Some((a, b)) = o.row_count {
+        let _ = writeln!(out, "Rows: A **{a}**, B **{b}**\n");
+    }
+    if let Some(r) = &o.rows {
+        let _ = writeln!(
+            out,
+            "| only in A | only in B | changed | duplicate keys A | duplicate keys B |\n|---|---|---|---|---|\n| {} | {} | {} | {} | {} |\n",
+            r.only_in_a, r.only_in_b, r.changed, r.duplicate_keys_a, r.duplicate_keys_b
+        );
+        if !r.changed_by_column.is_empty() {
+            let _ = writeln!(out, "| column | rows changed |\n|---|---|");
+            for (c, n) in &r.changed_by_column {
+                let _ = writeln!(out, "| `{}` | {n} |", cell(c));
+            }
+            out.push('\n');
+        }
+    }
+    let differing: Vec<_> = o.columns.iter().filter(|c| c.differs).collect();
+    if !differing.is_empty() {
+        let _ = writeln!(out, "| column | difference |\n|---|---|");
+        for c in differing {
+            let _ = writeln!(out, "| `{}` | {} |", cell(&c.name), cell(&stat_line(c)));
+        }
+        out.push('\n');
+    }
+    for l in &o.plan.left_out {
+        let _ = writeln!(out, "- not compared: `{}` ({})", cell(&l.column), l.reason);
+    }
+    out
+}
+
+impl Batch for TableCompareBatch {
+    fn tool(&self) -> &'static str {
+        "bq-table-compare"
+    }
+
+    fn cases(&self) -> Vec<Case> {
+        self.results
+            .iter()
+            .map(|r| match &r.result {
+                Ok(o) => Case {
+                    name: r.pair.to_string(),
+                    outcome: if o.identical == Some(false) {
+                        Outcome::Fail
+                    } else {
+                        Outcome::Pass
+                    },
+                    headline: headline(o),
+                    text: text_details(o),
+                    markdown: if o.identical == Some(false) {
+                        markdown_details(o)
+                    } else {
+                        String::new()
+                    },
+                },
+                Err(e) => Case {
+                    name: r.pair.to_string(),
+                    outcome: Outcome::Error,
+                    headline: e.clone(),
+                    text: String::new(),
+                    markdown: String::new(),
+                },
+            })
+            .collect()
+    }
+
+    fn summary(&self) -> Summary {
+        Summary {
+            title: "Batch Table Compare Summary".into(),
+            counts: vec![
+                ("Total pairs".into(), self.results.len()),
+                ("Identical".into(), self.identical()),
+                ("Different".into(), self.different()),
+                ("Failed".into(), self.failed()),
+            ],
+            failed_heading: "Failed pairs:".into(),
+        }
+    }
+
+    fn json(&self) -> Value {
+        let comparisons: Vec<Value> = self
+            .results
+            .iter()
+            .filter_map(|r| {
+                let o = r.result.as_ref().ok()?;
+                let mut v = json!({
+                    "table_a": r.pair.a.to_string(),
+                    "table_b": r.pair.b.to_string(),
+                    "identical": o.identical,
+                    "row_count": o.row_count.map(|(a, b)| json!({"a": a, "b": b})),
+                    "fingerprints_equal": o.fingerprints_equal,
+                    "schema": {
+                        "identical": o.schema_changes.is_empty(),
+                        "changes": o.schema_changes,
+                        "compared_columns": o.plan.columns,
+                        "left_out": o.plan.left_out,
+                    },
+                    "columns": o.columns,
+                    "rows": o.rows,
+                    "notes": o.notes,
+                    "queries": o.queries,
+                });
+                if !o.dry_run.is_empty() {
+                    v["dry_run"] = json!(o.dry_run);
+                }
+                Some(v)
+            })
+            .collect();
+        let errors: Vec<Value> = self
+            .results
+            .iter()
+            .filter_map(|r| {
+                r.result.as_ref().err().map(|e| {
+                    json!({"table_a": r.pair.a.to_string(), "table_b": r.pair.b.to_string(), "error": e})
+                })
+            })
+            .collect();
+        json!({
+            "tool": report::tool_json(self.tool()),
+            "schema_version": report::SCHEMA_VERSION,
+            "batch_summary": {
+                "total_pairs": self.results.len(),
+                "identical": self.identical(),
+                "different": self.different(),
+                "failed": self.failed(),
+                "timestamp": self.timestamp,
+            },
+            "comparisons": comparisons,
+            "errors": errors,
+        })
+    }
+}
+
+/// Run the whole command; returns the exit status.
+pub async fn run(args: TableCompareArgs) -> anyhow::Result<u8> {
+    let common = &args.common;
+    if let Some(w) = &args.where_clause {
+        if let Err(e) = tc::validate_where(w) {
+            eprintln!("{e}");
+            return Ok(2);
+        }
+    }
+    if args.tolerance < 0.0
+        || args
+            .float_tolerance
+            .is_some_and(|t| t < 0.0 || !t.is_finite())
+    {
+        bail!("tolerances must be non-negative numbers");
+    }
+    let project = default_project(common);
+    let pairs = match read_pairs(&args.pairs, args.pairs_file.as_deref(), project.as_deref())? {
+        Ok(p) => p,
+        Err(code) => return Ok(code),
+    };
+    let files: Vec<String> = pairs
+        .iter()
+        .flat_map(|p| [&p.a, &p.b])
+        .filter(|s| matches!(s, Source::SchemaFile(_)))
+        .map(ToString::to_string)
+        .collect();
+    if !files.is_empty() {
+        eprintln!(
+            "bq-table-compare compares tables' data; these are schema files: {}",
+            files.join(", ")
+        );
+        return Ok(2);
+    }
+    let parallel = parallelism(common);
+    let client = client(common)?;
+    client.check_auth().await?;
+    let ctx = Arc::new(Ctx {
+        meta: Metadata::new(Some(Arc::clone(&client)), !common.no_cache),
+        client,
+        job_project: project,
+        opts: CompareOptions {
+            key: args.key.clone(),
+            columns: args.columns.clone(),
+            exclude_columns: args.exclude_columns.clone(),
+            where_clause: args.where_clause.clone(),
+            skip_stats: args.skip_stats,
+            skip_samples: args.skip_samples,
+            sample_size: args.sample_size,
+            float_tolerance: args.float_tolerance,
+            tolerance: args.tolerance,
+        },
+        dry_run: args.dry_run,
+        max_bytes_billed: args.max_bytes_billed,
+    });
+    let progress = Progress::new(
+        common.progress,
+        pairs.len(),
+        &format!(
+            "Comparing {} pair{}",
+            pairs.len(),
+            if pairs.len() == 1 { "" } else { "s" }
+        ),
+    );
+    let results = runner::run_batch(
+        pairs,
+        parallel,
+        &progress,
+        |p| p.to_string(),
+        |r: &PairResult| r.result.is_ok(),
+        |msg| PairResult {
+            pair: Pair {
+                a: Source::SchemaFile("?".into()),
+                b: Source::SchemaFile("?".into()),
+            },
+            result: Err(msg),
+        },
+        |pair| {
+            let ctx = Arc::clone(&ctx);
+            async move {
+                let result = ctx.compare(&pair).await;
+                PairResult { pair, result }
+            }
+        },
+    )
+    .await;
+    let batch = TableCompareBatch {
+        results,
+        timestamp: report::timestamp_now(),
+    };
+    emit_reports(&batch, common)?;
+    Ok(batch.exit_code())
+}

@@ -1,0 +1,338 @@
+//! `jobs.query` / `jobs.getQueryResults`: run one generated SELECT and read its rows.
+//!
+//! Every job is GoogleSQL (`useLegacySql: false`), labelled `bqcheck`, run in the tables'
+//! location, and carries `maximumBytesBilled` when the user set one. Errors arrive either as
+//! an HTTP error (the emulator and most real failures) or inside a 200 response (`errors`,
+//! `status.errorResult`); both become a [`WarehouseError`].
+
+use std::time::Duration;
+
+use reqwest::Method;
+use serde_json::{json, Map, Value};
+
+use super::client::{Client, WarehouseError};
+use super::model::Field;
+
+/// How to run a query.
+#[derive(Debug, Clone, Default)]
+pub struct QueryOptions {
+    /// Where the tables live (`US`, `EU`, ...).
+    pub location: Option<String>,
+    /// `maximumBytesBilled`: BigQuery refuses the job rather than bill more.
+    pub max_bytes_billed: Option<u64>,
+    /// Value of the `bqcheck` job label, e.g. `table-compare`.
+    pub label: String,
+    /// Validate and estimate only (`dryRun: true`): nothing runs, nothing is billed.
+    pub dry_run: bool,
+}
+
+/// A finished query: rows as JSON values keyed by column name.
+#[derive(Debug, Clone, Default)]
+pub struct QueryResult {
+    pub rows: Vec<Map<String, Value>>,
+    /// `totalBytesProcessed` (for a dry run: the estimate).
+    pub bytes_processed: u64,
+}
+
+fn decode(what: &str, message: impl Into<String>) -> WarehouseError {
+    WarehouseError::Decode {
+        what: what.to_string(),
+        message: message.into(),
+    }
+}
+
+/// Turn one `{"v": ...}` cell into plain JSON using its schema field.
+fn cell_value(field: &Field, v: &Value) -> Value {
+    let repeated = field.mode.as_deref() == Some("REPEATED");
+    if repeated {
+        let items = v.as_array().cloned().unwrap_or_default();
+        let single = Field {
+            mode: Some("NULLABLE".into()),
+            ..field.clone()
+        };
+        return Value::Array(
+            items
+                .iter()
+                .map(|item| cell_value(&single, item.get("v").unwrap_or(&Value::Null)))
+                .collect(),
+        );
+    }
+    if !field.fields.is_empty() {
+        if let Some(cells) = v.get("f").and_then(Value::as_array) {
+            return Value::Object(
+                field
+                    .fields
+                    .iter()
+                    .zip(cells)
+                    .map(|(f, c)| {
+                        (
+                            f.name.clone(),
+                            cell_value(f, c.get("v").unwrap_or(&Value::Null)),
+                        )
+                    })
+                    .collect(),
+            );
+        }
+    }
+    v.clone()
+}
+
+/// Rows of a query response (`schema` + `rows[].f[].v`) as objects keyed by column name.
+pub fn parse_rows(resp: &Value) -> Result<Vec<Map<String, Value>>, WarehouseError> {
+    let fields: Vec<Field> = match resp.get("schema").and_then(|s| s.get("fields")) {
+        Some(f) => serde_json::from_value(f.clone())
+            .map_err(|e| decode("query result schema", e.to_string()))?,
+        None => Vec::new(),
+    };
+    let rows = resp
+        .get("rows")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    rows.iter()
+        .map(|row| {
+            let cells = row
+                .get("f")
+                .and_then(Value::as_array)
+                .ok_or_else(|| decode("query result row", "no `f` array"))?;
+            Ok(fields
+                .iter()
+                .zip(cells)
+                .map(|(f, c)| {
+                    (
+                        f.name.clone(),
+                        cell_value(f, c.get("v").unwrap_or(&Value::Null)),
+                    )
+                })
+                .collect())
+        })
+        .collect()
+}
+
+/// An error reported inside a 200 response, if any.
+fn embedded_error(resp: &Value) -> Option<WarehouseError> {
+    let err = resp
+        .get("status")
+        .and_then(|s| s.get("errorResult"))
+        .or_else(|| {
+            // `errors` on a complete response without a schema means the job failed.
+            if resp.get("schema").is_none() && resp.get("jobComplete") == Some(&Value::Bool(true)) {
+                resp.get("errors").and_then(|e| e.get(0))
+            } else {
+                None
+            }
+        })?;
+    let message = err
+        .get("message")
+        .and_then(Value::as_str)
+        .unwrap_or("query failed")
+        .to_string();
+    Some(match err.get("reason").and_then(Value::as_str) {
+        Some("notFound") => WarehouseError::NotFound(message),
+        Some("accessDenied") => WarehouseError::AccessDenied(message),
+        Some(reason) if reason.starts_with("invalid") || reason == "bytesBilledLimitExceeded" => {
+            WarehouseError::Invalid(format!("{message} ({reason})"))
+        }
+        reason => WarehouseError::Api {
+            status: 200,
+            reason: reason.map(String::from),
+            message,
+        },
+    })
+}
+
+fn bytes(resp: &Value) -> u64 {
+    resp.get("totalBytesProcessed")
+        .and_then(|v| {
+            v.as_str()
+                .and_then(|s| s.parse().ok())
+                .or_else(|| v.as_u64())
+        })
+        .unwrap_or(0)
+}
+
+impl Client {
+    /// Run `sql` in `project` and return every row (all pages).
+    pub async fn query(
+        &self,
+        project: &str,
+        sql: &str,
+        opts: &QueryOptions,
+    ) -> Result<QueryResult, WarehouseError> {
+        let mut body = json!({
+            "query": sql,
+            "useLegacySql": false,
+            "timeoutMs": 30000,
+            "labels": {"bqcheck": opts.label},
+            "dryRun": opts.dry_run,
+        });
+        if let Some(loc) = &opts.location {
+            body["location"] = json!(loc);
+        }
+        if let Some(max) = opts.max_bytes_billed {
+            body["maximumBytesBilled"] = json!(max.to_string());
+        }
+        let url = self.endpoint(&["projects", project, "queries"])?;
+        let mut resp = self.send_json(Method::POST, url, Some(&body)).await?;
+        if let Some(e) = embedded_error(&resp) {
+            return Err(e);
+        }
+        if opts.dry_run {
+            return Ok(QueryResult {
+                rows: Vec::new(),
+                bytes_processed: bytes(&resp),
+            });
+        }
+        let job = resp.get("jobReference").cloned().unwrap_or(Value::Null);
+        let job_id = job
+            .get("jobId")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let location = job
+            .get("location")
+            .and_then(Value::as_str)
+            .map(String::from)
+            .or_else(|| opts.location.clone());
+        let job_project = job
+            .get("projectId")
+            .and_then(Value::as_str)
+            .unwrap_or(project)
+            .to_string();
+        let mut waited = 0u32;
+        let mut rows = Vec::new();
+        loop {
+            if resp.get("jobComplete") == Some(&Value::Bool(true)) {
+                if let Some(e) = embedded_error(&resp) {
+                    return Err(e);
+                }
+                rows.extend(parse_rows(&resp)?);
+                let Some(token) = resp.get("pageToken").and_then(Value::as_str) else {
+                    break;
+                };
+                let token = token.to_string();
+                resp = self
+                    .get_results(&job_project, &job_id, location.as_deref(), Some(&token))
+                    .await?;
+                continue;
+            }
+            if job_id.is_empty() {
+                return Err(decode(
+                    "jobs.query",
+                    "incomplete job without a jobReference",
+                ));
+            }
+            waited += 1;
+            if waited > 1 {
+                tokio::time::sleep(Duration::from_millis(200 * u64::from(waited.min(10)))).await;
+            }
+            resp = self
+                .get_results(&job_project, &job_id, location.as_deref(), None)
+                .await?;
+        }
+        Ok(QueryResult {
+            rows,
+            bytes_processed: bytes(&resp),
+        })
+    }
+
+    async fn get_results(
+        &self,
+        project: &str,
+        job_id: &str,
+        location: Option<&str>,
+        page_token: Option<&str>,
+    ) -> Result<Value, WarehouseError> {
+        let mut url = self.endpoint(&["projects", project, "queries", job_id])?;
+        {
+            let mut q = url.query_pairs_mut();
+            q.append_pair("timeoutMs", "30000");
+            if let Some(l) = location {
+                q.append_pair("location", l);
+            }
+            if let Some(t) = page_token {
+                q.append_pair("pageToken", t);
+            }
+        }
+        self.send_json(Method::GET, url, None).await
+    }
+}
+
+/// Rows keyed by name, for lookups in tests and interpreters.
+pub type Row = Map<String, Value>;
+
+/// A numeric or string cell as text (`"42"`, `"1.5"`), `None` for NULL.
+pub fn text(row: &Row, key: &str) -> Option<String> {
+    match row.get(key) {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(other) => Some(other.to_string()),
+    }
+}
+
+/// An integer cell (BigQuery sends INT64 as a string).
+pub fn int(row: &Row, key: &str) -> Option<i64> {
+    text(row, key).and_then(|s| {
+        s.parse::<i64>()
+            .ok()
+            .or_else(|| s.parse::<f64>().ok().map(|f| f as i64))
+    })
+}
+
+/// A string-array cell.
+pub fn strings(row: &Row, key: &str) -> Vec<String> {
+    row.get(key)
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_scalar_repeated_and_record_cells() {
+        let resp = json!({
+            "jobComplete": true,
+            "schema": {"fields": [
+                {"name": "n", "type": "INTEGER", "mode": "NULLABLE"},
+                {"name": "s", "type": "STRING", "mode": "REPEATED"},
+                {"name": "r", "type": "RECORD", "mode": "NULLABLE", "fields": [
+                    {"name": "a", "type": "INTEGER"}, {"name": "b", "type": "STRING", "mode": "REPEATED"}]}
+            ]},
+            "rows": [{"f": [{"v": "3"}, {"v": [{"v": "x"}, {"v": "y"}]}, {"v": {"f": [{"v": "1"}, {"v": [{"v": "q"}]}]}}]},
+                     {"f": [{"v": null}, {"v": []}, {"v": null}]}]
+        });
+        let rows = parse_rows(&resp).unwrap();
+        assert_eq!(int(&rows[0], "n"), Some(3));
+        assert_eq!(strings(&rows[0], "s"), vec!["x", "y"]);
+        assert_eq!(rows[0]["r"], json!({"a": "1", "b": ["q"]}));
+        assert_eq!(text(&rows[1], "n"), None);
+        assert!(strings(&rows[1], "s").is_empty());
+    }
+
+    #[test]
+    fn errors_inside_a_200_response() {
+        let r = json!({"jobComplete": true, "status": {"errorResult": {"reason": "invalidQuery", "message": "Syntax error"}}});
+        assert!(matches!(
+            embedded_error(&r),
+            Some(WarehouseError::Invalid(_))
+        ));
+        let r = json!({"jobComplete": true, "errors": [{"reason": "notFound", "message": "Not found: Table p:d.t"}]});
+        assert!(matches!(
+            embedded_error(&r),
+            Some(WarehouseError::NotFound(_))
+        ));
+        let ok =
+            json!({"jobComplete": true, "schema": {"fields": []}, "errors": [{"reason": "x"}]});
+        assert!(embedded_error(&ok).is_none());
+        let r = json!({"jobComplete": true, "status": {"errorResult": {"reason": "bytesBilledLimitExceeded", "message": "Query exceeded limit for bytes billed: 1000."}}});
+        let e = embedded_error(&r).unwrap().to_string();
+        assert!(e.contains("bytes billed"), "{e}");
+    }
+}

@@ -1,0 +1,573 @@
+//! bq-table-compare against the local BigQuery emulator (see tests/emulator.rs for the setup:
+//! `scripts/test` starts it). Tables are small: the emulator fingerprints ~7k rows/s.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use assert_cmd::Command;
+use serde_json::{json, Value};
+
+const PROJECT: &str = "bqcheck-tc";
+
+struct Emu {
+    base: String,
+    http: reqwest::Client,
+}
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+/// A project of its own for one test's jobs, so job counts are exact across runs.
+fn job_project(name: &str) -> String {
+    format!("{name}-{}", std::process::id())
+}
+
+fn unique(prefix: &str) -> String {
+    format!(
+        "{prefix}_{}_{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+impl Emu {
+    fn new() -> Emu {
+        let host = std::env::var("BIGQUERY_EMULATOR_HOST").unwrap_or_else(|_| {
+            panic!("BIGQUERY_EMULATOR_HOST is not set: run the tests with `scripts/test`")
+        });
+        Emu {
+            base: format!(
+                "http://{}/bigquery/v2/projects",
+                host.trim_start_matches("http://")
+            ),
+            // No idle connections: the emulator closes them after a few seconds.
+            http: reqwest::Client::builder()
+                .pool_max_idle_per_host(0)
+                .build()
+                .unwrap(),
+        }
+    }
+
+    async fn call(&self, method: reqwest::Method, url: String, body: Option<Value>) -> Value {
+        let mut req = self.http.request(method, &url).bearer_auth("test");
+        if let Some(b) = &body {
+            req = req.json(b);
+        }
+        let resp = req
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("emulator unreachable at {url}: {e}"));
+        let status = resp.status();
+        let v: Value = resp.json().await.unwrap_or(Value::Null);
+        assert!(status.is_success(), "{url} -> {status}: {v}");
+        v
+    }
+
+    async fn dataset(&self) -> String {
+        let id = unique("tc");
+        self.call(
+            reqwest::Method::POST,
+            format!("{}/{PROJECT}/datasets", self.base),
+            Some(json!({"datasetReference": {"projectId": PROJECT, "datasetId": id}})),
+        )
+        .await;
+        id
+    }
+
+    /// Create a table and insert `rows` (JSON objects).
+    async fn table(
+        &self,
+        ds: &str,
+        name: &str,
+        fields: Value,
+        extra: Value,
+        rows: Vec<Value>,
+    ) -> String {
+        let mut body = json!({
+            "tableReference": {"projectId": PROJECT, "datasetId": ds, "tableId": name},
+            "schema": {"fields": fields},
+        });
+        if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+            b.extend(e.clone());
+        }
+        self.call(
+            reqwest::Method::POST,
+            format!("{}/{PROJECT}/datasets/{ds}/tables", self.base),
+            Some(body),
+        )
+        .await;
+        if !rows.is_empty() {
+            let rows: Vec<Value> = rows.into_iter().map(|r| json!({"json": r})).collect();
+            let r = self
+                .call(
+                    reqwest::Method::POST,
+                    format!(
+                        "{}/{PROJECT}/datasets/{ds}/tables/{name}/insertAll",
+                        self.base
+                    ),
+                    Some(json!({"rows": rows})),
+                )
+                .await;
+            assert!(r.get("insertErrors").is_none(), "insertAll: {r}");
+        }
+        format!("{PROJECT}.{ds}.{name}")
+    }
+
+    /// Jobs run in `project` (each test runs its jobs in a project of its own).
+    async fn jobs(&self, project: &str) -> usize {
+        let v = self
+            .call(
+                reqwest::Method::GET,
+                format!("{}/{project}/jobs?maxResults=1000", self.base),
+                None,
+            )
+            .await;
+        v["jobs"].as_array().map(Vec::len).unwrap_or(0)
+    }
+}
+
+fn compare(job_project: &str, args: &[&str]) -> (i32, Value, String) {
+    let out = Command::cargo_bin("bq-table-compare")
+        .unwrap()
+        .env_remove("GOOGLE_APPLICATION_CREDENTIALS")
+        .env_remove("GOOGLE_CLOUD_PROJECT")
+        .args(["--project", job_project, "--format", "json"])
+        .args(args)
+        .timeout(std::time::Duration::from_secs(300))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    let j: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}\n{stderr}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    });
+    (out.status.code().unwrap_or(-1), j, stderr)
+}
+
+fn users_schema() -> Value {
+    json!([
+        {"name": "id", "type": "INTEGER", "mode": "REQUIRED"},
+        {"name": "name", "type": "STRING"},
+        {"name": "score", "type": "FLOAT"},
+        {"name": "address", "type": "RECORD", "fields": [{"name": "zip", "type": "STRING"}, {"name": "city", "type": "STRING"}]},
+        {"name": "tags", "type": "STRING", "mode": "REPEATED"}
+    ])
+}
+
+fn user(id: i64, name: Option<&str>, score: f64, zip: &str, tags: &[&str]) -> Value {
+    json!({"id": id, "name": name, "score": score, "address": {"zip": zip, "city": "X"}, "tags": tags})
+}
+
+#[tokio::test]
+async fn identical_tables_stop_after_one_scan_per_side() {
+    let emu = Emu::new();
+    let ds = emu.dataset().await;
+    let rows = vec![
+        user(1, Some("a"), 1.5, "111", &["x"]),
+        user(2, None, 2.0, "222", &[]),
+        user(3, Some("c"), -1.0, "333", &["y", "z"]),
+    ];
+    let a = emu
+        .table(&ds, "a", users_schema(), json!({}), rows.clone())
+        .await;
+    let mut reversed = rows.clone();
+    reversed.reverse();
+    let b = emu
+        .table(&ds, "b", users_schema(), json!({}), reversed)
+        .await;
+    let jobs = &job_project("jobs-identical");
+    let (code, j, err) = compare(jobs, &[&a, &b]);
+    assert_eq!(code, 0, "{j:#}{err}");
+    let c = &j["comparisons"][0];
+    assert_eq!(c["identical"], true);
+    assert_eq!(c["row_count"], json!({"a": 3, "b": 3}));
+    assert_eq!(
+        c["queries"]["count"], 2,
+        "identical tables need only the two scans"
+    );
+    assert_eq!(emu.jobs(jobs).await, 2, "jobs BigQuery actually ran");
+    assert_eq!(c["rows"], Value::Null);
+    let cols: Vec<&str> = c["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        cols,
+        vec!["id", "name", "score", "address.zip", "address.city", "tags"]
+    );
+    assert_eq!(c["columns"][1]["a"]["non_null"], 2);
+    assert_eq!(c["columns"][1]["differs"], false);
+}
+
+#[tokio::test]
+async fn keyed_diff_finds_added_removed_and_changed_rows() {
+    let emu = Emu::new();
+    let ds = emu.dataset().await;
+    let a = emu
+        .table(
+            &ds,
+            "a",
+            users_schema(),
+            json!({}),
+            vec![
+                user(1, Some("a"), 1.5, "111", &["x"]),
+                user(2, Some("b"), 2.0, "222", &[]),
+                user(3, Some("c"), 3.0, "333", &["y"]),
+                user(4, Some("only-a"), 4.0, "444", &[]),
+            ],
+        )
+        .await;
+    let b = emu
+        .table(
+            &ds,
+            "b",
+            users_schema(),
+            json!({}),
+            vec![
+                user(1, Some("a"), 1.5, "111", &["x"]),
+                user(2, None, 2.0, "999", &[]), // name NULL on one side only, zip changed
+                user(3, Some("c"), 3.0, "333", &["y", "q"]), // repeated column changed
+                user(5, Some("only-b"), 5.0, "555", &[]),
+            ],
+        )
+        .await;
+    let jobs = &job_project("jobs-keyed");
+    let (code, j, err) = compare(jobs, &["--key", "id", &a, &b]);
+    assert_eq!(code, 1, "{err}");
+    let r = &j["comparisons"][0]["rows"];
+    assert_eq!(r["key"], json!(["id"]));
+    assert_eq!(
+        (
+            r["only_in_a"].as_i64(),
+            r["only_in_b"].as_i64(),
+            r["changed"].as_i64()
+        ),
+        (Some(1), Some(1), Some(2)),
+        "{r:#}"
+    );
+    assert_eq!(
+        r["changed_by_column"],
+        json!({"name": 1, "address.zip": 1, "tags": 1})
+    );
+    assert_eq!(r["samples"]["only_in_a"][0]["id"], 4);
+    assert_eq!(r["samples"]["only_in_b"][0]["name"], "only-b");
+    let changed = r["samples"]["changed"].as_array().unwrap();
+    assert_eq!(changed[0]["key"], json!({"id": 2}));
+    assert_eq!(
+        changed[0]["changes"],
+        json!([
+            {"column": "name", "a": "b", "b": null},
+            {"column": "address.zip", "a": "222", "b": "999"}
+        ])
+    );
+    assert_eq!(changed[1]["changes"][0]["column"], "tags");
+    assert_eq!(j["comparisons"][0]["queries"]["count"], 3);
+    assert_eq!(emu.jobs(jobs).await, 3);
+
+    // Text report: changed rows show only the differing columns as a → b.
+    let out = Command::cargo_bin("bq-table-compare")
+        .unwrap()
+        .args([
+            "--project",
+            &job_project("jobs-text"),
+            "--key",
+            "id",
+            "--sample-size",
+            "1",
+            &a,
+            &b,
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("id=2  name: b → null; address.zip: 222 → 999"),
+        "{text}"
+    );
+    assert!(
+        text.contains("changed (1 of 2):"),
+        "--sample-size limits examples: {text}"
+    );
+    assert!(text.contains("Batch Table Compare Summary"), "{text}");
+}
+
+#[tokio::test]
+async fn composite_primary_key_and_duplicate_keys() {
+    let emu = Emu::new();
+    let ds = emu.dataset().await;
+    let fields = json!([{"name": "region", "type": "STRING"}, {"name": "day", "type": "DATE"}, {"name": "amount", "type": "NUMERIC"}]);
+    let pk = json!({"tableConstraints": {"primaryKey": {"columns": ["region", "day"]}}});
+    let r = |region: &str, day: &str, amount: &str| json!({"region": region, "day": day, "amount": amount});
+    let a = emu
+        .table(
+            &ds,
+            "a",
+            fields.clone(),
+            pk.clone(),
+            vec![
+                r("eu", "2024-01-01", "10.00"),
+                r("eu", "2024-01-02", "11.00"),
+                r("us", "2024-01-01", "12.00"),
+                r("us", "2024-01-02", "1.00"),
+                r("us", "2024-01-02", "2.00"), // duplicate key in A
+            ],
+        )
+        .await;
+    let b = emu
+        .table(
+            &ds,
+            "b",
+            fields,
+            pk,
+            vec![
+                r("eu", "2024-01-01", "10.00"),
+                r("eu", "2024-01-02", "11.50"),
+                r("us", "2024-01-01", "12.00"),
+                r("us", "2024-01-02", "1.00"),
+            ],
+        )
+        .await;
+    let (code, j, err) = compare(&job_project("jobs-composite"), &[&a, &b]);
+    assert_eq!(code, 1, "{err}");
+    let c = &j["comparisons"][0];
+    let r = &c["rows"];
+    assert_eq!(
+        r["key"],
+        json!(["region", "day"]),
+        "the primary key is used when --key is absent"
+    );
+    assert_eq!(r["changed"], 1);
+    assert_eq!(r["changed_by_column"], json!({"amount": 1}));
+    assert_eq!(r["duplicate_keys_a"], 1, "{r:#}");
+    assert_eq!(r["duplicate_keys_b"], 0);
+    assert_eq!(
+        r["only_in_a"], 0,
+        "rows with duplicate keys are reported, not joined"
+    );
+    assert_eq!(
+        r["samples"]["changed"][0]["key"],
+        json!({"region": "eu", "day": "2024-01-02"})
+    );
+}
+
+#[tokio::test]
+async fn without_a_key_duplicate_rows_count_with_multiplicity() {
+    let emu = Emu::new();
+    let ds = emu.dataset().await;
+    let fields = json!([{"name": "k", "type": "STRING"}, {"name": "v", "type": "INTEGER"}]);
+    let row = |k: &str, v: i64| json!({"k": k, "v": v});
+    let a = emu
+        .table(
+            &ds,
+            "a",
+            fields.clone(),
+            json!({}),
+            vec![row("x", 1), row("x", 1), row("x", 1), row("y", 2)],
+        )
+        .await;
+    let b = emu
+        .table(
+            &ds,
+            "b",
+            fields,
+            json!({}),
+            vec![row("x", 1), row("y", 2), row("z", 3)],
+        )
+        .await;
+    let (code, j, err) = compare(&job_project("jobs-multiset"), &[&a, &b]);
+    assert_eq!(code, 1, "{err}");
+    let r = &j["comparisons"][0]["rows"];
+    assert_eq!(r["key"], json!([]));
+    assert_eq!(
+        (r["only_in_a"].as_i64(), r["only_in_b"].as_i64()),
+        (Some(2), Some(1)),
+        "{r:#}"
+    );
+    assert_eq!(
+        r["samples"]["only_in_a"],
+        json!([{"k": "x", "v": 1, "_count": 2}])
+    );
+    assert_eq!(
+        r["samples"]["only_in_b"],
+        json!([{"k": "z", "v": 3, "_count": 1}])
+    );
+}
+
+#[tokio::test]
+async fn schema_differences_missing_tables_where_and_columns() {
+    let emu = Emu::new();
+    let ds = emu.dataset().await;
+    let rows = vec![
+        user(1, Some("a"), 1.0, "1", &[]),
+        user(2, Some("b"), 2.0, "2", &[]),
+        user(3, Some("c"), 3.0, "3", &[]),
+    ];
+    let a = emu
+        .table(&ds, "a", users_schema(), json!({}), rows.clone())
+        .await;
+    let mut schema_b = users_schema();
+    schema_b[2] = json!({"name": "score", "type": "STRING"}); // one column differs in type
+    let rows_b: Vec<Value> = rows
+        .iter()
+        .map(|r| {
+            let mut r = r.clone();
+            r["score"] = json!("x");
+            if r["id"] == 3 {
+                r["name"] = json!("changed");
+            }
+            r
+        })
+        .collect();
+    let b = emu.table(&ds, "b", schema_b, json!({}), rows_b).await;
+    let missing = format!("{PROJECT}.{ds}.nope");
+    let pairs = format!("{a}:{b}\n{a}:{missing}\n{a}:{a}\n");
+    let out = Command::cargo_bin("bq-table-compare")
+        .unwrap()
+        .args([
+            "--project",
+            &job_project("jobs-schema"),
+            "--format",
+            "json",
+            "--key",
+            "id",
+        ])
+        .write_stdin(pairs)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "a failed pair means exit 2");
+    let j: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        j["batch_summary"],
+        json!({"total_pairs": 3, "identical": 1, "different": 1, "failed": 1, "timestamp": j["batch_summary"]["timestamp"]})
+    );
+    assert!(
+        j["errors"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("not found"),
+        "{j:#}"
+    );
+    let c = &j["comparisons"][0];
+    assert_eq!(
+        c["schema"]["left_out"],
+        json!([{"column": "score", "reason": "type FLOAT64 in A, STRING in B"}])
+    );
+    assert_eq!(c["schema"]["changes"][0]["kind"], "type_changed");
+    assert_eq!(c["rows"]["changed_by_column"], json!({"name": 1}));
+
+    // --where limits both sides; --columns limits the compared columns.
+    let (code, j, err) = compare(
+        &job_project("jobs-where"),
+        &[
+            "--key",
+            "id",
+            "--where",
+            "t.id < 3",
+            "--columns",
+            "name",
+            &a,
+            &b,
+        ],
+    );
+    assert_eq!(code, 0, "{j:#}{err}");
+    let c = &j["comparisons"][0];
+    assert_eq!(c["row_count"], json!({"a": 2, "b": 2}));
+    let compared: Vec<&str> = c["schema"]["compared_columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(compared, vec!["id", "name"]);
+    assert_eq!(c["identical"], true);
+
+    let out = Command::cargo_bin("bq-table-compare")
+        .unwrap()
+        .args(["--where", "1=1; DROP TABLE x", &a, &b])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("`;`"));
+}
+
+#[tokio::test]
+async fn dry_run_runs_no_job() {
+    let emu = Emu::new();
+    let ds = emu.dataset().await;
+    let a = emu
+        .table(
+            &ds,
+            "a",
+            users_schema(),
+            json!({}),
+            vec![user(1, Some("a"), 1.0, "1", &[])],
+        )
+        .await;
+    let b = emu.table(&ds, "b", users_schema(), json!({}), vec![]).await;
+    let jobs = &job_project("jobs-dry");
+    let out = Command::cargo_bin("bq-table-compare")
+        .unwrap()
+        .args(["--project", jobs, "--dry-run", "--key", "id", &a, &b])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("-- scan A: ~0 bytes") && text.contains("-- row diff"),
+        "{text}"
+    );
+    assert!(text.contains(&format!("FROM `{a}` AS t")), "{text}");
+    assert_eq!(emu.jobs(jobs).await, 0, "a dry run runs no job");
+}
+
+#[tokio::test]
+async fn float_tolerance_and_nan() {
+    let emu = Emu::new();
+    let ds = emu.dataset().await;
+    let fields = json!([{"name": "id", "type": "INTEGER"}, {"name": "x", "type": "FLOAT"}]);
+    let a = emu
+        .table(
+            &ds,
+            "a",
+            fields.clone(),
+            json!({}),
+            vec![
+                json!({"id": 1, "x": 1.5}),
+                json!({"id": 2, "x": null}),
+                json!({"id": 3, "x": "NaN"}),
+            ],
+        )
+        .await;
+    let b = emu
+        .table(
+            &ds,
+            "b",
+            fields,
+            json!({}),
+            vec![
+                json!({"id": 1, "x": 1.5000001}),
+                json!({"id": 2, "x": null}),
+                json!({"id": 3, "x": "NaN"}),
+            ],
+        )
+        .await;
+    let (code, j, err) = compare(&job_project("jobs-exact"), &["--key", "id", &a, &b]);
+    assert_eq!(code, 1, "FLOAT64 compares exactly by default: {j:#}{err}");
+    assert_eq!(
+        j["comparisons"][0]["rows"]["changed_by_column"],
+        json!({"x": 1}),
+        "NULL = NULL and NaN = NaN"
+    );
+    let (code, j, err) = compare(
+        &job_project("jobs-tol"),
+        &["--key", "id", "--float-tolerance", "0.001", &a, &b],
+    );
+    assert_eq!(code, 0, "{j:#}{err}");
+    assert_eq!(j["comparisons"][0]["identical"], true);
+    assert!(j["comparisons"][0]["notes"][0]
+        .as_str()
+        .unwrap()
+        .contains("--float-tolerance"));
+}
