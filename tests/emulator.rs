@@ -476,3 +476,83 @@ jq -c '.comparisons[] | select(.identical == false) | .table_a' schema_diff.json
         "{j:#}"
     );
 }
+
+/// The seed's bq-table-compare examples, verbatim, against the demo data: staging.t1 has one
+/// row more than prod.t1 (4 vs 3), staging.t2 one more than prod.t2 (3 vs 2).
+#[test]
+fn seed_table_compare_examples_run_verbatim() {
+    let _ = Emu::new();
+    let bin_dir = assert_cmd::cargo::cargo_bin("bq-table-compare")
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let sh = |script: &str| {
+        std::process::Command::new("bash")
+            .arg("-c")
+            .arg(script)
+            .current_dir(dir.path())
+            .env("PATH", &path)
+            .env("GOOGLE_CLOUD_PROJECT", "project")
+            .output()
+            .unwrap()
+    };
+    let out = sh(r#"echo -e "staging.t1:prod.t1\nstaging.t2:prod.t2" | \
+  bq-table-compare --parallel 2 --progress --skip-stats"#);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("project.staging.t1 ↔ project.prod.t1: different (rows 4 vs 3, 1 only in A)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("project.staging.t2 ↔ project.prod.t2: different (rows 3 vs 2, 1 only in A)"),
+        "{text}"
+    );
+    assert!(text.contains("Batch Table Compare Summary"), "{text}");
+    assert!(
+        text.contains("  Total pairs: 2\n  Identical: 0\n  Different: 2\n  Failed: 0\n"),
+        "{text}"
+    );
+
+    let out = sh(r#"cat > table_pairs.txt << EOF
+project.dev.users:project.prod.users
+project.dev.orders:project.prod.orders
+project.dev.products:project.prod.products
+EOF
+bq-table-compare --parallel 2 --pairs-file=table_pairs.txt --format=json"#);
+    let j: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(j["batch_summary"]["total_pairs"], 3);
+    assert_eq!(j["batch_summary"]["failed"], 0);
+    // dev.users is empty, prod.users has 2 rows.
+    assert_eq!(j["comparisons"][0]["row_count"], json!({"a": 0, "b": 2}));
+    assert_eq!(j["comparisons"][0]["rows"]["only_in_b"], 2);
+
+    let out = sh(
+        r#"printf 'staging.t1:prod.t1\nprod.t1:prod.t1\n' > pairs.txt
+bq-table-compare --parallel 4 --pairs-file=pairs.txt \
+  --skip-stats --skip-samples --progress"#,
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("project.prod.t1 ↔ project.prod.t1: identical (3 rows)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("queries: 2,"),
+        "--skip-samples: no third query: {text}"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("[2/2]"));
+}
