@@ -190,25 +190,104 @@ Exit status (as diff(1)):
   1  some pair differs
   2  trouble: bad input, or any pair failed";
 
-/// Profile tables in one scan each, with anomaly detection (not yet implemented).
+/// What makes `bq-profile` exit 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProfileFailOn {
+    /// Any anomaly, info included.
+    Anomalies,
+    /// Error-severity anomalies only.
+    Errors,
+    /// Never (report only).
+    Never,
+}
+
+/// Profile tables in one query each: nulls, distinct counts, min/max, quantiles, lengths, top
+/// values, arrays; sample rows for free through tabledata.list; anomaly detection and drift
+/// against a baseline.
 #[derive(Debug, Clone, Parser)]
-#[command(name = "bq-profile", version, after_help = EXIT_CODES)]
+#[command(name = "bq-profile", version, after_help = PROFILE_HELP)]
 pub struct ProfileArgs {
-    /// Tables to profile; stdin (one per line) when none are given.
+    /// Tables to profile; stdin (one per line, `#` comments) when none are given.
     #[arg(value_name = "TABLE")]
     pub tables: Vec<String>,
 
-    /// Number of sample rows.
+    /// Number of sample rows (0 for none).
     #[arg(long, value_name = "N", default_value_t = 10)]
     pub sample_size: u32,
 
-    /// Flag anomalies (empty tables, all-null columns, outliers, ...).
+    /// Flag anomalies: empty tables, all-null and constant columns, high null rates, duplicate
+    /// ids, outliers, future or pre-1970 dates, empty or padded strings, stale tables.
     #[arg(long)]
     pub detect_anomalies: bool,
+
+    /// A previous `--format json` output: flag drift in rows, null rates, distinct counts,
+    /// means, and added or removed columns.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+
+    /// What makes the exit status 1
+    /// [default: errors with --detect-anomalies or --baseline, else never].
+    #[arg(long, value_enum)]
+    pub fail_on: Option<ProfileFailOn>,
+
+    /// Profile only these columns (paths such as `address.zip`).
+    #[arg(long, value_name = "COL[,COL...]", value_delimiter = ',')]
+    pub columns: Option<Vec<String>>,
+
+    /// A predicate limiting the profiled rows, e.g. a partition (no `;` or comments).
+    #[arg(long = "where", value_name = "PREDICATE")]
+    pub where_clause: Option<String>,
+
+    /// Set `maximumBytesBilled` on every job.
+    #[arg(long, value_name = "BYTES")]
+    pub max_bytes_billed: Option<u64>,
+
+    /// Print each profiling query and BigQuery's bytes estimate; run nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Days without modification after which a table is stale.
+    #[arg(long, value_name = "DAYS", default_value_t = 30.0)]
+    pub stale_after: f64,
+
+    /// Null rate (0–1) above which a column is flagged.
+    #[arg(long, value_name = "RATE", default_value_t = 0.5)]
+    pub null_rate_threshold: f64,
+
+    /// Outliers: min or max beyond the quartiles by this many IQRs.
+    #[arg(long, value_name = "K", default_value_t = 3.0)]
+    pub outlier_iqr: f64,
+
+    /// Drift: relative row-count change flagged.
+    #[arg(long, value_name = "REL", default_value_t = 0.1)]
+    pub drift_rows: f64,
+
+    /// Drift: absolute null-rate change flagged.
+    #[arg(long, value_name = "ABS", default_value_t = 0.1)]
+    pub drift_null_rate: f64,
+
+    /// Drift: relative distinct-count change flagged.
+    #[arg(long, value_name = "REL", default_value_t = 0.2)]
+    pub drift_distinct: f64,
+
+    /// Drift: mean shift, in baseline standard deviations, flagged.
+    #[arg(long, value_name = "K", default_value_t = 3.0)]
+    pub drift_mean_stddevs: f64,
 
     #[command(flatten)]
     pub common: CommonArgs,
 }
+
+const PROFILE_HELP: &str = "\
+Examples:
+  bq-profile --parallel 4 --progress project.dataset.table1 project.dataset.table2
+  bq-profile --detect-anomalies --format=json analytics.events > profile.json
+  bq-profile --baseline yesterday.json --detect-anomalies analytics.events
+
+Exit status (as diff(1)):
+  0  nothing to fail on
+  1  anomalies per --fail-on
+  2  trouble: bad input, or any table failed";
 
 /// bqcheck: check BigQuery tables in CI and on a laptop with the same commands.
 #[derive(Debug, Parser)]
@@ -252,11 +331,6 @@ where
     }
 }
 
-fn not_yet(name: &str) -> ExitCode {
-    eprintln!("{name}: not yet implemented");
-    ExitCode::from(2)
-}
-
 pub fn main_schema_diff() -> ExitCode {
     let args = SchemaDiffArgs::parse();
     run(crate::commands::schema_diff::run(args))
@@ -268,15 +342,15 @@ pub fn main_table_compare() -> ExitCode {
 }
 
 pub fn main_profile() -> ExitCode {
-    let _args = ProfileArgs::parse();
-    not_yet("bq-profile")
+    let args = ProfileArgs::parse();
+    run(crate::commands::profile::run(args))
 }
 
 pub fn main_bqcheck() -> ExitCode {
     match Bqcheck::parse().command {
         Command::SchemaDiff(args) => run(crate::commands::schema_diff::run(args)),
         Command::TableCompare(args) => run(crate::commands::table_compare::run(args)),
-        Command::Profile(_) => not_yet("bqcheck profile"),
+        Command::Profile(args) => run(crate::commands::profile::run(args)),
     }
 }
 

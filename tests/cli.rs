@@ -107,13 +107,33 @@ fn fail_on_controls_exit_code() {
     assert_eq!(run("never"), Some(0));
 }
 
-#[test]
-fn profile_says_not_yet_implemented() {
-    bin("bqcheck")
-        .args(["profile", "a.b"])
+#[tokio::test]
+async fn profile_validates_every_table_line_before_any_request() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(500))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let out = bin("bqcheck")
+        .args(["profile", "--api-url", &server.uri(), "--project", "acme"])
+        .write_stdin("# tables\nanalytics.events\n\nbad table\nanalytics.ok\nx.y.z.w\n")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("<stdin>:4: ") && err.contains("<stdin>:6: "),
+        "{err}"
+    );
+    assert!(!err.contains("<stdin>:2:"), "{err}");
+    server.verify().await;
+    bin("bq-profile")
+        .args(["--api-url", &server.uri(), "--project", "acme"])
+        .write_stdin("# nothing\n")
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("not yet implemented"));
+        .stderr(predicate::str::contains("no tables"));
 }
 
 #[tokio::test]

@@ -1,4 +1,78 @@
 //! The checks: pure logic over fetched metadata and query results. No I/O here.
 
+pub mod profile;
 pub mod schema_diff;
 pub mod table_compare;
+
+use crate::warehouse::Field;
+
+/// A column as the data checks see it: a leaf path through non-repeated RECORDs
+/// (`address.zip`), or a REPEATED column as a whole.
+#[derive(Debug, Clone)]
+pub struct Leaf {
+    pub path: String,
+    pub parts: Vec<String>,
+    /// Canonical type (`INT64`, `STRUCT` for a repeated record, ...).
+    pub ty: String,
+    pub repeated: bool,
+}
+
+/// Flatten a schema into leaves, in schema order.
+pub fn leaves(fields: &[Field], prefix: &[String], out: &mut Vec<Leaf>) {
+    for f in fields {
+        let mut parts = prefix.to_vec();
+        parts.push(f.name.clone());
+        let ty = schema_diff::canonical_type(&f.field_type);
+        let repeated = schema_diff::canonical_mode(f.mode.as_deref()) == "REPEATED";
+        if ty == "STRUCT" && !repeated && !f.fields.is_empty() {
+            leaves(&f.fields, &parts, out);
+        } else {
+            out.push(Leaf {
+                path: parts.join("."),
+                parts,
+                ty,
+                repeated,
+            });
+        }
+    }
+}
+
+/// A name we can put between backticks without any escaping.
+pub fn quotable(name: &str) -> bool {
+    !name.is_empty() && !name.contains(['`', '\\']) && !name.chars().any(char::is_control)
+}
+
+/// `t.`address`.`zip``: a column path under the alias, each part backtick-quoted. Callers
+/// check [`quotable`] first.
+pub fn column_expr(alias: &str, parts: &[String]) -> String {
+    let path: Vec<String> = parts.iter().map(|p| format!("`{p}`")).collect();
+    format!("{alias}.{}", path.join("."))
+}
+
+/// Types with an order (MIN/MAX work).
+pub fn orderable(t: &str) -> bool {
+    matches!(
+        t,
+        "INT64"
+            | "NUMERIC"
+            | "BIGNUMERIC"
+            | "FLOAT64"
+            | "STRING"
+            | "BYTES"
+            | "DATE"
+            | "DATETIME"
+            | "TIME"
+            | "TIMESTAMP"
+            | "BOOL"
+    )
+}
+
+/// Types that can be grouped (COUNT DISTINCT, TOP_COUNT work).
+pub fn groupable(t: &str) -> bool {
+    orderable(t) || t == "INTERVAL"
+}
+
+/// Numbers: sums, means and quantiles make sense.
+pub fn numeric(t: &str) -> bool {
+    matches!(t, "INT64" | "NUMERIC" | "BIGNUMERIC" | "FLOAT64")
+}

@@ -10,10 +10,10 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::schema_diff::{canonical_mode, canonical_type};
+use super::{column_expr, groupable, leaves, orderable, quotable, Leaf};
 use crate::input::TableRef;
 use crate::warehouse::query::{int, strings, text, Row};
-use crate::warehouse::{Field, TableMeta};
+use crate::warehouse::TableMeta;
 
 /// What the user asked for.
 #[derive(Debug, Clone, Default)]
@@ -74,33 +74,6 @@ impl Plan {
     }
 }
 
-#[derive(Debug, Clone)]
-struct Leaf {
-    path: String,
-    parts: Vec<String>,
-    ty: String,
-    repeated: bool,
-}
-
-fn leaves(fields: &[Field], prefix: &[String], out: &mut Vec<Leaf>) {
-    for f in fields {
-        let mut parts = prefix.to_vec();
-        parts.push(f.name.clone());
-        let ty = canonical_type(&f.field_type);
-        let repeated = canonical_mode(f.mode.as_deref()) == "REPEATED";
-        if ty == "STRUCT" && !repeated && !f.fields.is_empty() {
-            leaves(&f.fields, &parts, out);
-        } else {
-            out.push(Leaf {
-                path: parts.join("."),
-                parts,
-                ty,
-                repeated,
-            });
-        }
-    }
-}
-
 fn is_exact_numeric(t: &str) -> bool {
     matches!(t, "INT64" | "NUMERIC" | "BIGNUMERIC")
 }
@@ -124,11 +97,6 @@ fn common_type(a: &Leaf, b: &Leaf) -> Result<(String, Option<String>), String> {
         return Ok(("FLOAT64".into(), Some("FLOAT64".into())));
     }
     Err(format!("type {} in A, {} in B", a.ty, b.ty))
-}
-
-/// A name we can put between backticks without any escaping.
-fn quotable(name: &str) -> bool {
-    !name.is_empty() && !name.contains(['`', '\\']) && !name.chars().any(char::is_control)
 }
 
 /// Step 1: decide the compared columns and the key from both tables' metadata.
@@ -259,8 +227,7 @@ pub fn validate_where(pred: &str) -> Result<(), String> {
 
 /// `t.`address`.`zip``, cast if needed.
 fn expr(c: &Column, alias: &str) -> String {
-    let path: Vec<String> = c.parts.iter().map(|p| format!("`{p}`")).collect();
-    let e = format!("{alias}.{}", path.join("."));
+    let e = column_expr(alias, &c.parts);
     match &c.cast {
         Some(t) => format!("CAST({e} AS {t})"),
         None => e,
@@ -291,27 +258,6 @@ fn key_struct(plan: &Plan) -> String {
         .map(|&i| format!("{} AS c{i}", expr(&plan.columns[i], "t")))
         .collect();
     format!("TO_JSON_STRING(STRUCT({}))", items.join(", "))
-}
-
-fn orderable(t: &str) -> bool {
-    matches!(
-        t,
-        "INT64"
-            | "NUMERIC"
-            | "BIGNUMERIC"
-            | "FLOAT64"
-            | "STRING"
-            | "BYTES"
-            | "DATE"
-            | "DATETIME"
-            | "TIME"
-            | "TIMESTAMP"
-            | "BOOL"
-    )
-}
-
-fn groupable(t: &str) -> bool {
-    orderable(t) || t == "INTERVAL"
 }
 
 /// Step 2: one scan of one side: row count, fingerprint, per-column statistics.
@@ -783,6 +729,7 @@ pub fn read_multiset_diff(row: &Row, plan: &Plan) -> RowDiff {
 mod tests {
     use super::*;
     use crate::warehouse::model::{PrimaryKey, Schema, TableConstraints};
+    use crate::warehouse::Field;
     use serde_json::json;
 
     fn f(name: &str, t: &str) -> Field {

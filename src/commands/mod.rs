@@ -1,6 +1,7 @@
 //! The glue of each utility: inputs → runner → warehouse → checks → reports → exit status.
 //! What is shared by all utilities lives here.
 
+pub mod profile;
 pub mod schema_diff;
 pub mod table_compare;
 

@@ -115,6 +115,26 @@ pub struct TableMeta {
         with = "int_or_string"
     )]
     pub num_rows: Option<i64>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "int_or_string"
+    )]
+    pub num_bytes: Option<i64>,
+    /// Milliseconds since the epoch.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "int_or_string"
+    )]
+    pub creation_time: Option<i64>,
+    /// Milliseconds since the epoch.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "int_or_string"
+    )]
+    pub last_modified_time: Option<i64>,
     /// Set when this came from a schema-only file (a field list): it has no table options.
     #[serde(skip)]
     pub schema_only: bool,

@@ -74,7 +74,44 @@ fn cell_value(field: &Field, v: &Value) -> Value {
             );
         }
     }
-    v.clone()
+    typed_scalar(&field.field_type, v)
+}
+
+/// BigQuery sends every scalar as a string: give integers, finite floats and booleans their
+/// JSON types and timestamps (float seconds, `1.7041032E9` or `1704103200.0`) as RFC 3339.
+/// NUMERIC/BIGNUMERIC stay strings: a JSON number would lose digits.
+fn typed_scalar(field_type: &str, v: &Value) -> Value {
+    let Some(s) = v.as_str() else {
+        return v.clone();
+    };
+    match field_type.to_ascii_uppercase().as_str() {
+        "INTEGER" | "INT64" => s
+            .parse::<i64>()
+            .map(Value::from)
+            .unwrap_or_else(|_| v.clone()),
+        "FLOAT" | "FLOAT64" => s
+            .parse::<f64>()
+            .ok()
+            .filter(|f| f.is_finite())
+            .and_then(serde_json::Number::from_f64)
+            .map(Value::Number)
+            .unwrap_or_else(|| v.clone()),
+        "BOOLEAN" | "BOOL" => match s {
+            "true" => Value::Bool(true),
+            "false" => Value::Bool(false),
+            _ => v.clone(),
+        },
+        "TIMESTAMP" => s
+            .parse::<f64>()
+            .ok()
+            .and_then(|secs| {
+                let micros = (secs * 1_000_000.0).round() as i64;
+                chrono::DateTime::from_timestamp_micros(micros)
+            })
+            .map(|t| Value::String(t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)))
+            .unwrap_or_else(|| v.clone()),
+        _ => v.clone(),
+    }
 }
 
 /// Rows of a query response (`schema` + `rows[].f[].v`) as objects keyed by column name.
@@ -236,6 +273,26 @@ impl Client {
         })
     }
 
+    /// `tabledata.list`: up to `max` rows of a table without running a query (free: no bytes
+    /// billed). Views have no table data; query them instead.
+    pub async fn list_rows(
+        &self,
+        t: &crate::input::TableRef,
+        fields: &[Field],
+        max: u32,
+    ) -> Result<Vec<Row>, WarehouseError> {
+        let mut url = self.endpoint(&[
+            "projects", &t.project, "datasets", &t.dataset, "tables", &t.table, "data",
+        ])?;
+        url.query_pairs_mut()
+            .append_pair("maxResults", &max.to_string());
+        let mut resp = self.send_json(Method::GET, url, None).await?;
+        resp["schema"] = json!({ "fields": fields });
+        let mut rows = parse_rows(&resp)?;
+        rows.truncate(max as usize);
+        Ok(rows)
+    }
+
     async fn get_results(
         &self,
         project: &str,
@@ -309,11 +366,34 @@ mod tests {
                      {"f": [{"v": null}, {"v": []}, {"v": null}]}]
         });
         let rows = parse_rows(&resp).unwrap();
+        assert_eq!(rows[0]["n"], json!(3));
         assert_eq!(int(&rows[0], "n"), Some(3));
         assert_eq!(strings(&rows[0], "s"), vec!["x", "y"]);
-        assert_eq!(rows[0]["r"], json!({"a": "1", "b": ["q"]}));
+        assert_eq!(rows[0]["r"], json!({"a": 1, "b": ["q"]}));
         assert_eq!(text(&rows[1], "n"), None);
         assert!(strings(&rows[1], "s").is_empty());
+    }
+
+    #[test]
+    fn scalars_get_their_json_types() {
+        assert_eq!(typed_scalar("INTEGER", &json!("42")), json!(42));
+        assert_eq!(typed_scalar("FLOAT", &json!("1.5")), json!(1.5));
+        assert_eq!(typed_scalar("FLOAT", &json!("NaN")), json!("NaN"));
+        assert_eq!(typed_scalar("BOOLEAN", &json!("true")), json!(true));
+        assert_eq!(
+            typed_scalar("NUMERIC", &json!("12345678901234567890.123")),
+            json!("12345678901234567890.123")
+        );
+        // Real BigQuery and the emulator spell timestamps differently; both parse.
+        assert_eq!(
+            typed_scalar("TIMESTAMP", &json!("1.7041032E9")),
+            json!("2024-01-01T10:00:00Z")
+        );
+        assert_eq!(
+            typed_scalar("TIMESTAMP", &json!("1704103200.5")),
+            json!("2024-01-01T10:00:00.500Z")
+        );
+        assert_eq!(typed_scalar("INTEGER", &Value::Null), Value::Null);
     }
 
     #[test]

@@ -1,0 +1,1019 @@
+//! Profile: the one query that profiles every column of a table (split only for very wide
+//! tables), the reader of its result, anomaly rules and drift against a baseline. Pure.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::{column_expr, groupable, leaves, numeric, orderable, quotable};
+use crate::input::TableRef;
+use crate::warehouse::query::{int, text, Row};
+use crate::warehouse::TableMeta;
+
+/// Columns per query before a table is split (BigQuery limits query text and complexity).
+pub const COLUMNS_PER_QUERY: usize = 120;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProfileColumn {
+    pub path: String,
+    pub parts: Vec<String>,
+    pub col_type: String,
+    pub repeated: bool,
+    /// Exact distinct count wanted (id-like columns and the primary key).
+    pub id_like: bool,
+    /// Named `id` or in the primary key: must be unique.
+    pub key_like: bool,
+}
+
+/// Is this column named like an identifier (`id`, `*_id`) or part of the primary key?
+pub fn is_id_like(path: &str, pk: &[String]) -> bool {
+    let last = path.rsplit('.').next().unwrap_or(path).to_ascii_lowercase();
+    last == "id" || last.ends_with("_id") || pk.iter().any(|k| k.eq_ignore_ascii_case(path))
+}
+
+/// The columns to profile (`--columns` restricts them) and those skipped, with why.
+pub fn columns(
+    meta: &TableMeta,
+    only: Option<&[String]>,
+) -> Result<(Vec<ProfileColumn>, Vec<String>), String> {
+    let mut all = Vec::new();
+    leaves(meta.fields(), &[], &mut all);
+    if let Some(only) = only {
+        for c in only {
+            if !all.iter().any(|l| l.path.eq_ignore_ascii_case(c)) {
+                return Err(format!("--columns: no column `{c}`"));
+            }
+        }
+    }
+    let pk: Vec<String> = meta
+        .primary_key()
+        .map(<[String]>::to_vec)
+        .unwrap_or_default();
+    let mut cols = Vec::new();
+    let mut skipped = Vec::new();
+    for l in all {
+        if only.is_some_and(|o| !o.iter().any(|c| c.eq_ignore_ascii_case(&l.path))) {
+            continue;
+        }
+        if !l.parts.iter().all(|p| quotable(p)) {
+            skipped.push(format!("{}: name cannot be quoted safely", l.path));
+            continue;
+        }
+        let last = l
+            .parts
+            .last()
+            .map(|p| p.to_ascii_lowercase())
+            .unwrap_or_default();
+        cols.push(ProfileColumn {
+            id_like: !l.repeated && groupable(&l.ty) && is_id_like(&l.path, &pk),
+            key_like: !l.repeated
+                && (last == "id" || pk.iter().any(|k| k.eq_ignore_ascii_case(&l.path))),
+            path: l.path,
+            parts: l.parts,
+            col_type: l.ty,
+            repeated: l.repeated,
+        });
+    }
+    Ok((cols, skipped))
+}
+
+fn temporal_literals(t: &str) -> Option<(&'static str, &'static str)> {
+    match t {
+        "DATE" => Some(("CURRENT_DATE()", "DATE '1970-01-01'")),
+        "DATETIME" => Some(("CURRENT_DATETIME()", "DATETIME '1970-01-01 00:00:00'")),
+        "TIMESTAMP" => Some(("CURRENT_TIMESTAMP()", "TIMESTAMP '1970-01-01 00:00:00+00'")),
+        _ => None,
+    }
+}
+
+/// The select-list items for column `i`.
+fn column_items(i: usize, c: &ProfileColumn) -> Vec<String> {
+    let e = column_expr("t", &c.parts);
+    let t = c.col_type.as_str();
+    let mut s = Vec::new();
+    if c.repeated {
+        s.push(format!("MIN(ARRAY_LENGTH({e})) AS c{i}_array_min_length"));
+        s.push(format!("MAX(ARRAY_LENGTH({e})) AS c{i}_array_max_length"));
+        s.push(format!(
+            "CAST(AVG(ARRAY_LENGTH({e})) AS STRING) AS c{i}_array_avg_length"
+        ));
+        s.push(format!(
+            "COUNTIF(ARRAY_LENGTH({e}) = 0) AS c{i}_empty_arrays"
+        ));
+        s.push(format!("SUM(ARRAY_LENGTH({e})) AS c{i}_elements"));
+        s.push(format!(
+            "SUM((SELECT COUNTIF(x IS NULL) FROM UNNEST({e}) AS x)) AS c{i}_null_elements"
+        ));
+        s.push(format!(
+            "APPROX_COUNT_DISTINCT(TO_JSON_STRING({e})) AS c{i}_distinct"
+        ));
+        if orderable(t) {
+            s.push(format!(
+                "TO_JSON_STRING(MIN((SELECT MIN(x) FROM UNNEST({e}) AS x))) AS c{i}_min"
+            ));
+            s.push(format!(
+                "TO_JSON_STRING(MAX((SELECT MAX(x) FROM UNNEST({e}) AS x))) AS c{i}_max"
+            ));
+        }
+        return s;
+    }
+    s.push(format!("COUNTIF({e} IS NULL) AS c{i}_nulls"));
+    if groupable(t) {
+        s.push(format!("APPROX_COUNT_DISTINCT({e}) AS c{i}_distinct"));
+        s.push(format!(
+            "TO_JSON_STRING(APPROX_TOP_COUNT({e}, 5)) AS c{i}_top"
+        ));
+    } else {
+        s.push(format!(
+            "APPROX_COUNT_DISTINCT(TO_JSON_STRING({e})) AS c{i}_distinct"
+        ));
+    }
+    if c.id_like {
+        s.push(format!("COUNT(DISTINCT {e}) AS c{i}_exact_distinct"));
+    }
+    if orderable(t) {
+        s.push(format!("TO_JSON_STRING(MIN({e})) AS c{i}_min"));
+        s.push(format!("TO_JSON_STRING(MAX({e})) AS c{i}_max"));
+    }
+    if numeric(t) {
+        s.push(format!("CAST(AVG({e}) AS STRING) AS c{i}_mean"));
+        s.push(format!(
+            "CAST(STDDEV(CAST({e} AS FLOAT64)) AS STRING) AS c{i}_stddev"
+        ));
+        s.push(format!("COUNTIF({e} = 0) AS c{i}_zeros"));
+        s.push(format!("COUNTIF({e} < 0) AS c{i}_negatives"));
+        s.push(format!(
+            "TO_JSON_STRING(APPROX_QUANTILES(CAST({e} AS FLOAT64), 4)) AS c{i}_quantiles"
+        ));
+    }
+    if matches!(t, "STRING" | "BYTES") {
+        s.push(format!("MIN(LENGTH({e})) AS c{i}_min_length"));
+        s.push(format!("MAX(LENGTH({e})) AS c{i}_max_length"));
+        s.push(format!(
+            "CAST(AVG(LENGTH({e})) AS STRING) AS c{i}_avg_length"
+        ));
+    }
+    if t == "STRING" {
+        s.push(format!("COUNTIF({e} = '') AS c{i}_empty_strings"));
+        s.push(format!("COUNTIF({e} != TRIM({e})) AS c{i}_padded_strings"));
+    }
+    if t == "BOOL" {
+        s.push(format!("COUNTIF({e}) AS c{i}_true"));
+        s.push(format!("COUNTIF(NOT {e}) AS c{i}_false"));
+    }
+    if let Some((now, epoch)) = temporal_literals(t) {
+        s.push(format!("COUNTIF({e} > {now}) AS c{i}_future"));
+        s.push(format!("COUNTIF({e} < {epoch}) AS c{i}_before_1970"));
+    }
+    s
+}
+
+/// The profiling query (one; several only for very wide tables). Column `i` of the table is
+/// `c{i}_*` in whichever query holds it.
+pub fn profile_sql(
+    table: &TableRef,
+    cols: &[ProfileColumn],
+    where_clause: Option<&str>,
+) -> Vec<String> {
+    let from = match where_clause {
+        Some(w) => format!("FROM {} AS t\nWHERE ({w})", table.sql_ident()),
+        None => format!("FROM {} AS t", table.sql_ident()),
+    };
+    let indexed: Vec<(usize, &ProfileColumn)> = cols.iter().enumerate().collect();
+    let chunks: Vec<&[(usize, &ProfileColumn)]> = if indexed.is_empty() {
+        vec![&[]]
+    } else {
+        indexed.chunks(COLUMNS_PER_QUERY).collect()
+    };
+    chunks
+        .into_iter()
+        .map(|chunk| {
+            let mut items = vec!["COUNT(*) AS row_count".to_string()];
+            for (i, c) in chunk {
+                items.extend(column_items(*i, c));
+            }
+            format!("SELECT\n  {}\n{from}", items.join(",\n  "))
+        })
+        .collect()
+}
+
+/// A value with its count (top values).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TopValue {
+    pub value: Value,
+    pub count: i64,
+}
+
+/// Everything measured about one column. Fields that do not apply are absent.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ColumnProfile {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub col_type: String,
+    pub mode: String,
+    pub count: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nulls: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub null_rate: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub distinct: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exact_distinct: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mean: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stddev: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zeros: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub negatives: Option<i64>,
+    /// p0, p25, p50, p75, p100 (approximate).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quantiles: Option<Vec<f64>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_length: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_length: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub avg_length: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub empty_strings: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub padded_strings: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub true_count: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub false_count: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub future: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before_1970: Option<i64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub top_values: Vec<TopValue>,
+    /// Named `id` or part of the primary key: duplicates are an error.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub key_like: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub array: Option<ArrayProfile>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ArrayProfile {
+    pub min_length: Option<i64>,
+    pub max_length: Option<i64>,
+    pub avg_length: Option<f64>,
+    pub empty: Option<i64>,
+    pub elements: Option<i64>,
+    pub null_elements: Option<i64>,
+}
+
+fn float(row: &Row, key: &str) -> Option<f64> {
+    text(row, key).and_then(|s| s.parse().ok())
+}
+
+fn json_cell(row: &Row, key: &str) -> Option<Value> {
+    text(row, key)
+        .and_then(|s| serde_json::from_str(&s).ok())
+        .filter(|v: &Value| !v.is_null())
+}
+
+/// Read the profiling query's row(s) into column profiles.
+pub fn read_profile(rows: &[Row], cols: &[ProfileColumn]) -> (i64, Vec<ColumnProfile>) {
+    let row_count = rows.first().and_then(|r| int(r, "row_count")).unwrap_or(0);
+    let find = |key: &str| rows.iter().find(|r| r.contains_key(key));
+    let profiles = cols
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let k = |s: &str| format!("c{i}_{s}");
+            let empty = Row::new();
+            let row = find(&k("distinct")).unwrap_or(&empty);
+            let mut p = ColumnProfile {
+                name: c.path.clone(),
+                col_type: c.col_type.clone(),
+                mode: if c.repeated { "REPEATED" } else { "NULLABLE" }.into(),
+                key_like: c.key_like,
+                count: row_count,
+                distinct: int(row, &k("distinct")),
+                exact_distinct: int(row, &k("exact_distinct")),
+                min: json_cell(row, &k("min")),
+                max: json_cell(row, &k("max")),
+                mean: float(row, &k("mean")),
+                stddev: float(row, &k("stddev")),
+                zeros: int(row, &k("zeros")),
+                negatives: int(row, &k("negatives")),
+                quantiles: json_cell(row, &k("quantiles"))
+                    .and_then(|v| serde_json::from_value(v).ok()),
+                min_length: int(row, &k("min_length")),
+                max_length: int(row, &k("max_length")),
+                avg_length: float(row, &k("avg_length")),
+                empty_strings: int(row, &k("empty_strings")),
+                padded_strings: int(row, &k("padded_strings")),
+                true_count: int(row, &k("true")),
+                false_count: int(row, &k("false")),
+                future: int(row, &k("future")),
+                before_1970: int(row, &k("before_1970")),
+                top_values: json_cell(row, &k("top"))
+                    .and_then(|v| serde_json::from_value(v).ok())
+                    .unwrap_or_default(),
+                ..ColumnProfile::default()
+            };
+            if c.repeated {
+                p.array = Some(ArrayProfile {
+                    min_length: int(row, &k("array_min_length")),
+                    max_length: int(row, &k("array_max_length")),
+                    avg_length: float(row, &k("array_avg_length")),
+                    empty: int(row, &k("empty_arrays")),
+                    elements: int(row, &k("elements")),
+                    null_elements: int(row, &k("null_elements")),
+                });
+            } else {
+                p.nulls = int(row, &k("nulls"));
+                p.null_rate = p.nulls.map(|n| {
+                    if row_count > 0 {
+                        n as f64 / row_count as f64
+                    } else {
+                        0.0
+                    }
+                });
+            }
+            p
+        })
+        .collect();
+    (row_count, profiles)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Warning,
+    Error,
+}
+
+/// One finding: what, where, the evidence, and why it matters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Anomaly {
+    pub severity: Severity,
+    pub rule: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub column: Option<String>,
+    pub evidence: String,
+    pub explanation: String,
+}
+
+fn anomaly(
+    severity: Severity,
+    rule: &str,
+    column: Option<&str>,
+    evidence: String,
+    explanation: &str,
+) -> Anomaly {
+    Anomaly {
+        severity,
+        rule: rule.into(),
+        column: column.map(String::from),
+        evidence,
+        explanation: explanation.into(),
+    }
+}
+
+/// Thresholds for the anomaly rules and drift (each a flag).
+#[derive(Debug, Clone)]
+pub struct Thresholds {
+    /// Null rate above which a column is flagged (0..1).
+    pub null_rate: f64,
+    /// IQR multiple beyond the quartiles that counts as an outlier.
+    pub outlier_iqr: f64,
+    /// Days without modification after which a table is stale.
+    pub stale_after_days: f64,
+    /// Relative row-count change flagged by drift.
+    pub drift_rows: f64,
+    /// Absolute null-rate change flagged by drift.
+    pub drift_null_rate: f64,
+    /// Relative distinct-count change flagged by drift.
+    pub drift_distinct: f64,
+    /// Mean shift, in baseline standard deviations, flagged by drift.
+    pub drift_mean_stddevs: f64,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds {
+            null_rate: 0.5,
+            outlier_iqr: 3.0,
+            stale_after_days: 30.0,
+            drift_rows: 0.1,
+            drift_null_rate: 0.1,
+            drift_distinct: 0.2,
+            drift_mean_stddevs: 3.0,
+        }
+    }
+}
+
+fn pct(x: f64) -> String {
+    format!("{:.1}%", x * 100.0)
+}
+
+/// The anomaly rules over one table's profile. `now_ms` is the current time (ms since epoch).
+pub fn detect(
+    row_count: i64,
+    cols: &[ColumnProfile],
+    meta: &TableMeta,
+    th: &Thresholds,
+    now_ms: i64,
+) -> Vec<Anomaly> {
+    let mut out = Vec::new();
+    if row_count == 0 {
+        out.push(anomaly(
+            Severity::Error,
+            "empty_table",
+            None,
+            "0 rows".into(),
+            "the table has no rows; downstream consumers will see nothing",
+        ));
+    }
+    if let Some(modified) = meta.last_modified_time {
+        let days = (now_ms - modified) as f64 / 86_400_000.0;
+        if days > th.stale_after_days {
+            out.push(anomaly(
+                Severity::Warning,
+                "stale_table",
+                None,
+                format!(
+                    "last modified {days:.0} days ago (threshold {} days)",
+                    th.stale_after_days
+                ),
+                "the pipeline that writes this table may have stopped",
+            ));
+        }
+    }
+    if row_count == 0 {
+        return out;
+    }
+    for c in cols {
+        let col = Some(c.name.as_str());
+        let non_null = row_count - c.nulls.unwrap_or(0);
+        if let Some(n) = c.nulls {
+            if n == row_count {
+                out.push(anomaly(
+                    Severity::Warning,
+                    "all_null",
+                    col,
+                    format!("{n} of {row_count} values are NULL"),
+                    "the column carries no data",
+                ));
+                continue;
+            }
+            let rate = c.null_rate.unwrap_or(0.0);
+            if rate > th.null_rate {
+                out.push(anomaly(
+                    Severity::Warning,
+                    "high_null_rate",
+                    col,
+                    format!(
+                        "null rate {} ({n} of {row_count}), threshold {}",
+                        pct(rate),
+                        pct(th.null_rate)
+                    ),
+                    "most values are missing",
+                ));
+            }
+        }
+        if c.distinct == Some(1) && non_null > 1 && c.array.is_none() {
+            out.push(anomaly(
+                Severity::Info,
+                "constant_column",
+                col,
+                format!(
+                    "one distinct value ({}) in {non_null} rows",
+                    c.min.as_ref().map(Value::to_string).unwrap_or_default()
+                ),
+                "a constant column adds nothing; it may be a default that was never filled",
+            ));
+        }
+        if let Some(exact) = c.exact_distinct.filter(|&e| e < non_null) {
+            let dups = non_null - exact;
+            let evidence =
+                format!("{dups} duplicate value(s): {exact} distinct among {non_null} non-null");
+            if c.key_like {
+                out.push(anomaly(
+                    Severity::Error,
+                    "duplicate_ids",
+                    col,
+                    evidence,
+                    "an `id` column or primary key should be unique",
+                ));
+            } else if exact as f64 >= 0.9 * non_null as f64 {
+                // `*_id` columns are often foreign keys (duplicates expected); a column that is
+                // almost unique is more likely an id with a few accidental duplicates.
+                out.push(anomaly(
+                    Severity::Warning,
+                    "duplicate_ids",
+                    col,
+                    evidence,
+                    "an almost-unique id column has a few duplicates",
+                ));
+            }
+        }
+        if let Some(q) = c.quantiles.as_ref().filter(|q| q.len() == 5) {
+            let iqr = q[3] - q[1];
+            let (lo, hi) = (q[1] - th.outlier_iqr * iqr, q[3] + th.outlier_iqr * iqr);
+            let num = |v: &Option<Value>| {
+                v.as_ref().and_then(|v| {
+                    v.as_f64()
+                        .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+                })
+            };
+            let (mn, mx) = (num(&c.min), num(&c.max));
+            if iqr > 0.0 && (mn.is_some_and(|m| m < lo) || mx.is_some_and(|m| m > hi)) {
+                out.push(anomaly(
+                    Severity::Warning,
+                    "outliers",
+                    col,
+                    format!(
+                        "min {} / max {} outside [{lo}, {hi}] (quartiles {} – {}, {}×IQR)",
+                        mn.map(|v| v.to_string()).unwrap_or_default(),
+                        mx.map(|v| v.to_string()).unwrap_or_default(),
+                        q[1],
+                        q[3],
+                        th.outlier_iqr
+                    ),
+                    "extreme values far beyond the quartiles are often unit or parsing errors",
+                ));
+            }
+        }
+        if let Some(n) = c.future.filter(|&n| n > 0) {
+            out.push(anomaly(
+                Severity::Warning,
+                "future_dates",
+                col,
+                format!("{n} value(s) after now"),
+                "dates in the future usually mean a time zone or parsing error",
+            ));
+        }
+        if let Some(n) = c.before_1970.filter(|&n| n > 0) {
+            out.push(anomaly(
+                Severity::Warning,
+                "dates_before_1970",
+                col,
+                format!("{n} value(s) before 1970-01-01"),
+                "very old dates are often epoch-zero defaults or placeholders",
+            ));
+        }
+        if let Some(n) = c.empty_strings.filter(|&n| n > 0 && n < non_null) {
+            out.push(anomaly(Severity::Warning, "empty_strings", col, format!("{n} empty string(s) among {non_null} values"), "empty strings in a column that otherwise has text are usually missing values in disguise"));
+        }
+        if let Some(n) = c.padded_strings.filter(|&n| n > 0 && n < non_null) {
+            out.push(anomaly(
+                Severity::Warning,
+                "whitespace_padded",
+                col,
+                format!("{n} value(s) with leading or trailing whitespace among {non_null}"),
+                "padded values break joins and equality filters",
+            ));
+        }
+    }
+    out
+}
+
+/// Drift of a profile against a baseline profile of the same table.
+pub fn drift(
+    row_count: i64,
+    cols: &[ColumnProfile],
+    base_rows: i64,
+    base: &[ColumnProfile],
+    th: &Thresholds,
+) -> Vec<Anomaly> {
+    let mut out = Vec::new();
+    let rel = |now: f64, before: f64| {
+        if before == 0.0 {
+            if now == 0.0 {
+                0.0
+            } else {
+                f64::INFINITY
+            }
+        } else {
+            (now - before).abs() / before.abs()
+        }
+    };
+    let r = rel(row_count as f64, base_rows as f64);
+    if r > th.drift_rows {
+        out.push(anomaly(
+            Severity::Warning,
+            "drift_row_count",
+            None,
+            format!(
+                "{base_rows} → {row_count} rows ({}), threshold {}",
+                if r.is_finite() {
+                    pct(r)
+                } else {
+                    "from 0".into()
+                },
+                pct(th.drift_rows)
+            ),
+            "the table grew or shrank more than usual",
+        ));
+    }
+    for b in base {
+        let Some(c) = cols.iter().find(|c| c.name.eq_ignore_ascii_case(&b.name)) else {
+            out.push(anomaly(
+                Severity::Error,
+                "drift_column_removed",
+                Some(&b.name),
+                "in the baseline, not now".into(),
+                "consumers of this column will break",
+            ));
+            continue;
+        };
+        let col = Some(c.name.as_str());
+        if let (Some(now), Some(before)) = (c.null_rate, b.null_rate) {
+            if (now - before).abs() > th.drift_null_rate {
+                out.push(anomaly(
+                    Severity::Warning,
+                    "drift_null_rate",
+                    col,
+                    format!(
+                        "null rate {} → {}, threshold ±{}",
+                        pct(before),
+                        pct(now),
+                        pct(th.drift_null_rate)
+                    ),
+                    "a change in missing values often means an upstream change",
+                ));
+            }
+        }
+        if let (Some(now), Some(before)) = (c.distinct, b.distinct) {
+            let r = rel(now as f64, before as f64);
+            if r > th.drift_distinct {
+                out.push(anomaly(
+                    Severity::Warning,
+                    "drift_distinct",
+                    col,
+                    format!(
+                        "distinct {before} → {now}, threshold {}",
+                        pct(th.drift_distinct)
+                    ),
+                    "the set of values changed noticeably",
+                ));
+            }
+        }
+        if let (Some(now), Some(before), Some(sd)) = (c.mean, b.mean, b.stddev) {
+            if sd > 0.0 && (now - before).abs() / sd > th.drift_mean_stddevs {
+                out.push(anomaly(
+                    Severity::Warning,
+                    "drift_mean",
+                    col,
+                    format!(
+                        "mean {before} → {now} ({:.1} baseline stddevs), threshold {}",
+                        (now - before).abs() / sd,
+                        th.drift_mean_stddevs
+                    ),
+                    "the distribution moved",
+                ));
+            }
+        }
+    }
+    for c in cols {
+        if !base.iter().any(|b| b.name.eq_ignore_ascii_case(&c.name)) {
+            out.push(anomaly(
+                Severity::Info,
+                "drift_column_added",
+                Some(&c.name),
+                "new since the baseline".into(),
+                "a new column appeared",
+            ));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::warehouse::model::{PrimaryKey, Schema, TableConstraints};
+    use crate::warehouse::Field;
+    use serde_json::json;
+
+    fn f(name: &str, t: &str) -> Field {
+        Field {
+            name: name.into(),
+            field_type: t.into(),
+            ..Field::default()
+        }
+    }
+
+    fn meta(fields: Vec<Field>) -> TableMeta {
+        TableMeta {
+            schema: Some(Schema { fields }),
+            ..TableMeta::default()
+        }
+    }
+
+    #[test]
+    fn columns_flatten_records_and_mark_ids() {
+        let mut m = meta(vec![
+            f("id", "INTEGER"),
+            f("user_id", "INT64"),
+            f("code", "STRING"),
+            Field {
+                fields: vec![f("zip", "STRING")],
+                ..f("addr", "RECORD")
+            },
+            Field {
+                mode: Some("REPEATED".into()),
+                ..f("tags", "STRING")
+            },
+        ]);
+        m.table_constraints = Some(TableConstraints {
+            primary_key: Some(PrimaryKey {
+                columns: vec!["code".into()],
+            }),
+        });
+        let (cols, skipped) = columns(&m, None).unwrap();
+        let got: Vec<_> = cols
+            .iter()
+            .map(|c| (c.path.as_str(), c.id_like, c.key_like, c.repeated))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("id", true, true, false),
+                ("user_id", true, false, false),
+                ("code", true, true, false),
+                ("addr.zip", false, false, false),
+                ("tags", false, false, true)
+            ]
+        );
+        assert!(skipped.is_empty());
+        assert!(columns(&m, Some(&["nope".into()])).is_err());
+        assert_eq!(columns(&m, Some(&["tags".into()])).unwrap().0.len(), 1);
+    }
+
+    #[test]
+    fn one_query_with_every_metric() {
+        let m = meta(vec![
+            f("id", "INT64"),
+            f("s", "STRING"),
+            f("b", "BOOL"),
+            f("ts", "TIMESTAMP"),
+            Field {
+                mode: Some("REPEATED".into()),
+                ..f("tags", "STRING")
+            },
+        ]);
+        let (cols, _) = columns(&m, None).unwrap();
+        let t = TableRef {
+            project: "p".into(),
+            dataset: "d".into(),
+            table: "t".into(),
+        };
+        let q = profile_sql(&t, &cols, Some("t.`id` > 0"));
+        assert_eq!(q.len(), 1);
+        let sql = &q[0];
+        for needle in [
+            "COUNT(*) AS row_count",
+            "COUNTIF(t.`id` IS NULL) AS c0_nulls",
+            "COUNT(DISTINCT t.`id`) AS c0_exact_distinct",
+            "TO_JSON_STRING(APPROX_QUANTILES(CAST(t.`id` AS FLOAT64), 4)) AS c0_quantiles",
+            "COUNTIF(t.`s` != TRIM(t.`s`)) AS c1_padded_strings",
+            "COUNTIF(t.`b`) AS c2_true",
+            "COUNTIF(t.`ts` > CURRENT_TIMESTAMP()) AS c3_future",
+            "COUNTIF(ARRAY_LENGTH(t.`tags`) = 0) AS c4_empty_arrays",
+            "TO_JSON_STRING(APPROX_TOP_COUNT(t.`s`, 5)) AS c1_top",
+            "FROM `p.d.t` AS t\nWHERE (t.`id` > 0)",
+        ] {
+            assert!(sql.contains(needle), "missing {needle} in {sql}");
+        }
+    }
+
+    #[test]
+    fn wide_tables_split_into_several_queries() {
+        let fields: Vec<Field> = (0..(COLUMNS_PER_QUERY + 5))
+            .map(|i| f(&format!("c{i}"), "STRING"))
+            .collect();
+        let (cols, _) = columns(&meta(fields), None).unwrap();
+        let t = TableRef {
+            project: "p".into(),
+            dataset: "d".into(),
+            table: "t".into(),
+        };
+        let q = profile_sql(&t, &cols, None);
+        assert_eq!(q.len(), 2);
+        assert!(q[1].contains(&format!("c{}_nulls", COLUMNS_PER_QUERY)));
+    }
+
+    fn num_col(name: &str, q: [f64; 5]) -> ColumnProfile {
+        ColumnProfile {
+            name: name.into(),
+            col_type: "FLOAT64".into(),
+            nulls: Some(0),
+            null_rate: Some(0.0),
+            distinct: Some(10),
+            min: Some(json!(q[0])),
+            max: Some(json!(q[4])),
+            quantiles: Some(q.to_vec()),
+            mean: Some(5.0),
+            stddev: Some(1.0),
+            ..ColumnProfile::default()
+        }
+    }
+
+    fn rules(a: &[Anomaly]) -> Vec<(&str, Severity)> {
+        a.iter().map(|a| (a.rule.as_str(), a.severity)).collect()
+    }
+
+    #[test]
+    fn every_rule_fires_and_a_clean_table_is_clean() {
+        let th = Thresholds::default();
+        let m = TableMeta {
+            last_modified_time: Some(0),
+            ..TableMeta::default()
+        };
+        let now = 100 * 86_400_000;
+        let clean = vec![num_col("x", [1.0, 4.0, 5.0, 6.0, 9.0])];
+        assert!(detect(
+            10,
+            &clean,
+            &TableMeta {
+                last_modified_time: Some(now),
+                ..TableMeta::default()
+            },
+            &th,
+            now
+        )
+        .is_empty());
+        assert_eq!(
+            rules(&detect(0, &[], &m, &th, now)),
+            vec![
+                ("empty_table", Severity::Error),
+                ("stale_table", Severity::Warning)
+            ]
+        );
+        let cols = vec![
+            ColumnProfile {
+                name: "n".into(),
+                nulls: Some(10),
+                null_rate: Some(1.0),
+                ..Default::default()
+            },
+            ColumnProfile {
+                name: "h".into(),
+                nulls: Some(6),
+                null_rate: Some(0.6),
+                ..Default::default()
+            },
+            ColumnProfile {
+                name: "k".into(),
+                nulls: Some(0),
+                distinct: Some(1),
+                min: Some(json!("x")),
+                ..Default::default()
+            },
+            ColumnProfile {
+                name: "id".into(),
+                nulls: Some(0),
+                exact_distinct: Some(8),
+                key_like: true,
+                ..Default::default()
+            },
+            // A foreign key with many repeats is not flagged; an almost-unique one is.
+            ColumnProfile {
+                name: "user_id".into(),
+                nulls: Some(0),
+                exact_distinct: Some(3),
+                ..Default::default()
+            },
+            ColumnProfile {
+                name: "order_id".into(),
+                nulls: Some(0),
+                exact_distinct: Some(9),
+                ..Default::default()
+            },
+            num_col("o", [1.0, 4.0, 5.0, 6.0, 1000.0]),
+            ColumnProfile {
+                name: "d".into(),
+                nulls: Some(0),
+                future: Some(1),
+                before_1970: Some(2),
+                ..Default::default()
+            },
+            ColumnProfile {
+                name: "s".into(),
+                nulls: Some(0),
+                empty_strings: Some(1),
+                padded_strings: Some(2),
+                ..Default::default()
+            },
+        ];
+        let found = detect(10, &cols, &TableMeta::default(), &th, now);
+        let got = rules(&found);
+        assert_eq!(
+            got,
+            vec![
+                ("all_null", Severity::Warning),
+                ("high_null_rate", Severity::Warning),
+                ("constant_column", Severity::Info),
+                ("duplicate_ids", Severity::Error),
+                ("duplicate_ids", Severity::Warning),
+                ("outliers", Severity::Warning),
+                ("future_dates", Severity::Warning),
+                ("dates_before_1970", Severity::Warning),
+                ("empty_strings", Severity::Warning),
+                ("whitespace_padded", Severity::Warning),
+            ]
+        );
+        // Empty strings in a column of only empty strings are not "otherwise none".
+        let all_empty = vec![ColumnProfile {
+            name: "s".into(),
+            nulls: Some(0),
+            empty_strings: Some(10),
+            ..Default::default()
+        }];
+        assert!(detect(10, &all_empty, &TableMeta::default(), &th, now).is_empty());
+    }
+
+    #[test]
+    fn drift_against_a_baseline() {
+        let th = Thresholds::default();
+        let base = vec![
+            ColumnProfile {
+                name: "a".into(),
+                null_rate: Some(0.0),
+                distinct: Some(100),
+                mean: Some(10.0),
+                stddev: Some(1.0),
+                ..Default::default()
+            },
+            ColumnProfile {
+                name: "gone".into(),
+                ..Default::default()
+            },
+        ];
+        let now = vec![
+            ColumnProfile {
+                name: "a".into(),
+                null_rate: Some(0.3),
+                distinct: Some(50),
+                mean: Some(20.0),
+                ..Default::default()
+            },
+            ColumnProfile {
+                name: "new".into(),
+                ..Default::default()
+            },
+        ];
+        let found = drift(150, &now, 100, &base, &th);
+        let got = rules(&found);
+        assert_eq!(
+            got,
+            vec![
+                ("drift_row_count", Severity::Warning),
+                ("drift_null_rate", Severity::Warning),
+                ("drift_distinct", Severity::Warning),
+                ("drift_mean", Severity::Warning),
+                ("drift_column_removed", Severity::Error),
+                ("drift_column_added", Severity::Info),
+            ]
+        );
+        assert!(drift(100, &base, 100, &base, &th).is_empty());
+    }
+
+    #[test]
+    fn reads_the_result_row() {
+        let m = meta(vec![
+            f("id", "INT64"),
+            Field {
+                mode: Some("REPEATED".into()),
+                ..f("tags", "STRING")
+            },
+        ]);
+        let (cols, _) = columns(&m, None).unwrap();
+        let row: Row = serde_json::from_value(json!({
+            "row_count": "4", "c0_nulls": "1", "c0_distinct": "3", "c0_exact_distinct": "3", "c0_min": "1", "c0_max": "9",
+            "c0_mean": "4.5", "c0_stddev": "2.0", "c0_zeros": "0", "c0_negatives": "0",
+            "c0_quantiles": "[1.0,2.0,4.0,6.0,9.0]", "c0_top": "[{\"value\":1,\"count\":2}]",
+            "c1_array_min_length": "0", "c1_array_max_length": "2", "c1_array_avg_length": "1.0", "c1_empty_arrays": "1",
+            "c1_elements": "4", "c1_null_elements": "0", "c1_distinct": "3"
+        }))
+        .unwrap();
+        let (n, p) = read_profile(&[row], &cols);
+        assert_eq!(n, 4);
+        assert_eq!(p[0].null_rate, Some(0.25));
+        assert_eq!(p[0].quantiles, Some(vec![1.0, 2.0, 4.0, 6.0, 9.0]));
+        assert_eq!(
+            p[0].top_values,
+            vec![TopValue {
+                value: json!(1),
+                count: 2
+            }]
+        );
+        assert_eq!(p[0].min, Some(json!(1)));
+        assert_eq!(p[1].array.as_ref().unwrap().empty, Some(1));
+        assert_eq!(p[1].nulls, None);
+    }
+}

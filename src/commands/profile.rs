@@ -1,0 +1,684 @@
+//! `bq-profile`: metadata (free) → one profiling query → sample rows (free via tabledata.list)
+//! → anomalies and drift.
+
+use std::collections::HashMap;
+use std::fmt::Write;
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context;
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use super::{client, default_project, emit_reports, parallelism, stdin_text};
+use crate::checks::profile::{self as pf, Anomaly, ColumnProfile, Severity, Thresholds};
+use crate::checks::table_compare::validate_where;
+use crate::cli::{ProfileArgs, ProfileFailOn};
+use crate::input::{self, TableRef};
+use crate::report::{self, markdown::cell, Batch, Case, Outcome, Summary};
+use crate::runner::{self, Progress};
+use crate::warehouse::query::{QueryOptions, Row};
+use crate::warehouse::{Client, Metadata, TableMeta, WarehouseError};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PlannedQuery {
+    pub sql: String,
+    pub estimated_bytes: u64,
+}
+
+/// One table's profile.
+#[derive(Debug, Clone)]
+pub struct TableProfile {
+    pub metadata: Value,
+    pub row_count: i64,
+    pub columns: Vec<ColumnProfile>,
+    pub samples: Vec<Row>,
+    pub anomalies: Vec<Anomaly>,
+    pub notes: Vec<String>,
+    pub queries: u32,
+    pub bytes_processed: u64,
+    pub dry_run: Vec<PlannedQuery>,
+}
+
+pub struct TableResult {
+    pub table: TableRef,
+    pub result: Result<TableProfile, String>,
+}
+
+pub struct ProfileBatch {
+    pub results: Vec<TableResult>,
+    pub fail_on: ProfileFailOn,
+    pub timestamp: String,
+}
+
+/// A previous run's profiles, by table id.
+type Baseline = HashMap<String, (i64, Vec<ColumnProfile>)>;
+
+/// Read a previous `--format json` output.
+pub fn load_baseline(path: &Path) -> anyhow::Result<Baseline> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read baseline {}", path.display()))?;
+    let v: Value = serde_json::from_str(&text)
+        .with_context(|| format!("baseline {} is not JSON", path.display()))?;
+    let profiles = v
+        .get("profiles")
+        .and_then(Value::as_array)
+        .with_context(|| {
+            format!(
+                "baseline {}: no `profiles` array (expected bq-profile --format json output)",
+                path.display()
+            )
+        })?;
+    let mut out = HashMap::new();
+    for (i, p) in profiles.iter().enumerate() {
+        let id = p.get("table_id").and_then(Value::as_str).with_context(|| {
+            format!("baseline {}: profiles[{i}] has no table_id", path.display())
+        })?;
+        let prof = &p["profile"];
+        let rows = prof["row_count"].as_i64().unwrap_or(0);
+        let cols: Vec<ColumnProfile> = serde_json::from_value(prof["columns"].clone())
+            .with_context(|| {
+                format!("baseline {}: profiles[{i}].profile.columns", path.display())
+            })?;
+        out.insert(id.to_string(), (rows, cols));
+    }
+    Ok(out)
+}
+
+fn rfc3339(ms: Option<i64>) -> Value {
+    ms.and_then(chrono::DateTime::from_timestamp_millis)
+        .map(|t| Value::String(t.format("%Y-%m-%dT%H:%M:%SZ").to_string()))
+        .unwrap_or(Value::Null)
+}
+
+fn metadata_json(m: &TableMeta) -> Value {
+    json!({
+        "type": m.table_type.clone().unwrap_or_else(|| "TABLE".into()),
+        "rows": m.num_rows,
+        "bytes": m.num_bytes,
+        "created": rfc3339(m.creation_time),
+        "last_modified": rfc3339(m.last_modified_time),
+        "location": m.location,
+        "partitioning": m.time_partitioning.as_ref().or(m.range_partitioning.as_ref()),
+        "clustering": m.clustering.as_ref().map(|c| c.fields.clone()),
+        "primary_key": m.primary_key(),
+        "description": m.description,
+    })
+}
+
+struct Ctx {
+    meta: Metadata,
+    client: Arc<Client>,
+    job_project: Option<String>,
+    args: ProfileArgs,
+    thresholds: Thresholds,
+    baseline: Option<Baseline>,
+}
+
+impl Ctx {
+    fn query_opts(&self, location: Option<&str>, dry_run: bool) -> QueryOptions {
+        QueryOptions {
+            location: location.map(String::from),
+            max_bytes_billed: self.args.max_bytes_billed,
+            label: "profile".into(),
+            dry_run,
+        }
+    }
+
+    async fn profile(&self, t: &TableRef) -> Result<TableProfile, String> {
+        let err = |e: WarehouseError| e.to_string();
+        let m = self
+            .meta
+            .get(&input::Source::Table(t.clone()))
+            .await
+            .map_err(|e| e.to_string())?;
+        let (cols, skipped) = pf::columns(&m, self.args.columns.as_deref())?;
+        let sqls = pf::profile_sql(t, &cols, self.args.where_clause.as_deref());
+        let project = self.job_project.as_deref().unwrap_or(&t.project);
+        let location = m.location.as_deref();
+        let mut notes: Vec<String> = skipped
+            .iter()
+            .map(|s| format!("not profiled: {s}"))
+            .collect();
+        if sqls.len() > 1 {
+            notes.push(format!(
+                "{} columns: split into {} queries of at most {} columns to stay under BigQuery's query limits",
+                cols.len(),
+                sqls.len(),
+                pf::COLUMNS_PER_QUERY
+            ));
+        }
+        if self.args.dry_run {
+            let mut planned = Vec::new();
+            for sql in sqls {
+                let r = self
+                    .client
+                    .query(project, &sql, &self.query_opts(location, true))
+                    .await
+                    .map_err(err)?;
+                planned.push(PlannedQuery {
+                    sql,
+                    estimated_bytes: r.bytes_processed,
+                });
+            }
+            return Ok(TableProfile {
+                metadata: metadata_json(&m),
+                row_count: m.num_rows.unwrap_or(0),
+                columns: Vec::new(),
+                samples: Vec::new(),
+                anomalies: Vec::new(),
+                notes,
+                queries: 0,
+                bytes_processed: 0,
+                dry_run: planned,
+            });
+        }
+        let mut rows = Vec::new();
+        let (mut queries, mut bytes) = (0u32, 0u64);
+        for sql in &sqls {
+            let r = self
+                .client
+                .query(project, sql, &self.query_opts(location, false))
+                .await
+                .map_err(err)?;
+            queries += 1;
+            bytes += r.bytes_processed;
+            rows.extend(r.rows);
+        }
+        let (row_count, columns) = pf::read_profile(&rows, &cols);
+        // Samples: free through tabledata.list; views (and other virtual tables) have no table
+        // data, so they take one small LIMIT query.
+        let samples = if self.args.sample_size == 0 {
+            Vec::new()
+        } else {
+            let virtual_table = matches!(
+                m.table_type.as_deref(),
+                Some("VIEW") | Some("MATERIALIZED_VIEW") | Some("EXTERNAL")
+            );
+            if virtual_table {
+                let sql = format!(
+                    "SELECT * FROM {} LIMIT {}",
+                    t.sql_ident(),
+                    self.args.sample_size
+                );
+                let r = self
+                    .client
+                    .query(project, &sql, &self.query_opts(location, false))
+                    .await
+                    .map_err(err)?;
+                queries += 1;
+                bytes += r.bytes_processed;
+                notes.push("a view has no table data: samples came from a LIMIT query".into());
+                r.rows
+            } else {
+                self.client
+                    .list_rows(t, m.fields(), self.args.sample_size)
+                    .await
+                    .map_err(err)?
+            }
+        };
+        let mut anomalies = Vec::new();
+        if self.args.detect_anomalies {
+            let now = chrono::Utc::now().timestamp_millis();
+            anomalies.extend(pf::detect(row_count, &columns, &m, &self.thresholds, now));
+        }
+        if let Some(base) = &self.baseline {
+            match base.get(&t.to_string()) {
+                Some((base_rows, base_cols)) => anomalies.extend(pf::drift(
+                    row_count,
+                    &columns,
+                    *base_rows,
+                    base_cols,
+                    &self.thresholds,
+                )),
+                None => notes.push("not in the baseline: no drift computed".into()),
+            }
+        }
+        anomalies.sort_by(|a, b| b.severity.cmp(&a.severity));
+        Ok(TableProfile {
+            metadata: metadata_json(&m),
+            row_count,
+            columns,
+            samples,
+            anomalies,
+            notes,
+            queries,
+            bytes_processed: bytes,
+            dry_run: Vec::new(),
+        })
+    }
+}
+
+impl ProfileBatch {
+    fn fails(&self, p: &TableProfile) -> bool {
+        match self.fail_on {
+            ProfileFailOn::Anomalies => !p.anomalies.is_empty(),
+            ProfileFailOn::Errors => p.anomalies.iter().any(|a| a.severity == Severity::Error),
+            ProfileFailOn::Never => false,
+        }
+    }
+    fn failed(&self) -> usize {
+        self.results.iter().filter(|r| r.result.is_err()).count()
+    }
+    pub fn exit_code(&self) -> u8 {
+        if self.failed() > 0 {
+            2
+        } else if self
+            .results
+            .iter()
+            .any(|r| r.result.as_ref().is_ok_and(|p| self.fails(p)))
+        {
+            1
+        } else {
+            0
+        }
+    }
+}
+
+fn short(v: &Option<Value>, width: usize) -> String {
+    let s = match v {
+        None => String::new(),
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+    };
+    if s.chars().count() > width {
+        let cut: String = s.chars().take(width.saturating_sub(1)).collect();
+        format!("{cut}…")
+    } else {
+        s
+    }
+}
+
+fn column_table(cols: &[ColumnProfile]) -> String {
+    let name_w = cols
+        .iter()
+        .map(|c| c.name.chars().count())
+        .max()
+        .unwrap_or(6)
+        .max(6);
+    let ty = |c: &ColumnProfile| {
+        if c.mode == "REPEATED" {
+            format!("ARRAY<{}>", c.col_type)
+        } else {
+            c.col_type.clone()
+        }
+    };
+    let type_w = cols.iter().map(|c| ty(c).len()).max().unwrap_or(4).max(4);
+    let mut out = format!(
+        "  {:<name_w$}  {:<type_w$}  {:>14}  {:>9}  {:<20}  {:<20}  {:>10}\n",
+        "column", "type", "nulls", "distinct", "min", "max", "mean"
+    );
+    for c in cols {
+        let nulls = match (c.nulls, c.null_rate) {
+            (Some(n), Some(r)) => format!("{n} ({:.1}%)", r * 100.0),
+            _ => c
+                .array
+                .as_ref()
+                .and_then(|a| a.empty)
+                .map(|e| format!("{e} empty []"))
+                .unwrap_or_default(),
+        };
+        let _ = writeln!(
+            out,
+            "  {:<name_w$}  {:<type_w$}  {:>14}  {:>9}  {:<20}  {:<20}  {:>10}",
+            c.name,
+            ty(c),
+            nulls,
+            c.distinct.map(|d| d.to_string()).unwrap_or_default(),
+            short(&c.min, 20),
+            short(&c.max, 20),
+            c.mean
+                .map(|m| format!("{m:.4}")
+                    .trim_end_matches('0')
+                    .trim_end_matches('.')
+                    .to_string())
+                .unwrap_or_default()
+        );
+    }
+    out
+}
+
+fn headline(p: &TableProfile) -> String {
+    if !p.dry_run.is_empty() {
+        return format!(
+            "dry run: {} quer{}, {} bytes estimated",
+            p.dry_run.len(),
+            if p.dry_run.len() == 1 { "y" } else { "ies" },
+            p.dry_run.iter().map(|q| q.estimated_bytes).sum::<u64>()
+        );
+    }
+    let errors = p
+        .anomalies
+        .iter()
+        .filter(|a| a.severity == Severity::Error)
+        .count();
+    let mut s = format!(
+        "{} rows, {} columns, {}",
+        p.row_count,
+        p.columns.len(),
+        p.metadata["type"].as_str().unwrap_or("TABLE")
+    );
+    if !p.anomalies.is_empty() {
+        let _ = write!(
+            s,
+            ", {} anomal{} ({errors} error{})",
+            p.anomalies.len(),
+            if p.anomalies.len() == 1 { "y" } else { "ies" },
+            if errors == 1 { "" } else { "s" }
+        );
+    }
+    s
+}
+
+fn text_details(p: &TableProfile) -> String {
+    let mut out = String::new();
+    for q in &p.dry_run {
+        let _ = writeln!(
+            out,
+            "  -- profile query: ~{} bytes\n  {}\n",
+            q.estimated_bytes,
+            q.sql.replace('\n', "\n  ")
+        );
+    }
+    if !p.dry_run.is_empty() {
+        return out;
+    }
+    let m = &p.metadata;
+    let _ = writeln!(
+        out,
+        "  created {}, last modified {}, {} bytes{}",
+        m["created"].as_str().unwrap_or("?"),
+        m["last_modified"].as_str().unwrap_or("?"),
+        m["bytes"]
+            .as_i64()
+            .map(|b| b.to_string())
+            .unwrap_or_else(|| "?".into()),
+        m["primary_key"]
+            .as_array()
+            .map(|k| format!(
+                ", primary key {}",
+                k.iter()
+                    .filter_map(Value::as_str)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+            .unwrap_or_default()
+    );
+    out.push_str(&column_table(&p.columns));
+    if !p.anomalies.is_empty() {
+        out.push_str("  anomalies:\n");
+        for a in &p.anomalies {
+            let sev = match a.severity {
+                Severity::Error => "error",
+                Severity::Warning => "warning",
+                Severity::Info => "info",
+            };
+            let _ = writeln!(
+                out,
+                "    {sev:<7} {}{}: {} ({})",
+                a.column
+                    .as_deref()
+                    .map(|c| format!("{c}: "))
+                    .unwrap_or_default(),
+                a.rule,
+                a.evidence,
+                a.explanation
+            );
+        }
+    }
+    if !p.samples.is_empty() {
+        let _ = writeln!(out, "  sample rows ({}):", p.samples.len());
+        for r in &p.samples {
+            let _ = writeln!(out, "    {}", Value::Object(r.clone()));
+        }
+    }
+    for n in &p.notes {
+        let _ = writeln!(out, "  note: {n}");
+    }
+    let _ = writeln!(
+        out,
+        "  queries: {}, {} bytes processed",
+        p.queries, p.bytes_processed
+    );
+    out
+}
+
+fn markdown_details(p: &TableProfile) -> String {
+    let mut out = String::from(
+        "| column | type | nulls | distinct | min | max | mean |\n|---|---|---|---|---|---|---|\n",
+    );
+    for c in &p.columns {
+        let _ = writeln!(
+            out,
+            "| `{}` | {} | {} | {} | {} | {} | {} |",
+            cell(&c.name),
+            c.col_type,
+            c.nulls.map(|n| n.to_string()).unwrap_or_default(),
+            c.distinct.map(|n| n.to_string()).unwrap_or_default(),
+            cell(&short(&c.min, 30)),
+            cell(&short(&c.max, 30)),
+            c.mean.map(|m| m.to_string()).unwrap_or_default()
+        );
+    }
+    if !p.anomalies.is_empty() {
+        out.push_str("\n| severity | column | rule | evidence |\n|---|---|---|---|\n");
+        for a in &p.anomalies {
+            let _ = writeln!(
+                out,
+                "| {:?} | {} | {} | {} |",
+                a.severity,
+                cell(a.column.as_deref().unwrap_or("")),
+                a.rule,
+                cell(&a.evidence)
+            );
+        }
+    }
+    out
+}
+
+impl Batch for ProfileBatch {
+    fn tool(&self) -> &'static str {
+        "bq-profile"
+    }
+
+    fn cases(&self) -> Vec<Case> {
+        self.results
+            .iter()
+            .map(|r| match &r.result {
+                Ok(p) => Case {
+                    name: r.table.to_string(),
+                    outcome: if self.fails(p) {
+                        Outcome::Fail
+                    } else {
+                        Outcome::Pass
+                    },
+                    headline: headline(p),
+                    text: text_details(p),
+                    markdown: if p.dry_run.is_empty() {
+                        markdown_details(p)
+                    } else {
+                        String::new()
+                    },
+                },
+                Err(e) => Case {
+                    name: r.table.to_string(),
+                    outcome: Outcome::Error,
+                    headline: e.clone(),
+                    text: String::new(),
+                    markdown: String::new(),
+                },
+            })
+            .collect()
+    }
+
+    fn summary(&self) -> Summary {
+        Summary {
+            title: "Batch Profile Summary".into(),
+            counts: vec![
+                ("Total tables".into(), self.results.len()),
+                ("Successful".into(), self.results.len() - self.failed()),
+                ("Failed".into(), self.failed()),
+            ],
+            failed_heading: "Failed tables:".into(),
+        }
+    }
+
+    fn json(&self) -> Value {
+        let profiles: Vec<Value> = self
+            .results
+            .iter()
+            .filter_map(|r| {
+                let p = r.result.as_ref().ok()?;
+                let mut profile = json!({
+                    "metadata": p.metadata,
+                    "row_count": p.row_count,
+                    "columns": p.columns,
+                    "samples": p.samples,
+                    "anomalies": p.anomalies,
+                    "notes": p.notes,
+                    "queries": {"count": p.queries, "bytes_processed": p.bytes_processed},
+                });
+                if !p.dry_run.is_empty() {
+                    profile["dry_run"] = json!(p.dry_run);
+                }
+                Some(json!({"table_id": r.table.to_string(), "profile": profile}))
+            })
+            .collect();
+        let errors: Vec<Value> = self
+            .results
+            .iter()
+            .filter_map(|r| {
+                r.result
+                    .as_ref()
+                    .err()
+                    .map(|e| json!({"table_id": r.table.to_string(), "error": e}))
+            })
+            .collect();
+        json!({
+            "tool": report::tool_json(self.tool()),
+            "schema_version": report::SCHEMA_VERSION,
+            "batch_summary": {
+                "total_tables": self.results.len(),
+                "successful": self.results.len() - self.failed(),
+                "failed": self.failed(),
+                "timestamp": self.timestamp,
+            },
+            "profiles": profiles,
+            "errors": errors,
+        })
+    }
+}
+
+/// Run the whole command; returns the exit status.
+pub async fn run(args: ProfileArgs) -> anyhow::Result<u8> {
+    let common = &args.common;
+    if let Some(w) = &args.where_clause {
+        if let Err(e) = validate_where(w) {
+            eprintln!("{e}");
+            return Ok(2);
+        }
+    }
+    let project = default_project(common);
+    let parsed = if args.tables.is_empty() {
+        match stdin_text()? {
+            Some(text) => input::parse_table_lines("<stdin>", &text, project.as_deref()),
+            None => {
+                eprintln!(
+                    "no tables given: pass TABLE arguments or pipe one table per line to stdin"
+                );
+                return Ok(2);
+            }
+        }
+    } else {
+        input::parse_table_lines("argument", &args.tables.join("\n"), project.as_deref())
+    };
+    let tables = match parsed {
+        Ok(t) if t.is_empty() => {
+            eprintln!("no tables in the input: nothing to profile (blank lines and # comments are skipped)");
+            return Ok(2);
+        }
+        Ok(t) => t,
+        Err(errors) => {
+            for e in errors {
+                eprintln!("{e}");
+            }
+            return Ok(2);
+        }
+    };
+    let baseline = match &args.baseline {
+        Some(p) => match load_baseline(p) {
+            Ok(b) => Some(b),
+            Err(e) => {
+                eprintln!("{e:#}");
+                return Ok(2);
+            }
+        },
+        None => None,
+    };
+    let fail_on = args
+        .fail_on
+        .unwrap_or(if args.detect_anomalies || baseline.is_some() {
+            ProfileFailOn::Errors
+        } else {
+            ProfileFailOn::Never
+        });
+    let parallel = parallelism(common);
+    let client = client(common)?;
+    client.check_auth().await?;
+    let thresholds = Thresholds {
+        null_rate: args.null_rate_threshold,
+        outlier_iqr: args.outlier_iqr,
+        stale_after_days: args.stale_after,
+        drift_rows: args.drift_rows,
+        drift_null_rate: args.drift_null_rate,
+        drift_distinct: args.drift_distinct,
+        drift_mean_stddevs: args.drift_mean_stddevs,
+    };
+    let ctx = Arc::new(Ctx {
+        meta: Metadata::new(Some(Arc::clone(&client)), !common.no_cache),
+        client,
+        job_project: project,
+        args: args.clone(),
+        thresholds,
+        baseline,
+    });
+    let progress = Progress::new(
+        common.progress,
+        tables.len(),
+        &format!(
+            "Profiling {} table{}",
+            tables.len(),
+            if tables.len() == 1 { "" } else { "s" }
+        ),
+    );
+    let results = runner::run_batch(
+        tables,
+        parallel,
+        &progress,
+        |t| t.to_string(),
+        |r: &TableResult| r.result.is_ok(),
+        |msg| TableResult {
+            table: TableRef {
+                project: "?".into(),
+                dataset: "?".into(),
+                table: "?".into(),
+            },
+            result: Err(msg),
+        },
+        |table| {
+            let ctx = Arc::clone(&ctx);
+            async move {
+                let result = ctx.profile(&table).await;
+                TableResult { table, result }
+            }
+        },
+    )
+    .await;
+    let batch = ProfileBatch {
+        results,
+        fail_on,
+        timestamp: report::timestamp_now(),
+    };
+    emit_reports(&batch, common)?;
+    Ok(batch.exit_code())
+}
