@@ -2,83 +2,18 @@
 //! everything with `scripts/test`). They need `BIGQUERY_EMULATOR_HOST`; without it they fail
 //! with a message saying how to start the emulator, rather than silently passing.
 
-use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use assert_cmd::Command;
 use serde_json::{json, Value};
+use std::path::Path;
+
+mod common;
+use common::Emu;
 
 const PROJECT: &str = "bqcheck-it";
 
-struct Emu {
-    base: String,
-    http: reqwest::Client,
-}
-
-static COUNTER: AtomicUsize = AtomicUsize::new(0);
-
-impl Emu {
-    fn new() -> Emu {
-        let host = std::env::var("BIGQUERY_EMULATOR_HOST").unwrap_or_else(|_| {
-            panic!(
-                "BIGQUERY_EMULATOR_HOST is not set: run the tests with `scripts/test`, or \
-                 `scripts/emulator start` and export BIGQUERY_EMULATOR_HOST=127.0.0.1:9050"
-            )
-        });
-        let host = host.trim_start_matches("http://").trim_end_matches('/');
-        Emu {
-            base: format!("http://{host}/bigquery/v2/projects/{PROJECT}"),
-            // No idle connections: the emulator closes them after a few seconds.
-            http: reqwest::Client::builder()
-                .pool_max_idle_per_host(0)
-                .build()
-                .unwrap(),
-        }
-    }
-
-    async fn post(&self, url: String, body: Value) {
-        let resp = self
-            .http
-            .post(&url)
-            .bearer_auth("test")
-            .json(&body)
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("emulator unreachable at {url}: {e}"));
-        let status = resp.status();
-        let text = resp.text().await.unwrap_or_default();
-        assert!(
-            status.is_success(),
-            "POST {url} -> {status}: {text}\nbody: {body}"
-        );
-    }
-
-    /// A fresh dataset, unique per test run, so tests never collide.
-    async fn dataset(&self, prefix: &str) -> String {
-        let id = format!(
-            "{prefix}_{}_{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        );
-        self.post(
-            format!("{}/datasets", self.base),
-            json!({"datasetReference": {"projectId": PROJECT, "datasetId": id}}),
-        )
-        .await;
-        id
-    }
-
-    async fn table(&self, dataset: &str, table: impl Into<String>, fields: Value) {
-        let table: String = table.into();
-        self.post(
-            format!("{}/datasets/{dataset}/tables", self.base),
-            json!({
-                "tableReference": {"projectId": PROJECT, "datasetId": dataset, "tableId": table},
-                "schema": {"fields": fields},
-            }),
-        )
-        .await;
-    }
+/// A table with a schema and no rows.
+async fn create(emu: &Emu, ds: &str, name: &str, fields: Value) {
+    emu.table(ds, name, fields, json!({}), vec![]).await;
 }
 
 fn bin(name: &str) -> Command {
@@ -123,11 +58,12 @@ fn triple(p: &str, k: &str, c: &str) -> (String, String, String) {
 
 #[tokio::test]
 async fn nested_schemas_and_legacy_type_names() {
-    let emu = Emu::new();
+    let emu = Emu::new(PROJECT);
     let dev = emu.dataset("dev").await;
     let prod = emu.dataset("prod").await;
     // prod in legacy names, dev in standard names.
-    emu.table(
+    create(
+        &emu,
         &prod,
         "users",
         json!([
@@ -146,10 +82,7 @@ async fn nested_schemas_and_legacy_type_names() {
         ]),
     )
     .await;
-    emu.table(
-        &dev,
-        "users",
-        json!([
+    create(&emu, &dev, "users", json!([
             {"name": "id", "type": "INT64", "mode": "REQUIRED"},
             {"name": "active", "type": "BOOL"},
             {"name": "score", "type": "FLOAT64"},
@@ -199,11 +132,11 @@ async fn nested_schemas_and_legacy_type_names() {
 
 #[tokio::test]
 async fn identical_schemas_in_legacy_and_standard_names_exit_0() {
-    let emu = Emu::new();
+    let emu = Emu::new(PROJECT);
     let a = emu.dataset("a").await;
     let b = emu.dataset("b").await;
-    emu.table(&a, "t", json!([{"name": "x", "type": "INTEGER"}, {"name": "r", "type": "RECORD", "fields": [{"name": "f", "type": "BOOLEAN"}]}])).await;
-    emu.table(&b, "t", json!([{"name": "x", "type": "INT64"}, {"name": "r", "type": "STRUCT", "fields": [{"name": "f", "type": "BOOL"}]}])).await;
+    create(&emu, &a, "t", json!([{"name": "x", "type": "INTEGER"}, {"name": "r", "type": "RECORD", "fields": [{"name": "f", "type": "BOOLEAN"}]}])).await;
+    create(&emu, &b, "t", json!([{"name": "x", "type": "INT64"}, {"name": "r", "type": "STRUCT", "fields": [{"name": "f", "type": "BOOL"}]}])).await;
     let out = bin("bq-schema-diff")
         .arg(format!("{PROJECT}:{a}.t"))
         .arg(format!("`{PROJECT}.{b}.t`"))
@@ -224,7 +157,7 @@ async fn identical_schemas_in_legacy_and_standard_names_exit_0() {
 
 #[tokio::test]
 async fn a_missing_table_fails_alone_and_the_rest_are_compared() {
-    let emu = Emu::new();
+    let emu = Emu::new(PROJECT);
     let dev = emu.dataset("dev").await;
     let prod = emu.dataset("prod").await;
     for (ds, t, ty) in [
@@ -234,7 +167,7 @@ async fn a_missing_table_fails_alone_and_the_rest_are_compared() {
         (&prod, "t3", "INTEGER"),
         (&prod, "t2", "STRING"),
     ] {
-        emu.table(ds, t, json!([{"name": "c", "type": ty}])).await;
+        create(&emu, ds, t, json!([{"name": "c", "type": ty}])).await;
     }
     let pairs = format!("{dev}.t1:{prod}.t1\n{dev}.t2:{prod}.t2\n{dev}.t3:{prod}.t3\n");
     let out = bin("bq-schema-diff")
@@ -270,7 +203,7 @@ async fn a_missing_table_fails_alone_and_the_rest_are_compared() {
 
 #[tokio::test]
 async fn fifty_pair_batch() {
-    let emu = Emu::new();
+    let emu = Emu::new(PROJECT);
     let dev = emu.dataset("dev").await;
     let prod = emu.dataset("prod").await;
     let mut pairs = String::from("# 50 pairs, every fifth one with an added column\n");
@@ -284,8 +217,8 @@ async fn fifty_pair_batch() {
                 .push(json!({"name": "extra", "type": "STRING"}));
         }
         // One at a time: the emulator serialises writes, and concurrent ones only contend.
-        emu.table(&prod, format!("t{i}"), base).await;
-        emu.table(&dev, format!("t{i}"), dev_fields).await;
+        create(&emu, &prod, &format!("t{i}"), base).await;
+        create(&emu, &dev, &format!("t{i}"), dev_fields).await;
         pairs.push_str(&format!("{PROJECT}.{dev}.t{i}:{PROJECT}.{prod}.t{i}\n"));
     }
     let dir = tempfile::tempdir().unwrap();
@@ -331,7 +264,7 @@ async fn fifty_pair_batch() {
 
 #[tokio::test]
 async fn schema_file_against_a_live_table_matches_the_offline_gate() {
-    let emu = Emu::new();
+    let emu = Emu::new(PROJECT);
     let prod = emu.dataset("prod").await;
     let fields: Value = serde_json::from_str(
         &std::fs::read_to_string(
@@ -340,7 +273,7 @@ async fn schema_file_against_a_live_table_matches_the_offline_gate() {
         .unwrap(),
     )
     .unwrap();
-    emu.table(&prod, "users", fields).await;
+    create(&emu, &prod, "users", fields).await;
     let live = bin("bq-schema-diff")
         .args(["--format=json", "examples/schemas/pr/users.json"])
         .arg(format!("{PROJECT}.{prod}.users"))
@@ -370,7 +303,7 @@ async fn schema_file_against_a_live_table_matches_the_offline_gate() {
 /// `scripts/emulator seed` loads (project `project`, datasets dev/prod).
 #[test]
 fn seed_examples_run_verbatim() {
-    let _ = Emu::new();
+    let _ = Emu::new(PROJECT);
     let bin_dir = assert_cmd::cargo::cargo_bin("bq-schema-diff")
         .parent()
         .map(Path::to_path_buf)
@@ -481,7 +414,7 @@ jq -c '.comparisons[] | select(.identical == false) | .table_a' schema_diff.json
 /// row more than prod.t1 (4 vs 3), staging.t2 one more than prod.t2 (3 vs 2).
 #[test]
 fn seed_table_compare_examples_run_verbatim() {
-    let _ = Emu::new();
+    let _ = Emu::new(PROJECT);
     let bin_dir = assert_cmd::cargo::cargo_bin("bq-table-compare")
         .parent()
         .map(Path::to_path_buf)

@@ -1,128 +1,13 @@
 //! bq-table-compare against the local BigQuery emulator (see tests/emulator.rs for the setup:
 //! `scripts/test` starts it). Tables are small: the emulator fingerprints ~7k rows/s.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+mod common;
 
 use assert_cmd::Command;
+use common::{job_project, Emu};
 use serde_json::{json, Value};
 
 const PROJECT: &str = "bqcheck-tc";
-
-struct Emu {
-    base: String,
-    http: reqwest::Client,
-}
-
-static COUNTER: AtomicUsize = AtomicUsize::new(0);
-
-/// A project of its own for one test's jobs, so job counts are exact across runs.
-fn job_project(name: &str) -> String {
-    format!("{name}-{}", std::process::id())
-}
-
-fn unique(prefix: &str) -> String {
-    format!(
-        "{prefix}_{}_{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    )
-}
-
-impl Emu {
-    fn new() -> Emu {
-        let host = std::env::var("BIGQUERY_EMULATOR_HOST").unwrap_or_else(|_| {
-            panic!("BIGQUERY_EMULATOR_HOST is not set: run the tests with `scripts/test`")
-        });
-        Emu {
-            base: format!(
-                "http://{}/bigquery/v2/projects",
-                host.trim_start_matches("http://")
-            ),
-            // No idle connections: the emulator closes them after a few seconds.
-            http: reqwest::Client::builder()
-                .pool_max_idle_per_host(0)
-                .build()
-                .unwrap(),
-        }
-    }
-
-    async fn call(&self, method: reqwest::Method, url: String, body: Option<Value>) -> Value {
-        let mut req = self.http.request(method, &url).bearer_auth("test");
-        if let Some(b) = &body {
-            req = req.json(b);
-        }
-        let resp = req
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("emulator unreachable at {url}: {e}"));
-        let status = resp.status();
-        let v: Value = resp.json().await.unwrap_or(Value::Null);
-        assert!(status.is_success(), "{url} -> {status}: {v}");
-        v
-    }
-
-    async fn dataset(&self) -> String {
-        let id = unique("tc");
-        self.call(
-            reqwest::Method::POST,
-            format!("{}/{PROJECT}/datasets", self.base),
-            Some(json!({"datasetReference": {"projectId": PROJECT, "datasetId": id}})),
-        )
-        .await;
-        id
-    }
-
-    /// Create a table and insert `rows` (JSON objects).
-    async fn table(
-        &self,
-        ds: &str,
-        name: &str,
-        fields: Value,
-        extra: Value,
-        rows: Vec<Value>,
-    ) -> String {
-        let mut body = json!({
-            "tableReference": {"projectId": PROJECT, "datasetId": ds, "tableId": name},
-            "schema": {"fields": fields},
-        });
-        if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
-            b.extend(e.clone());
-        }
-        self.call(
-            reqwest::Method::POST,
-            format!("{}/{PROJECT}/datasets/{ds}/tables", self.base),
-            Some(body),
-        )
-        .await;
-        if !rows.is_empty() {
-            let rows: Vec<Value> = rows.into_iter().map(|r| json!({"json": r})).collect();
-            let r = self
-                .call(
-                    reqwest::Method::POST,
-                    format!(
-                        "{}/{PROJECT}/datasets/{ds}/tables/{name}/insertAll",
-                        self.base
-                    ),
-                    Some(json!({"rows": rows})),
-                )
-                .await;
-            assert!(r.get("insertErrors").is_none(), "insertAll: {r}");
-        }
-        format!("{PROJECT}.{ds}.{name}")
-    }
-
-    /// Jobs run in `project` (each test runs its jobs in a project of its own).
-    async fn jobs(&self, project: &str) -> usize {
-        let v = self
-            .call(
-                reqwest::Method::GET,
-                format!("{}/{project}/jobs?maxResults=1000", self.base),
-                None,
-            )
-            .await;
-        v["jobs"].as_array().map(Vec::len).unwrap_or(0)
-    }
-}
 
 fn compare(job_project: &str, args: &[&str]) -> (i32, Value, String) {
     let out = Command::cargo_bin("bq-table-compare")
@@ -160,8 +45,8 @@ fn user(id: i64, name: Option<&str>, score: f64, zip: &str, tags: &[&str]) -> Va
 
 #[tokio::test]
 async fn identical_tables_stop_after_one_scan_per_side() {
-    let emu = Emu::new();
-    let ds = emu.dataset().await;
+    let emu = Emu::new(PROJECT);
+    let ds = emu.dataset("tc").await;
     let rows = vec![
         user(1, Some("a"), 1.5, "111", &["x"]),
         user(2, None, 2.0, "222", &[]),
@@ -203,8 +88,8 @@ async fn identical_tables_stop_after_one_scan_per_side() {
 
 #[tokio::test]
 async fn keyed_diff_finds_added_removed_and_changed_rows() {
-    let emu = Emu::new();
-    let ds = emu.dataset().await;
+    let emu = Emu::new(PROJECT);
+    let ds = emu.dataset("tc").await;
     let a = emu
         .table(
             &ds,
@@ -295,8 +180,8 @@ async fn keyed_diff_finds_added_removed_and_changed_rows() {
 
 #[tokio::test]
 async fn composite_primary_key_and_duplicate_keys() {
-    let emu = Emu::new();
-    let ds = emu.dataset().await;
+    let emu = Emu::new(PROJECT);
+    let ds = emu.dataset("tc").await;
     let fields = json!([{"name": "region", "type": "STRING"}, {"name": "day", "type": "DATE"}, {"name": "amount", "type": "NUMERIC"}]);
     let pk = json!({"tableConstraints": {"primaryKey": {"columns": ["region", "day"]}}});
     let r = |region: &str, day: &str, amount: &str| json!({"region": region, "day": day, "amount": amount});
@@ -354,8 +239,8 @@ async fn composite_primary_key_and_duplicate_keys() {
 
 #[tokio::test]
 async fn without_a_key_duplicate_rows_count_with_multiplicity() {
-    let emu = Emu::new();
-    let ds = emu.dataset().await;
+    let emu = Emu::new(PROJECT);
+    let ds = emu.dataset("tc").await;
     let fields = json!([{"name": "k", "type": "STRING"}, {"name": "v", "type": "INTEGER"}]);
     let row = |k: &str, v: i64| json!({"k": k, "v": v});
     let a = emu
@@ -397,8 +282,8 @@ async fn without_a_key_duplicate_rows_count_with_multiplicity() {
 
 #[tokio::test]
 async fn schema_differences_missing_tables_where_and_columns() {
-    let emu = Emu::new();
-    let ds = emu.dataset().await;
+    let emu = Emu::new(PROJECT);
+    let ds = emu.dataset("tc").await;
     let rows = vec![
         user(1, Some("a"), 1.0, "1", &[]),
         user(2, Some("b"), 2.0, "2", &[]),
@@ -494,8 +379,8 @@ async fn schema_differences_missing_tables_where_and_columns() {
 
 #[tokio::test]
 async fn dry_run_runs_no_job() {
-    let emu = Emu::new();
-    let ds = emu.dataset().await;
+    let emu = Emu::new(PROJECT);
+    let ds = emu.dataset("tc").await;
     let a = emu
         .table(
             &ds,
@@ -524,8 +409,8 @@ async fn dry_run_runs_no_job() {
 
 #[tokio::test]
 async fn float_tolerance_and_nan() {
-    let emu = Emu::new();
-    let ds = emu.dataset().await;
+    let emu = Emu::new(PROJECT);
+    let ds = emu.dataset("tc").await;
     let fields = json!([{"name": "id", "type": "INTEGER"}, {"name": "x", "type": "FLOAT"}]);
     let a = emu
         .table(

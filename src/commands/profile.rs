@@ -234,7 +234,7 @@ impl Ctx {
                 None => notes.push("not in the baseline: no drift computed".into()),
             }
         }
-        anomalies.sort_by(|a, b| b.severity.cmp(&a.severity));
+        anomalies.sort_by_key(|a| std::cmp::Reverse(a.severity));
         Ok(TableProfile {
             metadata: metadata_json(&m),
             row_count,

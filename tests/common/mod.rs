@@ -1,0 +1,137 @@
+//! Helpers for the tests that run against the local BigQuery emulator: they need
+//! `BIGQUERY_EMULATOR_HOST` (set by `scripts/test`) and fail, rather than skip, without it.
+
+#![allow(dead_code)]
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use serde_json::{json, Value};
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+/// A name unique to this test process and call.
+pub fn unique(prefix: &str) -> String {
+    format!(
+        "{prefix}_{}_{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// A project of its own for one test's jobs, so job counts are exact across runs.
+pub fn job_project(name: &str) -> String {
+    format!("{name}-{}", std::process::id())
+}
+
+pub struct Emu {
+    pub project: String,
+    base: String,
+    http: reqwest::Client,
+}
+
+impl Emu {
+    pub fn new(project: &str) -> Emu {
+        let host = std::env::var("BIGQUERY_EMULATOR_HOST").unwrap_or_else(|_| {
+            panic!(
+                "BIGQUERY_EMULATOR_HOST is not set: run the tests with `scripts/test`, or \
+                 `scripts/emulator start` and export BIGQUERY_EMULATOR_HOST=127.0.0.1:9050"
+            )
+        });
+        Emu {
+            project: project.to_string(),
+            base: format!(
+                "http://{}/bigquery/v2/projects",
+                host.trim_start_matches("http://").trim_end_matches('/')
+            ),
+            // No idle connections: the emulator closes them after a few seconds.
+            http: reqwest::Client::builder()
+                .pool_max_idle_per_host(0)
+                .build()
+                .unwrap(),
+        }
+    }
+
+    pub async fn call(&self, method: reqwest::Method, url: String, body: Option<Value>) -> Value {
+        let mut req = self.http.request(method, &url).bearer_auth("test");
+        if let Some(b) = &body {
+            req = req.json(b);
+        }
+        let resp = req
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("emulator unreachable at {url}: {e}"));
+        let status = resp.status();
+        let v: Value = resp.json().await.unwrap_or(Value::Null);
+        assert!(
+            status.is_success(),
+            "{url} -> {status}: {v}\nbody: {body:?}"
+        );
+        v
+    }
+
+    /// A fresh dataset, unique per test run, so tests never collide.
+    pub async fn dataset(&self, prefix: &str) -> String {
+        let id = unique(prefix);
+        self.call(
+            reqwest::Method::POST,
+            format!("{}/{}/datasets", self.base, self.project),
+            Some(json!({"datasetReference": {"projectId": self.project, "datasetId": id}})),
+        )
+        .await;
+        id
+    }
+
+    /// Create a table (schema `fields`, other resource keys in `extra`) and insert `rows`;
+    /// returns `project.dataset.table`.
+    pub async fn table(
+        &self,
+        ds: &str,
+        name: &str,
+        fields: Value,
+        extra: Value,
+        rows: Vec<Value>,
+    ) -> String {
+        let mut body = json!({
+            "tableReference": {"projectId": self.project, "datasetId": ds, "tableId": name},
+        });
+        if !fields.is_null() {
+            body["schema"] = json!({ "fields": fields });
+        }
+        if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+            b.extend(e.clone());
+        }
+        self.call(
+            reqwest::Method::POST,
+            format!("{}/{}/datasets/{ds}/tables", self.base, self.project),
+            Some(body),
+        )
+        .await;
+        if !rows.is_empty() {
+            let rows: Vec<Value> = rows.into_iter().map(|r| json!({"json": r})).collect();
+            let r = self
+                .call(
+                    reqwest::Method::POST,
+                    format!(
+                        "{}/{}/datasets/{ds}/tables/{name}/insertAll",
+                        self.base, self.project
+                    ),
+                    Some(json!({"rows": rows})),
+                )
+                .await;
+            assert!(r.get("insertErrors").is_none(), "insertAll: {r}");
+        }
+        format!("{}.{ds}.{name}", self.project)
+    }
+
+    /// Jobs run in `project`.
+    pub async fn jobs(&self, project: &str) -> usize {
+        let v = self
+            .call(
+                reqwest::Method::GET,
+                format!("{}/{project}/jobs?maxResults=1000", self.base),
+                None,
+            )
+            .await;
+        v["jobs"].as_array().map(Vec::len).unwrap_or(0)
+    }
+}
