@@ -103,45 +103,36 @@ impl Progress {
     }
 }
 
-/// Run `work` over `items` with at most `parallel` at once; results come back in input order.
-/// `ok` tells the progress display whether an item succeeded. A panic in one item becomes that
-/// item's `on_panic` result.
-pub async fn run_batch<T, R, F, Fut>(
+/// Run `work` over `items` with at most `parallel` at once; results come back in input
+/// order, each beside its item. A panic in one item becomes that item's error; the others go on.
+pub async fn run_batch<T, O, F, Fut>(
     items: Vec<T>,
     parallel: usize,
     progress: &Progress,
-    label: impl Fn(&T) -> String,
-    ok: impl Fn(&R) -> bool,
-    on_panic: impl Fn(String) -> R,
     work: F,
-) -> Vec<R>
+) -> Vec<(T, Result<O, String>)>
 where
+    T: Clone + std::fmt::Display,
     F: Fn(T) -> Fut,
-    Fut: Future<Output = R>,
+    Fut: Future<Output = Result<O, String>>,
 {
     let results = futures::stream::iter(items.into_iter().map(|item| {
-        let name = label(&item);
-        let fut = AssertUnwindSafe(work(item)).catch_unwind();
-        let ok = &ok;
-        let on_panic = &on_panic;
+        let fut = AssertUnwindSafe(work(item.clone())).catch_unwind();
         async move {
-            let r = match fut.await {
-                Ok(r) => r,
-                Err(panic) => {
-                    let msg = panic
-                        .downcast_ref::<&str>()
-                        .map(|s| s.to_string())
-                        .or_else(|| panic.downcast_ref::<String>().cloned())
-                        .unwrap_or_else(|| "unknown panic".into());
-                    on_panic(format!("internal error (please report): {msg}"))
-                }
-            };
-            progress.item_done(&name, ok(&r));
-            r
+            let r = fut.await.unwrap_or_else(|panic| {
+                let msg = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "unknown panic".into());
+                Err(format!("internal error (please report): {msg}"))
+            });
+            progress.item_done(&item.to_string(), r.is_ok());
+            (item, r)
         }
     }))
     .buffered(parallel.max(1))
-    .collect::<Vec<R>>()
+    .collect::<Vec<_>>()
     .await;
     progress.finish();
     results
@@ -169,37 +160,30 @@ mod tests {
         let running = AtomicUsize::new(0);
         let peak = AtomicUsize::new(0);
         let progress = Progress::new(false, 10, "test");
-        let out = run_batch(
-            (0..10).collect::<Vec<u32>>(),
-            3,
-            &progress,
-            |i| i.to_string(),
-            |r: &Result<u32, String>| r.is_ok(),
-            Err,
-            |i| {
-                let running = &running;
-                let peak = &peak;
-                async move {
-                    let now = running.fetch_add(1, Ordering::SeqCst) + 1;
-                    peak.fetch_max(now, Ordering::SeqCst);
-                    tokio::time::sleep(Duration::from_millis(20 - i as u64)).await;
-                    running.fetch_sub(1, Ordering::SeqCst);
-                    if i == 4 {
-                        panic!("boom on 4");
-                    }
-                    if i == 7 {
-                        return Err("failed 7".to_string());
-                    }
-                    Ok(i * 10)
+        let out = run_batch((0..10).collect::<Vec<u32>>(), 3, &progress, |i| {
+            let running = &running;
+            let peak = &peak;
+            async move {
+                let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                peak.fetch_max(now, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(20 - i as u64)).await;
+                running.fetch_sub(1, Ordering::SeqCst);
+                if i == 4 {
+                    panic!("boom on 4");
                 }
-            },
-        )
+                if i == 7 {
+                    return Err("failed 7".to_string());
+                }
+                Ok(i * 10)
+            }
+        })
         .await;
         assert_eq!(peak.load(Ordering::SeqCst), 3);
         assert_eq!(out.len(), 10);
-        assert_eq!(out[0], Ok(0));
-        assert_eq!(out[9], Ok(90));
-        assert!(out[4].as_ref().unwrap_err().contains("boom on 4"));
-        assert_eq!(out[7], Err("failed 7".to_string()));
+        assert_eq!(out[0], (0, Ok(0)));
+        assert_eq!(out[9], (9, Ok(90)));
+        assert_eq!(out[4].0, 4, "a panicking item keeps its identity");
+        assert!(out[4].1.as_ref().unwrap_err().contains("boom on 4"));
+        assert_eq!(out[7], (7, Err("failed 7".to_string())));
     }
 }

@@ -125,3 +125,12 @@ pub fn parallelism(common: &CommonArgs) -> usize {
     }
     parallel
 }
+
+/// The progress display for `n` items, e.g. `Comparing 3 pairs`.
+pub fn progress(common: &CommonArgs, n: usize, verb: &str, noun: &str) -> crate::runner::Progress {
+    crate::runner::Progress::new(
+        common.progress,
+        n,
+        &format!("{verb} {n} {noun}{}", if n == 1 { "" } else { "s" }),
+    )
+}

@@ -10,13 +10,13 @@ use anyhow::Context;
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use super::{client, default_project, emit_reports, parallelism, stdin_text};
+use super::{client, default_project, emit_reports, parallelism, progress, stdin_text};
 use crate::checks::profile::{self as pf, Anomaly, ColumnProfile, Severity, Thresholds};
 use crate::checks::table_compare::validate_where;
 use crate::cli::{ProfileArgs, ProfileFailOn};
 use crate::input::{self, TableRef};
 use crate::report::{self, markdown::cell, Batch, Case, Outcome, Summary};
-use crate::runner::{self, Progress};
+use crate::runner;
 use crate::warehouse::query::{QueryOptions, Row};
 use crate::warehouse::{Client, Metadata, TableMeta, WarehouseError};
 
@@ -642,38 +642,15 @@ pub async fn run(args: ProfileArgs) -> anyhow::Result<u8> {
         thresholds,
         baseline,
     });
-    let progress = Progress::new(
-        common.progress,
-        tables.len(),
-        &format!(
-            "Profiling {} table{}",
-            tables.len(),
-            if tables.len() == 1 { "" } else { "s" }
-        ),
-    );
-    let results = runner::run_batch(
-        tables,
-        parallel,
-        &progress,
-        |t| t.to_string(),
-        |r: &TableResult| r.result.is_ok(),
-        |msg| TableResult {
-            table: TableRef {
-                project: "?".into(),
-                dataset: "?".into(),
-                table: "?".into(),
-            },
-            result: Err(msg),
-        },
-        |table| {
-            let ctx = Arc::clone(&ctx);
-            async move {
-                let result = ctx.profile(&table).await;
-                TableResult { table, result }
-            }
-        },
-    )
-    .await;
+    let progress = progress(common, tables.len(), "Profiling", "table");
+    let results = runner::run_batch(tables, parallel, &progress, |table| {
+        let ctx = Arc::clone(&ctx);
+        async move { ctx.profile(&table).await }
+    })
+    .await
+    .into_iter()
+    .map(|(table, result)| TableResult { table, result })
+    .collect();
     let batch = ProfileBatch {
         results,
         fail_on,

@@ -5,12 +5,12 @@ use std::sync::Arc;
 
 use serde_json::{json, Value};
 
-use super::{client, default_project, emit_reports, parallelism, read_pairs};
+use super::{client, default_project, emit_reports, parallelism, progress, read_pairs};
 use crate::checks::schema_diff::{self, Change, Class, DiffOptions};
 use crate::cli::{SchemaDiffArgs, SchemaFailOn};
 use crate::input::{Pair, Source};
 use crate::report::{self, markdown::cell, Batch, Case, Outcome, Summary};
-use crate::runner::{self, Progress};
+use crate::runner;
 use crate::warehouse::Metadata;
 
 /// One pair's result: its changes, or why it could not be compared.
@@ -281,37 +281,15 @@ pub async fn run(args: SchemaDiffArgs) -> anyhow::Result<u8> {
     let opts = DiffOptions {
         include_table_options: args.include_table_options,
     };
-    let progress = Progress::new(
-        common.progress,
-        pairs.len(),
-        &format!(
-            "Comparing {} pair{}",
-            pairs.len(),
-            if pairs.len() == 1 { "" } else { "s" }
-        ),
-    );
-    let results = runner::run_batch(
-        pairs,
-        parallel,
-        &progress,
-        |p| p.to_string(),
-        |r: &PairResult| r.result.is_ok(),
-        |msg| PairResult {
-            pair: Pair {
-                a: Source::SchemaFile("?".into()),
-                b: Source::SchemaFile("?".into()),
-            },
-            result: Err(msg),
-        },
-        |pair| {
-            let meta = Arc::clone(&meta);
-            async move {
-                let result = compare_pair(&meta, &pair, opts).await;
-                PairResult { pair, result }
-            }
-        },
-    )
-    .await;
+    let progress = progress(common, pairs.len(), "Comparing", "pair");
+    let results = runner::run_batch(pairs, parallel, &progress, |pair| {
+        let meta = Arc::clone(&meta);
+        async move { compare_pair(&meta, &pair, opts).await }
+    })
+    .await
+    .into_iter()
+    .map(|(pair, result)| PairResult { pair, result })
+    .collect();
     let batch = SchemaDiffBatch {
         results,
         fail_on: args.fail_on,

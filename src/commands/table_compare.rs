@@ -7,13 +7,13 @@ use anyhow::bail;
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use super::{client, default_project, emit_reports, parallelism, read_pairs};
+use super::{client, default_project, emit_reports, parallelism, progress, read_pairs};
 use crate::checks::schema_diff::{self, Change, DiffOptions};
 use crate::checks::table_compare::{self as tc, ColumnComparison, CompareOptions, Plan, RowDiff};
 use crate::cli::TableCompareArgs;
 use crate::input::{Pair, Source, TableRef};
 use crate::report::{self, markdown::cell, Batch, Case, Outcome, Summary};
-use crate::runner::{self, Progress};
+use crate::runner;
 use crate::warehouse::query::QueryOptions;
 use crate::warehouse::{Client, Metadata, WarehouseError};
 
@@ -636,37 +636,15 @@ pub async fn run(args: TableCompareArgs) -> anyhow::Result<u8> {
         dry_run: args.dry_run,
         max_bytes_billed: args.max_bytes_billed,
     });
-    let progress = Progress::new(
-        common.progress,
-        pairs.len(),
-        &format!(
-            "Comparing {} pair{}",
-            pairs.len(),
-            if pairs.len() == 1 { "" } else { "s" }
-        ),
-    );
-    let results = runner::run_batch(
-        pairs,
-        parallel,
-        &progress,
-        |p| p.to_string(),
-        |r: &PairResult| r.result.is_ok(),
-        |msg| PairResult {
-            pair: Pair {
-                a: Source::SchemaFile("?".into()),
-                b: Source::SchemaFile("?".into()),
-            },
-            result: Err(msg),
-        },
-        |pair| {
-            let ctx = Arc::clone(&ctx);
-            async move {
-                let result = ctx.compare(&pair).await;
-                PairResult { pair, result }
-            }
-        },
-    )
-    .await;
+    let progress = progress(common, pairs.len(), "Comparing", "pair");
+    let results = runner::run_batch(pairs, parallel, &progress, |pair| {
+        let ctx = Arc::clone(&ctx);
+        async move { ctx.compare(&pair).await }
+    })
+    .await
+    .into_iter()
+    .map(|(pair, result)| PairResult { pair, result })
+    .collect();
     let batch = TableCompareBatch {
         results,
         timestamp: report::timestamp_now(),
