@@ -304,26 +304,8 @@ async fn schema_file_against_a_live_table_matches_the_offline_gate() {
 #[test]
 fn seed_examples_run_verbatim() {
     let _ = Emu::new(PROJECT);
-    let bin_dir = assert_cmd::cargo::cargo_bin("bq-schema-diff")
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let path = format!(
-        "{}:{}",
-        bin_dir.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
-    let sh = |script: &str| {
-        std::process::Command::new("bash")
-            .arg("-c")
-            .arg(script)
-            .current_dir(dir.path())
-            .env("PATH", &path)
-            .env("GOOGLE_CLOUD_PROJECT", "project")
-            .output()
-            .unwrap()
-    };
+    let shell = common::Shell::new();
+    let sh = |script: &str| shell.run(script);
     let seeded = sh("bq-schema-diff project.dev.t1 project.prod.t1");
     assert_eq!(
         seeded.status.code(),
@@ -415,26 +397,8 @@ jq -c '.comparisons[] | select(.identical == false) | .table_a' schema_diff.json
 #[test]
 fn seed_table_compare_examples_run_verbatim() {
     let _ = Emu::new(PROJECT);
-    let bin_dir = assert_cmd::cargo::cargo_bin("bq-table-compare")
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let path = format!(
-        "{}:{}",
-        bin_dir.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
-    let sh = |script: &str| {
-        std::process::Command::new("bash")
-            .arg("-c")
-            .arg(script)
-            .current_dir(dir.path())
-            .env("PATH", &path)
-            .env("GOOGLE_CLOUD_PROJECT", "project")
-            .output()
-            .unwrap()
-    };
+    let shell = common::Shell::new();
+    let sh = |script: &str| shell.run(script);
     let out = sh(r#"echo -e "staging.t1:prod.t1\nstaging.t2:prod.t2" | \
   bq-table-compare --parallel 2 --progress --skip-stats"#);
     let text = String::from_utf8_lossy(&out.stdout);

@@ -2,8 +2,6 @@
 
 mod common;
 
-use std::path::Path;
-
 use assert_cmd::Command;
 use common::{job_project, Emu};
 use serde_json::{json, Value};
@@ -11,23 +9,7 @@ use serde_json::{json, Value};
 const PROJECT: &str = "bqcheck-pf";
 
 fn profile(job_project: &str, args: &[&str]) -> (i32, Value, String) {
-    let out = Command::cargo_bin("bq-profile")
-        .unwrap()
-        .env_remove("GOOGLE_APPLICATION_CREDENTIALS")
-        .env_remove("GOOGLE_CLOUD_PROJECT")
-        .args(["--project", job_project, "--format", "json"])
-        .args(args)
-        .timeout(std::time::Duration::from_secs(300))
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-    let j: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}\n{stderr}",
-            String::from_utf8_lossy(&out.stdout)
-        )
-    });
-    (out.status.code().unwrap_or(-1), j, stderr)
+    common::run_json("bq-profile", job_project, args)
 }
 
 fn col<'a>(p: &'a Value, name: &str) -> &'a Value {
@@ -340,46 +322,8 @@ async fn drift_against_a_baseline_a_view_and_a_missing_table() {
 #[test]
 fn seed_profile_examples_and_the_data_quality_pipeline() {
     let _ = Emu::new(PROJECT);
-    let host = std::env::var("BIGQUERY_EMULATOR_HOST").unwrap();
-    let bin_dir = assert_cmd::cargo::cargo_bin("bq-profile")
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    // The user's `bq`, configured for the emulator (as the emulator recipe describes).
-    let shim = dir.path().join("bin");
-    std::fs::create_dir(&shim).unwrap();
-    std::fs::write(
-        shim.join("bq"),
-        format!(
-            "#!/bin/sh\nexec /usr/bin/bq --api=http://{host} --project_id=project \
-             --discovery_file=/usr/lib/google-cloud-sdk/platform/bq/discovery_next/bigquery.json \"$@\"\n"
-        ),
-    )
-    .unwrap();
-    std::process::Command::new("chmod")
-        .arg("+x")
-        .arg(shim.join("bq"))
-        .status()
-        .unwrap();
-    let path = format!(
-        "{}:{}:{}",
-        shim.display(),
-        bin_dir.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
-    let sh = |script: &str| {
-        std::process::Command::new("bash")
-            .arg("-c")
-            .arg(script)
-            .current_dir(dir.path())
-            .env("PATH", &path)
-            .env("GOOGLE_CLOUD_PROJECT", "project")
-            .env("CLOUDSDK_CONFIG", dir.path().join("gcloud"))
-            .env("CLOUDSDK_AUTH_ACCESS_TOKEN", "dummy")
-            .output()
-            .unwrap()
-    };
+    let shell = common::Shell::new();
+    let sh = |script: &str| shell.run(script);
     let out = sh("bq-profile --parallel 4 --progress \\\n  project.analytics.events \\\n  project.analytics.sessions \\\n  project.prod.users \\\n  project.prod.t1");
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(

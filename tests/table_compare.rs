@@ -10,23 +10,7 @@ use serde_json::{json, Value};
 const PROJECT: &str = "bqcheck-tc";
 
 fn compare(job_project: &str, args: &[&str]) -> (i32, Value, String) {
-    let out = Command::cargo_bin("bq-table-compare")
-        .unwrap()
-        .env_remove("GOOGLE_APPLICATION_CREDENTIALS")
-        .env_remove("GOOGLE_CLOUD_PROJECT")
-        .args(["--project", job_project, "--format", "json"])
-        .args(args)
-        .timeout(std::time::Duration::from_secs(300))
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-    let j: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}\n{stderr}",
-            String::from_utf8_lossy(&out.stdout)
-        )
-    });
-    (out.status.code().unwrap_or(-1), j, stderr)
+    common::run_json("bq-table-compare", job_project, args)
 }
 
 fn users_schema() -> Value {

@@ -500,13 +500,7 @@ impl Batch for ProfileBatch {
                         String::new()
                     },
                 },
-                Err(e) => Case {
-                    name: r.table.to_string(),
-                    outcome: Outcome::Error,
-                    headline: e.clone(),
-                    text: String::new(),
-                    markdown: String::new(),
-                },
+                Err(e) => Case::error(r.table.to_string(), e),
             })
             .collect()
     }

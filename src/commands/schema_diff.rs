@@ -162,13 +162,7 @@ impl Batch for SchemaDiffBatch {
                             markdown_table(changes)
                         },
                     },
-                    Err(e) => Case {
-                        name,
-                        outcome: Outcome::Error,
-                        headline: e.clone(),
-                        text: String::new(),
-                        markdown: String::new(),
-                    },
+                    Err(e) => Case::error(name, e),
                 }
             })
             .collect()

@@ -503,13 +503,7 @@ impl Batch for TableCompareBatch {
                         String::new()
                     },
                 },
-                Err(e) => Case {
-                    name: r.pair.to_string(),
-                    outcome: Outcome::Error,
-                    headline: e.clone(),
-                    text: String::new(),
-                    markdown: String::new(),
-                },
+                Err(e) => Case::error(r.pair.to_string(), e),
             })
             .collect()
     }

@@ -51,6 +51,19 @@ pub struct Case {
     pub markdown: String,
 }
 
+impl Case {
+    /// An item that could not be checked.
+    pub fn error(name: String, message: &str) -> Case {
+        Case {
+            name,
+            outcome: Outcome::Error,
+            headline: message.to_string(),
+            text: String::new(),
+            markdown: String::new(),
+        }
+    }
+}
+
 /// The batch summary: a title and counted lines, as the original utilities printed.
 #[derive(Debug, Clone)]
 pub struct Summary {

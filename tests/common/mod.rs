@@ -135,3 +135,76 @@ impl Emu {
         v["jobs"].as_array().map(Vec::len).unwrap_or(0)
     }
 }
+
+/// Run a utility with `--project JOB_PROJECT --format json ARGS`; (exit code, JSON, stderr).
+pub fn run_json(bin: &str, job_project: &str, args: &[&str]) -> (i32, Value, String) {
+    let out = assert_cmd::Command::cargo_bin(bin)
+        .unwrap()
+        .env_remove("GOOGLE_APPLICATION_CREDENTIALS")
+        .env_remove("GOOGLE_CLOUD_PROJECT")
+        .args(["--project", job_project, "--format", "json"])
+        .args(args)
+        .timeout(std::time::Duration::from_secs(300))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    let j: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}\n{stderr}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    });
+    (out.status.code().unwrap_or(-1), j, stderr)
+}
+
+/// A shell as a user has it: the built binaries and a `bq` configured for the emulator on
+/// PATH, `GOOGLE_CLOUD_PROJECT=project` (the demo data's project), in a fresh directory.
+pub struct Shell {
+    pub dir: tempfile::TempDir,
+    path: String,
+}
+
+impl Shell {
+    pub fn new() -> Shell {
+        let host = std::env::var("BIGQUERY_EMULATOR_HOST").unwrap_or_default();
+        let dir = tempfile::tempdir().unwrap();
+        let shim = dir.path().join("bin");
+        std::fs::create_dir(&shim).unwrap();
+        let bq = shim.join("bq");
+        std::fs::write(
+            &bq,
+            format!(
+                "#!/bin/sh\nexec /usr/bin/bq --api=http://{host} --project_id=project \
+                 --discovery_file=/usr/lib/google-cloud-sdk/platform/bq/discovery_next/bigquery.json \"$@\"\n"
+            ),
+        )
+        .unwrap();
+        std::process::Command::new("chmod")
+            .arg("+x")
+            .arg(&bq)
+            .status()
+            .unwrap();
+        let bins = assert_cmd::cargo::cargo_bin("bqcheck");
+        let bins = bins.parent().unwrap();
+        let path = format!(
+            "{}:{}:{}",
+            shim.display(),
+            bins.display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        Shell { dir, path }
+    }
+
+    pub fn run(&self, script: &str) -> std::process::Output {
+        std::process::Command::new("bash")
+            .arg("-c")
+            .arg(script)
+            .current_dir(self.dir.path())
+            .env("PATH", &self.path)
+            .env("GOOGLE_CLOUD_PROJECT", "project")
+            .env("CLOUDSDK_CONFIG", self.dir.path().join("gcloud"))
+            .env("CLOUDSDK_AUTH_ACCESS_TOKEN", "dummy")
+            .output()
+            .unwrap()
+    }
+}
