@@ -61,6 +61,42 @@ pub struct CommonArgs {
     pub report_markdown: Option<PathBuf>,
 }
 
+/// Where pairs come from (bq-schema-diff, bq-table-compare).
+#[derive(Debug, Clone, Args)]
+pub struct PairArgs {
+    /// `TABLE_A TABLE_B` (one pair) or pairs `A:B`. A side is a table
+    /// (project.dataset.table, dataset.table, project:dataset.table) or, for schema-diff, a
+    /// schema file (`*.json` or `file:PATH`). With no pairs and no --pairs-file, pairs are read
+    /// from stdin.
+    #[arg(value_name = "PAIR")]
+    pub pairs: Vec<String>,
+
+    /// File with one pair per line (`A:B`, `A,B` or `A B`); blank lines and `#` comments skipped.
+    #[arg(long, value_name = "FILE")]
+    pub pairs_file: Option<PathBuf>,
+}
+
+/// Flags of the utilities that run queries (bq-table-compare, bq-profile).
+#[derive(Debug, Clone, Args)]
+pub struct QueryArgs {
+    /// Only these columns (paths such as `address.zip`).
+    #[arg(long, value_name = "COL[,COL...]", value_delimiter = ',')]
+    pub columns: Option<Vec<String>>,
+
+    /// A predicate applied to every table read, e.g. for partition pruning (columns by name or
+    /// as `t.col`; no `;` or comments).
+    #[arg(long = "where", value_name = "PREDICATE")]
+    pub where_clause: Option<String>,
+
+    /// Set `maximumBytesBilled` on every job: BigQuery refuses a job that would bill more.
+    #[arg(long, value_name = "BYTES")]
+    pub max_bytes_billed: Option<u64>,
+
+    /// Print each generated query and BigQuery's bytes estimate; run nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
 /// What makes `bq-schema-diff` exit 1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum SchemaFailOn {
@@ -80,15 +116,8 @@ pub enum SchemaFailOn {
 #[derive(Debug, Clone, Parser)]
 #[command(name = "bq-schema-diff", version, after_help = SCHEMA_DIFF_HELP)]
 pub struct SchemaDiffArgs {
-    /// `TABLE_A TABLE_B` (one pair) or pairs `A:B`. A side is a table
-    /// (project.dataset.table, dataset.table, project:dataset.table) or a schema file
-    /// (`*.json` or `file:PATH`). With no pairs and no --pairs-file, pairs are read from stdin.
-    #[arg(value_name = "PAIR")]
-    pub pairs: Vec<String>,
-
-    /// File with one pair per line (`A:B`, `A,B` or `A B`); blank lines and `#` comments skipped.
-    #[arg(long, value_name = "FILE")]
-    pub pairs_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub input: PairArgs,
 
     /// Which differences make the exit status 1.
     #[arg(long, value_enum, default_value_t = SchemaFailOn::Any)]
@@ -122,13 +151,8 @@ Exit status (as diff(1)):
 #[derive(Debug, Clone, Parser)]
 #[command(name = "bq-table-compare", version, after_help = TABLE_COMPARE_HELP)]
 pub struct TableCompareArgs {
-    /// `TABLE_A TABLE_B` (one pair) or pairs `A:B`; stdin when none are given.
-    #[arg(value_name = "PAIR")]
-    pub pairs: Vec<String>,
-
-    /// File with one pair per line (`A:B`, `A,B` or `A B`); blank lines and `#` comments skipped.
-    #[arg(long, value_name = "FILE")]
-    pub pairs_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub input: PairArgs,
 
     /// Number of example rows per kind of difference.
     #[arg(long, value_name = "N", default_value_t = 100)]
@@ -146,25 +170,12 @@ pub struct TableCompareArgs {
     #[arg(long, value_name = "COL[,COL...]", value_delimiter = ',')]
     pub key: Option<Vec<String>>,
 
-    /// Compare only these columns (paths such as `address.zip`).
-    #[arg(long, value_name = "COL[,COL...]", value_delimiter = ',')]
-    pub columns: Option<Vec<String>>,
-
     /// Leave these columns out.
     #[arg(long, value_name = "COL[,COL...]", value_delimiter = ',')]
     pub exclude_columns: Vec<String>,
 
-    /// A predicate applied to both sides, e.g. for partition pruning (no `;` or comments).
-    #[arg(long = "where", value_name = "PREDICATE")]
-    pub where_clause: Option<String>,
-
-    /// Set `maximumBytesBilled` on every job: BigQuery refuses a job that would bill more.
-    #[arg(long, value_name = "BYTES")]
-    pub max_bytes_billed: Option<u64>,
-
-    /// Print each generated query and BigQuery's bytes estimate; run nothing.
-    #[arg(long)]
-    pub dry_run: bool,
+    #[command(flatten)]
+    pub query: QueryArgs,
 
     /// Relative tolerance for numeric statistics (sum, avg), e.g. 0.001.
     #[arg(long, value_name = "REL", default_value_t = 0.0)]
@@ -230,21 +241,8 @@ pub struct ProfileArgs {
     #[arg(long, value_enum)]
     pub fail_on: Option<ProfileFailOn>,
 
-    /// Profile only these columns (paths such as `address.zip`).
-    #[arg(long, value_name = "COL[,COL...]", value_delimiter = ',')]
-    pub columns: Option<Vec<String>>,
-
-    /// A predicate limiting the profiled rows, e.g. a partition (no `;` or comments).
-    #[arg(long = "where", value_name = "PREDICATE")]
-    pub where_clause: Option<String>,
-
-    /// Set `maximumBytesBilled` on every job.
-    #[arg(long, value_name = "BYTES")]
-    pub max_bytes_billed: Option<u64>,
-
-    /// Print each profiling query and BigQuery's bytes estimate; run nothing.
-    #[arg(long)]
-    pub dry_run: bool,
+    #[command(flatten)]
+    pub query: QueryArgs,
 
     /// Days without modification after which a table is stale.
     #[arg(long, value_name = "DAYS", default_value_t = 30.0)]

@@ -119,7 +119,7 @@ impl Ctx {
     fn query_opts(&self, location: Option<&str>, dry_run: bool) -> QueryOptions {
         QueryOptions {
             location: location.map(String::from),
-            max_bytes_billed: self.args.max_bytes_billed,
+            max_bytes_billed: self.args.query.max_bytes_billed,
             label: "profile".into(),
             dry_run,
         }
@@ -132,8 +132,8 @@ impl Ctx {
             .get(&input::Source::Table(t.clone()))
             .await
             .map_err(|e| e.to_string())?;
-        let (cols, skipped) = pf::columns(&m, self.args.columns.as_deref())?;
-        let sqls = pf::profile_sql(t, &cols, self.args.where_clause.as_deref());
+        let (cols, skipped) = pf::columns(&m, self.args.query.columns.as_deref())?;
+        let sqls = pf::profile_sql(t, &cols, self.args.query.where_clause.as_deref());
         let project = self.job_project.as_deref().unwrap_or(&t.project);
         let location = m.location.as_deref();
         let mut notes: Vec<String> = skipped
@@ -148,7 +148,7 @@ impl Ctx {
                 pf::COLUMNS_PER_QUERY
             ));
         }
-        if self.args.dry_run {
+        if self.args.query.dry_run {
             let mut planned = Vec::new();
             for sql in sqls {
                 let r = self
@@ -566,7 +566,7 @@ impl Batch for ProfileBatch {
 /// Run the whole command; returns the exit status.
 pub async fn run(args: ProfileArgs) -> anyhow::Result<u8> {
     let common = &args.common;
-    if let Some(w) = &args.where_clause {
+    if let Some(w) = &args.query.where_clause {
         if let Err(e) = validate_where(w) {
             eprintln!("{e}");
             return Ok(2);

@@ -256,7 +256,11 @@ pub async fn compare_pair(
 pub async fn run(args: SchemaDiffArgs) -> anyhow::Result<u8> {
     let common = &args.common;
     let project = default_project(common);
-    let pairs = match read_pairs(&args.pairs, args.pairs_file.as_deref(), project.as_deref())? {
+    let pairs = match read_pairs(
+        &args.input.pairs,
+        args.input.pairs_file.as_deref(),
+        project.as_deref(),
+    )? {
         Ok(p) => p,
         Err(code) => return Ok(code),
     };

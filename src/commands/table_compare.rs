@@ -578,7 +578,7 @@ impl Batch for TableCompareBatch {
 /// Run the whole command; returns the exit status.
 pub async fn run(args: TableCompareArgs) -> anyhow::Result<u8> {
     let common = &args.common;
-    if let Some(w) = &args.where_clause {
+    if let Some(w) = &args.query.where_clause {
         if let Err(e) = tc::validate_where(w) {
             eprintln!("{e}");
             return Ok(2);
@@ -592,7 +592,11 @@ pub async fn run(args: TableCompareArgs) -> anyhow::Result<u8> {
         bail!("tolerances must be non-negative numbers");
     }
     let project = default_project(common);
-    let pairs = match read_pairs(&args.pairs, args.pairs_file.as_deref(), project.as_deref())? {
+    let pairs = match read_pairs(
+        &args.input.pairs,
+        args.input.pairs_file.as_deref(),
+        project.as_deref(),
+    )? {
         Ok(p) => p,
         Err(code) => return Ok(code),
     };
@@ -618,17 +622,17 @@ pub async fn run(args: TableCompareArgs) -> anyhow::Result<u8> {
         job_project: project,
         opts: CompareOptions {
             key: args.key.clone(),
-            columns: args.columns.clone(),
+            columns: args.query.columns.clone(),
             exclude_columns: args.exclude_columns.clone(),
-            where_clause: args.where_clause.clone(),
+            where_clause: args.query.where_clause.clone(),
             skip_stats: args.skip_stats,
             skip_samples: args.skip_samples,
             sample_size: args.sample_size,
             float_tolerance: args.float_tolerance,
             tolerance: args.tolerance,
         },
-        dry_run: args.dry_run,
-        max_bytes_billed: args.max_bytes_billed,
+        dry_run: args.query.dry_run,
+        max_bytes_billed: args.query.max_bytes_billed,
     });
     let progress = progress(common, pairs.len(), "Comparing", "pair");
     let results = runner::run_batch(pairs, parallel, &progress, |pair| {
