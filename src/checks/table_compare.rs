@@ -936,6 +936,62 @@ mod tests {
     }
 
     #[test]
+    fn every_type_gets_the_statistics_it_supports() {
+        // (type, has min/max, has sum/avg, has lengths)
+        let types = [
+            ("INT64", true, true, false),
+            ("NUMERIC", true, true, false),
+            ("BIGNUMERIC", true, true, false),
+            ("FLOAT64", true, true, false),
+            ("STRING", true, false, true),
+            ("BYTES", true, false, true),
+            ("BOOL", true, false, false),
+            ("DATE", true, false, false),
+            ("DATETIME", true, false, false),
+            ("TIME", true, false, false),
+            ("TIMESTAMP", true, false, false),
+            ("INTERVAL", false, false, false),
+            ("GEOGRAPHY", false, false, false),
+            ("JSON", false, false, false),
+            ("RANGE", false, false, false),
+        ];
+        let fields: Vec<Field> = types
+            .iter()
+            .map(|(t, ..)| f(&format!("c_{t}"), t))
+            .collect();
+        let p = plan(
+            &table(fields.clone()),
+            &table(fields),
+            &CompareOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(p.columns.len(), types.len());
+        let sql = scan_sql(&t("x"), &p, &CompareOptions::default());
+        for (i, (ty, minmax, sum, len)) in types.iter().enumerate() {
+            let col = format!("t.`c_{ty}`");
+            assert!(
+                sql.contains(&format!("COUNT({col}) AS c{i}_non_null")),
+                "{ty}"
+            );
+            assert!(sql.contains(&format!("c{i}_fingerprint")), "{ty}");
+            assert_eq!(sql.contains(&format!("AS c{i}_min")), *minmax, "{ty} min");
+            assert_eq!(sql.contains(&format!("AS c{i}_sum")), *sum, "{ty} sum");
+            assert_eq!(
+                sql.contains(&format!("AS c{i}_max_length")),
+                *len,
+                "{ty} length"
+            );
+            let groupable = *minmax || *ty == "INTERVAL";
+            let distinct = if groupable {
+                format!("APPROX_COUNT_DISTINCT({col}) AS c{i}_distinct")
+            } else {
+                format!("APPROX_COUNT_DISTINCT(TO_JSON_STRING({col})) AS c{i}_distinct")
+            };
+            assert!(sql.contains(&distinct), "{ty}: {distinct}");
+        }
+    }
+
+    #[test]
     fn casts_for_compatible_types() {
         let a = table(vec![f("n", "INT64"), f("x", "FLOAT64")]);
         let b = table(vec![f("n", "NUMERIC"), f("x", "INT64")]);

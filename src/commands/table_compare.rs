@@ -356,6 +356,71 @@ fn stat_line(c: &ColumnComparison) -> String {
     parts.join(", ")
 }
 
+/// Example rows as an aligned table: a header of column names, one line per row, long values
+/// cut at 30 characters. A multiset sample's surplus count (`_count`) comes first, as `×`.
+fn sample_table(rows: &[Value], indent: &str) -> String {
+    const MAX: usize = 30;
+    let mut columns: Vec<String> = Vec::new();
+    for r in rows {
+        for k in r.as_object().map(|o| o.keys()).into_iter().flatten() {
+            if !columns.contains(k) {
+                columns.push(k.clone());
+            }
+        }
+    }
+    if let Some(i) = columns.iter().position(|c| c == "_count") {
+        let c = columns.remove(i);
+        columns.insert(0, c);
+    }
+    let cell_text = |v: Option<&Value>| {
+        let s = match v {
+            None | Some(Value::Null) => "null".to_string(),
+            Some(v) => show(v),
+        };
+        if s.chars().count() > MAX {
+            format!("{}…", s.chars().take(MAX - 1).collect::<String>())
+        } else {
+            s
+        }
+    };
+    let header: Vec<String> = columns
+        .iter()
+        .map(|c| {
+            if c == "_count" {
+                "×".to_string()
+            } else {
+                c.clone()
+            }
+        })
+        .collect();
+    let body: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| columns.iter().map(|c| cell_text(r.get(c))).collect())
+        .collect();
+    let widths: Vec<usize> = (0..columns.len())
+        .map(|i| {
+            body.iter()
+                .map(|row| row[i].chars().count())
+                .chain([header[i].chars().count()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let line = |cells: &[String]| {
+        let padded: Vec<String> = cells
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
+        format!("{indent}{}\n", padded.join("  ").trim_end())
+    };
+    let mut out = line(&header);
+    for row in &body {
+        out.push_str(&line(row));
+    }
+    out
+}
+
 fn text_details(o: &PairOutcome) -> String {
     let mut out = String::new();
     if !o.dry_run.is_empty() {
@@ -386,10 +451,15 @@ fn text_details(o: &PairOutcome) -> String {
                 r.key.join(", ")
             )
         };
+        let changed = if r.key.is_empty() {
+            String::new()
+        } else {
+            format!(", {} changed", r.changed)
+        };
         let _ = writeln!(
             out,
-            "  {how}: {} only in A, {} only in B, {} changed",
-            r.only_in_a, r.only_in_b, r.changed
+            "  {how}: {} only in A, {} only in B{changed}",
+            r.only_in_a, r.only_in_b
         );
         if r.duplicate_keys_a + r.duplicate_keys_b > 0 {
             let _ = writeln!(
@@ -404,9 +474,7 @@ fn text_details(o: &PairOutcome) -> String {
         let sample = |label: &str, rows: &[Value], total: i64, out: &mut String| {
             if !rows.is_empty() {
                 let _ = writeln!(out, "  {label} ({} of {total}):", rows.len());
-                for r in rows {
-                    let _ = writeln!(out, "    {r}");
-                }
+                out.push_str(&sample_table(rows, "    "));
             }
         };
         sample("only in A", &r.samples.only_in_a, r.only_in_a, &mut out);
@@ -649,4 +717,23 @@ pub async fn run(args: TableCompareArgs) -> anyhow::Result<u8> {
     };
     emit_reports(&batch, common)?;
     Ok(batch.exit_code())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn samples_print_as_an_aligned_table() {
+        let rows = vec![
+            json!({"id": 3, "email": null, "note": "x".repeat(40), "_count": 2}),
+            json!({"id": 10, "email": "a@b.c", "note": "short", "_count": 1}),
+        ];
+        let t = sample_table(&rows, "  ");
+        let lines: Vec<&str> = t.lines().collect();
+        assert_eq!(lines[0], "  ×  id  email  note");
+        assert_eq!(lines[1], format!("  2  3   null   {}…", "x".repeat(29)));
+        assert_eq!(lines[2], "  1  10  a@b.c  short");
+    }
 }
