@@ -364,3 +364,59 @@ jq -r '.batch_summary.successful, .profiles[].table_id' profiles.json"#);
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[tokio::test]
+async fn where_columns_and_dry_run() {
+    let emu = Emu::new(PROJECT);
+    let ds = emu.dataset("pf").await;
+    let rows: Vec<Value> = (1..=6)
+        .map(|i| json!({"id": i, "v": format!("v{i}")}))
+        .collect();
+    let t = emu
+        .table(
+            &ds,
+            "t",
+            json!([{"name": "id", "type": "INTEGER"}, {"name": "v", "type": "STRING"}]),
+            json!({}),
+            rows,
+        )
+        .await;
+    let (code, j, err) = profile(
+        &job_project("pf-where"),
+        &[
+            "--where",
+            "id > 4",
+            "--columns",
+            "v",
+            "--sample-size",
+            "0",
+            &t,
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let p = &j["profiles"][0]["profile"];
+    assert_eq!(p["row_count"], 2);
+    let names: Vec<&str> = p["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, vec!["v"]);
+    assert_eq!(col(&j["profiles"][0], "v")["min"], "v5");
+    assert!(p["samples"].as_array().unwrap().is_empty());
+
+    let jobs = job_project("pf-dry");
+    let out = Command::cargo_bin("bq-profile")
+        .unwrap()
+        .args(["--project", &jobs, "--dry-run", &t])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("dry run: 1 query") && text.contains(&format!("FROM `{t}` AS t")),
+        "{text}"
+    );
+    assert_eq!(emu.jobs(&jobs).await, 0, "a dry run runs no job");
+}
