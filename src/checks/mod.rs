@@ -76,3 +76,27 @@ pub fn groupable(t: &str) -> bool {
 pub fn numeric(t: &str) -> bool {
     matches!(t, "INT64" | "NUMERIC" | "BIGNUMERIC" | "FLOAT64")
 }
+
+/// Schema builders shared by the checks' unit tests.
+#[cfg(test)]
+pub(crate) mod fixtures {
+    use crate::warehouse::model::Schema;
+    use crate::warehouse::{Field, TableMeta};
+
+    /// A NULLABLE field of type `t`.
+    pub fn f(name: &str, t: &str) -> Field {
+        Field {
+            name: name.into(),
+            field_type: t.into(),
+            ..Field::default()
+        }
+    }
+
+    /// A table with these fields and nothing else.
+    pub fn table(fields: Vec<Field>) -> TableMeta {
+        TableMeta {
+            schema: Some(Schema { fields }),
+            ..TableMeta::default()
+        }
+    }
+}

@@ -695,24 +695,10 @@ pub fn drift(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::warehouse::model::{PrimaryKey, Schema, TableConstraints};
+    use crate::checks::fixtures::{f, table as meta};
+    use crate::warehouse::model::{PrimaryKey, TableConstraints};
     use crate::warehouse::Field;
     use serde_json::json;
-
-    fn f(name: &str, t: &str) -> Field {
-        Field {
-            name: name.into(),
-            field_type: t.into(),
-            ..Field::default()
-        }
-    }
-
-    fn meta(fields: Vec<Field>) -> TableMeta {
-        TableMeta {
-            schema: Some(Schema { fields }),
-            ..TableMeta::default()
-        }
-    }
 
     #[test]
     fn columns_flatten_records_and_mark_ids() {

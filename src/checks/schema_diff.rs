@@ -626,17 +626,11 @@ pub fn count(changes: &[Change], class: Class) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::checks::fixtures::{f, table};
     use crate::warehouse::model::{
-        Clustering, PolicyTags, PrimaryKey, RangeElementType, Schema, TableConstraints,
+        Clustering, PolicyTags, PrimaryKey, RangeElementType, TableConstraints,
     };
 
-    fn f(name: &str, t: &str) -> Field {
-        Field {
-            name: name.into(),
-            field_type: t.into(),
-            ..Field::default()
-        }
-    }
     fn m(mut x: Field, mode: &str) -> Field {
         x.mode = Some(mode.into());
         x
@@ -645,12 +639,6 @@ mod tests {
         Field {
             fields,
             ..f(name, "RECORD")
-        }
-    }
-    fn table(fields: Vec<Field>) -> TableMeta {
-        TableMeta {
-            schema: Some(Schema { fields }),
-            ..TableMeta::default()
         }
     }
     /// diff(a = proposed, b = base)

@@ -728,23 +728,11 @@ pub fn read_multiset_diff(row: &Row, plan: &Plan) -> RowDiff {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::warehouse::model::{PrimaryKey, Schema, TableConstraints};
+    use crate::checks::fixtures::{f, table};
+    use crate::warehouse::model::{PrimaryKey, TableConstraints};
     use crate::warehouse::Field;
     use serde_json::json;
 
-    fn f(name: &str, t: &str) -> Field {
-        Field {
-            name: name.into(),
-            field_type: t.into(),
-            ..Field::default()
-        }
-    }
-    fn table(fields: Vec<Field>) -> TableMeta {
-        TableMeta {
-            schema: Some(Schema { fields }),
-            ..TableMeta::default()
-        }
-    }
     fn t(name: &str) -> TableRef {
         TableRef {
             project: "p".into(),
