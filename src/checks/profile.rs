@@ -65,8 +65,10 @@ pub fn columns(
             .unwrap_or_default();
         cols.push(ProfileColumn {
             id_like: !l.repeated && groupable(&l.ty) && is_id_like(&l.path, &pk),
+            // A top-level `id` (a nested `customer.id` is usually a foreign key) or the PK.
             key_like: !l.repeated
-                && (last == "id" || pk.iter().any(|k| k.eq_ignore_ascii_case(&l.path))),
+                && ((l.parts.len() == 1 && last == "id")
+                    || pk.iter().any(|k| k.eq_ignore_ascii_case(&l.path))),
             path: l.path,
             parts: l.parts,
             col_type: l.ty,

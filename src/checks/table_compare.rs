@@ -211,16 +211,55 @@ pub fn plan(a: &TableMeta, b: &TableMeta, opts: &CompareOptions) -> Result<Plan,
     })
 }
 
-/// Reject predicates that could end the statement or hide the rest of it.
+/// Reject predicates that could end the statement, hide the rest of it, or close the
+/// `WHERE (...)` they are wrapped in: outside string literals no `;`, comments or unbalanced
+/// parentheses; every quote closed.
 pub fn validate_where(pred: &str) -> Result<(), String> {
-    if pred.contains(';') {
-        return Err(format!("--where must not contain `;`: {pred}"));
-    }
-    if pred.contains("--") || pred.contains("/*") || pred.contains('#') {
-        return Err(format!("--where must not contain comments: {pred}"));
-    }
     if pred.trim().is_empty() {
         return Err("--where is empty".into());
+    }
+    let chars: Vec<char> = pred.chars().collect();
+    let mut quote: Option<char> = None;
+    let mut depth = 0i32;
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let next = chars.get(i + 1).copied();
+        match quote {
+            Some(q) => {
+                if c == '\\' {
+                    i += 1;
+                } else if c == q {
+                    quote = None;
+                }
+            }
+            None => match c {
+                '\'' | '"' | '`' => quote = Some(c),
+                ';' => return Err(format!("--where must not contain `;`: {pred}")),
+                '#' => return Err(format!("--where must not contain comments: {pred}")),
+                '-' if next == Some('-') => {
+                    return Err(format!("--where must not contain comments: {pred}"))
+                }
+                '/' if next == Some('*') => {
+                    return Err(format!("--where must not contain comments: {pred}"))
+                }
+                '(' => depth += 1,
+                ')' => {
+                    depth -= 1;
+                    if depth < 0 {
+                        return Err(format!("--where has a `)` without its `(`: {pred}"));
+                    }
+                }
+                _ => {}
+            },
+        }
+        i += 1;
+    }
+    if quote.is_some() {
+        return Err(format!("--where has an unclosed quote: {pred}"));
+    }
+    if depth != 0 {
+        return Err(format!("--where has an unclosed `(`: {pred}"));
     }
     Ok(())
 }
@@ -873,6 +912,17 @@ mod tests {
         assert!(validate_where("1=1; DROP TABLE x").is_err());
         assert!(validate_where("1=1 -- x").is_err());
         assert!(validate_where("  ").is_err());
+        assert!(
+            validate_where("email = 'a#b;c--d'").is_ok(),
+            "inside strings anything goes"
+        );
+        assert!(validate_where("(a = 1) AND (b IN (1, 2))").is_ok());
+        assert!(
+            validate_where("1=1) GROUP BY t.id HAVING (TRUE").is_err(),
+            "cannot close WHERE ("
+        );
+        assert!(validate_where("a = 'x").is_err());
+        assert!(validate_where("(a = 1").is_err());
     }
 
     #[test]

@@ -173,11 +173,11 @@ impl Ctx {
         stats.count += sa.count + sb.count;
         stats.bytes_processed += sa.bytes_processed + sb.bytes_processed;
         let (ra, rb) = (ra.map_err(err)?, rb.map_err(err)?);
-        let first = |r: &crate::warehouse::query::QueryResult| {
-            r.rows
-                .first()
-                .cloned()
-                .ok_or_else(|| "the scan returned no row".to_string())
+        // Every generated query aggregates to exactly one row; anything else is a bug or a
+        // predicate that escaped its WHERE, and must never pass as a verdict.
+        let first = |r: &crate::warehouse::query::QueryResult| match r.rows.as_slice() {
+            [row] => Ok(row.clone()),
+            rows => Err(format!("expected one result row, got {}", rows.len())),
         };
         let with_stats = !self.opts.skip_stats;
         let scan_a = tc::read_scan(&first(&ra)?, &plan, with_stats);

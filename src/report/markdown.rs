@@ -8,7 +8,11 @@ pub struct Markdown;
 
 /// Make text safe inside a Markdown table cell.
 pub fn cell(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', " ")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('|', "\\|")
+        .replace('\n', " ")
 }
 
 impl Exporter for Markdown {
