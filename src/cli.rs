@@ -95,6 +95,10 @@ pub struct QueryArgs {
     /// Print each generated query and BigQuery's bytes estimate; run nothing.
     #[arg(long)]
     pub dry_run: bool,
+
+    /// Location to run query jobs in, e.g. `EU` [default: the tables' own location].
+    #[arg(long, value_name = "LOCATION")]
+    pub location: Option<String>,
 }
 
 /// What makes `bq-schema-diff` exit 1.
@@ -177,6 +181,10 @@ pub struct TableCompareArgs {
     #[command(flatten)]
     pub query: QueryArgs,
 
+    /// Which differences make the exit status 1.
+    #[arg(long, value_enum, default_value_t = CompareFailOn::Any)]
+    pub fail_on: CompareFailOn,
+
     /// Relative tolerance for numeric statistics (sum, avg), e.g. 0.001.
     #[arg(long, value_name = "REL", default_value_t = 0.0)]
     pub tolerance: f64,
@@ -200,6 +208,15 @@ Exit status (as diff(1)):
   0  the pairs hold the same data
   1  some pair differs
   2  trouble: bad input, or any pair failed";
+
+/// What makes `bq-table-compare` exit 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CompareFailOn {
+    /// Any pair whose data differs.
+    Any,
+    /// Never (report only).
+    Never,
+}
 
 /// What makes `bq-profile` exit 1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -303,6 +320,10 @@ pub enum Command {
     TableCompare(TableCompareArgs),
     /// Profile tables (same flags as bq-profile).
     Profile(ProfileArgs),
+    /// Run as the GitHub Action: read the action's inputs from INPUT_* variables, run the
+    /// command they name, then write step outputs, the job summary, annotations, the reports
+    /// and the sticky PR comment (see action.yml).
+    Action,
 }
 
 /// Run a command on a fresh runtime, turning any error into exit status 2.
@@ -349,6 +370,7 @@ pub fn main_bqcheck() -> ExitCode {
         Command::SchemaDiff(args) => run(crate::commands::schema_diff::run(args)),
         Command::TableCompare(args) => run(crate::commands::table_compare::run(args)),
         Command::Profile(args) => run(crate::commands::profile::run(args)),
+        Command::Action => run(crate::commands::action::run()),
     }
 }
 

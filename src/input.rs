@@ -521,6 +521,9 @@ pub struct PairInputs<'a> {
     pub pairs_file: Option<&'a Path>,
     /// Stdin's text, when stdin is not a terminal and nothing else was given.
     pub stdin: Option<String>,
+    /// Pair lines handed over by the caller (the GitHub Action's `pairs` input): where they
+    /// come from, for error messages, and the text. Read even with arguments or a file.
+    pub listed: Option<(&'a str, &'a str)>,
 }
 
 /// Gather and validate every pair before any request is made.
@@ -543,7 +546,14 @@ pub fn collect_pairs(
             Err(other) => return Err(other),
         }
     }
-    let from_stdin = inputs.args.is_empty() && inputs.pairs_file.is_none();
+    if let Some((origin, text)) = inputs.listed {
+        match parse_pair_lines(origin, text, default_project) {
+            Ok(p) => pairs.extend(p),
+            Err(e) => errors.extend(e),
+        }
+    }
+    let from_stdin =
+        inputs.args.is_empty() && inputs.pairs_file.is_none() && inputs.listed.is_none();
     if from_stdin {
         match inputs.stdin {
             Some(text) => match parse_pair_lines("<stdin>", &text, default_project) {
@@ -561,9 +571,11 @@ pub fn collect_pairs(
         return Err(InputError::Lines(errors));
     }
     if pairs.is_empty() {
-        let origin = match (inputs.pairs_file, from_stdin) {
-            (Some(p), _) => p.display().to_string(),
-            (None, true) => "stdin".to_string(),
+        let origin = match (inputs.pairs_file, inputs.listed, from_stdin) {
+            (Some(p), None, _) => p.display().to_string(),
+            (None, Some((origin, _)), _) => origin.to_string(),
+            (Some(p), Some((origin, _)), _) => format!("{} and {origin}", p.display()),
+            (None, None, true) => "stdin".to_string(),
             _ => "the arguments".to_string(),
         };
         return Err(InputError::Usage(format!(
@@ -743,6 +755,7 @@ mod tests {
                 args: &[],
                 pairs_file: None,
                 stdin: Some("# only a comment\n\n".into()),
+                listed: None,
             },
             Some("p"),
         )
@@ -753,6 +766,7 @@ mod tests {
                 args: &[],
                 pairs_file: None,
                 stdin: None,
+                listed: None,
             },
             Some("p"),
         )

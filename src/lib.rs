@@ -6,6 +6,7 @@
 pub mod checks;
 pub mod cli;
 pub mod commands;
+pub mod github;
 pub mod input;
 pub mod report;
 pub mod runner;

@@ -1,6 +1,7 @@
 //! The glue of each utility: inputs → runner → warehouse → checks → reports → exit status.
 //! What is shared by all utilities lives here.
 
+pub mod action;
 pub mod profile;
 pub mod schema_diff;
 pub mod table_compare;
@@ -89,23 +90,61 @@ pub fn emit_reports(batch: &dyn Batch, common: &CommonArgs) -> anyhow::Result<()
     }
 }
 
-/// Pairs from the arguments, `--pairs-file`, or stdin (only when neither is given), all
-/// validated. On bad input the problems are printed and `Err(2)` is the exit status.
+/// Items (pairs or tables) beyond the arguments and files: stdin for the CLI, or the lines
+/// the GitHub Action was given in an input.
+#[derive(Debug, Clone)]
+pub enum Listed {
+    /// Read stdin when no argument or file names any item (and stdin is not a terminal).
+    Stdin,
+    /// Lines from `origin` (e.g. ``input `pairs` ``), read in addition to arguments and files.
+    Text { origin: String, text: String },
+}
+
+/// How a command ended.
+pub enum Finished {
+    /// The batch ran (some items may have failed); the reports are still to be written.
+    Batch(Box<dyn Batch>),
+    /// The input was refused before any request; the problem is already on stderr.
+    Refused(u8),
+}
+
+impl Finished {
+    /// The CLI's end: print and write the reports, return the exit status.
+    pub fn emit(self, common: &CommonArgs) -> anyhow::Result<u8> {
+        match self {
+            Finished::Batch(batch) => {
+                emit_reports(batch.as_ref(), common)?;
+                Ok(batch.exit_code())
+            }
+            Finished::Refused(code) => Ok(code),
+        }
+    }
+}
+
+/// Pairs from the arguments, `--pairs-file`, listed text, or stdin (only when nothing else
+/// names a pair), all validated. On bad input the problems are printed and `Err(2)` is the exit
+/// status.
 pub fn read_pairs(
     args: &[String],
     pairs_file: Option<&std::path::Path>,
+    listed: &Listed,
     default_project: Option<&str>,
 ) -> anyhow::Result<Result<Vec<Pair>, u8>> {
-    let stdin = if args.is_empty() && pairs_file.is_none() {
+    let stdin = if args.is_empty() && pairs_file.is_none() && matches!(listed, Listed::Stdin) {
         stdin_text()?
     } else {
         None
+    };
+    let listed = match listed {
+        Listed::Text { origin, text } => Some((origin.as_str(), text.as_str())),
+        Listed::Stdin => None,
     };
     match input::collect_pairs(
         PairInputs {
             args,
             pairs_file,
             stdin,
+            listed,
         },
         default_project,
     ) {

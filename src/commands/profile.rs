@@ -10,12 +10,14 @@ use anyhow::Context;
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use super::{client, default_project, emit_reports, parallelism, progress, stdin_text};
+use super::{client, default_project, parallelism, progress, stdin_text, Finished, Listed};
 use crate::checks::profile::{self as pf, Anomaly, ColumnProfile, Severity, Thresholds};
 use crate::checks::table_compare::validate_where;
 use crate::cli::{ProfileArgs, ProfileFailOn};
 use crate::input::{self, TableRef};
-use crate::report::{self, markdown::cell, Batch, Case, Outcome, Summary};
+use crate::report::{
+    self, markdown::cell, Annotation, Batch, Case, Level, Outcome, Summary, Totals,
+};
 use crate::runner;
 use crate::warehouse::query::{QueryOptions, Row};
 use crate::warehouse::{Client, Metadata, TableMeta, WarehouseError};
@@ -118,7 +120,12 @@ struct Ctx {
 impl Ctx {
     fn query_opts(&self, location: Option<&str>, dry_run: bool) -> QueryOptions {
         QueryOptions {
-            location: location.map(String::from),
+            location: self
+                .args
+                .query
+                .location
+                .clone()
+                .or_else(|| location.map(String::from)),
             max_bytes_billed: self.args.query.max_bytes_billed,
             label: "profile".into(),
             dry_run,
@@ -260,19 +267,6 @@ impl ProfileBatch {
     fn failed(&self) -> usize {
         self.results.iter().filter(|r| r.result.is_err()).count()
     }
-    pub fn exit_code(&self) -> u8 {
-        if self.failed() > 0 {
-            2
-        } else if self
-            .results
-            .iter()
-            .any(|r| r.result.as_ref().is_ok_and(|p| self.fails(p)))
-        {
-            1
-        } else {
-            0
-        }
-    }
 }
 
 fn short(v: &Option<Value>, width: usize) -> String {
@@ -408,11 +402,7 @@ fn text_details(p: &TableProfile) -> String {
     if !p.anomalies.is_empty() {
         out.push_str("  anomalies:\n");
         for a in &p.anomalies {
-            let sev = match a.severity {
-                Severity::Error => "error",
-                Severity::Warning => "warning",
-                Severity::Info => "info",
-            };
+            let sev = a.severity.to_string();
             let _ = writeln!(
                 out,
                 "    {sev:<7} {}{}: {} ({})",
@@ -517,6 +507,81 @@ impl Batch for ProfileBatch {
         }
     }
 
+    fn exit_code(&self) -> u8 {
+        if self.failed() > 0 {
+            2
+        } else if self
+            .results
+            .iter()
+            .any(|r| r.result.as_ref().is_ok_and(|p| self.fails(p)))
+        {
+            1
+        } else {
+            0
+        }
+    }
+
+    fn totals(&self) -> Totals {
+        let profiled = || self.results.iter().filter_map(|r| r.result.as_ref().ok());
+        let different = profiled().filter(|p| !p.anomalies.is_empty()).count();
+        Totals {
+            total: self.results.len(),
+            identical: profiled().count() - different,
+            different,
+            failed: self.failed(),
+            breaking: 0,
+            anomalies: profiled().map(|p| p.anomalies.len()).sum(),
+        }
+    }
+
+    /// A failed table; each table with anomalies, as loud as its worst one (an error only
+    /// when it fails the gate), listing them.
+    fn annotations(&self) -> Vec<Annotation> {
+        let mut out = Vec::new();
+        for r in &self.results {
+            let p = match &r.result {
+                Err(e) => {
+                    out.push(Annotation {
+                        level: Level::Error,
+                        rank: 0,
+                        title: format!("Profile failed: {}", r.table),
+                        message: e.clone(),
+                    });
+                    continue;
+                }
+                Ok(p) if p.anomalies.is_empty() => continue,
+                Ok(p) => p,
+            };
+            let worst = p.anomalies.iter().map(|a| a.severity).max();
+            let (level, rank) = match worst {
+                Some(Severity::Error) if self.fails(p) => (Level::Error, 2),
+                Some(Severity::Error) | Some(Severity::Warning) => (Level::Warning, 3),
+                _ => (Level::Notice, 3),
+            };
+            let n = p.anomalies.len();
+            let message = p
+                .anomalies
+                .iter()
+                .map(|a| match &a.column {
+                    Some(c) => format!("{} {} ({c}): {}", a.severity, a.rule, a.evidence),
+                    None => format!("{} {}: {}", a.severity, a.rule, a.evidence),
+                })
+                .collect::<Vec<_>>()
+                .join("\n");
+            out.push(Annotation {
+                level,
+                rank,
+                title: format!(
+                    "{n} anomal{}: {}",
+                    if n == 1 { "y" } else { "ies" },
+                    r.table
+                ),
+                message,
+            });
+        }
+        out
+    }
+
     fn json(&self) -> Value {
         let profiles: Vec<Value> = self
             .results
@@ -565,46 +630,76 @@ impl Batch for ProfileBatch {
 
 /// Run the whole command; returns the exit status.
 pub async fn run(args: ProfileArgs) -> anyhow::Result<u8> {
-    let common = &args.common;
-    if let Some(w) = &args.query.where_clause {
-        if let Err(e) = validate_where(w) {
-            eprintln!("{e}");
-            return Ok(2);
-        }
+    execute(&args, &Listed::Stdin).await?.emit(&args.common)
+}
+
+/// The tables from the arguments and listed text, or stdin when neither names one.
+fn read_tables(
+    args: &ProfileArgs,
+    listed: &Listed,
+    project: Option<&str>,
+) -> anyhow::Result<Result<Vec<TableRef>, u8>> {
+    let mut tables = Vec::new();
+    let mut errors = Vec::new();
+    let mut add = |parsed: Result<Vec<TableRef>, Vec<input::LineError>>| match parsed {
+        Ok(t) => tables.extend(t),
+        Err(e) => errors.extend(e),
+    };
+    if !args.tables.is_empty() {
+        add(input::parse_table_lines(
+            "argument",
+            &args.tables.join("\n"),
+            project,
+        ));
     }
-    let project = default_project(common);
-    let parsed = if args.tables.is_empty() {
-        match stdin_text()? {
-            Some(text) => input::parse_table_lines("<stdin>", &text, project.as_deref()),
+    match listed {
+        Listed::Text { origin, text } => add(input::parse_table_lines(origin, text, project)),
+        Listed::Stdin if args.tables.is_empty() => match stdin_text()? {
+            Some(text) => add(input::parse_table_lines("<stdin>", &text, project)),
             None => {
                 eprintln!(
                     "no tables given: pass TABLE arguments or pipe one table per line to stdin"
                 );
-                return Ok(2);
+                return Ok(Err(2));
             }
+        },
+        Listed::Stdin => {}
+    }
+    if !errors.is_empty() {
+        for e in errors {
+            eprintln!("{e}");
         }
-    } else {
-        input::parse_table_lines("argument", &args.tables.join("\n"), project.as_deref())
-    };
-    let tables = match parsed {
-        Ok(t) if t.is_empty() => {
-            eprintln!("no tables in the input: nothing to profile (blank lines and # comments are skipped)");
-            return Ok(2);
+        return Ok(Err(2));
+    }
+    if tables.is_empty() {
+        eprintln!(
+            "no tables in the input: nothing to profile (blank lines and # comments are skipped)"
+        );
+        return Ok(Err(2));
+    }
+    Ok(Ok(tables))
+}
+
+/// Read the tables, profile them all; the reports are left to the caller.
+pub async fn execute(args: &ProfileArgs, listed: &Listed) -> anyhow::Result<Finished> {
+    let common = &args.common;
+    if let Some(w) = &args.query.where_clause {
+        if let Err(e) = validate_where(w) {
+            eprintln!("{e}");
+            return Ok(Finished::Refused(2));
         }
+    }
+    let project = default_project(common);
+    let tables = match read_tables(args, listed, project.as_deref())? {
         Ok(t) => t,
-        Err(errors) => {
-            for e in errors {
-                eprintln!("{e}");
-            }
-            return Ok(2);
-        }
+        Err(code) => return Ok(Finished::Refused(code)),
     };
     let baseline = match &args.baseline {
         Some(p) => match load_baseline(p) {
             Ok(b) => Some(b),
             Err(e) => {
                 eprintln!("{e:#}");
-                return Ok(2);
+                return Ok(Finished::Refused(2));
             }
         },
         None => None,
@@ -650,6 +745,5 @@ pub async fn run(args: ProfileArgs) -> anyhow::Result<u8> {
         fail_on,
         timestamp: report::timestamp_now(),
     };
-    emit_reports(&batch, common)?;
-    Ok(batch.exit_code())
+    Ok(Finished::Batch(Box::new(batch)))
 }

@@ -5,11 +5,13 @@ use std::sync::Arc;
 
 use serde_json::{json, Value};
 
-use super::{client, default_project, emit_reports, parallelism, progress, read_pairs};
+use super::{client, default_project, parallelism, progress, read_pairs, Finished, Listed};
 use crate::checks::schema_diff::{self, Change, Class, DiffOptions};
 use crate::cli::{SchemaDiffArgs, SchemaFailOn};
 use crate::input::{Pair, Source};
-use crate::report::{self, markdown::cell, Batch, Case, Outcome, Summary};
+use crate::report::{
+    self, markdown::cell, Annotation, Batch, Case, Level, Outcome, Summary, Totals,
+};
 use crate::runner;
 use crate::warehouse::Metadata;
 
@@ -56,17 +58,6 @@ impl SchemaDiffBatch {
         self.compared()
             .filter(|(_, c)| c.iter().any(|c| c.class == Class::Breaking))
             .count()
-    }
-
-    /// diff(1) semantics: 2 if anything failed, else 1 if the gate fails, else 0.
-    pub fn exit_code(&self) -> u8 {
-        if self.failed() > 0 {
-            2
-        } else if self.compared().any(|(_, c)| self.fails(c)) {
-            1
-        } else {
-            0
-        }
     }
 }
 
@@ -185,6 +176,88 @@ impl Batch for SchemaDiffBatch {
         }
     }
 
+    fn exit_code(&self) -> u8 {
+        if self.failed() > 0 {
+            2
+        } else if self.compared().any(|(_, c)| self.fails(c)) {
+            1
+        } else {
+            0
+        }
+    }
+
+    fn totals(&self) -> Totals {
+        let total = self.results.len();
+        let (failed, different) = (self.failed(), self.different());
+        Totals {
+            total,
+            identical: total - failed - different,
+            different,
+            failed,
+            breaking: self.breaking(),
+            anomalies: 0,
+        }
+    }
+
+    /// A failed pair; each pair's breaking changes (one annotation per pair, listing them);
+    /// other differences, as warnings when they fail the gate and notices when not.
+    fn annotations(&self) -> Vec<Annotation> {
+        let mut out = Vec::new();
+        for r in &self.results {
+            let name = r.pair.to_string();
+            let changes = match &r.result {
+                Err(e) => {
+                    out.push(Annotation {
+                        level: Level::Error,
+                        rank: 0,
+                        title: format!("Schema diff failed: {name}"),
+                        message: e.clone(),
+                    });
+                    continue;
+                }
+                Ok(c) if c.is_empty() => continue,
+                Ok(c) => c,
+            };
+            let breaking: Vec<&Change> = changes
+                .iter()
+                .filter(|c| c.class == Class::Breaking)
+                .collect();
+            let (level, rank, title, listed) = if !breaking.is_empty() {
+                let level = if self.fail_on == SchemaFailOn::Never {
+                    Level::Warning
+                } else {
+                    Level::Error
+                };
+                let n = breaking.len();
+                let title = format!(
+                    "{n} breaking schema change{}: {name}",
+                    if n == 1 { "" } else { "s" }
+                );
+                (level, 1, title, breaking)
+            } else {
+                let level = if self.fails(changes) {
+                    Level::Warning
+                } else {
+                    Level::Notice
+                };
+                let title = format!("Schema differs ({}): {name}", headline(changes));
+                (level, 3, title, changes.iter().collect())
+            };
+            let message = listed
+                .iter()
+                .map(|c| format!("{} {}: {}", c.sign(), c.path, c.describe()))
+                .collect::<Vec<_>>()
+                .join("\n");
+            out.push(Annotation {
+                level,
+                rank,
+                title,
+                message,
+            });
+        }
+        out
+    }
+
     fn json(&self) -> Value {
         let total = self.results.len();
         let failed = self.failed();
@@ -252,17 +325,23 @@ pub async fn compare_pair(
     }
 }
 
-/// Run the whole command; returns the exit status.
+/// Run the whole command as the CLI does; returns the exit status.
 pub async fn run(args: SchemaDiffArgs) -> anyhow::Result<u8> {
+    execute(&args, &Listed::Stdin).await?.emit(&args.common)
+}
+
+/// Read the pairs, compare them all; the reports are left to the caller.
+pub async fn execute(args: &SchemaDiffArgs, listed: &Listed) -> anyhow::Result<Finished> {
     let common = &args.common;
     let project = default_project(common);
     let pairs = match read_pairs(
         &args.input.pairs,
         args.input.pairs_file.as_deref(),
+        listed,
         project.as_deref(),
     )? {
         Ok(p) => p,
-        Err(code) => return Ok(code),
+        Err(code) => return Ok(Finished::Refused(code)),
     };
     let parallel = parallelism(common);
     let needs_bigquery = pairs
@@ -293,8 +372,7 @@ pub async fn run(args: SchemaDiffArgs) -> anyhow::Result<u8> {
         fail_on: args.fail_on,
         timestamp: report::timestamp_now(),
     };
-    emit_reports(&batch, common)?;
-    Ok(batch.exit_code())
+    Ok(Finished::Batch(Box::new(batch)))
 }
 
 #[cfg(test)]

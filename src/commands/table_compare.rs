@@ -7,12 +7,12 @@ use anyhow::bail;
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use super::{client, default_project, emit_reports, parallelism, progress, read_pairs};
+use super::{client, default_project, parallelism, progress, read_pairs, Finished, Listed};
 use crate::checks::schema_diff::{self, Change, DiffOptions};
 use crate::checks::table_compare::{self as tc, ColumnComparison, CompareOptions, Plan, RowDiff};
-use crate::cli::TableCompareArgs;
+use crate::cli::{CompareFailOn, TableCompareArgs};
 use crate::input::{Pair, Source, TableRef};
-use crate::report::{self, markdown::cell, Batch, Case, Outcome, Summary};
+use crate::report::{self, markdown::cell, Batch, Case, Outcome, Summary, Totals};
 use crate::runner;
 use crate::warehouse::query::QueryOptions;
 use crate::warehouse::{Client, Metadata, WarehouseError};
@@ -56,6 +56,7 @@ pub struct PairResult {
 
 pub struct TableCompareBatch {
     pub results: Vec<PairResult>,
+    pub fail_on: CompareFailOn,
     pub timestamp: String,
 }
 
@@ -67,6 +68,7 @@ struct Ctx {
     opts: CompareOptions,
     dry_run: bool,
     max_bytes_billed: Option<u64>,
+    location: Option<String>,
 }
 
 fn table(s: &Source) -> Result<&TableRef, String> {
@@ -88,7 +90,7 @@ impl Ctx {
         default_project: &str,
     ) -> Result<crate::warehouse::query::QueryResult, WarehouseError> {
         let opts = QueryOptions {
-            location: location.map(String::from),
+            location: self.location.clone().or_else(|| location.map(String::from)),
             max_bytes_billed: self.max_bytes_billed,
             label: "table-compare".into(),
             dry_run: self.dry_run,
@@ -262,15 +264,6 @@ impl TableCompareBatch {
             .iter()
             .filter(|r| matches!(&r.result, Ok(o) if o.identical == Some(true)))
             .count()
-    }
-    pub fn exit_code(&self) -> u8 {
-        if self.failed() > 0 {
-            2
-        } else if self.different() > 0 {
-            1
-        } else {
-            0
-        }
     }
 }
 
@@ -558,7 +551,7 @@ impl Batch for TableCompareBatch {
             .map(|r| match &r.result {
                 Ok(o) => Case {
                     name: r.pair.to_string(),
-                    outcome: if o.identical == Some(false) {
+                    outcome: if o.identical == Some(false) && self.fail_on == CompareFailOn::Any {
                         Outcome::Fail
                     } else {
                         Outcome::Pass
@@ -586,6 +579,27 @@ impl Batch for TableCompareBatch {
                 ("Failed".into(), self.failed()),
             ],
             failed_heading: "Failed pairs:".into(),
+        }
+    }
+
+    fn exit_code(&self) -> u8 {
+        if self.failed() > 0 {
+            2
+        } else if self.different() > 0 && self.fail_on == CompareFailOn::Any {
+            1
+        } else {
+            0
+        }
+    }
+
+    fn totals(&self) -> Totals {
+        Totals {
+            total: self.results.len(),
+            identical: self.identical(),
+            different: self.different(),
+            failed: self.failed(),
+            breaking: 0,
+            anomalies: 0,
         }
     }
 
@@ -645,11 +659,16 @@ impl Batch for TableCompareBatch {
 
 /// Run the whole command; returns the exit status.
 pub async fn run(args: TableCompareArgs) -> anyhow::Result<u8> {
+    execute(&args, &Listed::Stdin).await?.emit(&args.common)
+}
+
+/// Read the pairs, compare them all; the reports are left to the caller.
+pub async fn execute(args: &TableCompareArgs, listed: &Listed) -> anyhow::Result<Finished> {
     let common = &args.common;
     if let Some(w) = &args.query.where_clause {
         if let Err(e) = tc::validate_where(w) {
             eprintln!("{e}");
-            return Ok(2);
+            return Ok(Finished::Refused(2));
         }
     }
     if args.tolerance < 0.0
@@ -663,10 +682,11 @@ pub async fn run(args: TableCompareArgs) -> anyhow::Result<u8> {
     let pairs = match read_pairs(
         &args.input.pairs,
         args.input.pairs_file.as_deref(),
+        listed,
         project.as_deref(),
     )? {
         Ok(p) => p,
-        Err(code) => return Ok(code),
+        Err(code) => return Ok(Finished::Refused(code)),
     };
     let files: Vec<String> = pairs
         .iter()
@@ -679,7 +699,7 @@ pub async fn run(args: TableCompareArgs) -> anyhow::Result<u8> {
             "bq-table-compare compares tables' data; these are schema files: {}",
             files.join(", ")
         );
-        return Ok(2);
+        return Ok(Finished::Refused(2));
     }
     let parallel = parallelism(common);
     let client = client(common)?;
@@ -701,6 +721,7 @@ pub async fn run(args: TableCompareArgs) -> anyhow::Result<u8> {
         },
         dry_run: args.query.dry_run,
         max_bytes_billed: args.query.max_bytes_billed,
+        location: args.query.location.clone(),
     });
     let progress = progress(common, pairs.len(), "Comparing", "pair");
     let results = runner::run_batch(pairs, parallel, &progress, |pair| {
@@ -713,10 +734,10 @@ pub async fn run(args: TableCompareArgs) -> anyhow::Result<u8> {
     .collect();
     let batch = TableCompareBatch {
         results,
+        fail_on: args.fail_on,
         timestamp: report::timestamp_now(),
     };
-    emit_reports(&batch, common)?;
-    Ok(batch.exit_code())
+    Ok(Finished::Batch(Box::new(batch)))
 }
 
 #[cfg(test)]

@@ -17,37 +17,50 @@ pub fn cell(s: &str) -> String {
 
 impl Exporter for Markdown {
     fn render(&self, batch: &dyn Batch) -> Result<Vec<u8>, ReportError> {
-        let mut out = String::new();
-        let cases = batch.cases();
-        let summary = batch.summary();
-        let _ = writeln!(out, "## {}\n", summary.title);
-        let counts: Vec<String> = summary
-            .counts
-            .iter()
-            .map(|(k, v)| format!("{k}: **{v}**"))
-            .collect();
-        let _ = writeln!(out, "{}\n", counts.join(" · "));
-        if let Some(legend) = batch.legend() {
-            let _ = writeln!(out, "_{legend}_\n");
-        }
-        let _ = writeln!(out, "| | Item | Result |\n|---|---|---|");
-        for c in &cases {
+        Ok(render_bounded(batch, usize::MAX, "").into_bytes())
+    }
+}
+
+/// The report's pieces: the heading and summary, one table row per item, one `<details>`
+/// block per item that has details.
+struct Parts {
+    head: String,
+    rows: Vec<String>,
+    details: Vec<String>,
+}
+
+fn parts(batch: &dyn Batch) -> Parts {
+    let cases = batch.cases();
+    let summary = batch.summary();
+    let mut head = String::new();
+    let _ = writeln!(head, "## {}\n", summary.title);
+    let counts: Vec<String> = summary
+        .counts
+        .iter()
+        .map(|(k, v)| format!("{k}: **{v}**"))
+        .collect();
+    let _ = writeln!(head, "{}\n", counts.join(" · "));
+    if let Some(legend) = batch.legend() {
+        let _ = writeln!(head, "_{legend}_\n");
+    }
+    let _ = writeln!(head, "| | Item | Result |\n|---|---|---|");
+    let rows = cases
+        .iter()
+        .map(|c| {
             let icon = match c.outcome {
                 Outcome::Pass => "✅",
                 Outcome::Fail => "❌",
                 Outcome::Error => "⚠️",
             };
-            let _ = writeln!(
-                out,
-                "| {icon} | `{}` | {} |",
-                cell(&c.name),
-                cell(&c.headline)
-            );
-        }
-        for c in cases.iter().filter(|c| !c.markdown.is_empty()) {
-            let _ = writeln!(
-                out,
-                "\n<details{}><summary><code>{}</code>: {}</summary>\n\n{}\n</details>",
+            format!("| {icon} | `{}` | {} |\n", cell(&c.name), cell(&c.headline))
+        })
+        .collect();
+    let details = cases
+        .iter()
+        .filter(|c| !c.markdown.is_empty())
+        .map(|c| {
+            format!(
+                "\n<details{}><summary><code>{}</code>: {}</summary>\n\n{}\n</details>\n",
                 if c.outcome == Outcome::Fail {
                     " open"
                 } else {
@@ -56,10 +69,63 @@ impl Exporter for Markdown {
                 html_escape(&c.name),
                 html_escape(&c.headline),
                 c.markdown.trim_end()
-            );
-        }
-        Ok(out.into_bytes())
+            )
+        })
+        .collect();
+    Parts {
+        head,
+        rows,
+        details,
     }
+}
+
+/// The Markdown report in at most `limit` characters (a PR comment's 65,536, say): the heading
+/// and summary always; then the item rows and the details blocks while they fit, in order;
+/// what is left out is counted in a closing note that ends with `overflow` (e.g. a link to
+/// the full report).
+pub fn render_bounded(batch: &dyn Batch, limit: usize, overflow: &str) -> String {
+    let Parts {
+        head,
+        rows,
+        details,
+    } = parts(batch);
+    let len = |s: &str| s.chars().count();
+    // Room for the closing note, whatever its counts.
+    let reserve = 200 + len(overflow);
+    let mut out = head;
+    let mut used = len(&out);
+    let (mut rows_left, mut details_left) = (0usize, 0usize);
+    let total = rows.len();
+    for (i, row) in rows.iter().enumerate() {
+        if used + len(row) + reserve > limit {
+            rows_left = total - i;
+            break;
+        }
+        used += len(row);
+        out.push_str(row);
+    }
+    for (i, d) in details.iter().enumerate() {
+        if rows_left > 0 || used + len(d) + reserve > limit {
+            details_left = details.len() - i;
+            break;
+        }
+        used += len(d);
+        out.push_str(d);
+    }
+    if rows_left > 0 || details_left > 0 {
+        let mut note = String::from("\n> **Truncated** to fit:");
+        if rows_left > 0 {
+            let _ = write!(note, " {rows_left} of {total} items not listed;");
+        }
+        if details_left > 0 {
+            let _ = write!(note, " details of {details_left} items not shown;");
+        }
+        note.pop();
+        let _ = write!(note, ". {overflow}");
+        out.push_str(note.trim_end());
+        out.push('\n');
+    }
+    out
 }
 
 fn html_escape(s: &str) -> String {

@@ -75,8 +75,44 @@ pub struct Summary {
     pub failed_heading: String,
 }
 
+/// The counts a CI system wants as outputs (the GitHub Action's `total`, `identical`, ...).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Totals {
+    /// Pairs or tables checked.
+    pub total: usize,
+    /// Pairs that are identical; for profile, tables with no anomaly.
+    pub identical: usize,
+    /// Pairs that differ; for profile, tables with anomalies.
+    pub different: usize,
+    /// Items that could not be checked.
+    pub failed: usize,
+    /// schema-diff: pairs with breaking changes.
+    pub breaking: usize,
+    /// profile: anomalies found.
+    pub anomalies: usize,
+}
+
+/// How loud a CI annotation is; ordered from most to least severe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    Error,
+    Warning,
+    Notice,
+}
+
+/// One finding worth a CI annotation (GitHub's `::error title=…::…`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Annotation {
+    pub level: Level,
+    /// Within a level, lower is more severe: 0 an item that failed, 1 a breaking change,
+    /// 2 a difference that fails the gate, 3 anything else.
+    pub rank: u8,
+    pub title: String,
+    pub message: String,
+}
+
 /// A check's batch result, viewed by the exporters.
-pub trait Batch {
+pub trait Batch: Send + Sync {
     /// The utility's name, e.g. `bq-schema-diff`.
     fn tool(&self) -> &'static str;
     /// A line shown above the items in text and Markdown reports, if any.
@@ -87,6 +123,31 @@ pub trait Batch {
     fn summary(&self) -> Summary;
     /// The machine-readable document (keys kept from the original utilities).
     fn json(&self) -> serde_json::Value;
+    /// diff(1) semantics: 2 if any item failed, else 1 if the gate fails, else 0.
+    fn exit_code(&self) -> u8;
+    fn totals(&self) -> Totals;
+    /// Findings for CI annotations, in item order (the caller ranks them). By default: every
+    /// item that failed, and every item that fails the gate, with its headline.
+    fn annotations(&self) -> Vec<Annotation> {
+        self.cases()
+            .into_iter()
+            .filter_map(|c| match c.outcome {
+                Outcome::Error => Some(Annotation {
+                    level: Level::Error,
+                    rank: 0,
+                    title: format!("{}: {} could not be checked", self.tool(), c.name),
+                    message: c.headline,
+                }),
+                Outcome::Fail => Some(Annotation {
+                    level: Level::Error,
+                    rank: 2,
+                    title: format!("{}: {}", self.tool(), c.name),
+                    message: format!("{}\n{}", c.headline, c.text.trim_end()),
+                }),
+                Outcome::Pass => None,
+            })
+            .collect()
+    }
 }
 
 /// One output format.

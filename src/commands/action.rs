@@ -1,0 +1,648 @@
+//! `bqcheck action`: the GitHub Action's entry point. It reads the action's inputs from
+//! `INPUT_*` variables, turns them into the same typed arguments the CLI parses (no shell
+//! string is built), runs the command through the same code path, then writes the reports,
+//! step outputs, job summary, annotations and the sticky PR comment.
+
+use std::cell::RefCell;
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use clap::Parser;
+
+use super::{emit_reports, Finished, Listed};
+use crate::cli::{Bqcheck, Command, CommonArgs};
+use crate::github::comment::{self, BodyContext, Posted, Target};
+use crate::github::workflow::{self, MAX_ANNOTATIONS};
+use crate::github::{ActionEnv, GithubError};
+use crate::report::{self, Batch, Format, Level, Totals};
+
+/// The action's inputs, as GitHub passes them: `INPUT_<NAME>` with the name upper-cased
+/// (spaces become `_`, hyphens are kept). Every name read is recorded, so a test can check
+/// that each input `action.yml` declares is consumed.
+/// Looks up an environment variable.
+type Lookup = Box<dyn Fn(&str) -> Option<String>>;
+
+pub struct Inputs {
+    get: Lookup,
+    read: RefCell<BTreeSet<String>>,
+}
+
+impl Inputs {
+    pub fn from_env() -> Inputs {
+        Inputs::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String> + 'static) -> Inputs {
+        Inputs {
+            get: Box::new(get),
+            read: RefCell::new(BTreeSet::new()),
+        }
+    }
+
+    fn var_name(name: &str) -> String {
+        format!("INPUT_{}", name.replace(' ', "_").to_uppercase())
+    }
+
+    /// The input's value, trimmed; `None` when unset or blank.
+    pub fn get(&self, name: &str) -> Option<String> {
+        self.read.borrow_mut().insert(name.to_string());
+        (self.get)(&Self::var_name(name))
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    }
+
+    /// A boolean input, as `core.getBooleanInput` reads it: true/True/TRUE, false/False/FALSE.
+    pub fn flag(&self, name: &str) -> Result<bool, String> {
+        match self.get(name).as_deref() {
+            None | Some("false" | "False" | "FALSE") => Ok(false),
+            Some("true" | "True" | "TRUE") => Ok(true),
+            Some(other) => Err(format!(
+                "input `{name}`: `{other}` is not a boolean (use true or false)"
+            )),
+        }
+    }
+
+    /// The names read so far.
+    pub fn names_read(&self) -> BTreeSet<String> {
+        self.read.borrow().clone()
+    }
+}
+
+/// When to post the sticky comment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommentMode {
+    /// On pull-request events.
+    Auto,
+    Always,
+    Never,
+}
+
+/// The action's settings, read from its inputs.
+#[derive(Debug)]
+pub struct Settings {
+    /// `schema-diff`, `table-compare` or `profile`.
+    pub command: String,
+    /// The command line the inputs amount to, `bqcheck <command> ...` (for parsing, and shown
+    /// in the log).
+    pub argv: Vec<String>,
+    /// The `pairs` or `tables` input's lines.
+    pub listed: Listed,
+    pub comment: CommentMode,
+    pub comment_tag: String,
+    pub github_token: Option<String>,
+    pub report_dir: PathBuf,
+}
+
+const COMMANDS: [&str; 3] = ["schema-diff", "table-compare", "profile"];
+
+impl Settings {
+    /// Read every input (each one, whatever the command, so none is silently ignored) and
+    /// check that the ones given apply to the command.
+    pub fn read(inputs: &Inputs) -> Result<Settings, String> {
+        let command = inputs
+            .get("command")
+            .ok_or("input `command` is required: schema-diff, table-compare or profile")?;
+        if !COMMANDS.contains(&command.as_str()) {
+            return Err(format!(
+                "input `command`: `{command}` is not one of schema-diff, table-compare, profile"
+            ));
+        }
+        let cmd = command.as_str();
+        let mut argv = vec!["bqcheck".to_string(), command.clone()];
+        let mut errors = Vec::new();
+        let applies = |name: &str, to: &[&str], errors: &mut Vec<String>| -> bool {
+            if to.contains(&cmd) {
+                true
+            } else {
+                errors.push(format!(
+                    "input `{name}` applies to {} only, not to {cmd}",
+                    to.join(" and ")
+                ));
+                false
+            }
+        };
+        // Inputs that become a `--flag=value`.
+        let valued: [(&str, &str, &[&str]); 10] = [
+            ("parallel", "--parallel", &COMMANDS),
+            ("fail_on", "--fail-on", &COMMANDS),
+            ("project", "--project", &COMMANDS),
+            ("api_url", "--api-url", &COMMANDS),
+            (
+                "pairs_file",
+                "--pairs-file",
+                &["schema-diff", "table-compare"],
+            ),
+            ("location", "--location", &["table-compare", "profile"]),
+            ("key", "--key", &["table-compare"]),
+            (
+                "sample_size",
+                "--sample-size",
+                &["table-compare", "profile"],
+            ),
+            ("baseline", "--baseline", &["profile"]),
+            (
+                "max_bytes_billed",
+                "--max-bytes-billed",
+                &["table-compare", "profile"],
+            ),
+        ];
+        for (name, flag, to) in valued {
+            if let Some(v) = inputs.get(name) {
+                if applies(name, to, &mut errors) {
+                    argv.push(format!("{flag}={v}"));
+                }
+            }
+        }
+        let switches: [(&str, &str, &[&str]); 3] = [
+            ("skip_stats", "--skip-stats", &["table-compare"]),
+            ("skip_samples", "--skip-samples", &["table-compare"]),
+            ("detect_anomalies", "--detect-anomalies", &["profile"]),
+        ];
+        for (name, flag, to) in switches {
+            match inputs.flag(name) {
+                Ok(true) => {
+                    if applies(name, to, &mut errors) {
+                        argv.push(flag.to_string());
+                    }
+                }
+                Ok(false) => {}
+                Err(e) => errors.push(e),
+            }
+        }
+        let pairs = inputs.get("pairs");
+        let tables = inputs.get("tables");
+        let listed = if cmd == "profile" {
+            if pairs.is_some() {
+                errors.push("input `pairs` does not apply to profile: use `tables`".into());
+            }
+            Listed::Text {
+                origin: "input `tables`".into(),
+                text: tables.unwrap_or_default(),
+            }
+        } else {
+            if tables.is_some() {
+                errors.push(format!(
+                    "input `tables` applies to profile only: {cmd} takes `pairs`"
+                ));
+            }
+            Listed::Text {
+                origin: "input `pairs`".into(),
+                text: pairs.unwrap_or_default(),
+            }
+        };
+        if let Some(extra) = inputs.get("args") {
+            match shell_words::split(&extra) {
+                Ok(words) => argv.extend(words),
+                Err(e) => errors.push(format!("input `args`: {e} in `{extra}`")),
+            }
+        }
+        let comment = match inputs.get("comment").as_deref() {
+            None | Some("auto") => CommentMode::Auto,
+            Some("always") => CommentMode::Always,
+            Some("never") => CommentMode::Never,
+            Some(other) => {
+                errors.push(format!(
+                    "input `comment`: `{other}` is not one of auto, always, never"
+                ));
+                CommentMode::Never
+            }
+        };
+        let comment_tag = inputs
+            .get("comment_tag")
+            .unwrap_or_else(|| "default".into());
+        let tag_ok = comment_tag.len() <= 64
+            && comment_tag
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+            && !comment_tag.contains("--");
+        if !tag_ok {
+            errors.push(format!(
+                "input `comment_tag`: `{comment_tag}` may use only letters, digits, `.`, `_` and single `-` (at most 64)"
+            ));
+        }
+        let github_token = inputs.get("github_token");
+        let report_dir = PathBuf::from(
+            inputs
+                .get("report_dir")
+                .unwrap_or_else(|| "bqcheck-reports".into()),
+        );
+        if !errors.is_empty() {
+            return Err(errors.join("\n"));
+        }
+        Ok(Settings {
+            command,
+            argv,
+            listed,
+            comment,
+            comment_tag,
+            github_token,
+            report_dir,
+        })
+    }
+}
+
+/// Where messages for the workflow log go: annotations in Actions, plain lines elsewhere.
+struct Log {
+    in_actions: bool,
+}
+
+impl Log {
+    fn say(&self, level: Level, message: &str) {
+        let mut out = std::io::stdout().lock();
+        let line = if self.in_actions {
+            workflow::message_line(level, message)
+        } else {
+            let word = match level {
+                Level::Error => "error",
+                Level::Warning => "warning",
+                Level::Notice => "note",
+            };
+            format!("{word}: {message}")
+        };
+        let _ = writeln!(out, "{line}");
+    }
+
+    fn print(&self, line: &str) {
+        let _ = writeln!(std::io::stdout().lock(), "{line}");
+    }
+}
+
+/// The three report files under `report_dir`.
+struct ReportPaths {
+    json: PathBuf,
+    junit: PathBuf,
+    markdown: PathBuf,
+}
+
+impl ReportPaths {
+    fn new(dir: &Path) -> ReportPaths {
+        ReportPaths {
+            json: dir.join("report.json"),
+            junit: dir.join("report.xml"),
+            markdown: dir.join("report.md"),
+        }
+    }
+
+    fn write(&self, dir: &Path, batch: &dyn Batch) -> Result<(), String> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create report_dir {}: {e}", dir.display()))?;
+        for (path, format) in [
+            (&self.json, Format::Json),
+            (&self.junit, Format::Junit),
+            (&self.markdown, Format::Markdown),
+        ] {
+            report::write_file(batch, format, path).map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+}
+
+/// The step outputs, every one of them written whatever happened.
+fn outputs(
+    totals: &Totals,
+    exit_code: u8,
+    reports: Option<&ReportPaths>,
+    comment_url: &str,
+) -> Vec<(&'static str, String)> {
+    let path = |p: fn(&ReportPaths) -> &PathBuf| {
+        reports
+            .map(|r| p(r).display().to_string())
+            .unwrap_or_default()
+    };
+    vec![
+        ("total", totals.total.to_string()),
+        ("identical", totals.identical.to_string()),
+        ("different", totals.different.to_string()),
+        ("failed", totals.failed.to_string()),
+        ("breaking", totals.breaking.to_string()),
+        ("anomalies", totals.anomalies.to_string()),
+        ("exit_code", exit_code.to_string()),
+        ("report_json", path(|r| &r.json)),
+        ("report_junit", path(|r| &r.junit)),
+        ("report_markdown", path(|r| &r.markdown)),
+        ("comment_url", comment_url.to_string()),
+    ]
+}
+
+fn write_outputs(env: &ActionEnv, log: &Log, values: &[(&str, String)]) -> Result<(), GithubError> {
+    match &env.output {
+        Some(path) => workflow::write_outputs(path, values),
+        None => {
+            if env.in_actions {
+                log.say(Level::Warning, "GITHUB_OUTPUT is not set: no step outputs");
+            }
+            Ok(())
+        }
+    }
+}
+
+fn common(command: &Command) -> Option<&CommonArgs> {
+    match command {
+        Command::SchemaDiff(a) => Some(&a.common),
+        Command::TableCompare(a) => Some(&a.common),
+        Command::Profile(a) => Some(&a.common),
+        Command::Action => None,
+    }
+}
+
+/// Run the action; returns the step's exit status.
+pub async fn run() -> anyhow::Result<u8> {
+    let env = ActionEnv::from_env();
+    let log = Log {
+        in_actions: env.in_actions,
+    };
+    let inputs = Inputs::from_env();
+    let trouble = |message: &str| -> anyhow::Result<u8> {
+        log.say(Level::Error, message);
+        write_outputs(&env, &log, &outputs(&Totals::default(), 2, None, ""))?;
+        Ok(2)
+    };
+    let settings = match Settings::read(&inputs) {
+        Ok(s) => s,
+        Err(message) => return trouble(&message),
+    };
+    let parsed = match Bqcheck::try_parse_from(&settings.argv) {
+        Ok(p) => p,
+        Err(e) => {
+            let rendered = e.render().to_string();
+            let first = rendered.lines().next().unwrap_or("invalid arguments");
+            return trouble(&format!(
+                "the action's inputs do not make a valid command line ({}): {first}",
+                settings.argv[1..].join(" ")
+            ));
+        }
+    };
+    let Some(common) = common(&parsed.command).cloned() else {
+        return trouble("input `command` must be schema-diff, table-compare or profile");
+    };
+
+    log.print(&workflow::group_start(&format!(
+        "bqcheck {}",
+        shell_words::join(&settings.argv[1..])
+    )));
+    let finished = match &parsed.command {
+        Command::SchemaDiff(a) => super::schema_diff::execute(a, &settings.listed).await,
+        Command::TableCompare(a) => super::table_compare::execute(a, &settings.listed).await,
+        Command::Profile(a) => super::profile::execute(a, &settings.listed).await,
+        Command::Action => unreachable!("checked above"),
+    };
+    log.print(workflow::GROUP_END);
+    let batch = match finished {
+        Ok(Finished::Batch(b)) => b,
+        Ok(Finished::Refused(code)) => {
+            log.say(
+                Level::Error,
+                "the input was refused (the problems are listed above)",
+            );
+            write_outputs(&env, &log, &outputs(&Totals::default(), code, None, ""))?;
+            return Ok(code);
+        }
+        Err(e) => return trouble(&format!("{e:#}")),
+    };
+
+    let mut code = batch.exit_code();
+    if let Err(e) = emit_reports(batch.as_ref(), &common) {
+        log.say(Level::Error, &format!("{e:#}"));
+        code = 2;
+    }
+    let reports = ReportPaths::new(&settings.report_dir);
+    let reports = match reports.write(&settings.report_dir, batch.as_ref()) {
+        Ok(()) => Some(reports),
+        Err(e) => {
+            log.say(Level::Error, &e);
+            code = 2;
+            None
+        }
+    };
+    let totals = batch.totals();
+    if env.in_actions {
+        for line in workflow::annotation_lines(batch.annotations(), MAX_ANNOTATIONS) {
+            log.print(&line);
+        }
+    }
+    if let Some(path) = &env.step_summary {
+        let headline = comment::status_headline(&settings.command, &totals, batch.exit_code());
+        let md = String::from_utf8_lossy(&Format::Markdown.exporter().render(batch.as_ref())?)
+            .into_owned();
+        if let Err(e) = workflow::append_summary(path, &format!("### {headline}\n\n{md}")) {
+            log.say(Level::Warning, &e.to_string());
+        }
+    }
+    let comment_url = post_comment(&env, &log, &settings, batch.as_ref()).await;
+    write_outputs(
+        &env,
+        &log,
+        &outputs(&totals, code, reports.as_ref(), &comment_url),
+    )?;
+    Ok(code)
+}
+
+/// The sticky comment, when wanted and possible; its URL, or empty. Never fails the step.
+async fn post_comment(
+    env: &ActionEnv,
+    log: &Log,
+    settings: &Settings,
+    batch: &dyn Batch,
+) -> String {
+    let wanted = match settings.comment {
+        CommentMode::Never => false,
+        CommentMode::Auto => env.is_pull_request_event(),
+        CommentMode::Always => true,
+    };
+    if !wanted {
+        return String::new();
+    }
+    let skip = |why: &str| {
+        log.say(Level::Warning, &format!("no PR comment: {why}"));
+        String::new()
+    };
+    let number = match env.pull_request_number() {
+        Ok(Some(n)) => n,
+        Ok(None) => {
+            return skip(&format!(
+                "comment is `always` but this is a `{}` event, not a pull request",
+                env.event_name.as_deref().unwrap_or("unknown")
+            ))
+        }
+        Err(e) => return skip(&e.to_string()),
+    };
+    let Some(token) = settings.github_token.as_deref() else {
+        return skip("input `github_token` is empty");
+    };
+    let Some(repository) = env.repository.as_deref() else {
+        return skip("GITHUB_REPOSITORY is not set");
+    };
+    let run_url = env.run_url();
+    let body = comment::body(
+        batch,
+        &BodyContext {
+            command: &settings.command,
+            tag: &settings.comment_tag,
+            run_url: run_url.as_deref(),
+            sha: env.sha.as_deref(),
+        },
+    );
+    let target = Target {
+        api_url: &env.api_url,
+        token,
+        repository,
+        number,
+    };
+    let marker = comment::marker(&settings.command, &settings.comment_tag);
+    match comment::upsert(&target, &marker, &body).await {
+        Ok(posted) => {
+            let what = match &posted {
+                Posted::Created(_) => "created",
+                Posted::Updated(_) => "updated",
+                Posted::Unchanged(_) => "unchanged, not updated",
+            };
+            log.print(&format!("PR comment {what}: {}", posted.url()));
+            posted.url().to_string()
+        }
+        Err(GithubError::Api { status, message }) if status == 403 || status == 404 => {
+            skip(&format!(
+                "GitHub answered {status} ({message}); the token cannot write to this pull request \
+                 (a pull request from a fork gets a read-only token). Grant `pull-requests: write` \
+                 or set comment: never. The check's result is unaffected."
+            ))
+        }
+        Err(e) => skip(&format!("{e}. The check's result is unaffected.")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn inputs(vars: &[(&str, &str)]) -> Inputs {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (Inputs::var_name(k), v.to_string()))
+            .collect();
+        Inputs::from_lookup(move |k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn inputs_become_the_cli_arguments() {
+        let s = Settings::read(&inputs(&[
+            ("command", "table-compare"),
+            ("pairs", "dev.a:prod.a\ndev.b prod.b\n"),
+            ("parallel", "8"),
+            ("key", "id,region"),
+            ("skip_stats", "true"),
+            ("skip_samples", "false"),
+            ("max_bytes_billed", "1000000"),
+            ("location", "EU"),
+            (
+                "args",
+                r#"--where "dt >= '2026-01-01'" --exclude-columns=updated_at"#,
+            ),
+            ("comment", "never"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            s.argv,
+            [
+                "bqcheck",
+                "table-compare",
+                "--parallel=8",
+                "--location=EU",
+                "--key=id,region",
+                "--max-bytes-billed=1000000",
+                "--skip-stats",
+                "--where",
+                "dt >= '2026-01-01'",
+                "--exclude-columns=updated_at"
+            ]
+        );
+        assert!(matches!(&s.listed, Listed::Text { origin, text }
+            if origin == "input `pairs`" && text.contains("dev.b prod.b")));
+        assert_eq!(s.comment, CommentMode::Never);
+        assert_eq!(s.report_dir, PathBuf::from("bqcheck-reports"));
+        let parsed = Bqcheck::try_parse_from(&s.argv).unwrap();
+        let Command::TableCompare(a) = parsed.command else {
+            panic!("not table-compare")
+        };
+        assert_eq!(a.key, Some(vec!["id".to_string(), "region".to_string()]));
+        assert_eq!(a.query.where_clause.as_deref(), Some("dt >= '2026-01-01'"));
+        assert_eq!(a.common.parallel, 8);
+    }
+
+    #[test]
+    fn inputs_that_do_not_apply_are_refused_with_their_names() {
+        let e = Settings::read(&inputs(&[
+            ("command", "schema-diff"),
+            ("key", "id"),
+            ("detect_anomalies", "true"),
+            ("tables", "prod.t"),
+            ("skip_stats", "yes"),
+            ("comment", "sometimes"),
+            ("comment_tag", "a b"),
+        ]))
+        .unwrap_err();
+        for needle in [
+            "input `key` applies to table-compare only, not to schema-diff",
+            "input `detect_anomalies` applies to profile only",
+            "input `tables` applies to profile only",
+            "input `skip_stats`: `yes` is not a boolean",
+            "input `comment`: `sometimes`",
+            "input `comment_tag`: `a b`",
+        ] {
+            assert!(e.contains(needle), "missing {needle:?} in:\n{e}");
+        }
+        let e = Settings::read(&inputs(&[("command", "diff")])).unwrap_err();
+        assert!(e.contains("`diff` is not one of"), "{e}");
+        let e = Settings::read(&inputs(&[])).unwrap_err();
+        assert!(e.contains("input `command` is required"), "{e}");
+        let e =
+            Settings::read(&inputs(&[("command", "profile"), ("args", "--where 'x")])).unwrap_err();
+        assert!(e.contains("input `args`"), "{e}");
+    }
+
+    /// Every input declared in action.yml is read by the action, and the action reads no
+    /// input that action.yml does not declare; every declared output is written, and only
+    /// those.
+    #[test]
+    fn action_yml_matches_what_the_binary_reads_and_writes() {
+        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/action.yml"))
+            .expect("action.yml at the repository root");
+        let yml: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text).expect("valid YAML");
+        let keys = |section: &str| -> BTreeSet<String> {
+            yml[section]
+                .as_mapping()
+                .unwrap_or_else(|| panic!("action.yml has no {section}"))
+                .keys()
+                .filter_map(|k| k.as_str().map(String::from))
+                .collect()
+        };
+        let declared_inputs = keys("inputs");
+        for command in COMMANDS {
+            let i = inputs(&[("command", command)]);
+            let _ = Settings::read(&i);
+            assert_eq!(
+                i.names_read(),
+                declared_inputs,
+                "inputs read by `bqcheck action` for {command} vs inputs declared in action.yml"
+            );
+        }
+        let written: BTreeSet<String> = outputs(&Totals::default(), 0, None, "")
+            .into_iter()
+            .map(|(k, _)| k.to_string())
+            .collect();
+        assert_eq!(written, keys("outputs"), "outputs written vs declared");
+        for (name, spec) in yml["inputs"].as_mapping().unwrap() {
+            assert!(
+                spec["description"].as_str().is_some_and(|d| !d.is_empty()),
+                "input {name:?} needs a description"
+            );
+            assert!(
+                spec.get("default").is_some() || spec["required"].as_bool() == Some(true),
+                "input {name:?} needs a default"
+            );
+        }
+        assert_eq!(yml["runs"]["using"].as_str(), Some("docker"));
+        assert_eq!(yml["runs"]["image"].as_str(), Some("Dockerfile"));
+    }
+}

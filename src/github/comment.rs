@@ -1,0 +1,256 @@
+//! The sticky pull-request comment: one comment per command and tag, found by a hidden marker,
+//! updated in place on every push, never duplicated.
+
+use std::time::Duration;
+
+use octocrab::{Octocrab, Page};
+use serde::Deserialize;
+
+use super::GithubError;
+use crate::report::{markdown, Batch, Totals};
+
+/// GitHub refuses a comment body above this many characters.
+pub const COMMENT_LIMIT: usize = 65_536;
+
+/// Where the run-specific footer starts: what follows is ignored when deciding whether the
+/// comment changed, so a re-run with the same results makes no API call.
+const FOOTER_MARK: &str = "<!-- bqcheck:footer -->";
+
+/// The hidden marker that identifies our comment: `<!-- bqcheck:{command}:{tag} -->`.
+pub fn marker(command: &str, tag: &str) -> String {
+    format!("<!-- bqcheck:{command}:{tag} -->")
+}
+
+/// The status line: `✅ bqcheck schema-diff: no differences`, `❌ … 1 breaking, 2 different`,
+/// `⚠️ … 1 failed`.
+pub fn status_headline(command: &str, totals: &Totals, exit_code: u8) -> String {
+    let mut parts = Vec::new();
+    if totals.failed > 0 {
+        parts.push(format!("{} failed", totals.failed));
+    }
+    if totals.breaking > 0 {
+        parts.push(format!("{} breaking", totals.breaking));
+    }
+    if totals.different > 0 {
+        parts.push(if command == "profile" {
+            format!(
+                "{} with anomalies ({} anomalies)",
+                totals.different, totals.anomalies
+            )
+        } else {
+            format!("{} different", totals.different)
+        });
+    }
+    let icon = match exit_code {
+        0 => "✅",
+        1 => "❌",
+        _ => "⚠️",
+    };
+    if parts.is_empty() {
+        let none = if command == "profile" {
+            "no anomalies"
+        } else {
+            "no differences"
+        };
+        format!(
+            "{icon} bqcheck {command}: {none} ({} checked)",
+            totals.total
+        )
+    } else {
+        format!(
+            "{icon} bqcheck {command}: {} (of {})",
+            parts.join(", "),
+            totals.total
+        )
+    }
+}
+
+/// What goes around the report in the comment.
+pub struct BodyContext<'a> {
+    pub command: &'a str,
+    pub tag: &'a str,
+    pub run_url: Option<&'a str>,
+    pub sha: Option<&'a str>,
+}
+
+/// The comment: marker, status headline, the Markdown report (cut to fit GitHub's limit, with a
+/// link to the run for the rest), and a footer with version, commit and run link.
+pub fn body(batch: &dyn Batch, ctx: &BodyContext<'_>) -> String {
+    let head = format!(
+        "{}\n### {}\n\n",
+        marker(ctx.command, ctx.tag),
+        status_headline(ctx.command, &batch.totals(), batch.exit_code())
+    );
+    let mut footer = format!(
+        "\n{FOOTER_MARK}\n---\n<sub>bqcheck {}",
+        env!("CARGO_PKG_VERSION")
+    );
+    if let Some(sha) = ctx.sha {
+        footer.push_str(&format!(" · commit {}", &sha[..sha.len().min(7)]));
+    }
+    if let Some(url) = ctx.run_url {
+        footer.push_str(&format!(" · [workflow run]({url})"));
+    }
+    footer.push_str("</sub>\n");
+    let overflow = match ctx.run_url {
+        Some(url) => {
+            format!("The full report is in the [workflow run]({url})'s summary and artifacts.")
+        }
+        None => "The full report is in the workflow run's summary and artifacts.".into(),
+    };
+    let room = COMMENT_LIMIT
+        .saturating_sub(head.chars().count() + footer.chars().count())
+        .saturating_sub(16);
+    let report = markdown::render_bounded(batch, room, &overflow);
+    format!("{head}{}{footer}", report.trim_end())
+}
+
+/// Do two bodies say the same, footer aside?
+pub fn same_content(a: &str, b: &str) -> bool {
+    let content = |s: &str| {
+        s.split(FOOTER_MARK)
+            .next()
+            .unwrap_or(s)
+            .trim_end()
+            .to_string()
+    };
+    content(a) == content(b)
+}
+
+/// Where to comment.
+pub struct Target<'a> {
+    /// `$GITHUB_API_URL`.
+    pub api_url: &'a str,
+    pub token: &'a str,
+    /// `owner/repo`.
+    pub repository: &'a str,
+    pub number: u64,
+}
+
+/// What was done.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Posted {
+    Created(String),
+    Updated(String),
+    /// The comment already said this: no call was made.
+    Unchanged(String),
+}
+
+impl Posted {
+    pub fn url(&self) -> &str {
+        match self {
+            Posted::Created(u) | Posted::Updated(u) | Posted::Unchanged(u) => u,
+        }
+    }
+}
+
+/// The fields of an issue comment we use (GitHub sends many more).
+#[derive(Debug, Deserialize)]
+struct Comment {
+    id: u64,
+    html_url: String,
+    #[serde(default)]
+    body: Option<String>,
+}
+
+fn api_error(e: octocrab::Error) -> GithubError {
+    match e {
+        octocrab::Error::GitHub { source, .. } => GithubError::Api {
+            status: source.status_code.as_u16(),
+            message: source.message,
+        },
+        other => GithubError::Transport(other.to_string()),
+    }
+}
+
+/// Find the comment carrying `marker` on the pull request (every page of comments), then update
+/// it, or create one; no call when its content is already `body`.
+pub async fn upsert(target: &Target<'_>, marker: &str, body: &str) -> Result<Posted, GithubError> {
+    let octo = Octocrab::builder()
+        .base_uri(target.api_url)
+        .map_err(api_error)?
+        .personal_token(target.token.to_string())
+        .set_connect_timeout(Some(Duration::from_secs(10)))
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .build()
+        .map_err(api_error)?;
+    let route = format!(
+        "/repos/{}/issues/{}/comments",
+        target.repository, target.number
+    );
+    let mut page: Page<Comment> = octo
+        .get(&route, Some(&[("per_page", "100")]))
+        .await
+        .map_err(api_error)?;
+    let mut found = None;
+    loop {
+        if let Some(c) = page
+            .items
+            .into_iter()
+            .find(|c| c.body.as_deref().is_some_and(|b| b.contains(marker)))
+        {
+            found = Some(c);
+            break;
+        }
+        match octo
+            .get_page::<Comment>(&page.next)
+            .await
+            .map_err(api_error)?
+        {
+            Some(next) => page = next,
+            None => break,
+        }
+    }
+    let payload = serde_json::json!({ "body": body });
+    match found {
+        Some(c) if c.body.as_deref().is_some_and(|b| same_content(b, body)) => {
+            Ok(Posted::Unchanged(c.html_url))
+        }
+        Some(c) => {
+            let route = format!("/repos/{}/issues/comments/{}", target.repository, c.id);
+            let updated: Comment = octo.patch(route, Some(&payload)).await.map_err(api_error)?;
+            Ok(Posted::Updated(updated.html_url))
+        }
+        None => {
+            let created: Comment = octo.post(route, Some(&payload)).await.map_err(api_error)?;
+            Ok(Posted::Created(created.html_url))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headlines() {
+        let t = |total, different, failed, breaking| Totals {
+            total,
+            identical: total - different - failed,
+            different,
+            failed,
+            breaking,
+            anomalies: 0,
+        };
+        assert_eq!(
+            status_headline("schema-diff", &t(3, 0, 0, 0), 0),
+            "✅ bqcheck schema-diff: no differences (3 checked)"
+        );
+        assert_eq!(
+            status_headline("schema-diff", &t(3, 2, 0, 1), 1),
+            "❌ bqcheck schema-diff: 1 breaking, 2 different (of 3)"
+        );
+        assert_eq!(
+            status_headline("table-compare", &t(3, 1, 1, 0), 2),
+            "⚠️ bqcheck table-compare: 1 failed, 1 different (of 3)"
+        );
+    }
+
+    #[test]
+    fn footer_changes_do_not_count() {
+        let a = format!("x\n{FOOTER_MARK}\nrun 1");
+        let b = format!("x\n{FOOTER_MARK}\nrun 2");
+        assert!(same_content(&a, &b));
+        assert!(!same_content(&a, &format!("y\n{FOOTER_MARK}\nrun 1")));
+    }
+}
