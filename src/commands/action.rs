@@ -266,6 +266,13 @@ impl Log {
     fn print(&self, line: &str) {
         let _ = writeln!(std::io::stdout().lock(), "{line}");
     }
+
+    /// A workflow command that means nothing outside Actions (log groups).
+    fn command(&self, line: &str) {
+        if self.in_actions {
+            self.print(line);
+        }
+    }
 }
 
 /// The three report files under `report_dir`.
@@ -377,7 +384,7 @@ pub async fn run() -> anyhow::Result<u8> {
         return trouble("input `command` must be schema-diff, table-compare or profile");
     };
 
-    log.print(&workflow::group_start(&format!(
+    log.command(&workflow::group_start(&format!(
         "bqcheck {}",
         shell_words::join(&settings.argv[1..])
     )));
@@ -387,7 +394,7 @@ pub async fn run() -> anyhow::Result<u8> {
         Command::Profile(a) => super::profile::execute(a, &settings.listed).await,
         Command::Action => unreachable!("checked above"),
     };
-    log.print(workflow::GROUP_END);
+    log.command(workflow::GROUP_END);
     let batch = match finished {
         Ok(Finished::Batch(b)) => b,
         Ok(Finished::Refused(code)) => {

@@ -1,0 +1,623 @@
+//! `bqcheck action` as GitHub runs it: `INPUT_*` variables, `GITHUB_*` files in a temp dir, a
+//! fake GitHub API (wiremock, with GitHub's documented request and response shapes) and, for
+//! the end-to-end test, the BigQuery emulator.
+
+mod common;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use serde_json::{json, Value};
+use wiremock::matchers::{body_string_contains, header, method, path, query_param};
+use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+
+const REPO: &str = "acme/data";
+const PR: u64 = 7;
+/// A recognisable fake token: it must never appear in any output.
+const TOKEN: &str = "ghs_FAKE0TOKEN0bqcheck0test0123456789";
+const MARKER: &str = "<!-- bqcheck:schema-diff:default -->";
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()
+}
+
+/// One step's files and environment.
+struct Step {
+    dir: tempfile::TempDir,
+    api_url: String,
+    inputs: Vec<(String, String)>,
+    event: &'static str,
+}
+
+struct Ran {
+    code: i32,
+    stdout: String,
+    stderr: String,
+    outputs: HashMap<String, String>,
+    summary: String,
+}
+
+impl Step {
+    fn new(api_url: &str, inputs: &[(&str, &str)]) -> Step {
+        Step {
+            dir: tempfile::tempdir().unwrap(),
+            api_url: api_url.to_string(),
+            inputs: inputs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            event: "pull_request",
+        }
+    }
+
+    fn file(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn run(&self) -> Ran {
+        let event = json!({"action": "synchronize", "number": PR, "pull_request": {"number": PR}});
+        std::fs::write(self.file("event.json"), event.to_string()).unwrap();
+        let mut c = Command::cargo_bin("bqcheck").unwrap();
+        for (k, _) in std::env::vars() {
+            if k.starts_with("INPUT_") || k.starts_with("GITHUB_") {
+                c.env_remove(k);
+            }
+        }
+        for k in [
+            "BIGQUERY_EMULATOR_HOST",
+            "GOOGLE_APPLICATION_CREDENTIALS",
+            "GOOGLE_CLOUD_PROJECT",
+        ] {
+            c.env_remove(k);
+        }
+        c.current_dir(repo_root())
+            .arg("action")
+            .env("GITHUB_ACTIONS", "true")
+            .env("GITHUB_OUTPUT", self.file("output"))
+            .env("GITHUB_STEP_SUMMARY", self.file("summary.md"))
+            .env("GITHUB_EVENT_NAME", self.event)
+            .env("GITHUB_EVENT_PATH", self.file("event.json"))
+            .env("GITHUB_REPOSITORY", REPO)
+            .env("GITHUB_SERVER_URL", "https://github.com")
+            .env("GITHUB_API_URL", &self.api_url)
+            .env("GITHUB_RUN_ID", "4242")
+            .env("GITHUB_SHA", "0123456789abcdef0123456789abcdef01234567")
+            .env("INPUT_GITHUB_TOKEN", TOKEN)
+            .env("INPUT_REPORT_DIR", self.file("reports"));
+        for (k, v) in &self.inputs {
+            c.env(format!("INPUT_{}", k.to_uppercase()), v);
+        }
+        let out = c.output().unwrap();
+        let read = |name: &str| std::fs::read_to_string(self.file(name)).unwrap_or_default();
+        let ran = Ran {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            outputs: parse_outputs(&read("output")),
+            summary: read("summary.md"),
+        };
+        // The token never appears in anything the step produced.
+        let mut everything = format!("{}{}{}", ran.stdout, ran.stderr, read("output"));
+        everything.push_str(&ran.summary);
+        for f in ["report.json", "report.xml", "report.md"] {
+            everything.push_str(&read(&format!("reports/{f}")));
+        }
+        assert!(
+            !everything.contains(TOKEN),
+            "the token leaked into the step's output"
+        );
+        ran
+    }
+}
+
+impl Ran {
+    fn out(&self, name: &str) -> &str {
+        self.outputs
+            .get(name)
+            .unwrap_or_else(|| panic!("output {name} not written: {:?}", self.outputs))
+    }
+    fn log(&self) -> String {
+        format!("stdout:\n{}\nstderr:\n{}", self.stdout, self.stderr)
+    }
+}
+
+/// The runner's reading of `$GITHUB_OUTPUT`: `name=value` lines and `name<<DELIM` blocks.
+fn parse_outputs(text: &str) -> HashMap<String, String> {
+    let mut out = HashMap::new();
+    let mut lines = text.lines();
+    while let Some(line) = lines.next() {
+        if let Some((name, delim)) = line.split_once("<<") {
+            let mut value = Vec::new();
+            for l in lines.by_ref() {
+                if l == delim {
+                    break;
+                }
+                value.push(l);
+            }
+            out.insert(name.to_string(), value.join("\n"));
+        } else if let Some((name, value)) = line.split_once('=') {
+            out.insert(name.to_string(), value.to_string());
+        }
+    }
+    out
+}
+
+/// An issue comment as GitHub's REST API returns it.
+fn comment(id: u64, body: &str) -> Value {
+    json!({
+        "id": id,
+        "node_id": format!("IC_kwDO{id}"),
+        "url": format!("https://api.github.com/repos/{REPO}/issues/comments/{id}"),
+        "html_url": format!("https://github.com/{REPO}/pull/{PR}#issuecomment-{id}"),
+        "issue_url": format!("https://api.github.com/repos/{REPO}/issues/{PR}"),
+        "body": body,
+        "user": {"login": "github-actions[bot]", "id": 41898282, "type": "Bot"},
+        "created_at": "2026-11-01T10:00:00Z",
+        "updated_at": "2026-11-01T10:00:00Z",
+        "author_association": "NONE"
+    })
+}
+
+/// The offline schema gate of the README: 3 pairs of schema files, 2 different, 1 breaking.
+fn schema_gate() -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("command", "schema-diff"),
+        (
+            "pairs",
+            "examples/schemas/pr/users.json:examples/schemas/prod/users.json\n\
+             examples/schemas/pr/orders.json:examples/schemas/prod/orders.json\n\
+             # a comment\n\
+             examples/schemas/pr/products.json:examples/schemas/prod/products.json\n",
+        ),
+    ]
+}
+
+fn comments_path(prefix: &str) -> String {
+    format!("{prefix}/repos/{REPO}/issues/{PR}/comments")
+}
+
+/// The bodies POSTed or PATCHed so far.
+async fn sent_bodies(server: &MockServer, verb: &str) -> Vec<String> {
+    server
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|r: &Request| r.method.as_str() == verb)
+        .map(|r| {
+            let v: Value = serde_json::from_slice(&r.body).unwrap();
+            v["body"].as_str().unwrap().to_string()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn creates_the_comment_when_absent_and_writes_outputs_summary_and_annotations() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(comments_path("")))
+        .and(query_param("per_page", "100"))
+        .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([
+            comment(1, "LGTM"),
+            comment(
+                2,
+                "<!-- bqcheck:profile:default -->\nanother command's comment"
+            )
+        ])))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(comments_path("")))
+        .and(body_string_contains(MARKER))
+        .respond_with(ResponseTemplate::new(201).set_body_json(comment(99, "created")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let step = Step::new(&server.uri(), &schema_gate());
+    let r = step.run();
+    assert_eq!(r.code, 1, "differences fail the step\n{}", r.log());
+    for (k, v) in [
+        ("total", "3"),
+        ("identical", "1"),
+        ("different", "2"),
+        ("failed", "0"),
+        ("breaking", "1"),
+        ("anomalies", "0"),
+        ("exit_code", "1"),
+    ] {
+        assert_eq!(r.out(k), v, "output {k}\n{}", r.log());
+    }
+    assert_eq!(
+        r.out("comment_url"),
+        format!("https://github.com/{REPO}/pull/{PR}#issuecomment-99")
+    );
+    for (k, f) in [
+        ("report_json", "report.json"),
+        ("report_junit", "report.xml"),
+        ("report_markdown", "report.md"),
+    ] {
+        let p = PathBuf::from(r.out(k));
+        assert!(p.ends_with(f) && p.exists(), "{k} = {}", p.display());
+    }
+    let json: Value =
+        serde_json::from_str(&std::fs::read_to_string(r.out("report_json")).unwrap()).unwrap();
+    assert_eq!(json["batch_summary"]["breaking"], 1);
+
+    // The comment: marker, headline, a details block per differing pair, footer with the run.
+    let body = &sent_bodies(&server, "POST").await[0];
+    assert!(body.starts_with(MARKER), "{body}");
+    assert!(
+        body.contains("### ❌ bqcheck schema-diff: 1 breaking, 2 different (of 3)"),
+        "{body}"
+    );
+    assert!(body.contains("<details open><summary><code>examples/schemas/pr/users.json"));
+    assert!(body.contains("legacy_flag"), "{body}");
+    assert!(body.contains(&format!(
+        "[workflow run](https://github.com/{REPO}/actions/runs/4242)"
+    )));
+    assert!(body.contains("commit 0123456"), "{body}");
+
+    // Job summary, annotations and log group.
+    assert!(
+        r.summary
+            .contains("### ❌ bqcheck schema-diff: 1 breaking, 2 different (of 3)"),
+        "{}",
+        r.summary
+    );
+    assert!(r.summary.contains("## Batch Schema Diff Summary"));
+    assert!(
+        r.stdout
+            .contains("::error title=2 breaking schema changes%3A examples/schemas/pr/users.json"),
+        "{}",
+        r.log()
+    );
+    assert!(
+        r.stdout.contains("::warning title=Schema differs"),
+        "{}",
+        r.log()
+    );
+    assert!(
+        r.stdout.contains("::group::bqcheck schema-diff"),
+        "{}",
+        r.log()
+    );
+    assert!(r.stdout.contains("::endgroup::"));
+    assert!(r.stdout.contains("PR comment created"), "{}", r.log());
+}
+
+#[tokio::test]
+async fn updates_the_comment_found_on_page_2_under_an_enterprise_api_path() {
+    let server = MockServer::start().await;
+    let prefix = "/api/v3";
+    let page2 = format!(
+        "{}{}?per_page=100&page=2",
+        server.uri(),
+        comments_path(prefix)
+    );
+    Mock::given(method("GET"))
+        .and(path(comments_path(prefix)))
+        .and(query_param("page", "2"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([
+            comment(5, "unrelated"),
+            comment(6, &format!("{MARKER}\n### old results")),
+        ])))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(comments_path(prefix)))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header(
+                    "link",
+                    format!(r#"<{page2}>; rel="next", <{page2}>; rel="last""#).as_str(),
+                )
+                .set_body_json((1..=4).map(|i| comment(i, "just talk")).collect::<Vec<_>>()),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("PATCH"))
+        .and(path(format!("{prefix}/repos/{REPO}/issues/comments/6")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(comment(6, "updated")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(500))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let step = Step::new(&format!("{}{prefix}", server.uri()), &schema_gate());
+    let r = step.run();
+    assert_eq!(r.code, 1, "{}", r.log());
+    assert!(r.stdout.contains("PR comment updated"), "{}", r.log());
+    assert_eq!(
+        r.out("comment_url"),
+        format!("https://github.com/{REPO}/pull/{PR}#issuecomment-6")
+    );
+    let body = &sent_bodies(&server, "PATCH").await[0];
+    assert!(
+        body.starts_with(MARKER) && body.contains("1 breaking"),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn no_call_when_the_comment_already_says_the_same() {
+    // First run: capture the body the action posts.
+    let first = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+        .mount(&first)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(comment(3, "x")))
+        .expect(1)
+        .mount(&first)
+        .await;
+    Step::new(&first.uri(), &schema_gate()).run();
+    let body = sent_bodies(&first, "POST").await.remove(0);
+
+    // Second run, another workflow run (another footer), same results: no write.
+    let second = MockServer::start().await;
+    let old = body.replace("actions/runs/4242", "actions/runs/1111");
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([comment(3, &old)])))
+        .expect(1)
+        .mount(&second)
+        .await;
+    for verb in ["POST", "PATCH"] {
+        Mock::given(method(verb))
+            .respond_with(ResponseTemplate::new(500))
+            .expect(0)
+            .mount(&second)
+            .await;
+    }
+    let r = Step::new(&second.uri(), &schema_gate()).run();
+    assert_eq!(r.code, 1, "{}", r.log());
+    assert!(r.stdout.contains("PR comment unchanged"), "{}", r.log());
+    assert_eq!(
+        r.out("comment_url"),
+        format!("https://github.com/{REPO}/pull/{PR}#issuecomment-3")
+    );
+}
+
+#[tokio::test]
+async fn a_read_only_token_is_a_warning_and_keeps_the_exit_code() {
+    for (status, pairs, expected) in [
+        (403, schema_gate(), 1),
+        (
+            404,
+            vec![
+                ("command", "schema-diff"),
+                (
+                    "pairs",
+                    "examples/schemas/prod/users.json:examples/schemas/prod/users.json",
+                ),
+            ],
+            0,
+        ),
+    ] {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .respond_with(ResponseTemplate::new(status).set_body_json(json!({
+                "message": "Resource not accessible by integration",
+                "documentation_url": "https://docs.github.com/rest/issues/comments#list-issue-comments",
+                "status": status.to_string()
+            })))
+            .mount(&server)
+            .await;
+        let r = Step::new(&server.uri(), &pairs).run();
+        assert_eq!(r.code, expected, "{}", r.log());
+        assert_eq!(r.out("exit_code"), expected.to_string());
+        assert_eq!(r.out("comment_url"), "");
+        assert!(
+            r.stdout.contains(&format!(
+                "::warning::no PR comment: GitHub answered {status} (Resource not accessible by integration)"
+            )),
+            "{}",
+            r.log()
+        );
+    }
+}
+
+#[tokio::test]
+async fn comments_only_on_pull_requests_unless_told() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(500))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let mut step = Step::new(&server.uri(), &schema_gate());
+    step.event = "push";
+    let r = step.run();
+    assert_eq!(r.code, 1, "{}", r.log());
+    assert_eq!(r.out("comment_url"), "");
+    assert!(!r.stdout.contains("PR comment"), "{}", r.log());
+
+    let mut inputs = schema_gate();
+    inputs.push(("comment", "never"));
+    let r = Step::new(&server.uri(), &inputs).run();
+    assert_eq!(r.out("total"), "3");
+}
+
+/// Schema files for `n` pairs whose diffs are long: 80 columns renamed each.
+fn long_diff_pairs(dir: &Path, n: usize) -> String {
+    let fields = |prefix: &str| {
+        let f: Vec<Value> = (0..80)
+            .map(|i| json!({"name": format!("{prefix}_column_with_a_long_name_{i}"), "type": "STRING"}))
+            .collect();
+        Value::Array(f)
+    };
+    let mut pairs = String::new();
+    for i in 0..n {
+        let a = dir.join(format!("a{i}.json"));
+        let b = dir.join(format!("b{i}.json"));
+        std::fs::write(&a, fields("new").to_string()).unwrap();
+        std::fs::write(&b, fields("old").to_string()).unwrap();
+        pairs.push_str(&format!("{}:{}\n", a.display(), b.display()));
+    }
+    pairs
+}
+
+#[tokio::test]
+async fn a_comment_that_would_be_too_long_is_cut_to_65536_characters() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(comment(8, "x")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let files = tempfile::tempdir().unwrap();
+    let pairs = long_diff_pairs(files.path(), 40);
+    let step = Step::new(
+        &server.uri(),
+        &[("command", "schema-diff"), ("pairs", &pairs)],
+    );
+    let r = step.run();
+    assert_eq!(r.code, 1, "{}", r.log());
+    let full = std::fs::read_to_string(r.out("report_markdown")).unwrap();
+    assert!(
+        full.chars().count() > 65_536,
+        "the test needs a long report"
+    );
+    let body = &sent_bodies(&server, "POST").await[0];
+    let n = body.chars().count();
+    assert!(n <= 65_536, "{n} characters");
+    assert!(n > 60_000, "the room is used: {n} characters");
+    assert!(body.contains("### ❌ bqcheck schema-diff: 40 breaking, 40 different (of 40)"));
+    assert!(
+        body.contains("**Truncated** to fit"),
+        "{}",
+        &body[body.len() - 600..]
+    );
+    assert!(body.contains(&format!(
+        "full report is in the [workflow run](https://github.com/{REPO}/actions/runs/4242)"
+    )));
+    // The summary table is whole: every pair has its row.
+    assert_eq!(body.matches("| ❌ |").count(), 40);
+    // The job summary has room for all of it.
+    assert!(!r.summary.contains("Summary truncated"));
+}
+
+#[test]
+fn bad_inputs_are_reported_as_errors_with_outputs_written() {
+    let step = Step::new(
+        "http://127.0.0.1:9",
+        &[
+            ("command", "schema-diff"),
+            ("key", "id"),
+            ("pairs", "dev.t1:prod.t1"),
+        ],
+    );
+    let r = step.run();
+    assert_eq!(r.code, 2, "{}", r.log());
+    assert!(
+        r.stdout
+            .contains("::error::input `key` applies to table-compare only, not to schema-diff"),
+        "{}",
+        r.log()
+    );
+    assert_eq!(r.out("exit_code"), "2");
+    assert_eq!(r.out("total"), "0");
+
+    let step = Step::new(
+        "http://127.0.0.1:9",
+        &[("command", "schema-diff"), ("pairs", "dev.t1:prod.t$1\n")],
+    );
+    let r = step.run();
+    assert_eq!(r.code, 2, "{}", r.log());
+    assert!(
+        r.stderr.contains("input `pairs`:1:"),
+        "the bad line is named by input and line\n{}",
+        r.log()
+    );
+}
+
+/// The whole action against the emulator: table-compare of seeded tables, comment on the fake
+/// GitHub.
+#[tokio::test]
+async fn end_to_end_table_compare_against_the_emulator() {
+    let host = std::env::var("BIGQUERY_EMULATOR_HOST")
+        .expect("BIGQUERY_EMULATOR_HOST: run the tests with scripts/test");
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(comments_path("")))
+        .and(body_string_contains(
+            "<!-- bqcheck:table-compare:nightly -->",
+        ))
+        .respond_with(ResponseTemplate::new(201).set_body_json(comment(11, "x")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let api = format!("http://{}", host.trim_start_matches("http://"));
+    let jobs = common::job_project("action-e2e");
+    let step = Step::new(
+        &server.uri(),
+        &[
+            ("command", "table-compare"),
+            (
+                "pairs",
+                "project.staging.t1:project.prod.t1\nproject.staging.t2 project.prod.t2\nproject.staging.nope:project.prod.t1",
+            ),
+            ("api_url", &api),
+            ("project", &jobs),
+            ("parallel", "2"),
+            ("skip_stats", "true"),
+            ("sample_size", "5"),
+            ("comment_tag", "nightly"),
+        ],
+    );
+    let r = step.run();
+    assert_eq!(r.code, 2, "a missing table is trouble\n{}", r.log());
+    for (k, v) in [
+        ("total", "3"),
+        ("identical", "0"),
+        ("different", "2"),
+        ("failed", "1"),
+        ("exit_code", "2"),
+    ] {
+        assert_eq!(r.out(k), v, "output {k}\n{}", r.log());
+    }
+    assert!(
+        r.stdout.contains(
+            "::error title=bq-table-compare%3A project.staging.nope ↔ project.prod.t1 could not be checked::"
+        ),
+        "{}",
+        r.log()
+    );
+    assert!(
+        r.stdout
+            .contains("::error title=bq-table-compare%3A project.staging.t1 ↔ project.prod.t1::"),
+        "{}",
+        r.log()
+    );
+    let body = &sent_bodies(&server, "POST").await[0];
+    assert!(
+        body.contains("### ⚠️ bqcheck table-compare: 1 failed, 2 different (of 3)"),
+        "{body}"
+    );
+    assert!(
+        body.contains("project.staging.t1 ↔ project.prod.t1"),
+        "{body}"
+    );
+    assert!(r.summary.contains("Batch Table Compare Summary"));
+    let json: Value =
+        serde_json::from_str(&std::fs::read_to_string(r.out("report_json")).unwrap()).unwrap();
+    assert_eq!(json["batch_summary"]["different"], 2, "{json:#}");
+    let junit = std::fs::read_to_string(r.out("report_junit")).unwrap();
+    assert!(junit.contains(r#"tests="3""#), "{junit}");
+}
