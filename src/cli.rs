@@ -17,9 +17,14 @@ Exit status (as diff(1)):
 /// Flags every utility takes.
 #[derive(Debug, Clone, Args)]
 pub struct CommonArgs {
-    /// Number of items processed at once (capped at 2 × CPUs).
+    /// Number of items processed at once (capped at 2 × CPUs, or --max-parallel).
     #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..))]
     pub parallel: u16,
+
+    /// Cap on --parallel instead of 2 × CPUs. The work is waiting on BigQuery, not the CPU, so
+    /// on a 2-core CI runner a batch of 200 tables can safely run 32 at once.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub max_parallel: Option<u16>,
 
     /// Show progress on stderr: a bar on a terminal, plain `[3/40] ✓ item` lines otherwise.
     #[arg(long)]

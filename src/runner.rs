@@ -19,14 +19,27 @@ pub fn max_workers() -> usize {
         .saturating_mul(2)
 }
 
-/// Clamp `--parallel` to the system maximum; the warning text is the original utilities'.
-pub fn effective_parallel(requested: usize) -> (usize, Option<String>) {
-    let max = max_workers();
+/// Clamp `--parallel` to the cap: `--max-parallel` when given, else the system maximum (the
+/// warning text is the original utilities').
+pub fn effective_parallel(requested: usize, cap: Option<usize>) -> (usize, Option<String>) {
     let n = requested.max(1);
-    if n > max {
-        (max, Some(format!("Limiting workers to {max} (system max)")))
-    } else {
-        (n, None)
+    match cap {
+        Some(cap) if n > cap.max(1) => (
+            cap.max(1),
+            Some(format!(
+                "Limiting workers to {} (--max-parallel)",
+                cap.max(1)
+            )),
+        ),
+        Some(_) => (n, None),
+        None => {
+            let max = max_workers();
+            if n > max {
+                (max, Some(format!("Limiting workers to {max} (system max)")))
+            } else {
+                (n, None)
+            }
+        }
     }
 }
 
@@ -105,6 +118,9 @@ impl Progress {
 
 /// Run `work` over `items` with at most `parallel` at once; results come back in input
 /// order, each beside its item. A panic in one item becomes that item's error; the others go on.
+///
+/// A worker freed by any finished item starts the next one at once (`buffer_unordered`):
+/// one slow item never holds back the items after it. The input order is restored at the end.
 pub async fn run_batch<T, O, F, Fut>(
     items: Vec<T>,
     parallel: usize,
@@ -116,7 +132,7 @@ where
     F: Fn(T) -> Fut,
     Fut: Future<Output = Result<O, String>>,
 {
-    let results = futures::stream::iter(items.into_iter().map(|item| {
+    let mut results = futures::stream::iter(items.into_iter().enumerate().map(|(index, item)| {
         let fut = AssertUnwindSafe(work(item.clone())).catch_unwind();
         async move {
             let r = fut.await.unwrap_or_else(|panic| {
@@ -128,14 +144,15 @@ where
                 Err(format!("internal error (please report): {msg}"))
             });
             progress.item_done(&item.to_string(), r.is_ok());
-            (item, r)
+            (index, item, r)
         }
     }))
-    .buffered(parallel.max(1))
+    .buffer_unordered(parallel.max(1))
     .collect::<Vec<_>>()
     .await;
     progress.finish();
-    results
+    results.sort_unstable_by_key(|(index, _, _)| *index);
+    results.into_iter().map(|(_, item, r)| (item, r)).collect()
 }
 
 #[cfg(test)]
@@ -146,13 +163,42 @@ mod tests {
     #[test]
     fn clamps_to_system_max() {
         let max = max_workers();
-        assert_eq!(effective_parallel(1), (1, None));
-        let (n, w) = effective_parallel(max + 5);
+        assert_eq!(effective_parallel(1, None), (1, None));
+        assert_eq!(effective_parallel(max + 5, Some(64)), (max + 5, None));
+        assert_eq!(
+            effective_parallel(100, Some(64)),
+            (64, Some("Limiting workers to 64 (--max-parallel)".into()))
+        );
+        let (n, w) = effective_parallel(max + 5, None);
         assert_eq!(n, max);
         assert_eq!(
             w.unwrap(),
             format!("Limiting workers to {max} (system max)")
         );
+    }
+
+    /// Item 0 can only finish after the last item has: with two workers, every other item
+    /// must run on the second worker while the first waits (no head-of-line blocking).
+    #[tokio::test]
+    async fn a_slow_item_does_not_hold_back_the_ones_after_it() {
+        let last_done = tokio::sync::Notify::new();
+        let progress = Progress::new(false, 10, "test");
+        let run = run_batch((0..10).collect::<Vec<u32>>(), 2, &progress, |i| {
+            let last_done = &last_done;
+            async move {
+                if i == 0 {
+                    last_done.notified().await;
+                } else if i == 9 {
+                    last_done.notify_one();
+                }
+                Ok::<_, String>(i)
+            }
+        });
+        let out = tokio::time::timeout(Duration::from_secs(10), run)
+            .await
+            .expect("item 0 waited for item 9, which never started");
+        let order: Vec<u32> = out.into_iter().map(|(i, _)| i).collect();
+        assert_eq!(order, (0..10).collect::<Vec<_>>(), "input order restored");
     }
 
     #[tokio::test]

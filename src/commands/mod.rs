@@ -158,7 +158,10 @@ pub fn read_pairs(
 
 /// `--parallel`, capped, with the original utilities' warning.
 pub fn parallelism(common: &CommonArgs) -> usize {
-    let (parallel, warning) = crate::runner::effective_parallel(usize::from(common.parallel));
+    let (parallel, warning) = crate::runner::effective_parallel(
+        usize::from(common.parallel),
+        common.max_parallel.map(usize::from),
+    );
     if let Some(w) = warning {
         eprintln!("{w}");
     }
