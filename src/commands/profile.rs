@@ -180,24 +180,28 @@ impl Ctx {
                 dry_run: planned,
             });
         }
-        let mut rows = Vec::new();
-        let (mut queries, mut bytes) = (0u32, 0u64);
-        for sql in &sqls {
-            let r = self
-                .client
-                .query(project, sql, &self.query_opts(location, false))
-                .await
-                .map_err(err)?;
-            queries += 1;
-            bytes += r.bytes_processed;
-            rows.extend(r.rows);
-        }
-        let (row_count, columns) = pf::read_profile(&rows, &cols);
+        // The profile query and the samples go out together: one round trip, not two.
+        let profile = async {
+            let mut rows = Vec::new();
+            let (mut queries, mut bytes) = (0u32, 0u64);
+            for sql in &sqls {
+                let r = self
+                    .client
+                    .query(project, sql, &self.query_opts(location, false))
+                    .await
+                    .map_err(err)?;
+                queries += 1;
+                bytes += r.bytes_processed;
+                rows.extend(r.rows);
+            }
+            Ok::<_, String>((rows, queries, bytes))
+        };
         // Samples: free through tabledata.list; views (and other virtual tables) have no table
         // data, so they take one small LIMIT query.
-        let samples = if self.args.sample_size == 0 {
-            Vec::new()
-        } else {
+        let samples = async {
+            if self.args.sample_size == 0 {
+                return Ok::<_, String>((Vec::new(), 0u32, 0u64));
+            }
             let virtual_table = matches!(
                 m.table_type.as_deref(),
                 Some("VIEW") | Some("MATERIALIZED_VIEW") | Some("EXTERNAL")
@@ -213,17 +217,25 @@ impl Ctx {
                     .query(project, &sql, &self.query_opts(location, false))
                     .await
                     .map_err(err)?;
-                queries += 1;
-                bytes += r.bytes_processed;
-                notes.push("a view has no table data: samples came from a LIMIT query".into());
-                r.rows
+                Ok((r.rows, 1, r.bytes_processed))
             } else {
-                self.client
+                let rows = self
+                    .client
                     .list_rows(t, m.fields(), self.args.sample_size)
                     .await
-                    .map_err(err)?
+                    .map_err(err)?;
+                Ok((rows, 0, 0))
             }
         };
+        let (profile, samples) = futures::join!(profile, samples);
+        let (rows, mut queries, mut bytes) = profile?;
+        let (samples, sample_queries, sample_bytes) = samples?;
+        if sample_queries > 0 {
+            notes.push("a view has no table data: samples came from a LIMIT query".into());
+        }
+        queries += sample_queries;
+        bytes += sample_bytes;
+        let (row_count, columns) = pf::read_profile(&rows, &cols);
         let mut anomalies = Vec::new();
         if self.args.detect_anomalies {
             let now = chrono::Utc::now().timestamp_millis();
