@@ -26,6 +26,15 @@ pub struct CommonArgs {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub max_parallel: Option<u16>,
 
+    /// Give up on an item after this many seconds (it fails as timed out; its BigQuery jobs
+    /// are cancelled). Each request also has its own 120 s limit.
+    #[arg(long, value_name = "SECS", default_value_t = 900, value_parser = clap::value_parser!(u64).range(1..))]
+    pub timeout: u64,
+
+    /// Say on stderr what is retried and why (status, reason, attempt, delay).
+    #[arg(long, short = 'v')]
+    pub verbose: bool,
+
     /// Show progress on stderr: a bar on a terminal, plain `[3/40] ✓ item` lines otherwise.
     #[arg(long)]
     pub progress: bool,
@@ -64,6 +73,13 @@ pub struct CommonArgs {
     /// Also write a Markdown report to PATH (for PR comments and job summaries).
     #[arg(long, value_name = "PATH")]
     pub report_markdown: Option<PathBuf>,
+}
+
+impl CommonArgs {
+    /// `--timeout` as a duration.
+    pub fn item_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.timeout)
+    }
 }
 
 /// Where pairs come from (bq-schema-diff, bq-table-compare).
@@ -346,7 +362,15 @@ where
             return ExitCode::from(2);
         }
     };
-    match rt.block_on(fut) {
+    let result = rt.block_on(async {
+        crate::cancel::install();
+        fut.await
+    });
+    // After SIGINT/SIGTERM the partial report is written; the status says it was cut short.
+    if let Some(code) = crate::cancel::exit_code() {
+        return ExitCode::from(code);
+    }
+    match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             eprintln!("error: {e:#}");

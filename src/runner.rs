@@ -121,9 +121,14 @@ impl Progress {
 ///
 /// A worker freed by any finished item starts the next one at once (`buffer_unordered`):
 /// one slow item never holds back the items after it. The input order is restored at the end.
+///
+/// An item that takes longer than `timeout` fails as timed out. After SIGINT/SIGTERM
+/// ([`crate::cancel`]) no item starts, and the running ones end as cancelled: every item is
+/// still in the result, exactly once.
 pub async fn run_batch<T, O, F, Fut>(
     items: Vec<T>,
     parallel: usize,
+    timeout: Duration,
     progress: &Progress,
     work: F,
 ) -> Vec<(T, Result<O, String>)>
@@ -135,14 +140,34 @@ where
     let mut results = futures::stream::iter(items.into_iter().enumerate().map(|(index, item)| {
         let fut = AssertUnwindSafe(work(item.clone())).catch_unwind();
         async move {
-            let r = fut.await.unwrap_or_else(|panic| {
-                let msg = panic
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "unknown panic".into());
-                Err(format!("internal error (please report): {msg}"))
-            });
+            let r = if let Some(sig) = crate::cancel::requested() {
+                Err(format!(
+                    "cancelled ({}) before it started",
+                    crate::cancel::signal_name(sig)
+                ))
+            } else {
+                tokio::select! {
+                    r = tokio::time::timeout(timeout, fut) => match r {
+                        Ok(Ok(r)) => r,
+                        Ok(Err(panic)) => {
+                            let msg = panic
+                                .downcast_ref::<&str>()
+                                .map(|s| s.to_string())
+                                .or_else(|| panic.downcast_ref::<String>().cloned())
+                                .unwrap_or_else(|| "unknown panic".into());
+                            Err(format!("internal error (please report): {msg}"))
+                        }
+                        Err(_) => Err(format!(
+                            "timed out after {} s (--timeout); its BigQuery jobs were cancelled",
+                            timeout.as_secs_f64()
+                        )),
+                    },
+                    _ = crate::cancel::cancelled() => Err(format!(
+                        "cancelled ({}) before it finished",
+                        crate::cancel::requested().map_or("signal", crate::cancel::signal_name)
+                    )),
+                }
+            };
             progress.item_done(&item.to_string(), r.is_ok());
             (index, item, r)
         }
@@ -183,17 +208,23 @@ mod tests {
     async fn a_slow_item_does_not_hold_back_the_ones_after_it() {
         let last_done = tokio::sync::Notify::new();
         let progress = Progress::new(false, 10, "test");
-        let run = run_batch((0..10).collect::<Vec<u32>>(), 2, &progress, |i| {
-            let last_done = &last_done;
-            async move {
-                if i == 0 {
-                    last_done.notified().await;
-                } else if i == 9 {
-                    last_done.notify_one();
+        let run = run_batch(
+            (0..10).collect::<Vec<u32>>(),
+            2,
+            Duration::from_secs(60),
+            &progress,
+            |i| {
+                let last_done = &last_done;
+                async move {
+                    if i == 0 {
+                        last_done.notified().await;
+                    } else if i == 9 {
+                        last_done.notify_one();
+                    }
+                    Ok::<_, String>(i)
                 }
-                Ok::<_, String>(i)
-            }
-        });
+            },
+        );
         let out = tokio::time::timeout(Duration::from_secs(10), run)
             .await
             .expect("item 0 waited for item 9, which never started");
@@ -206,23 +237,29 @@ mod tests {
         let running = AtomicUsize::new(0);
         let peak = AtomicUsize::new(0);
         let progress = Progress::new(false, 10, "test");
-        let out = run_batch((0..10).collect::<Vec<u32>>(), 3, &progress, |i| {
-            let running = &running;
-            let peak = &peak;
-            async move {
-                let now = running.fetch_add(1, Ordering::SeqCst) + 1;
-                peak.fetch_max(now, Ordering::SeqCst);
-                tokio::time::sleep(Duration::from_millis(20 - i as u64)).await;
-                running.fetch_sub(1, Ordering::SeqCst);
-                if i == 4 {
-                    panic!("boom on 4");
+        let out = run_batch(
+            (0..10).collect::<Vec<u32>>(),
+            3,
+            Duration::from_secs(60),
+            &progress,
+            |i| {
+                let running = &running;
+                let peak = &peak;
+                async move {
+                    let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                    peak.fetch_max(now, Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_millis(20 - i as u64)).await;
+                    running.fetch_sub(1, Ordering::SeqCst);
+                    if i == 4 {
+                        panic!("boom on 4");
+                    }
+                    if i == 7 {
+                        return Err("failed 7".to_string());
+                    }
+                    Ok(i * 10)
                 }
-                if i == 7 {
-                    return Err("failed 7".to_string());
-                }
-                Ok(i * 10)
-            }
-        })
+            },
+        )
         .await;
         assert_eq!(peak.load(Ordering::SeqCst), 3);
         assert_eq!(out.len(), 10);

@@ -53,7 +53,22 @@ pub fn client(common: &CommonArgs) -> anyhow::Result<Arc<Client>> {
             },
         ),
     };
-    Ok(Arc::new(Client::new(&url, auth, RetryPolicy::default())?))
+    Ok(Arc::new(
+        Client::new(&url, auth, RetryPolicy::default())?.with_verbose(common.verbose),
+    ))
+}
+
+/// After a batch: cancel the BigQuery jobs of items that timed out or were cancelled.
+pub async fn cancel_abandoned_jobs(client: Option<&Client>) {
+    if let Some(c) = client {
+        let n = c.cancel_abandoned_jobs().await;
+        if n > 0 {
+            eprintln!(
+                "cancelled {n} running BigQuery job{}",
+                if n == 1 { "" } else { "s" }
+            );
+        }
+    }
 }
 
 /// Stdin's whole text when it is not a terminal (a pipe or a file), else `None`.

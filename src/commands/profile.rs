@@ -744,14 +744,21 @@ pub async fn execute(args: &ProfileArgs, listed: &Listed) -> anyhow::Result<Fini
         baseline,
     });
     let progress = progress(common, tables.len(), "Profiling", "table");
-    let results = runner::run_batch(tables, parallel, &progress, |table| {
-        let ctx = Arc::clone(&ctx);
-        async move { ctx.profile(&table).await }
-    })
+    let results = runner::run_batch(
+        tables,
+        parallel,
+        common.item_timeout(),
+        &progress,
+        |table| {
+            let ctx = Arc::clone(&ctx);
+            async move { ctx.profile(&table).await }
+        },
+    )
     .await
     .into_iter()
     .map(|(table, result)| TableResult { table, result })
     .collect();
+    super::cancel_abandoned_jobs(Some(&ctx.client)).await;
     let batch = ProfileBatch {
         results,
         fail_on,

@@ -359,7 +359,7 @@ pub async fn execute(args: &SchemaDiffArgs, listed: &Listed) -> anyhow::Result<F
         include_table_options: args.include_table_options,
     };
     let progress = progress(common, pairs.len(), "Comparing", "pair");
-    let results = runner::run_batch(pairs, parallel, &progress, |pair| {
+    let results = runner::run_batch(pairs, parallel, common.item_timeout(), &progress, |pair| {
         let meta = Arc::clone(&meta);
         async move { compare_pair(&meta, &pair, opts).await }
     })

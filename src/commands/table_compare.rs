@@ -724,7 +724,7 @@ pub async fn execute(args: &TableCompareArgs, listed: &Listed) -> anyhow::Result
         location: args.query.location.clone(),
     });
     let progress = progress(common, pairs.len(), "Comparing", "pair");
-    let results = runner::run_batch(pairs, parallel, &progress, |pair| {
+    let results = runner::run_batch(pairs, parallel, common.item_timeout(), &progress, |pair| {
         let ctx = Arc::clone(&ctx);
         async move { ctx.compare(&pair).await }
     })
@@ -732,6 +732,7 @@ pub async fn execute(args: &TableCompareArgs, listed: &Listed) -> anyhow::Result
     .into_iter()
     .map(|(pair, result)| PairResult { pair, result })
     .collect();
+    super::cancel_abandoned_jobs(Some(&ctx.client)).await;
     let batch = TableCompareBatch {
         results,
         fail_on: args.fail_on,

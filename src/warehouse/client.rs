@@ -44,6 +44,28 @@ pub enum WarehouseError {
     BadApiUrl(String),
 }
 
+impl WarehouseError {
+    /// The same error, saying that it persisted through `n` attempts.
+    fn after_attempts(self, n: u32) -> WarehouseError {
+        match self {
+            WarehouseError::Api {
+                status,
+                reason,
+                message,
+            } => WarehouseError::Api {
+                status,
+                reason,
+                message: format!("{message} (gave up after {n} attempts)"),
+            },
+            WarehouseError::Network { url, message } => WarehouseError::Network {
+                url,
+                message: format!("{message} (gave up after {n} attempts)"),
+            },
+            other => other,
+        }
+    }
+}
+
 /// How often and how long to retry transient failures.
 #[derive(Debug, Clone)]
 pub struct RetryPolicy {
@@ -94,6 +116,9 @@ pub struct Client {
     token: OnceCell<Result<TokenProvider, AuthError>>,
     retry: RetryPolicy,
     requests: AtomicU64,
+    verbose: bool,
+    /// Jobs started and not seen complete: (project, job id) → location.
+    running: std::sync::Mutex<std::collections::HashMap<(String, String), Option<String>>>,
 }
 
 impl std::fmt::Debug for Client {
@@ -149,7 +174,63 @@ impl Client {
             token: OnceCell::new(),
             retry,
             requests: AtomicU64::new(0),
+            verbose: false,
+            running: Default::default(),
         })
+    }
+
+    /// Report retries on stderr (`--verbose`).
+    pub fn with_verbose(mut self, verbose: bool) -> Client {
+        self.verbose = verbose;
+        self
+    }
+
+    /// Note a job that is running, so it can be cancelled if its item is abandoned.
+    pub(crate) fn job_started(&self, project: &str, job_id: &str, location: Option<&str>) {
+        if let Ok(mut m) = self.running.lock() {
+            m.insert(
+                (project.to_string(), job_id.to_string()),
+                location.map(String::from),
+            );
+        }
+    }
+
+    pub(crate) fn job_finished(&self, project: &str, job_id: &str) {
+        if let Ok(mut m) = self.running.lock() {
+            m.remove(&(project.to_string(), job_id.to_string()));
+        }
+    }
+
+    /// `jobs.cancel` every job whose item was abandoned (timed out or cancelled by a signal):
+    /// they would otherwise run, and bill, to the end. Returns how many were cancelled.
+    pub async fn cancel_abandoned_jobs(&self) -> usize {
+        let jobs: Vec<((String, String), Option<String>)> = match self.running.lock() {
+            Ok(mut m) => m.drain().collect(),
+            Err(_) => return 0,
+        };
+        let cancels = jobs.iter().map(|((project, job_id), location)| async move {
+            let mut url = self.endpoint(&["projects", project, "jobs", job_id, "cancel"]);
+            if let Ok(u) = &mut url {
+                if let Some(l) = location {
+                    u.query_pairs_mut().append_pair("location", l);
+                }
+            }
+            match url {
+                Ok(u) => match self.send_once(Method::POST, u, None).await {
+                    Ok(_) => true,
+                    Err(e) => {
+                        eprintln!("could not cancel BigQuery job {project}:{job_id}: {e}");
+                        false
+                    }
+                },
+                Err(_) => false,
+            }
+        });
+        futures::future::join_all(cancels)
+            .await
+            .into_iter()
+            .filter(|ok| *ok)
+            .count()
     }
 
     /// HTTP requests sent so far (retries included).
@@ -214,8 +295,22 @@ impl Client {
             let result = self.send_once(method.clone(), url.clone(), body).await;
             match result {
                 Err(e) if is_retryable(&e) && attempt + 1 < self.retry.max_attempts => {
-                    tokio::time::sleep(self.retry.delay(attempt)).await;
+                    let delay = self.retry.delay(attempt);
+                    if self.verbose {
+                        eprintln!(
+                            "retry {}/{} in {:.1} s: {} {} failed: {e}",
+                            attempt + 2,
+                            self.retry.max_attempts,
+                            delay.as_secs_f64(),
+                            method,
+                            url.path()
+                        );
+                    }
+                    tokio::time::sleep(delay).await;
                     attempt += 1;
+                }
+                Err(e) if is_retryable(&e) && attempt > 0 => {
+                    return Err(e.after_attempts(attempt + 1));
                 }
                 other => return other,
             }

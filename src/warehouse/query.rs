@@ -210,7 +210,7 @@ impl Client {
             body["maximumBytesBilled"] = json!(max.to_string());
         }
         let url = self.endpoint(&["projects", project, "queries"])?;
-        let mut resp = self.send_json(Method::POST, url, Some(&body)).await?;
+        let resp = self.send_json(Method::POST, url, Some(&body)).await?;
         if let Some(e) = embedded_error(&resp) {
             return Err(e);
         }
@@ -238,6 +238,40 @@ impl Client {
             .to_string();
         let mut waited = 0u32;
         let mut rows = Vec::new();
+        if resp.get("jobComplete") != Some(&Value::Bool(true)) && !job_id.is_empty() {
+            self.job_started(&job_project, &job_id, location.as_deref());
+        }
+        let result = self
+            .finish_query(
+                resp,
+                &job_project,
+                &job_id,
+                location.as_deref(),
+                &mut waited,
+                &mut rows,
+            )
+            .await;
+        if !job_id.is_empty() {
+            self.job_finished(&job_project, &job_id);
+        }
+        let resp = result?;
+        Ok(QueryResult {
+            rows,
+            bytes_processed: bytes(&resp),
+        })
+    }
+
+    /// Poll the job until it is complete and read every page of its rows into `rows`; the
+    /// last response.
+    async fn finish_query(
+        &self,
+        mut resp: Value,
+        job_project: &str,
+        job_id: &str,
+        location: Option<&str>,
+        waited: &mut u32,
+        rows: &mut Vec<Row>,
+    ) -> Result<Value, WarehouseError> {
         loop {
             if resp.get("jobComplete") == Some(&Value::Bool(true)) {
                 if let Some(e) = embedded_error(&resp) {
@@ -249,7 +283,7 @@ impl Client {
                 };
                 let token = token.to_string();
                 resp = self
-                    .get_results(&job_project, &job_id, location.as_deref(), Some(&token))
+                    .get_results(job_project, job_id, location, Some(&token))
                     .await?;
                 continue;
             }
@@ -259,18 +293,15 @@ impl Client {
                     "incomplete job without a jobReference",
                 ));
             }
-            waited += 1;
-            if waited > 1 {
-                tokio::time::sleep(Duration::from_millis(200 * u64::from(waited.min(10)))).await;
+            *waited += 1;
+            if *waited > 1 {
+                tokio::time::sleep(Duration::from_millis(200 * u64::from((*waited).min(10)))).await;
             }
             resp = self
-                .get_results(&job_project, &job_id, location.as_deref(), None)
+                .get_results(job_project, job_id, location, None)
                 .await?;
         }
-        Ok(QueryResult {
-            rows,
-            bytes_processed: bytes(&resp),
-        })
+        Ok(resp)
     }
 
     /// `tabledata.list`: up to `max` rows of a table without running a query (free: no bytes
