@@ -304,8 +304,69 @@ pub struct LineError {
 
 impl fmt::Display for LineError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}: {}", self.origin, self.line, self.message)
+        write!(
+            f,
+            "{}:{}: {}",
+            self.origin,
+            self.line,
+            shorten(&self.message)
+        )
     }
+}
+
+impl std::error::Error for LineError {}
+
+/// A message of at most ~300 characters: a pasted megabyte line is named, not echoed whole.
+fn shorten(message: &str) -> std::borrow::Cow<'_, str> {
+    const HEAD: usize = 200;
+    const TAIL: usize = 60;
+    let n = message.chars().count();
+    if n <= HEAD + TAIL + 40 {
+        return message.into();
+    }
+    let head: String = message.chars().take(HEAD).collect();
+    let tail: String = message.chars().skip(n - TAIL).collect();
+    format!("{head}… ({} characters left out) …{tail}", n - HEAD - TAIL).into()
+}
+
+/// Text that must be UTF-8: the line of the first invalid byte is named.
+pub fn utf8_text(origin: &str, bytes: Vec<u8>) -> Result<String, LineError> {
+    String::from_utf8(bytes).map_err(|e| {
+        let valid = e.utf8_error().valid_up_to();
+        let bytes = e.as_bytes();
+        LineError {
+            origin: origin.to_string(),
+            line: bytes[..valid].iter().filter(|b| **b == b'\n').count() + 1,
+            message: format!(
+                "not valid UTF-8 (byte 0x{:02x}); save the file as UTF-8",
+                bytes.get(valid).copied().unwrap_or(0)
+            ),
+        }
+    })
+}
+
+/// Drop repeated items, keeping the first of each; the notice names how many and the first.
+pub fn dedup<T: fmt::Display>(items: Vec<T>, noun: &str) -> (Vec<T>, Option<String>) {
+    let mut seen = std::collections::HashSet::new();
+    let mut kept = Vec::with_capacity(items.len());
+    let mut dropped = 0usize;
+    let mut first = None;
+    for item in items {
+        let key = item.to_string();
+        if seen.insert(key.clone()) {
+            kept.push(item);
+        } else {
+            dropped += 1;
+            first.get_or_insert(key);
+        }
+    }
+    let notice = first.map(|f| {
+        format!(
+            "note: {dropped} duplicate {noun}{} skipped (each is checked once), e.g. {f}",
+            if dropped == 1 { "" } else { "s" }
+        )
+    });
+    (kept, notice)
 }
 
 /// Every problem found in the input, so the user can fix them all at once.
@@ -508,11 +569,13 @@ pub fn read_pairs_file(
     path: &Path,
     default_project: Option<&str>,
 ) -> Result<Vec<Pair>, InputError> {
-    let text = std::fs::read_to_string(path).map_err(|source| InputError::Read {
+    let bytes = std::fs::read(path).map_err(|source| InputError::Read {
         path: path.display().to_string(),
         source,
     })?;
-    parse_pair_lines(&path.display().to_string(), &text, default_project).map_err(InputError::Lines)
+    let origin = path.display().to_string();
+    let text = utf8_text(&origin, bytes).map_err(|e| InputError::Lines(vec![e]))?;
+    parse_pair_lines(&origin, &text, default_project).map_err(InputError::Lines)
 }
 
 /// Where the pairs came from, in the order of precedence used by the CLI.

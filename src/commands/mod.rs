@@ -77,12 +77,12 @@ pub fn stdin_text() -> anyhow::Result<Option<String>> {
     if stdin.is_terminal() {
         return Ok(None);
     }
-    let mut text = String::new();
+    let mut bytes = Vec::new();
     stdin
         .lock()
-        .read_to_string(&mut text)
-        .context("cannot read pairs from stdin")?;
-    Ok(Some(text))
+        .read_to_end(&mut bytes)
+        .context("cannot read stdin")?;
+    Ok(Some(input::utf8_text("<stdin>", bytes)?))
 }
 
 /// Print the report on stdout in `--format` and write every `--report-*` file.
@@ -163,7 +163,23 @@ pub fn read_pairs(
         },
         default_project,
     ) {
-        Ok(p) => Ok(Ok(p)),
+        Ok(p) => {
+            let (pairs, notice) = input::dedup(p, "pair");
+            if let Some(n) = notice {
+                eprintln!("{n}");
+            }
+            let selves: Vec<&Pair> = pairs.iter().filter(|p| p.a == p.b).collect();
+            if let Some(first) = selves.first() {
+                eprintln!(
+                    "note: {} pair{} compare{} a table with itself (always identical), e.g. {}",
+                    selves.len(),
+                    if selves.len() == 1 { "" } else { "s" },
+                    if selves.len() == 1 { "s" } else { "" },
+                    first.a
+                );
+            }
+            Ok(Ok(pairs))
+        }
         Err(e) => {
             eprintln!("{e}");
             Ok(Err(2))

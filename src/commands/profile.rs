@@ -689,6 +689,10 @@ fn read_tables(
         );
         return Ok(Err(2));
     }
+    let (tables, notice) = input::dedup(tables, "table");
+    if let Some(n) = notice {
+        eprintln!("{n}");
+    }
     Ok(Ok(tables))
 }
 

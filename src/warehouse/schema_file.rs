@@ -81,12 +81,22 @@ pub fn parse(path: &Path, text: &str) -> Result<TableMeta, SchemaFileError> {
             ))
         }
     };
-    check_fields(meta.fields(), "").map_err(shape)?;
+    check_fields(meta.fields(), "", 1).map_err(shape)?;
     Ok(meta)
 }
 
-/// Every field needs a name and a type; names are unique (case-insensitively) per level.
-fn check_fields(fields: &[Field], prefix: &str) -> Result<(), String> {
+/// BigQuery allows RECORD fields nested at most this deep.
+pub const MAX_DEPTH: usize = 15;
+
+/// Every field needs a name and a type; names are unique (case-insensitively) per level; no
+/// deeper than BigQuery allows.
+fn check_fields(fields: &[Field], prefix: &str, depth: usize) -> Result<(), String> {
+    if depth > MAX_DEPTH && !fields.is_empty() {
+        return Err(format!(
+            "`{}` has fields nested {depth} levels deep: BigQuery allows at most {MAX_DEPTH}",
+            prefix.trim_end_matches('.')
+        ));
+    }
     let mut seen = std::collections::HashSet::new();
     for (i, f) in fields.iter().enumerate() {
         let path = format!("{prefix}{}", f.name);
@@ -99,7 +109,7 @@ fn check_fields(fields: &[Field], prefix: &str) -> Result<(), String> {
         if !seen.insert(f.name.to_lowercase()) {
             return Err(format!("field `{path}` appears twice"));
         }
-        check_fields(&f.fields, &format!("{path}."))?;
+        check_fields(&f.fields, &format!("{path}."), depth + 1)?;
     }
     Ok(())
 }
