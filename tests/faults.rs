@@ -270,3 +270,598 @@ async fn verbose_shows_each_retry_and_the_item_completes() {
         "{stderr}"
     );
 }
+
+/// Every distinct request fails twice (429 or 503, then 403 rateLimitExceeded or 500) and
+/// succeeds on its third attempt: tables.get, jobs.query and getQueryResults alike.
+struct Storm {
+    seen: std::sync::Mutex<std::collections::HashMap<String, usize>>,
+    ok: Box<dyn Fn(&Request) -> ResponseTemplate + Send + Sync>,
+}
+
+impl wiremock::Respond for Storm {
+    fn respond(&self, req: &Request) -> ResponseTemplate {
+        let key = format!(
+            "{} {} {}",
+            req.method,
+            req.url,
+            String::from_utf8_lossy(&req.body)
+        );
+        let n = {
+            let mut seen = self.seen.lock().unwrap();
+            let n = seen.entry(key.clone()).or_insert(0);
+            *n += 1;
+            *n
+        };
+        let odd = key.len() % 2 == 1;
+        let error = |status: u16, reason: &str| {
+            ResponseTemplate::new(status).set_body_json(json!({"error": {"code": status,
+                "message": format!("transient {reason}"), "errors": [{"reason": reason}]}}))
+        };
+        match n {
+            1 if odd => error(429, "rateLimitExceeded"),
+            1 => error(503, "backendError"),
+            2 if odd => error(403, "rateLimitExceeded"),
+            2 => error(500, "internalError"),
+            _ => (self.ok)(req),
+        }
+    }
+}
+
+#[tokio::test]
+async fn retry_storms_on_every_endpoint_lose_no_item() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path_regex(r"/tables/[^/]+$"))
+        .respond_with(Storm {
+            seen: Default::default(),
+            ok: Box::new(|_| ResponseTemplate::new(200).set_body_json(table_meta())),
+        })
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/bigquery/v2/projects/billing/queries"))
+        .respond_with(Storm {
+            seen: Default::default(),
+            ok: Box::new(|req: &Request| {
+                // Each side's job id is its table's name, so polls differ per job.
+                let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
+                let sql = body["query"].as_str().unwrap_or("");
+                let id = sql.split("`acme.d.").nth(1).and_then(|s| s.split('`').next()).unwrap_or("x");
+                ResponseTemplate::new(200).set_body_json(json!({
+                    "jobReference": {"projectId": "billing", "jobId": format!("job-{id}"), "location": "US"},
+                    "jobComplete": false}))
+            }),
+        })
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path_regex(r"/projects/billing/queries/job-"))
+        .respond_with(Storm {
+            seen: Default::default(),
+            ok: Box::new(|_| {
+                ResponseTemplate::new(200).set_body_json(json!({
+                    "jobComplete": true, "totalBytesProcessed": "10",
+                    "schema": {"fields": [{"name": "row_count", "type": "INTEGER"},
+                                          {"name": "fingerprint", "type": "BIGNUMERIC"}]},
+                    "rows": [{"f": [{"v": "3"}, {"v": "42"}]}]}))
+            }),
+        })
+        .mount(&server)
+        .await;
+    let pairs: Vec<String> = (0..6).map(|i| format!("acme.d.a{i}:acme.d.b{i}")).collect();
+    let out = bin("bq-table-compare")
+        .args([
+            "--api-url",
+            &server.uri(),
+            "--project",
+            "billing",
+            "--verbose",
+        ])
+        .args(["--format", "json", "--skip-stats", "--parallel", "3"])
+        .args(&pairs)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let j: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let names: Vec<String> = j["comparisons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            format!(
+                "{}:{}",
+                c["table_a"].as_str().unwrap(),
+                c["table_b"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(names, pairs, "every item exactly once, in input order");
+    // 12 tables.get + 12 jobs.query + 12 polls, each retried twice.
+    assert_eq!(stderr.matches("retry 2/6").count(), 36, "{stderr}");
+    assert_eq!(stderr.matches("retry 3/6").count(), 36, "{stderr}");
+    for what in [
+        "HTTP 429 (rateLimitExceeded)",
+        "HTTP 403 (rateLimitExceeded)",
+        "HTTP 500",
+        "HTTP 503",
+    ] {
+        assert!(stderr.contains(what), "{what} was never seen: {stderr}");
+    }
+}
+
+#[tokio::test]
+async fn permanent_errors_are_not_retried_and_keep_bigquerys_message() {
+    let server = MockServer::start().await;
+    let error = |status: u16, reason: &str, message: &str| {
+        ResponseTemplate::new(status).set_body_json(json!({"error": {"code": status,
+            "message": message, "errors": [{"reason": reason, "message": message}]}}))
+    };
+    Mock::given(method("GET"))
+        .and(path("/bigquery/v2/projects/acme/datasets/d/tables/missing"))
+        .respond_with(error(404, "notFound", "Not found: Table acme:d.missing"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/bigquery/v2/projects/acme/datasets/d/tables/secret"))
+        .respond_with(error(
+            403,
+            "accessDenied",
+            "Access Denied: Table acme:d.secret: User does not have permission",
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path_regex(r"/tables/(ok|bad)$"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(table_meta()))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(|req: &Request| {
+            let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
+            if body["query"].as_str().unwrap_or("").contains("acme.d.bad") {
+                ResponseTemplate::new(400).set_body_json(json!({"error": {"code": 400,
+                    "message": "Unrecognized name: idd at [1:8]",
+                    "errors": [{"reason": "invalidQuery", "message": "Unrecognized name: idd at [1:8]"}]}}))
+            } else {
+                ResponseTemplate::new(200).set_body_json(json!({
+                    "jobReference": {"projectId": "billing", "jobId": "j", "location": "US"},
+                    "jobComplete": true, "totalBytesProcessed": "1",
+                    "schema": {"fields": [{"name": "row_count", "type": "INTEGER"},
+                                          {"name": "fingerprint", "type": "BIGNUMERIC"}]},
+                    "rows": [{"f": [{"v": "3"}, {"v": "42"}]}]}))
+            }
+        })
+        .mount(&server)
+        .await;
+    let out = bin("bq-table-compare")
+        .args(["--api-url", &server.uri(), "--project", "billing"])
+        .args(["--format", "json", "--skip-stats"])
+        .args([
+            "acme.d.missing:acme.d.ok",
+            "acme.d.ok:acme.d.ok",
+            "acme.d.secret:acme.d.ok",
+            "acme.d.bad:acme.d.ok",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let j: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        j["batch_summary"]["identical"], 1,
+        "the good pair completes: {j:#}"
+    );
+    let errors: Vec<&str> = j["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["error"].as_str().unwrap())
+        .collect();
+    assert!(
+        errors[0].contains("Not found: Table acme:d.missing"),
+        "{errors:?}"
+    );
+    assert!(
+        errors[1].contains("Access Denied: Table acme:d.secret"),
+        "{errors:?}"
+    );
+    assert!(
+        errors[2].contains("Unrecognized name: idd at [1:8]"),
+        "{errors:?}"
+    );
+    let posts = requests(&server, "POST", "/queries").await;
+    assert_eq!(
+        posts
+            .iter()
+            .filter(|r| String::from_utf8_lossy(&r.body).contains("acme.d.bad"))
+            .count(),
+        1,
+        "invalidQuery is not retried"
+    );
+    server.verify().await;
+}
+
+#[tokio::test]
+async fn malformed_answers_are_clear_per_item_errors() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(
+            "/bigquery/v2/projects/acme/datasets/d/tables/truncated",
+        ))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_string(r#"{"kind": "bigquery#table", "schema": {"fiel"#),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path_regex(r"/tables/(ok|late|paged)$"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(table_meta()))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(|req: &Request| {
+            let sql = String::from_utf8_lossy(&req.body).to_string();
+            let id = if sql.contains("acme.d.late") {
+                "late"
+            } else if sql.contains("acme.d.paged") {
+                "paged"
+            } else {
+                "ok"
+            };
+            ResponseTemplate::new(200).set_body_json(json!({
+                "jobReference": {"projectId": "billing", "jobId": id, "location": "US"},
+                "jobComplete": false}))
+        })
+        .mount(&server)
+        .await;
+    let done = json!({"jobComplete": true, "totalBytesProcessed": "1",
+        "schema": {"fields": [{"name": "row_count", "type": "INTEGER"}, {"name": "fingerprint", "type": "BIGNUMERIC"}]},
+        "rows": [{"f": [{"v": "3"}, {"v": "42"}]}]});
+    // A long-running job: incomplete three times, then done.
+    Mock::given(method("GET"))
+        .and(path("/bigquery/v2/projects/billing/queries/ok"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"jobComplete": false})))
+        .up_to_n_times(3)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/bigquery/v2/projects/billing/queries/ok"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(done.clone()))
+        .with_priority(2)
+        .mount(&server)
+        .await;
+    // A job that fails after polling: errorResult set.
+    Mock::given(method("GET"))
+        .and(path("/bigquery/v2/projects/billing/queries/late"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"jobComplete": true,
+            "status": {"state": "DONE", "errorResult": {"reason": "resourcesExceeded",
+              "message": "Resources exceeded during query execution"}}})),
+        )
+        .mount(&server)
+        .await;
+    // Paging that ends early: a next page is promised, then the body is cut off.
+    let mut first_page = done.clone();
+    first_page["pageToken"] = json!("p2");
+    Mock::given(method("GET"))
+        .and(path("/bigquery/v2/projects/billing/queries/paged"))
+        .and(wiremock::matchers::query_param("pageToken", "p2"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_string(r#"{"jobComplete": true, "rows": [{"f": [{"v"#),
+        )
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/bigquery/v2/projects/billing/queries/paged"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(first_page))
+        .with_priority(2)
+        .mount(&server)
+        .await;
+    let out = bin("bq-table-compare")
+        .args(["--api-url", &server.uri(), "--project", "billing"])
+        .args(["--format", "json", "--skip-stats"])
+        .args([
+            "acme.d.truncated:acme.d.ok",
+            "acme.d.ok:acme.d.ok",
+            "acme.d.late:acme.d.ok",
+            "acme.d.paged:acme.d.ok",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let j: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        j["batch_summary"]["identical"], 1,
+        "the long-running job was polled to completion: {j:#}"
+    );
+    let errors: Vec<&str> = j["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["error"].as_str().unwrap())
+        .collect();
+    assert_eq!(errors.len(), 3, "{errors:?}");
+    assert!(
+        errors[0].contains("unexpected response from BigQuery"),
+        "{errors:?}"
+    );
+    assert!(
+        errors[1].contains("Resources exceeded during query execution"),
+        "{errors:?}"
+    );
+    assert!(
+        errors[2].contains("unexpected response from BigQuery"),
+        "{errors:?}"
+    );
+}
+
+/// Every query the three commands generate, captured at the fake server: one SELECT
+/// statement each, identifiers backticked, cost guards on every job; --dry-run runs no job;
+/// --where cannot smuggle a second statement.
+#[tokio::test]
+async fn every_generated_query_is_one_guarded_select() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path_regex(r"/tables/[^/]+/data$"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"rows": []})))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path_regex(r"/tables/[^/]+$"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "kind": "bigquery#table", "type": "TABLE", "location": "US", "numRows": "3",
+            "schema": {"fields": [{"name": "id", "type": "INTEGER"}, {"name": "name", "type": "STRING"},
+                                  {"name": "amount", "type": "NUMERIC"},
+                                  {"name": "addr", "type": "RECORD", "fields": [{"name": "zip", "type": "STRING"}]}]}})))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(|req: &Request| {
+            let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
+            let sql = body["query"].as_str().unwrap_or("");
+            // Different fingerprints, so table-compare also runs its row-level diff.
+            let fp = if sql.contains("acme.d.a`") { "1" } else { "2" };
+            ResponseTemplate::new(200).set_body_json(json!({
+                "jobReference": {"projectId": "billing", "jobId": "j", "location": "US"},
+                "jobComplete": true, "totalBytesProcessed": "1",
+                "schema": {"fields": [{"name": "row_count", "type": "INTEGER"}, {"name": "fingerprint", "type": "BIGNUMERIC"}]},
+                "rows": [{"f": [{"v": "3"}, {"v": fp}]}]}))
+        })
+        .mount(&server)
+        .await;
+    let api = server.uri();
+    let common = [
+        "--api-url",
+        api.as_str(),
+        "--project",
+        "billing",
+        "--max-bytes-billed",
+        "1000000",
+        "--where",
+        "amount > 0",
+    ];
+    let runs: Vec<(&str, Vec<&str>)> = vec![
+        ("bq-table-compare", vec!["acme.d.a", "acme.d.b"]),
+        (
+            "bq-table-compare",
+            vec!["--key", "id", "acme.d.a", "acme.d.b"],
+        ),
+        (
+            "bq-table-compare",
+            vec!["--skip-stats", "acme.d.a", "acme.d.b"],
+        ),
+        ("bq-profile", vec!["--detect-anomalies", "acme.d.a"]),
+    ];
+    for (b, args) in &runs {
+        let out = bin(b).args(common).args(args).output().unwrap();
+        assert!(
+            matches!(out.status.code(), Some(0..=2)),
+            "{b}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let posts = requests(&server, "POST", "/queries").await;
+    assert!(posts.len() >= 7, "{} queries", posts.len());
+    for r in &posts {
+        let body: Value = serde_json::from_slice(&r.body).unwrap();
+        let sql = body["query"].as_str().unwrap();
+        assert_eq!(body["useLegacySql"], false);
+        assert_eq!(body["maximumBytesBilled"], "1000000", "{sql}");
+        assert_eq!(body["dryRun"], false);
+        let head = sql.trim_start().to_uppercase();
+        assert!(
+            head.starts_with("SELECT") || head.starts_with("WITH"),
+            "{sql}"
+        );
+        assert!(!sql.contains(';'), "one statement: {sql}");
+        for word in [
+            "INSERT ",
+            "UPDATE ",
+            "DELETE ",
+            "MERGE ",
+            "DROP ",
+            "CREATE ",
+            "ALTER ",
+            "TRUNCATE ",
+        ] {
+            assert!(!sql.to_uppercase().contains(word), "{word}in {sql}");
+        }
+        // Tables appear only backticked and fully qualified.
+        for t in ["acme.d.a", "acme.d.b"] {
+            let bare = sql.matches(t).count();
+            let quoted = sql.matches(&format!("`{t}`")).count();
+            assert_eq!(bare, quoted, "{t} not backticked in {sql}");
+        }
+    }
+    // --dry-run: every job is a dry run.
+    let before = posts.len();
+    let out = bin("bq-table-compare")
+        .args(common)
+        .args(["--dry-run", "acme.d.a", "acme.d.b"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let posts = requests(&server, "POST", "/queries").await;
+    assert!(posts.len() > before);
+    for r in &posts[before..] {
+        let body: Value = serde_json::from_slice(&r.body).unwrap();
+        assert_eq!(body["dryRun"], true, "--dry-run must not run a job");
+    }
+    // --where cannot smuggle a second statement, a comment, or close the predicate.
+    let count = requests(&server, "POST", "/queries").await.len();
+    for evil in [
+        "1=1; DROP TABLE acme.d.a",
+        "1=1 -- ",
+        "1=1 /* x */",
+        "1=1) OR (1=1",
+        "1=1 # x",
+    ] {
+        for b in ["bq-table-compare", "bq-profile"] {
+            let tables: &[&str] = if b == "bq-profile" {
+                &["acme.d.a"]
+            } else {
+                &["acme.d.a", "acme.d.b"]
+            };
+            let out = bin(b)
+                .args([
+                    "--api-url",
+                    api.as_str(),
+                    "--project",
+                    "billing",
+                    "--where",
+                    evil,
+                ])
+                .args(tables)
+                .output()
+                .unwrap();
+            assert_eq!(
+                out.status.code(),
+                Some(2),
+                "{b} --where {evil:?} must be refused"
+            );
+        }
+    }
+    assert_eq!(
+        requests(&server, "POST", "/queries").await.len(),
+        count,
+        "no query ran for a refused --where"
+    );
+}
+
+/// 2,000 pairs, random latency, 10% of requests failing once: every pair ends correct, the
+/// fake server never sees more than 2 × --parallel requests at once (each pair fetches its
+/// two sides together), and peak RSS is reported.
+#[tokio::test]
+async fn load_two_thousand_pairs_with_transient_failures() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let server = MockServer::start().await;
+    let spans = Arc::new(std::sync::Mutex::new(Vec::<(Instant, Duration)>::new()));
+    let failures = Arc::new(AtomicUsize::new(0));
+    let seen = Arc::new(std::sync::Mutex::new(
+        std::collections::HashSet::<String>::new(),
+    ));
+    {
+        let spans = Arc::clone(&spans);
+        let failures = Arc::clone(&failures);
+        let seen = Arc::clone(&seen);
+        Mock::given(method("GET"))
+            .respond_with(move |req: &Request| {
+                let path = req.url.path().to_string();
+                let h = path
+                    .bytes()
+                    .fold(7u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)));
+                let delay = Duration::from_millis(h % 20);
+                spans.lock().unwrap().push((Instant::now(), delay));
+                let first_time = seen.lock().unwrap().insert(path.clone());
+                if first_time && h % 10 == 0 {
+                    failures.fetch_add(1, Ordering::SeqCst);
+                    return ResponseTemplate::new(503).set_delay(delay);
+                }
+                let n: u64 = path
+                    .rsplit('t')
+                    .next()
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(0);
+                // Odd tables have an extra column: odd pairs differ.
+                let mut fields = vec![json!({"name": "id", "type": "INTEGER"})];
+                if path.contains("/dev/") && n % 2 == 1 {
+                    fields.push(json!({"name": "extra", "type": "STRING"}));
+                }
+                ResponseTemplate::new(200)
+                    .set_body_json(json!({"schema": {"fields": fields}}))
+                    .set_delay(delay)
+            })
+            .mount(&server)
+            .await;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("pairs.txt");
+    let lines: Vec<String> = (0..2000)
+        .map(|i| format!("acme.dev.t{i}:acme.prod.t{i}"))
+        .collect();
+    std::fs::write(&file, lines.join("\n")).unwrap();
+    let parallel = 8;
+    let out = bin("bq-schema-diff")
+        .args([
+            "--api-url",
+            &server.uri(),
+            "--format",
+            "json",
+            "--max-parallel",
+            "8",
+        ])
+        .args(["--parallel", &parallel.to_string(), "--pairs-file"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let j: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(j["batch_summary"]["total_pairs"], 2000);
+    assert_eq!(j["batch_summary"]["failed"], 0, "{}", j["errors"]);
+    assert_eq!(j["batch_summary"]["different"], 1000);
+    let comparisons = j["comparisons"].as_array().unwrap();
+    for (i, c) in comparisons.iter().enumerate() {
+        assert_eq!(c["table_a"], format!("acme.dev.t{i}"), "input order");
+        assert_eq!(c["identical"], i % 2 == 0, "pair {i}");
+    }
+    assert!(failures.load(Ordering::SeqCst) > 100, "the storm happened");
+    // Peak concurrency from the request spans (arrival, arrival + delay).
+    let spans = spans.lock().unwrap().clone();
+    let mut events: Vec<(Instant, i32)> = spans
+        .iter()
+        .flat_map(|(start, d)| [(*start, 1), (*start + *d, -1)])
+        .collect();
+    events.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
+    let (mut now, mut peak) = (0, 0);
+    for (_, delta) in events {
+        now += delta;
+        peak = peak.max(now);
+    }
+    assert!(
+        peak <= 2 * parallel,
+        "{peak} requests at once with --parallel {parallel}"
+    );
+    // SAFETY: getrusage only writes into the struct passed.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) };
+    println!(
+        "load: 2000 pairs, {} transient failures retried, peak {peak} concurrent requests, peak RSS {:.1} MiB",
+        failures.load(Ordering::SeqCst),
+        usage.ru_maxrss as f64 / 1024.0
+    );
+}
