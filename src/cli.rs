@@ -52,7 +52,8 @@ pub struct CommonArgs {
     #[arg(long, value_name = "ID")]
     pub project: Option<String>,
 
-    /// BigQuery API endpoint, e.g. an emulator at http://127.0.0.1:9050 (no auth is sent)
+    /// BigQuery API endpoint, e.g. an emulator at http://127.0.0.1:9050 (no auth is sent,
+    /// unless --credentials is given too: a private endpoint)
     /// [default: $BIGQUERY_EMULATOR_HOST, else https://bigquery.googleapis.com].
     #[arg(long, value_name = "URL")]
     pub api_url: Option<String>,

@@ -865,3 +865,87 @@ async fn load_two_thousand_pairs_with_transient_failures() {
         usage.ru_maxrss as f64 / 1024.0
     );
 }
+
+/// A recognisable access token, minted by a fake token endpoint for a real (test-generated)
+/// service-account key, is sent to BigQuery and appears in no output, report or error.
+#[tokio::test]
+async fn the_access_token_never_appears_in_any_output() {
+    const TOKEN: &str = "ya29.FAKE-bqcheck-TOKEN-0123456789abcdef";
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"access_token": TOKEN, "expires_in": 3600, "token_type": "Bearer"}),
+        ))
+        .mount(&server)
+        .await;
+    // A server that echoes what it was sent, Authorization header included, in its errors.
+    Mock::given(method("GET"))
+        .respond_with(|req: &Request| {
+            let auth = req
+                .headers
+                .get("authorization")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("none")
+                .to_string();
+            ResponseTemplate::new(500)
+                .set_body_string(format!("<html>backend exploded; you sent {auth}</html>"))
+        })
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let pem = dir.path().join("key.pem");
+    let status = Command::new("openssl")
+        .args([
+            "genpkey",
+            "-algorithm",
+            "RSA",
+            "-pkeyopt",
+            "rsa_keygen_bits:2048",
+            "-out",
+        ])
+        .arg(&pem)
+        .stderr(Stdio::null())
+        .status()
+        .expect("openssl");
+    assert!(status.success());
+    let key = json!({
+        "type": "service_account", "project_id": "acme",
+        "private_key_id": "k1", "private_key": std::fs::read_to_string(&pem).unwrap(),
+        "client_email": "bqcheck@acme.iam.gserviceaccount.com", "client_id": "1",
+        "token_uri": format!("{}/token", server.uri()),
+    });
+    let key_file = dir.path().join("key.json");
+    std::fs::write(&key_file, key.to_string()).unwrap();
+    let report = dir.path().join("r.json");
+    let out = bin("bq-schema-diff")
+        .args(["--api-url", &server.uri(), "--verbose", "--format", "junit"])
+        .arg("--credentials")
+        .arg(&key_file)
+        .arg("--report-json")
+        .arg(&report)
+        .args(["acme.d.a", "acme.d.b"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let gets = requests(&server, "GET", "/tables/").await;
+    assert!(
+        gets.iter().any(
+            |r| r.headers.get("authorization").and_then(|v| v.to_str().ok())
+                == Some(&format!("Bearer {TOKEN}"))
+        ),
+        "the token is used"
+    );
+    let all = format!(
+        "{}{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+        std::fs::read_to_string(&report).unwrap_or_default()
+    );
+    assert!(
+        all.contains("backend exploded"),
+        "the server's message is kept: {all}"
+    );
+    assert!(!all.contains("FAKE-bqcheck-TOKEN"), "token leaked: {all}");
+    assert!(!all.contains("PRIVATE KEY"), "key leaked");
+}

@@ -45,6 +45,13 @@ fn api_url(common: &CommonArgs) -> Option<String> {
 /// The BigQuery client for this run.
 pub fn client(common: &CommonArgs) -> anyhow::Result<Arc<Client>> {
     let (url, auth) = match api_url(common) {
+        // A private endpoint (Private Service Connect, a proxy) with explicit credentials.
+        Some(url) if common.credentials.is_some() => (
+            url,
+            AuthMode::Google {
+                credentials: common.credentials.clone(),
+            },
+        ),
         Some(url) => (url, AuthMode::None),
         None => (
             crate::warehouse::client::DEFAULT_API_URL.to_string(),

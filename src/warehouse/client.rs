@@ -45,6 +45,38 @@ pub enum WarehouseError {
 }
 
 impl WarehouseError {
+    /// The same error with `secret` (the access token we sent) blanked out of its text, in
+    /// case a server or proxy echoed it back.
+    fn redact(self, secret: &str) -> WarehouseError {
+        if secret.is_empty() {
+            return self;
+        }
+        let r = |s: String| s.replace(secret, "[redacted token]");
+        match self {
+            WarehouseError::NotFound(m) => WarehouseError::NotFound(r(m)),
+            WarehouseError::AccessDenied(m) => WarehouseError::AccessDenied(r(m)),
+            WarehouseError::Invalid(m) => WarehouseError::Invalid(r(m)),
+            WarehouseError::Api {
+                status,
+                reason,
+                message,
+            } => WarehouseError::Api {
+                status,
+                reason: reason.map(r),
+                message: r(message),
+            },
+            WarehouseError::Network { url, message } => WarehouseError::Network {
+                url: r(url),
+                message: r(message),
+            },
+            WarehouseError::Decode { what, message } => WarehouseError::Decode {
+                what,
+                message: r(message),
+            },
+            other => other,
+        }
+    }
+
     /// The same error, saying that it persisted through `n` attempts.
     fn after_attempts(self, n: u32) -> WarehouseError {
         match self {
@@ -324,9 +356,23 @@ impl Client {
         body: Option<&Value>,
     ) -> Result<Value, WarehouseError> {
         let mut req = self.http.request(method, url.clone());
-        if let Some(token) = self.bearer().await? {
+        let token = self.bearer().await?;
+        if let Some(token) = &token {
             req = req.bearer_auth(token);
         }
+        let result = self.exchange(req, &url, body).await;
+        match token {
+            Some(t) => result.map_err(|e| e.redact(&t)),
+            None => result,
+        }
+    }
+
+    async fn exchange(
+        &self,
+        mut req: reqwest::RequestBuilder,
+        url: &Url,
+        body: Option<&Value>,
+    ) -> Result<Value, WarehouseError> {
         if let Some(b) = body {
             req = req.json(b);
         }
