@@ -345,7 +345,12 @@ pub enum Command {
     /// Run as the GitHub Action: read the action's inputs from INPUT_* variables, run the
     /// command they name, then write step outputs, the job summary, annotations, the reports
     /// and the sticky PR comment (see action.yml).
-    Action,
+    Action {
+        /// Ignored: a Docker action's runner may pass the `args` input here too; the action
+        /// reads it from INPUT_ARGS.
+        #[arg(num_args = 0.., trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+        ignored: Vec<String>,
+    },
 }
 
 /// Run a command on a fresh runtime, turning any error into exit status 2.
@@ -400,7 +405,7 @@ pub fn main_bqcheck() -> ExitCode {
         Command::SchemaDiff(args) => run(crate::commands::schema_diff::run(args)),
         Command::TableCompare(args) => run(crate::commands::table_compare::run(args)),
         Command::Profile(args) => run(crate::commands::profile::run(args)),
-        Command::Action => run(crate::commands::action::run()),
+        Command::Action { .. } => run(crate::commands::action::run()),
     }
 }
 

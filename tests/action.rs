@@ -621,3 +621,29 @@ async fn end_to_end_table_compare_against_the_emulator() {
     let junit = std::fs::read_to_string(r.out("report_junit")).unwrap();
     assert!(junit.contains(r#"tests="3""#), "{junit}");
 }
+
+/// A Docker action's runner may hand the `args` input to the container as arguments too:
+/// they are ignored, the input is read from INPUT_ARGS.
+#[test]
+fn trailing_container_arguments_are_ignored() {
+    let out = Command::cargo_bin("bqcheck")
+        .unwrap()
+        .current_dir(repo_root())
+        .args(["action", "--where", "x > 1"])
+        .env("INPUT_COMMAND", "schema-diff")
+        .env(
+            "INPUT_PAIRS",
+            "examples/schemas/prod/users.json:examples/schemas/prod/users.json",
+        )
+        .env("INPUT_COMMENT", "never")
+        .env("INPUT_REPORT_DIR", tempfile::tempdir().unwrap().path())
+        .env_remove("GITHUB_ACTIONS")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

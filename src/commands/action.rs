@@ -349,7 +349,7 @@ fn common(command: &Command) -> Option<&CommonArgs> {
         Command::SchemaDiff(a) => Some(&a.common),
         Command::TableCompare(a) => Some(&a.common),
         Command::Profile(a) => Some(&a.common),
-        Command::Action => None,
+        Command::Action { .. } => None,
     }
 }
 
@@ -392,7 +392,7 @@ pub async fn run() -> anyhow::Result<u8> {
         Command::SchemaDiff(a) => super::schema_diff::execute(a, &settings.listed).await,
         Command::TableCompare(a) => super::table_compare::execute(a, &settings.listed).await,
         Command::Profile(a) => super::profile::execute(a, &settings.listed).await,
-        Command::Action => unreachable!("checked above"),
+        Command::Action { .. } => unreachable!("checked above"),
     };
     log.command(workflow::GROUP_END);
     let batch = match finished {
@@ -651,5 +651,10 @@ mod tests {
         }
         assert_eq!(yml["runs"]["using"].as_str(), Some("docker"));
         assert_eq!(yml["runs"]["image"].as_str(), Some("Dockerfile"));
+        assert_eq!(
+            yml["runs"]["args"].as_sequence().map(Vec::len),
+            Some(0),
+            "no container arguments: inputs come from INPUT_*"
+        );
     }
 }
