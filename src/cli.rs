@@ -17,7 +17,9 @@ Exit status (as diff(1)):
 /// Flags every utility takes.
 #[derive(Debug, Clone, Args)]
 pub struct CommonArgs {
-    /// Number of items processed at once (capped at 2 × CPUs, or --max-parallel).
+    /// Number of items processed at once (capped at 2 × CPUs, or --max-parallel). Each item
+    /// has at most 2 requests to BigQuery in flight (its two sides, or a profile's query and
+    /// its sample rows), so at most 2 × N at once.
     #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..))]
     pub parallel: u16,
 

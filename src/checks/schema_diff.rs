@@ -232,6 +232,33 @@ fn widening(from: &str, to: &str) -> Option<Option<&'static str>> {
     }
 }
 
+/// Digits before and after the point a NUMERIC-like column holds: its parameters when set
+/// (a missing scale is 0 when a precision is given), else the type's own.
+fn digits(f: &Field, ty: &str) -> Option<(i64, i64)> {
+    match (f.precision, ty) {
+        (Some(p), _) => {
+            let s = f.scale.unwrap_or(0);
+            Some((p - s, s))
+        }
+        (None, "INT64") => Some((19, 0)),
+        (None, "NUMERIC") => Some((29, 9)),
+        (None, "BIGNUMERIC") => Some((39, 38)),
+        _ => None,
+    }
+}
+
+/// Can the new column (`to`) hold every value of the old one (`from`, of type `from_ty`)?
+/// Only parameterised targets can fall short: INT64 → NUMERIC(5) cannot.
+fn holds_every_value(from: &Field, from_ty: &str, to: &Field) -> bool {
+    if to.precision.is_none() {
+        return true;
+    }
+    match (digits(from, from_ty), digits(to, "")) {
+        (Some((fi, fs)), Some((ti, ts))) => ti >= fi && ts >= fs,
+        _ => true,
+    }
+}
+
 /// Compare two tables' schemas (and options when asked, and both sides have them). `a` is the
 /// proposed side, `b` the base.
 pub fn diff(a: &TableMeta, b: &TableMeta, opts: DiffOptions) -> Vec<Change> {
@@ -353,7 +380,13 @@ fn diff_field(a: &Field, b: &Field, path: &str, out: &mut Vec<Change>) {
             Some(describe_type(b)),
             Some(describe_type(a)),
         );
+        let fits = holds_every_value(b, &tb, a);
         out.push(match widening(&tb, &ta) {
+            Some(_) if !fits => change.note(format!(
+                "{} cannot hold every {} value",
+                describe_type(a),
+                describe_type(b)
+            )),
             Some(note) => {
                 let c = Change {
                     class: Class::Compatible,
@@ -509,7 +542,9 @@ fn diff_params(a: &Field, b: &Field, path: &str, out: &mut Vec<Change>) {
             }),
         );
     }
-    if a.scale != b.scale {
+    // A missing scale is 0 when a precision is set: NUMERIC(10,2) → NUMERIC(10) drops digits.
+    let scale = |f: &Field| f.scale.or(f.precision.map(|_| 0));
+    if scale(a) != scale(b) {
         // More digits after the point are fine only if the digits before it do not shrink.
         let int_digits = |f: &Field| f.precision.map(|p| p - f.scale.unwrap_or(0));
         let int_ok = match (int_digits(b), int_digits(a)) {
@@ -517,7 +552,7 @@ fn diff_params(a: &Field, b: &Field, path: &str, out: &mut Vec<Change>) {
             (_, None) => true,
             (None, Some(_)) => false,
         };
-        let class = match widen(b.scale, a.scale) {
+        let class = match widen(scale(b), scale(a)) {
             Class::Compatible if int_ok => Class::Compatible,
             _ => Class::Breaking,
         };
@@ -894,6 +929,55 @@ mod tests {
         );
         let c = one(vec![n(Some(10), Some(1))], vec![n(Some(10), Some(2))]);
         assert_eq!(c.class, Class::Breaking);
+        // A missing scale is 0 when a precision is set: the 2 decimals are lost.
+        let c = one(vec![n(Some(10), None)], vec![n(Some(10), Some(2))]);
+        assert_eq!(
+            (c.kind, c.class),
+            (ChangeKind::ScaleChanged, Class::Breaking),
+            "{c:?}"
+        );
+        assert!(d(vec![n(Some(10), Some(0))], vec![n(Some(10), None)]).is_empty());
+    }
+
+    #[test]
+    fn a_type_change_to_a_parameterised_type_must_hold_every_old_value() {
+        let n = |ty: &str, p: Option<i64>, sc: Option<i64>| Field {
+            precision: p,
+            scale: sc,
+            ..f("n", ty)
+        };
+        // INT64 needs 19 integer digits.
+        let c = one(vec![n("NUMERIC", Some(5), None)], vec![f("n", "INT64")]);
+        assert_eq!(
+            (c.kind, c.class),
+            (ChangeKind::TypeChanged, Class::Breaking),
+            "{c:?}"
+        );
+        assert!(
+            c.note
+                .as_deref()
+                .unwrap_or("")
+                .contains("cannot hold every"),
+            "{c:?}"
+        );
+        let c = one(vec![n("NUMERIC", Some(20), Some(1))], vec![f("n", "INT64")]);
+        assert_eq!(c.class, Class::Compatible, "{c:?}");
+        // NUMERIC(10,2) fits in BIGNUMERIC(12,2), not in BIGNUMERIC(10,4).
+        let c = one(
+            vec![n("BIGNUMERIC", Some(12), Some(2))],
+            vec![n("NUMERIC", Some(10), Some(2))],
+        );
+        assert_eq!(c.class, Class::Compatible, "{c:?}");
+        let c = one(
+            vec![n("BIGNUMERIC", Some(10), Some(4))],
+            vec![n("NUMERIC", Some(10), Some(2))],
+        );
+        assert_eq!(c.class, Class::Breaking, "{c:?}");
+        // Unparameterised targets keep the plain widening rules.
+        assert_eq!(
+            one(vec![f("n", "NUMERIC")], vec![f("n", "INT64")]).class,
+            Class::Compatible
+        );
     }
 
     #[test]
