@@ -304,6 +304,24 @@ async fn drift_against_a_baseline_a_view_and_a_missing_table() {
     ];
     want.sort();
     assert_eq!(got, want, "{:#}", j["profiles"][0]["profile"]["anomalies"]);
+    // With --columns, the baseline's other columns were not profiled: not "removed".
+    let (code, only_v, err) = profile(
+        &job_project("pf-drift-cols"),
+        &["--baseline", base.to_str().unwrap(), "--columns", "v", &t],
+    );
+    assert_eq!(code, 0, "warnings only: {err}");
+    let mut got = rules(&only_v["profiles"][0]);
+    got.sort();
+    let mut want = vec![
+        r("drift_row_count", "", "warning"),
+        r("drift_mean", "v", "warning"),
+    ];
+    want.sort();
+    assert_eq!(
+        got, want,
+        "{:#}",
+        only_v["profiles"][0]["profile"]["anomalies"]
+    );
     let v = &j["profiles"][1];
     assert_eq!(v["profile"]["metadata"]["type"], "VIEW");
     assert_eq!(v["profile"]["row_count"], 3);

@@ -243,13 +243,25 @@ impl Ctx {
         }
         if let Some(base) = &self.baseline {
             match base.get(&t.to_string()) {
-                Some((base_rows, base_cols)) => anomalies.extend(pf::drift(
-                    row_count,
-                    &columns,
-                    *base_rows,
-                    base_cols,
-                    &self.thresholds,
-                )),
+                Some((base_rows, base_cols)) => {
+                    // With --columns, the baseline's other columns were not profiled this
+                    // time: they did not go away.
+                    let selected: Vec<ColumnProfile> = match &self.args.query.columns {
+                        Some(_) => base_cols
+                            .iter()
+                            .filter(|b| columns.iter().any(|c| c.name == b.name))
+                            .cloned()
+                            .collect(),
+                        None => base_cols.clone(),
+                    };
+                    anomalies.extend(pf::drift(
+                        row_count,
+                        &columns,
+                        *base_rows,
+                        &selected,
+                        &self.thresholds,
+                    ))
+                }
                 None => notes.push("not in the baseline: no drift computed".into()),
             }
         }
