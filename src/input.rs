@@ -500,7 +500,9 @@ pub fn parse_pair_args(
     args: &[String],
     default_project: Option<&str>,
 ) -> Result<Vec<Pair>, Vec<LineError>> {
-    if args.len() == 2 && args.iter().all(|a| Source::plausible(a)) {
+    // Two arguments, neither of them a pair: `TABLE_A TABLE_B`, each side checked on its own
+    // (so a bad one is named as a bad table, not as "not a pair").
+    if args.len() == 2 && args.iter().all(|a| split_pair_line(a).is_err()) {
         let mut errors = Vec::new();
         let mut sides = Vec::new();
         for (i, a) in args.iter().enumerate() {

@@ -658,3 +658,50 @@ fn table_compare_refuses_schema_files() {
         .code(2)
         .stderr(predicate::str::contains("schema files"));
 }
+
+#[test]
+fn a_bad_table_argument_is_named_and_an_unwritable_report_keeps_stdout() {
+    let out = bin("bq-schema-diff")
+        .args(["--project", "p", "dev.t1$x", "prod.t1"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("argument:1: `dev.t1$x`: invalid table id `t1$x`"),
+        "{err}"
+    );
+    assert!(!err.contains("not a pair"), "{err}");
+
+    let out = bin("bq-schema-diff")
+        .args([
+            "examples/schemas/pr/users.json",
+            "examples/schemas/prod/users.json",
+        ])
+        .args(["--report-json", "/nonexistent/dir/r.json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        err.matches("No such file or directory").count(),
+        1,
+        "said once: {err}"
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("Batch Schema Diff Summary"),
+        "the results still reach stdout"
+    );
+}
+
+#[test]
+fn tolerances_must_be_finite() {
+    for bad in ["NaN", "inf", "-0.1"] {
+        let out = bin("bq-table-compare")
+            .args(["--api-url", "http://127.0.0.1:9", "--tolerance", bad])
+            .args(["a.b.c", "a.b.d"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "--tolerance {bad}");
+    }
+}

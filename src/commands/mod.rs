@@ -93,22 +93,36 @@ pub fn stdin_text() -> anyhow::Result<Option<String>> {
 }
 
 /// Print the report on stdout in `--format` and write every `--report-*` file.
+/// The report on stdout comes first, so a report file that cannot be written never costs the
+/// user the results; then every file is attempted, and the first failure is returned.
 pub fn emit_reports(batch: &dyn Batch, common: &CommonArgs) -> anyhow::Result<()> {
+    let bytes = common.format.exporter().render(batch)?;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(&bytes).and_then(|_| out.flush()) {
+        // A closed pipe (`| head`) is not an error worth reporting.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+        other => other.context("cannot write to stdout")?,
+    }
+    drop(out);
+    let mut first_error = None;
     for (path, format) in [
         (&common.report_json, Format::Json),
         (&common.report_junit, Format::Junit),
         (&common.report_markdown, Format::Markdown),
     ] {
         if let Some(path) = path {
-            report::write_file(batch, format, path)?;
+            if let Err(e) = report::write_file(batch, format, path) {
+                if first_error.is_some() {
+                    eprintln!("error: {e}");
+                } else {
+                    first_error = Some(e);
+                }
+            }
         }
     }
-    let bytes = common.format.exporter().render(batch)?;
-    let mut out = std::io::stdout().lock();
-    match out.write_all(&bytes).and_then(|_| out.flush()) {
-        // A closed pipe (`| head`) is not an error worth reporting.
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        other => other.context("cannot write to stdout"),
+    match first_error {
+        Some(e) => Err(e.into()),
+        None => Ok(()),
     }
 }
 

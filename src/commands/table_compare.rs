@@ -671,7 +671,7 @@ pub async fn execute(args: &TableCompareArgs, listed: &Listed) -> anyhow::Result
             return Ok(Finished::Refused(2));
         }
     }
-    if args.tolerance < 0.0
+    if !(args.tolerance >= 0.0 && args.tolerance.is_finite())
         || args
             .float_tolerance
             .is_some_and(|t| t < 0.0 || !t.is_finite())

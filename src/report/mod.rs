@@ -13,11 +13,11 @@ use thiserror::Error;
 
 #[derive(Debug, Error)]
 pub enum ReportError {
-    #[error("cannot write report {path}: {source}")]
+    #[error("cannot write report {path}: {error}")]
     Write {
         path: String,
-        #[source]
-        source: std::io::Error,
+        // Not a `source`: the message already says it (anyhow's chain would repeat it).
+        error: std::io::Error,
     },
     #[error("cannot render {format} report: {message}")]
     Render {
@@ -178,9 +178,9 @@ impl Format {
 /// Render `batch` in `format` and write it to `path`.
 pub fn write_file(batch: &dyn Batch, format: Format, path: &Path) -> Result<(), ReportError> {
     let bytes = format.exporter().render(batch)?;
-    std::fs::write(path, bytes).map_err(|source| ReportError::Write {
+    std::fs::write(path, bytes).map_err(|error| ReportError::Write {
         path: path.display().to_string(),
-        source,
+        error,
     })
 }
 
