@@ -576,16 +576,41 @@ fn diff_table_options(a: &TableMeta, b: &TableMeta, out: &mut Vec<Change>) {
             .map(|s| format!("time {s}"))
             .or_else(|| json(&t.range_partitioning).map(|s| format!("range {s}")))
     };
+    // The partitioning scheme (time type and column, or the integer range) is fixed at
+    // creation; its expiration and the partition-filter requirement change in place.
+    let scheme = |t: &TableMeta| {
+        let time = t.time_partitioning.as_ref().map(|p| {
+            (
+                p.get("type")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or("DAY")
+                    .to_string(),
+                p.get("field")
+                    .and_then(|v| v.as_str())
+                    .map(str::to_lowercase),
+            )
+        });
+        (time, t.range_partitioning.clone())
+    };
     if a.time_partitioning != b.time_partitioning || a.range_partitioning != b.range_partitioning {
+        let in_place = scheme(a) == scheme(b);
         out.push(
             Change::new(
                 TABLE_PATH,
                 ChangeKind::PartitioningChanged,
-                Class::Breaking,
+                if in_place {
+                    Class::Compatible
+                } else {
+                    Class::Breaking
+                },
                 part(b),
                 part(a),
             )
-            .note("partitioning cannot be changed in place: the table must be recreated"),
+            .note(if in_place {
+                "partition expiration and the partition-filter requirement change in place"
+            } else {
+                "the partitioning scheme cannot be changed in place: the table must be recreated"
+            }),
         );
     }
     let clus = |t: &TableMeta| {
@@ -1106,6 +1131,33 @@ mod tests {
         );
         assert_eq!(worst(&c), Some(Class::Breaking));
         assert_eq!(count(&c, Class::Cosmetic), 2);
+    }
+
+    #[test]
+    fn partition_expiration_changes_in_place_the_scheme_does_not() {
+        let opts = DiffOptions {
+            include_table_options: true,
+        };
+        let with = |p: serde_json::Value| {
+            let mut t = table(vec![f("id", "INT64")]);
+            t.time_partitioning = Some(p);
+            t
+        };
+        let b = with(serde_json::json!({"type": "DAY", "field": "ts"}));
+        let a = with(serde_json::json!({"type": "DAY", "field": "ts", "expirationMs": "86400000"}));
+        let c = diff(&a, &b, opts);
+        assert_eq!(
+            c.iter().map(|c| (c.kind, c.class)).collect::<Vec<_>>(),
+            vec![(ChangeKind::PartitioningChanged, Class::Compatible)],
+            "{c:?}"
+        );
+        for other in [
+            serde_json::json!({"type": "HOUR", "field": "ts"}),
+            serde_json::json!({"type": "DAY", "field": "created"}),
+        ] {
+            let c = diff(&with(other), &b, opts);
+            assert_eq!(c[0].class, Class::Breaking, "{c:?}");
+        }
     }
 
     #[test]
