@@ -424,6 +424,36 @@ async fn where_columns_and_dry_run() {
     assert_eq!(col(&j["profiles"][0], "v")["min"], "v5");
     assert!(p["samples"].as_array().unwrap().is_empty());
 
+    // No row matches: the anomaly says so; samples, which could not be filtered, are left out.
+    let (code, j, err) = profile(
+        &job_project("pf-where-none"),
+        &["--detect-anomalies", "--where", "FALSE", &t],
+    );
+    assert_eq!(code, 1, "{err}");
+    let p = &j["profiles"][0]["profile"];
+    assert_eq!(p["anomalies"][0]["rule"], "empty_table", "{p:#}");
+    assert_eq!(p["anomalies"][0]["evidence"], "0 rows match --where");
+    assert!(p["samples"].as_array().unwrap().is_empty(), "{p:#}");
+    assert!(
+        p["notes"]
+            .to_string()
+            .contains("no sample rows with --where"),
+        "{p:#}"
+    );
+
+    // --columns: the samples show the selected columns only.
+    let (code, j, err) = profile(&job_project("pf-cols-samples"), &["--columns", "v", &t]);
+    assert_eq!(code, 0, "{err}");
+    let samples = j["profiles"][0]["profile"]["samples"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert!(!samples.is_empty());
+    for s in samples {
+        let keys: Vec<&String> = s.as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["v"], "{s}");
+    }
+
     let jobs = job_project("pf-dry");
     let out = Command::cargo_bin("bq-profile")
         .unwrap()

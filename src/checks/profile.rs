@@ -411,6 +411,8 @@ pub struct Thresholds {
     pub drift_distinct: f64,
     /// Mean shift, in baseline standard deviations, flagged by drift.
     pub drift_mean_stddevs: f64,
+    /// The rows were filtered by `--where`: "empty" means no row matched.
+    pub filtered: bool,
 }
 
 impl Default for Thresholds {
@@ -423,6 +425,7 @@ impl Default for Thresholds {
             drift_null_rate: 0.1,
             drift_distinct: 0.2,
             drift_mean_stddevs: 3.0,
+            filtered: false,
         }
     }
 }
@@ -441,13 +444,23 @@ pub fn detect(
 ) -> Vec<Anomaly> {
     let mut out = Vec::new();
     if row_count == 0 {
-        out.push(anomaly(
-            Severity::Error,
-            "empty_table",
-            None,
-            "0 rows".into(),
-            "the table has no rows; downstream consumers will see nothing",
-        ));
+        out.push(if th.filtered {
+            anomaly(
+                Severity::Error,
+                "empty_table",
+                None,
+                "0 rows match --where".into(),
+                "no row matches the --where predicate; consumers of that slice will see nothing",
+            )
+        } else {
+            anomaly(
+                Severity::Error,
+                "empty_table",
+                None,
+                "0 rows".into(),
+                "the table has no rows; downstream consumers will see nothing",
+            )
+        });
     }
     if let Some(modified) = meta.last_modified_time {
         let days = (now_ms - modified) as f64 / 86_400_000.0;

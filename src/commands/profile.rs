@@ -199,7 +199,9 @@ impl Ctx {
         // Samples: free through tabledata.list; views (and other virtual tables) have no table
         // data, so they take one small LIMIT query.
         let samples = async {
-            if self.args.sample_size == 0 {
+            // tabledata.list is free but cannot filter rows: with --where its rows could be
+            // ones the predicate excludes, so none are shown.
+            if self.args.sample_size == 0 || self.args.query.where_clause.is_some() {
                 return Ok::<_, String>((Vec::new(), 0u32, 0u64));
             }
             let virtual_table = matches!(
@@ -229,7 +231,22 @@ impl Ctx {
         };
         let (profile, samples) = futures::join!(profile, samples);
         let (rows, mut queries, mut bytes) = profile?;
-        let (samples, sample_queries, sample_bytes) = samples?;
+        let (mut samples, sample_queries, sample_bytes) = samples?;
+        if self.args.query.where_clause.is_some() && self.args.sample_size > 0 {
+            notes.push(
+                "no sample rows with --where: tabledata.list (free) cannot filter them".into(),
+            );
+        }
+        // With --columns, the samples show the selected columns only.
+        if let Some(selected) = &self.args.query.columns {
+            let tops: Vec<String> = selected
+                .iter()
+                .map(|c| c.split('.').next().unwrap_or(c).to_lowercase())
+                .collect();
+            for row in &mut samples {
+                row.retain(|k, _| tops.contains(&k.to_lowercase()));
+            }
+        }
         if sample_queries > 0 {
             notes.push("a view has no table data: samples came from a LIMIT query".into());
         }
@@ -750,6 +767,7 @@ pub async fn execute(args: &ProfileArgs, listed: &Listed) -> anyhow::Result<Fini
         drift_null_rate: args.drift_null_rate,
         drift_distinct: args.drift_distinct,
         drift_mean_stddevs: args.drift_mean_stddevs,
+        filtered: args.query.where_clause.is_some(),
     };
     let ctx = Arc::new(Ctx {
         meta: Metadata::new(Some(Arc::clone(&client)), !common.no_cache),
