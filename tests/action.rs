@@ -500,8 +500,9 @@ async fn a_comment_that_would_be_too_long_is_cut_to_65536_characters() {
         "{}",
         &body[body.len() - 600..]
     );
+    assert!(body.contains("The full report is in the workflow run's job summary"));
     assert!(body.contains(&format!(
-        "full report is in the [workflow run](https://github.com/{REPO}/actions/runs/4242)"
+        "[workflow run](https://github.com/{REPO}/actions/runs/4242)"
     )));
     // The summary table is whole: every pair has its row.
     assert_eq!(body.matches("| ❌ |").count(), 40);
@@ -646,4 +647,24 @@ fn trailing_container_arguments_are_ignored() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// A POST answered with a 5xx may have created the comment anyway: it is never retried, so no
+/// duplicate appears; the step warns and keeps its result.
+#[tokio::test]
+async fn a_failed_create_is_not_retried_into_duplicates() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(502).set_body_json(json!({"message": "Bad gateway"})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let r = Step::new(&server.uri(), &schema_gate()).run();
+    assert_eq!(r.code, 1, "{}", r.log());
+    assert!(r.stdout.contains("::warning::no PR comment"), "{}", r.log());
+    server.verify().await;
 }

@@ -728,6 +728,7 @@ async fn every_generated_query_is_one_guarded_select() {
         "1=1 /* x */",
         "1=1) OR (1=1",
         "1=1 # x",
+        "id = ''' ' ''' ) ; DELETE FROM acme.d.a WHERE TRUE ; SELECT 1 FROM UNNEST([1]) AS t WHERE ( ''' ' '''",
     ] {
         for b in ["bq-table-compare", "bq-profile"] {
             let tables: &[&str] = if b == "bq-profile" {

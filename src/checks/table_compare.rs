@@ -234,6 +234,13 @@ pub fn validate_where(pred: &str) -> Result<(), String> {
                 }
             }
             None => match c {
+                // GoogleSQL's triple-quoted strings ('''…''', """…""") would read as several
+                // short strings here: refused, so no `;` can hide in one.
+                '\'' | '"' if next == Some(c) && chars.get(i + 2) == Some(&c) => {
+                    return Err(format!(
+                        "--where must not use triple-quoted strings: {pred}"
+                    ))
+                }
                 '\'' | '"' | '`' => quote = Some(c),
                 ';' => return Err(format!("--where must not contain `;`: {pred}")),
                 '#' => return Err(format!("--where must not contain comments: {pred}")),
@@ -922,6 +929,11 @@ mod tests {
             "cannot close WHERE ("
         );
         assert!(validate_where("a = 'x").is_err());
+        // A triple-quoted string is one string to BigQuery, seven quotes to a naive scan.
+        let smuggled = "id = ''' ' ''' ) ; DELETE FROM p.d.t WHERE TRUE ; SELECT 1 FROM UNNEST([1]) AS t WHERE ( ''' ' '''";
+        assert!(validate_where(smuggled).is_err());
+        assert!(validate_where(r#"a = """x""""#).is_err());
+        assert!(validate_where("a = '' OR b = r'\\d+'").is_ok());
         assert!(validate_where("(a = 1").is_err());
     }
 

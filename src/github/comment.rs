@@ -34,8 +34,10 @@ pub fn status_headline(command: &str, totals: &Totals, exit_code: u8) -> String 
     if totals.different > 0 {
         parts.push(if command == "profile" {
             format!(
-                "{} with anomalies ({} anomalies)",
-                totals.different, totals.anomalies
+                "{} with anomalies ({} anomal{})",
+                totals.different,
+                totals.anomalies,
+                if totals.anomalies == 1 { "y" } else { "ies" }
             )
         } else {
             format!("{} different", totals.different)
@@ -86,22 +88,21 @@ pub fn body(batch: &dyn Batch, ctx: &BodyContext<'_>) -> String {
         env!("CARGO_PKG_VERSION")
     );
     if let Some(sha) = ctx.sha {
-        footer.push_str(&format!(" · commit {}", &sha[..sha.len().min(7)]));
+        let short: String = sha.chars().take(7).collect();
+        footer.push_str(&format!(" · commit {short}"));
     }
     if let Some(url) = ctx.run_url {
         footer.push_str(&format!(" · [workflow run]({url})"));
     }
     footer.push_str("</sub>\n");
-    let overflow = match ctx.run_url {
-        Some(url) => {
-            format!("The full report is in the [workflow run]({url})'s summary and artifacts.")
-        }
-        None => "The full report is in the workflow run's summary and artifacts.".into(),
-    };
+    // No run link here (the footer has it): the cut report must read the same on every run,
+    // or an unchanged result would be re-posted each time.
+    let overflow =
+        "The full report is in the workflow run's job summary and reports (linked below).";
     let room = COMMENT_LIMIT
         .saturating_sub(head.chars().count() + footer.chars().count())
         .saturating_sub(16);
-    let report = markdown::render_bounded(batch, room, &overflow);
+    let report = markdown::render_bounded(batch, room, overflow);
     format!("{head}{}{footer}", report.trim_end())
 }
 
@@ -170,6 +171,9 @@ pub async fn upsert(target: &Target<'_>, marker: &str, body: &str) -> Result<Pos
         .base_uri(target.api_url)
         .map_err(api_error)?
         .personal_token(target.token.to_string())
+        // No automatic retries: a POST that timed out or got a 5xx may still have created
+        // the comment, and a retry would post a duplicate. A failed call is a warning.
+        .add_retry_config(octocrab::service::middleware::retry::RetryConfig::None)
         .set_connect_timeout(Some(Duration::from_secs(10)))
         .set_read_timeout(Some(Duration::from_secs(30)))
         .build()
