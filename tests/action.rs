@@ -56,9 +56,19 @@ impl Step {
     }
 
     fn run(&self) -> Ran {
+        self.run_inner(None)
+    }
+
+    /// Run, and send `signal` to the step once it has polled a query job (the caller waits
+    /// for that; here the signal goes out after a short delay once the job is seen).
+    fn run_with_signal(&self, signal: i32) -> Ran {
+        self.run_inner(Some(signal))
+    }
+
+    fn run_inner(&self, signal: Option<i32>) -> Ran {
         let event = json!({"action": "synchronize", "number": PR, "pull_request": {"number": PR}});
         std::fs::write(self.file("event.json"), event.to_string()).unwrap();
-        let mut c = Command::cargo_bin("bqcheck").unwrap();
+        let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin("bqcheck"));
         for (k, _) in std::env::vars() {
             if k.starts_with("INPUT_") || k.starts_with("GITHUB_") {
                 c.env_remove(k);
@@ -88,7 +98,23 @@ impl Step {
         for (k, v) in &self.inputs {
             c.env(format!("INPUT_{}", k.to_uppercase()), v);
         }
-        let out = c.output().unwrap();
+        let out = match signal {
+            None => c.output().unwrap(),
+            Some(sig) => {
+                let child = c
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap();
+                // The job is polled within a second or two of the start.
+                std::thread::sleep(std::time::Duration::from_millis(2500));
+                // SAFETY: kill(2) on our own child's pid.
+                unsafe {
+                    libc::kill(child.id() as libc::pid_t, sig);
+                }
+                child.wait_with_output().unwrap()
+            }
+        };
         let read = |name: &str| std::fs::read_to_string(self.file(name)).unwrap_or_default();
         let ran = Ran {
             code: out.status.code().unwrap_or(-1),
@@ -667,4 +693,75 @@ async fn a_failed_create_is_not_retried_into_duplicates() {
     assert_eq!(r.code, 1, "{}", r.log());
     assert!(r.stdout.contains("::warning::no PR comment"), "{}", r.log());
     server.verify().await;
+}
+
+/// SIGTERM mid-run (a newer push cancelled this run): the outputs say 143, the reports are
+/// written, and the PR comment is left to the run that replaced this one.
+#[tokio::test]
+async fn a_cancelled_run_writes_its_outputs_and_leaves_the_comment_alone() {
+    let github = MockServer::start().await;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(ResponseTemplate::new(500))
+        .expect(0)
+        .mount(&github)
+        .await;
+    let bigquery = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(wiremock::matchers::path_regex(r"/tables/[^/]+$"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "type": "TABLE", "location": "US",
+            "schema": {"fields": [{"name": "id", "type": "INTEGER"}]}})))
+        .mount(&bigquery)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "jobReference": {"projectId": "billing", "jobId": "slow", "location": "US"},
+            "jobComplete": false})))
+        .mount(&bigquery)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/bigquery/v2/projects/billing/queries/slow"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"jobComplete": false}))
+                .set_delay(std::time::Duration::from_millis(100)),
+        )
+        .mount(&bigquery)
+        .await;
+    let step = Step::new(
+        &github.uri(),
+        &[
+            ("command", "table-compare"),
+            ("pairs", "acme.d.a:acme.d.b"),
+            ("api_url", &bigquery.uri()),
+            ("project", "billing"),
+            ("skip_stats", "true"),
+        ],
+    );
+    let polled = async {
+        loop {
+            let reqs = bigquery.received_requests().await.unwrap_or_default();
+            if reqs.iter().any(|r| r.url.path().ends_with("/queries/slow")) {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    };
+    let run = tokio::task::spawn_blocking(move || step.run_with_signal(libc::SIGTERM));
+    tokio::time::timeout(std::time::Duration::from_secs(20), polled)
+        .await
+        .expect("the job was polled");
+    let r = run.await.unwrap();
+    assert_eq!(r.code, 143, "{}", r.log());
+    assert_eq!(r.out("exit_code"), "143");
+    assert_eq!(r.out("total"), "1");
+    assert_eq!(r.out("failed"), "1");
+    assert_eq!(r.out("comment_url"), "");
+    assert!(
+        r.stdout
+            .contains("no PR comment: the run was cancelled (SIGTERM)"),
+        "{}",
+        r.log()
+    );
+    github.verify().await;
 }

@@ -436,12 +436,40 @@ pub async fn run() -> anyhow::Result<u8> {
             log.say(Level::Warning, &e.to_string());
         }
     }
-    let comment_url = post_comment(&env, &log, &settings, batch.as_ref()).await;
-    write_outputs(
-        &env,
-        &log,
-        &outputs(&totals, code, reports.as_ref(), &comment_url),
-    )?;
+    // After SIGINT/SIGTERM the step's status is 130/143, and the outputs say so.
+    if let Some(c) = crate::cancel::exit_code() {
+        code = c;
+    }
+    // Every output but the comment's URL now, so a slow or interrupted comment cannot cost
+    // them; the URL last.
+    let mut values = outputs(&totals, code, reports.as_ref(), "");
+    let url_output = values.pop();
+    write_outputs(&env, &log, &values)?;
+    let comment_url = if let Some(sig) = crate::cancel::requested() {
+        // A cancelled run must not overwrite the comment of the run that replaced it.
+        log.say(
+            Level::Warning,
+            &format!(
+                "no PR comment: the run was cancelled ({})",
+                crate::cancel::signal_name(sig)
+            ),
+        );
+        String::new()
+    } else {
+        tokio::select! {
+            url = post_comment(&env, &log, &settings, batch.as_ref()) => url,
+            _ = crate::cancel::cancelled() => {
+                log.say(Level::Warning, "PR comment abandoned: the run was cancelled");
+                String::new()
+            }
+        }
+    };
+    if let Some((name, _)) = url_output {
+        write_outputs(&env, &log, &[(name, comment_url)])?;
+    }
+    if let Some(c) = crate::cancel::exit_code() {
+        code = c;
+    }
     Ok(code)
 }
 
