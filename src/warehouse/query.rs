@@ -199,7 +199,9 @@ impl Client {
         let mut body = json!({
             "query": sql,
             "useLegacySql": false,
-            "timeoutMs": 30000,
+            // Short: the job id arrives with the first answer, and only a known job can be
+            // cancelled (--timeout, Ctrl-C). Longer jobs are then long-polled by id.
+            "timeoutMs": 1000,
             "labels": {"bqcheck": opts.label},
             "dryRun": opts.dry_run,
         });
