@@ -331,6 +331,11 @@ fn shorten(message: &str) -> std::borrow::Cow<'_, str> {
 
 /// Text that must be UTF-8: the line of the first invalid byte is named.
 pub fn utf8_text(origin: &str, bytes: Vec<u8>) -> Result<String, LineError> {
+    // A leading byte-order mark (Windows editors add one) is not part of the first line.
+    let bytes = match bytes.strip_prefix("\u{feff}".as_bytes()) {
+        Some(rest) => rest.to_vec(),
+        None => bytes,
+    };
     String::from_utf8(bytes).map_err(|e| {
         let valid = e.utf8_error().valid_up_to();
         let bytes = e.as_bytes();

@@ -158,7 +158,7 @@ where
                             Err(format!("internal error (please report): {msg}"))
                         }
                         Err(_) => Err(format!(
-                            "timed out after {} s (--timeout); its BigQuery jobs were cancelled",
+                            "timed out after {} s (--timeout); any BigQuery job it started is cancelled",
                             timeout.as_secs_f64()
                         )),
                     },

@@ -92,12 +92,16 @@ fn nested(depth: usize) -> Value {
 #[test]
 fn records_nest_at_most_15_levels_and_deeper_is_an_error_not_a_crash() {
     let p = Path::new("deep.json");
-    assert!(schema_file::parse(p, &nested(15).to_string()).is_ok());
-    let e = schema_file::parse(p, &nested(16).to_string())
+    // nested(n): n levels of fields, n - 1 of them RECORDs.
+    assert!(
+        schema_file::parse(p, &nested(16).to_string()).is_ok(),
+        "15 RECORD levels"
+    );
+    let e = schema_file::parse(p, &nested(17).to_string())
         .unwrap_err()
         .to_string();
     assert!(
-        e.contains("deep.json") && e.contains("16 levels deep") && e.contains("at most 15"),
+        e.contains("deep.json") && e.contains("RECORDs 16 levels deep") && e.contains("at most 15"),
         "{e}"
     );
     // Far deeper than any parser's stack should take: a clean error. (Built as text: a
@@ -137,6 +141,30 @@ fn schema_diff() -> Command {
     let mut c = Command::cargo_bin("bq-schema-diff").unwrap();
     c.env_remove("BIGQUERY_EMULATOR_HOST");
     c
+}
+
+#[test]
+fn a_byte_order_mark_is_not_part_of_the_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let pairs = dir.path().join("pairs.txt");
+    let schema = dir.path().join("s.json");
+    std::fs::write(&schema, "\u{feff}[{\"name\": \"id\", \"type\": \"INT64\"}]").unwrap();
+    std::fs::write(
+        &pairs,
+        format!("\u{feff}{}:{}\n", schema.display(), schema.display()),
+    )
+    .unwrap();
+    let out = schema_diff()
+        .arg("--pairs-file")
+        .arg(&pairs)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]

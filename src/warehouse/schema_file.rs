@@ -36,7 +36,8 @@ pub fn load(path: &Path) -> Result<TableMeta, SchemaFileError> {
         path: path.to_path_buf(),
         source,
     })?;
-    parse(path, &text)
+    // A byte-order mark (Windows editors add one) is not JSON.
+    parse(path, text.strip_prefix('\u{feff}').unwrap_or(&text))
 }
 
 /// Parse the text of a schema file; `path` only names it in errors.
@@ -85,16 +86,18 @@ pub fn parse(path: &Path, text: &str) -> Result<TableMeta, SchemaFileError> {
     Ok(meta)
 }
 
-/// BigQuery allows RECORD fields nested at most this deep.
+/// BigQuery allows at most this many levels of nested RECORD types.
 pub const MAX_DEPTH: usize = 15;
 
 /// Every field needs a name and a type; names are unique (case-insensitively) per level; no
 /// deeper than BigQuery allows.
 fn check_fields(fields: &[Field], prefix: &str, depth: usize) -> Result<(), String> {
-    if depth > MAX_DEPTH && !fields.is_empty() {
+    // `fields` sit at level `depth`, inside `depth - 1` RECORDs.
+    if depth - 1 > MAX_DEPTH && !fields.is_empty() {
         return Err(format!(
-            "`{}` has fields nested {depth} levels deep: BigQuery allows at most {MAX_DEPTH}",
-            prefix.trim_end_matches('.')
+            "`{}` nests RECORDs {} levels deep: BigQuery allows at most {MAX_DEPTH}",
+            prefix.trim_end_matches('.'),
+            depth - 1
         ));
     }
     let mut seen = std::collections::HashSet::new();
