@@ -950,3 +950,43 @@ async fn the_access_token_never_appears_in_any_output() {
     assert!(!all.contains("FAKE-bqcheck-TOKEN"), "token leaked: {all}");
     assert!(!all.contains("PRIVATE KEY"), "key leaked");
 }
+
+/// A BigQuery endpoint that cannot be reached at all (down, or a mistyped --api-url): the
+/// first request retries, the remaining items fail at once instead of each waiting out its
+/// retries, and the message says why.
+#[test]
+fn an_unreachable_endpoint_fails_the_rest_fast() {
+    let pairs: Vec<String> = (0..20)
+        .map(|i| format!("acme.d.a{i}:acme.d.b{i}"))
+        .collect();
+    let out = bin("bq-schema-diff")
+        .args([
+            "--api-url",
+            "http://127.0.0.1:1",
+            "--format",
+            "json",
+            "--parallel",
+            "1",
+        ])
+        .args(&pairs)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let j: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let errors = j["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 20);
+    let first = errors[0]["error"].as_str().unwrap();
+    assert!(
+        first.contains("Connection refused") && first.contains("gave up after 6 attempts"),
+        "{first}"
+    );
+    for e in &errors[1..] {
+        assert!(
+            e["error"]
+                .as_str()
+                .unwrap()
+                .contains("not tried: an earlier request could not connect"),
+            "{e}"
+        );
+    }
+}

@@ -35,7 +35,12 @@ pub enum WarehouseError {
         message: String,
     },
     #[error("cannot reach BigQuery at {url}: {message}")]
-    Network { url: String, message: String },
+    Network {
+        url: String,
+        message: String,
+        /// No connection could be made at all (refused, no route, unknown host).
+        connect: bool,
+    },
     #[error(transparent)]
     Auth(#[from] AuthError),
     #[error("unexpected response from BigQuery ({what}): {message}")]
@@ -65,9 +70,14 @@ impl WarehouseError {
                 reason: reason.map(r),
                 message: r(message),
             },
-            WarehouseError::Network { url, message } => WarehouseError::Network {
+            WarehouseError::Network {
+                url,
+                message,
+                connect,
+            } => WarehouseError::Network {
                 url: r(url),
                 message: r(message),
+                connect,
             },
             WarehouseError::Decode { what, message } => WarehouseError::Decode {
                 what,
@@ -89,9 +99,14 @@ impl WarehouseError {
                 reason,
                 message: format!("{message} (gave up after {n} attempts)"),
             },
-            WarehouseError::Network { url, message } => WarehouseError::Network {
+            WarehouseError::Network {
+                url,
+                message,
+                connect,
+            } => WarehouseError::Network {
                 url,
                 message: format!("{message} (gave up after {n} attempts)"),
+                connect,
             },
             other => other,
         }
@@ -148,6 +163,9 @@ pub struct Client {
     token: OnceCell<Result<TokenProvider, AuthError>>,
     retry: RetryPolicy,
     requests: AtomicU64,
+    /// Set once a request gave up without ever connecting: the endpoint is down or mistyped,
+    /// and the remaining items fail at once instead of each waiting through its retries.
+    unreachable: std::sync::atomic::AtomicBool,
     verbose: bool,
     /// Jobs started and not seen complete: (project, job id) → location.
     running: std::sync::Mutex<std::collections::HashMap<(String, String), Option<String>>>,
@@ -198,6 +216,7 @@ impl Client {
             .map_err(|e| WarehouseError::Network {
                 url: api_url.to_string(),
                 message: e.to_string(),
+                connect: false,
             })?;
         Ok(Client {
             http,
@@ -206,6 +225,7 @@ impl Client {
             token: OnceCell::new(),
             retry,
             requests: AtomicU64::new(0),
+            unreachable: Default::default(),
             verbose: false,
             running: Default::default(),
         })
@@ -322,9 +342,21 @@ impl Client {
         url: Url,
         body: Option<&Value>,
     ) -> Result<Value, WarehouseError> {
+        if self.unreachable.load(Ordering::Relaxed) {
+            return Err(WarehouseError::Network {
+                url: url.as_str().to_string(),
+                message: "not tried: an earlier request could not connect at all".into(),
+                connect: true,
+            });
+        }
         let mut attempt = 0;
         loop {
             let result = self.send_once(method.clone(), url.clone(), body).await;
+            if let Err(WarehouseError::Network { connect: true, .. }) = &result {
+                if attempt + 1 >= self.retry.max_attempts {
+                    self.unreachable.store(true, Ordering::Relaxed);
+                }
+            }
             match result {
                 Err(e) if is_retryable(&e) && attempt + 1 < self.retry.max_attempts => {
                     let delay = self.retry.delay(attempt);
@@ -377,9 +409,28 @@ impl Client {
             req = req.json(b);
         }
         self.requests.fetch_add(1, Ordering::Relaxed);
-        let network = |e: reqwest::Error| WarehouseError::Network {
-            url: url.as_str().to_string(),
-            message: e.without_url().to_string(),
+        let network = |e: reqwest::Error| {
+            let connect = e.is_connect();
+            let timeout = e.is_timeout();
+            // reqwest's own line is "error sending request": the cause is further down.
+            let e = e.without_url();
+            let mut message = e.to_string();
+            let mut source = std::error::Error::source(&e);
+            while let Some(s) = source {
+                let text = s.to_string();
+                if !message.contains(&text) {
+                    message = format!("{message}: {text}");
+                }
+                source = s.source();
+            }
+            if timeout && !message.contains("timed out") {
+                message.push_str(" (timed out)");
+            }
+            WarehouseError::Network {
+                url: url.as_str().to_string(),
+                connect,
+                message,
+            }
         };
         let resp = req.send().await.map_err(network)?;
         let status = resp.status();
