@@ -304,13 +304,18 @@ pub struct LineError {
 
 impl fmt::Display for LineError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}:{}: {}",
-            self.origin,
-            self.line,
-            shorten(&self.message)
-        )
+        // Control characters (a NUL, an escape sequence) are shown escaped, never raw.
+        let visible: String = shorten(&self.message)
+            .chars()
+            .flat_map(|c| -> Vec<char> {
+                if c.is_control() && c != '\t' {
+                    c.escape_default().collect()
+                } else {
+                    vec![c]
+                }
+            })
+            .collect();
+        write!(f, "{}:{}: {}", self.origin, self.line, visible)
     }
 }
 

@@ -302,10 +302,7 @@ async fn emulator_host_env_is_used_without_auth_and_errors_keep_bigquerys_messag
     assert_eq!(j["batch_summary"]["identical"], 1);
     assert_eq!(j["batch_summary"]["failed"], 1);
     assert_eq!(j["errors"][0]["table_a"], "acme.dev.gone");
-    assert_eq!(
-        j["errors"][0]["error"],
-        "Table not found: Not found: Table acme:dev.gone"
-    );
+    assert_eq!(j["errors"][0]["error"], "Table not found: acme:dev.gone");
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         err.contains("✗ acme.dev.gone ↔ acme.prod.ok"),

@@ -460,7 +460,7 @@ async fn permanent_errors_are_not_retried_and_keep_bigquerys_message() {
         .map(|e| e["error"].as_str().unwrap())
         .collect();
     assert!(
-        errors[0].contains("Not found: Table acme:d.missing"),
+        errors[0].contains("Table not found: acme:d.missing"),
         "{errors:?}"
     );
     assert!(

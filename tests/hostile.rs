@@ -135,6 +135,20 @@ fn nul_bytes_are_rejected_with_their_line() {
     let errors =
         parse_pair_lines("pairs.txt", "dev.a:prod.a\ndev.b\0:prod.b\n", Some("p")).unwrap_err();
     assert_eq!(errors[0].line, 2, "{errors:?}");
+    let shown = errors[0].to_string();
+    assert!(
+        !shown.contains('\0') && shown.contains("\\u{0}"),
+        "{shown:?}"
+    );
+}
+
+#[test]
+fn column_text_cannot_mention_people_or_embed_images_in_a_pr_comment() {
+    let c = bqcheck::report::markdown::cell("ping @data-team ![x](http://e/x.png) <b>|");
+    assert!(
+        !c.contains('@') && !c.contains("![") && !c.contains('<'),
+        "{c}"
+    );
 }
 
 fn schema_diff() -> Command {

@@ -6,12 +6,15 @@ use super::{Batch, Exporter, Outcome, ReportError};
 
 pub struct Markdown;
 
-/// Make text safe inside a Markdown table cell.
+/// Make text safe inside a Markdown table cell: no HTML, no table break, and no @mention
+/// or image/link from a column description reaching a PR comment.
 pub fn cell(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('|', "\\|")
+        .replace('@', "&#64;")
+        .replace('[', "\\[")
         .replace('\n', " ")
 }
 

@@ -22,7 +22,9 @@ pub const DEFAULT_API_URL: &str = "https://bigquery.googleapis.com";
 /// handed to every pair that shares the table.
 #[derive(Debug, Error, Clone)]
 pub enum WarehouseError {
-    #[error("Table not found: {0}")]
+    /// Said as the original utilities did ("Table not found: …"), without repeating
+    /// BigQuery's own "Not found: Table" prefix.
+    #[error("Table not found: {}", .0.strip_prefix("Not found: Table ").unwrap_or(.0))]
     NotFound(String),
     #[error("Access denied: {0}")]
     AccessDenied(String),
@@ -541,7 +543,7 @@ mod tests {
         let nf = r#"{"error":{"code":404,"message":"Not found: Table p:d.t","errors":[{"message":"Not found: Table p:d.t","domain":"global","reason":"notFound"}],"status":"NOT_FOUND"}}"#;
         let e = api_error(StatusCode::NOT_FOUND, nf);
         assert!(matches!(e, WarehouseError::NotFound(_)));
-        assert_eq!(e.to_string(), "Table not found: Not found: Table p:d.t");
+        assert_eq!(e.to_string(), "Table not found: p:d.t");
         assert!(!is_retryable(&e));
         let rl = r#"{"error":{"code":403,"message":"Exceeded rate limits","errors":[{"reason":"rateLimitExceeded"}]}}"#;
         let e = api_error(StatusCode::FORBIDDEN, rl);
