@@ -568,6 +568,11 @@ fn bad_inputs_are_reported_as_errors_with_outputs_written() {
         "the bad line is named by input and line\n{}",
         r.log()
     );
+    assert!(
+        r.stdout.contains("::error::input refused: input `pairs`:1: in pair `dev.t1:prod.t$1`: `prod.t$1`: invalid table id"),
+        "the reason reaches the checks page as an annotation\n{}",
+        r.log()
+    );
 }
 
 /// The whole action against the emulator: table-compare of seeded tables, comment on the fake

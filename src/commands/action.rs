@@ -398,10 +398,14 @@ pub async fn run() -> anyhow::Result<u8> {
     let batch = match finished {
         Ok(Finished::Batch(b)) => b,
         Ok(Finished::Refused(code)) => {
-            log.say(
-                Level::Error,
-                "the input was refused (the problems are listed above)",
-            );
+            let reasons = super::refusals();
+            if reasons.is_empty() {
+                log.say(Level::Error, "the input was refused");
+            }
+            // Each reason as an annotation, so the checks page says what to fix.
+            for r in reasons.iter().take(MAX_ANNOTATIONS) {
+                log.say(Level::Error, &format!("input refused: {r}"));
+            }
             write_outputs(&env, &log, &outputs(&Totals::default(), code, None, ""))?;
             return Ok(code);
         }

@@ -136,6 +136,23 @@ pub enum Listed {
     Text { origin: String, text: String },
 }
 
+/// Why the input was refused, as said on stderr, kept for the GitHub Action's annotations.
+static REFUSALS: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+/// Say on stderr why the input is refused (one line per problem), and keep it.
+pub fn refuse(message: impl std::fmt::Display) {
+    let m = message.to_string();
+    eprintln!("{m}");
+    if let Ok(mut r) = REFUSALS.lock() {
+        r.extend(m.lines().map(String::from));
+    }
+}
+
+/// Every refusal said so far.
+pub fn refusals() -> Vec<String> {
+    REFUSALS.lock().map(|r| r.clone()).unwrap_or_default()
+}
+
 /// How a command ended.
 pub enum Finished {
     /// The batch ran (some items may have failed); the reports are still to be written.
@@ -202,7 +219,7 @@ pub fn read_pairs(
             Ok(Ok(pairs))
         }
         Err(e) => {
-            eprintln!("{e}");
+            refuse(e);
             Ok(Err(2))
         }
     }

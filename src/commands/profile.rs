@@ -698,8 +698,8 @@ fn read_tables(
         Listed::Stdin if args.tables.is_empty() => match stdin_text()? {
             Some(text) => add(input::parse_table_lines("<stdin>", &text, project)),
             None => {
-                eprintln!(
-                    "no tables given: pass TABLE arguments or pipe one table per line to stdin"
+                super::refuse(
+                    "no tables given: pass TABLE arguments or pipe one table per line to stdin",
                 );
                 return Ok(Err(2));
             }
@@ -708,13 +708,13 @@ fn read_tables(
     }
     if !errors.is_empty() {
         for e in errors {
-            eprintln!("{e}");
+            super::refuse(e);
         }
         return Ok(Err(2));
     }
     if tables.is_empty() {
-        eprintln!(
-            "no tables in the input: nothing to profile (blank lines and # comments are skipped)"
+        super::refuse(
+            "no tables in the input: nothing to profile (blank lines and # comments are skipped)",
         );
         return Ok(Err(2));
     }
@@ -730,7 +730,7 @@ pub async fn execute(args: &ProfileArgs, listed: &Listed) -> anyhow::Result<Fini
     let common = &args.common;
     if let Some(w) = &args.query.where_clause {
         if let Err(e) = validate_where(w) {
-            eprintln!("{e}");
+            super::refuse(e);
             return Ok(Finished::Refused(2));
         }
     }
@@ -743,7 +743,7 @@ pub async fn execute(args: &ProfileArgs, listed: &Listed) -> anyhow::Result<Fini
         Some(p) => match load_baseline(p) {
             Ok(b) => Some(b),
             Err(e) => {
-                eprintln!("{e:#}");
+                super::refuse(format!("{e:#}"));
                 return Ok(Finished::Refused(2));
             }
         },

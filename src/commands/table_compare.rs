@@ -667,7 +667,7 @@ pub async fn execute(args: &TableCompareArgs, listed: &Listed) -> anyhow::Result
     let common = &args.common;
     if let Some(w) = &args.query.where_clause {
         if let Err(e) = tc::validate_where(w) {
-            eprintln!("{e}");
+            super::refuse(e);
             return Ok(Finished::Refused(2));
         }
     }
@@ -695,10 +695,10 @@ pub async fn execute(args: &TableCompareArgs, listed: &Listed) -> anyhow::Result
         .map(ToString::to_string)
         .collect();
     if !files.is_empty() {
-        eprintln!(
+        super::refuse(format!(
             "bq-table-compare compares tables' data; these are schema files: {}",
             files.join(", ")
-        );
+        ));
         return Ok(Finished::Refused(2));
     }
     let parallel = parallelism(common);
