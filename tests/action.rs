@@ -120,7 +120,7 @@ impl Step {
             code: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-            outputs: parse_outputs(&read("output")),
+            outputs: bqcheck::github::workflow::read_outputs(&read("output")),
             summary: read("summary.md"),
         };
         // The token never appears in anything the step produced.
@@ -146,27 +146,6 @@ impl Ran {
     fn log(&self) -> String {
         format!("stdout:\n{}\nstderr:\n{}", self.stdout, self.stderr)
     }
-}
-
-/// The runner's reading of `$GITHUB_OUTPUT`: `name=value` lines and `name<<DELIM` blocks.
-fn parse_outputs(text: &str) -> HashMap<String, String> {
-    let mut out = HashMap::new();
-    let mut lines = text.lines();
-    while let Some(line) = lines.next() {
-        if let Some((name, delim)) = line.split_once("<<") {
-            let mut value = Vec::new();
-            for l in lines.by_ref() {
-                if l == delim {
-                    break;
-                }
-                value.push(l);
-            }
-            out.insert(name.to_string(), value.join("\n"));
-        } else if let Some((name, value)) = line.split_once('=') {
-            out.insert(name.to_string(), value.to_string());
-        }
-    }
-    out
 }
 
 /// An issue comment as GitHub's REST API returns it.

@@ -26,6 +26,27 @@ fn table_meta() -> Value {
            "schema": {"fields": [{"name": "id", "type": "INTEGER"}]}})
 }
 
+/// A completed scan as jobs.query or getQueryResults answers it: 3 rows, `fingerprint`;
+/// with `job`, the job reference jobs.query carries.
+fn scan_done(job: Option<&str>, fingerprint: &str) -> Value {
+    let mut v = json!({
+        "jobComplete": true, "totalBytesProcessed": "10",
+        "schema": {"fields": [{"name": "row_count", "type": "INTEGER"},
+                              {"name": "fingerprint", "type": "BIGNUMERIC"}]},
+        "rows": [{"f": [{"v": "3"}, {"v": fingerprint}]}]
+    });
+    if let Some(id) = job {
+        v["jobReference"] = json!({"projectId": "billing", "jobId": id, "location": "US"});
+    }
+    v
+}
+
+/// BigQuery's error body: `{"error": {"code", "message", "errors": [{"reason", "message"}]}}`.
+fn bq_error(status: u16, reason: &str, message: &str) -> ResponseTemplate {
+    ResponseTemplate::new(status).set_body_json(json!({"error": {"code": status,
+        "message": message, "errors": [{"reason": reason, "message": message}]}}))
+}
+
 /// A fake BigQuery where queries on tables whose name starts with `hang` never complete, and
 /// the others complete at once with equal counts and fingerprints.
 async fn fake_with_hanging_jobs() -> MockServer {
@@ -52,13 +73,7 @@ async fn fake_with_hanging_jobs() -> MockServer {
                     "jobComplete": false
                 }))
             } else {
-                ResponseTemplate::new(200).set_body_json(json!({
-                    "jobReference": {"projectId": "billing", "jobId": "job-ok", "location": "US"},
-                    "jobComplete": true, "totalBytesProcessed": "10",
-                    "schema": {"fields": [{"name": "row_count", "type": "INTEGER"},
-                                          {"name": "fingerprint", "type": "BIGNUMERIC"}]},
-                    "rows": [{"f": [{"v": "3"}, {"v": "42"}]}]
-                }))
+                ResponseTemplate::new(200).set_body_json(scan_done(Some("job-ok"), "42"))
             }
         })
         .mount(&server)
@@ -293,10 +308,8 @@ impl wiremock::Respond for Storm {
             *n
         };
         let odd = key.len() % 2 == 1;
-        let error = |status: u16, reason: &str| {
-            ResponseTemplate::new(status).set_body_json(json!({"error": {"code": status,
-                "message": format!("transient {reason}"), "errors": [{"reason": reason}]}}))
-        };
+        let error =
+            |status: u16, reason: &str| bq_error(status, reason, &format!("transient {reason}"));
         match n {
             1 if odd => error(429, "rateLimitExceeded"),
             1 => error(503, "backendError"),
@@ -338,13 +351,7 @@ async fn retry_storms_on_every_endpoint_lose_no_item() {
         .and(path_regex(r"/projects/billing/queries/job-"))
         .respond_with(Storm {
             seen: Default::default(),
-            ok: Box::new(|_| {
-                ResponseTemplate::new(200).set_body_json(json!({
-                    "jobComplete": true, "totalBytesProcessed": "10",
-                    "schema": {"fields": [{"name": "row_count", "type": "INTEGER"},
-                                          {"name": "fingerprint", "type": "BIGNUMERIC"}]},
-                    "rows": [{"f": [{"v": "3"}, {"v": "42"}]}]}))
-            }),
+            ok: Box::new(|_| ResponseTemplate::new(200).set_body_json(scan_done(None, "42"))),
         })
         .mount(&server)
         .await;
@@ -393,19 +400,15 @@ async fn retry_storms_on_every_endpoint_lose_no_item() {
 #[tokio::test]
 async fn permanent_errors_are_not_retried_and_keep_bigquerys_message() {
     let server = MockServer::start().await;
-    let error = |status: u16, reason: &str, message: &str| {
-        ResponseTemplate::new(status).set_body_json(json!({"error": {"code": status,
-            "message": message, "errors": [{"reason": reason, "message": message}]}}))
-    };
     Mock::given(method("GET"))
         .and(path("/bigquery/v2/projects/acme/datasets/d/tables/missing"))
-        .respond_with(error(404, "notFound", "Not found: Table acme:d.missing"))
+        .respond_with(bq_error(404, "notFound", "Not found: Table acme:d.missing"))
         .expect(1)
         .mount(&server)
         .await;
     Mock::given(method("GET"))
         .and(path("/bigquery/v2/projects/acme/datasets/d/tables/secret"))
-        .respond_with(error(
+        .respond_with(bq_error(
             403,
             "accessDenied",
             "Access Denied: Table acme:d.secret: User does not have permission",
@@ -422,16 +425,9 @@ async fn permanent_errors_are_not_retried_and_keep_bigquerys_message() {
         .respond_with(|req: &Request| {
             let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
             if body["query"].as_str().unwrap_or("").contains("acme.d.bad") {
-                ResponseTemplate::new(400).set_body_json(json!({"error": {"code": 400,
-                    "message": "Unrecognized name: idd at [1:8]",
-                    "errors": [{"reason": "invalidQuery", "message": "Unrecognized name: idd at [1:8]"}]}}))
+                bq_error(400, "invalidQuery", "Unrecognized name: idd at [1:8]")
             } else {
-                ResponseTemplate::new(200).set_body_json(json!({
-                    "jobReference": {"projectId": "billing", "jobId": "j", "location": "US"},
-                    "jobComplete": true, "totalBytesProcessed": "1",
-                    "schema": {"fields": [{"name": "row_count", "type": "INTEGER"},
-                                          {"name": "fingerprint", "type": "BIGNUMERIC"}]},
-                    "rows": [{"f": [{"v": "3"}, {"v": "42"}]}]}))
+                ResponseTemplate::new(200).set_body_json(scan_done(Some("j"), "42"))
             }
         })
         .mount(&server)
@@ -517,9 +513,7 @@ async fn malformed_answers_are_clear_per_item_errors() {
         })
         .mount(&server)
         .await;
-    let done = json!({"jobComplete": true, "totalBytesProcessed": "1",
-        "schema": {"fields": [{"name": "row_count", "type": "INTEGER"}, {"name": "fingerprint", "type": "BIGNUMERIC"}]},
-        "rows": [{"f": [{"v": "3"}, {"v": "42"}]}]});
+    let done = scan_done(None, "42");
     // A long-running job: incomplete three times, then done.
     Mock::given(method("GET"))
         .and(path("/bigquery/v2/projects/billing/queries/ok"))
@@ -629,11 +623,7 @@ async fn every_generated_query_is_one_guarded_select() {
             let sql = body["query"].as_str().unwrap_or("");
             // Different fingerprints, so table-compare also runs its row-level diff.
             let fp = if sql.contains("acme.d.a`") { "1" } else { "2" };
-            ResponseTemplate::new(200).set_body_json(json!({
-                "jobReference": {"projectId": "billing", "jobId": "j", "location": "US"},
-                "jobComplete": true, "totalBytesProcessed": "1",
-                "schema": {"fields": [{"name": "row_count", "type": "INTEGER"}, {"name": "fingerprint", "type": "BIGNUMERIC"}]},
-                "rows": [{"f": [{"v": "3"}, {"v": fp}]}]}))
+            ResponseTemplate::new(200).set_body_json(scan_done(Some("j"), fp))
         })
         .mount(&server)
         .await;

@@ -135,6 +135,28 @@ fn append(path: &Path, text: &str) -> Result<(), GithubError> {
     })
 }
 
+/// Read a `$GITHUB_OUTPUT` file as the runner does (`name=value` lines and `name<<DELIM`
+/// blocks): for tests and for tools that check a step's outputs.
+pub fn read_outputs(text: &str) -> std::collections::HashMap<String, String> {
+    let mut out = std::collections::HashMap::new();
+    let mut lines = text.lines();
+    while let Some(line) = lines.next() {
+        if let Some((name, delim)) = line.split_once("<<") {
+            let mut value = Vec::new();
+            for l in lines.by_ref() {
+                if l == delim {
+                    break;
+                }
+                value.push(l);
+            }
+            out.insert(name.to_string(), value.join("\n"));
+        } else if let Some((name, value)) = line.split_once('=') {
+            out.insert(name.to_string(), value.to_string());
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -206,33 +228,12 @@ mod tests {
         .unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(text.starts_with("earlier=1\n"), "appends: {text}");
-        let parsed = parse_outputs(&text);
+        let parsed = read_outputs(&text);
         assert_eq!(parsed.get("total").map(String::as_str), Some("3"));
         assert_eq!(
             parsed.get("multi").map(String::as_str),
             Some("line 1\nline 2\nghadelimiter_x")
         );
-    }
-
-    /// The runner's reading of `$GITHUB_OUTPUT` (`name=value` and `name<<DELIM` blocks).
-    pub fn parse_outputs(text: &str) -> std::collections::HashMap<String, String> {
-        let mut out = std::collections::HashMap::new();
-        let mut lines = text.lines();
-        while let Some(line) = lines.next() {
-            if let Some((name, delim)) = line.split_once("<<") {
-                let mut value = Vec::new();
-                for l in lines.by_ref() {
-                    if l == delim {
-                        break;
-                    }
-                    value.push(l);
-                }
-                out.insert(name.to_string(), value.join("\n"));
-            } else if let Some((name, value)) = line.split_once('=') {
-                out.insert(name.to_string(), value.to_string());
-            }
-        }
-        out
     }
 
     #[test]
