@@ -4,8 +4,11 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
+use serde::Serialize;
+
+use crate::config::{ConfigError, FromFile};
 use crate::report::Format;
 
 const EXIT_CODES: &str = "\
@@ -15,7 +18,7 @@ Exit status (as diff(1)):
   2  trouble: bad input, or any item failed";
 
 /// Flags every utility takes.
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, Args, Serialize)]
 pub struct CommonArgs {
     /// Number of items processed at once (capped at 2 × CPUs, or --max-parallel). Each item
     /// has at most 2 requests to BigQuery in flight (its two sides, or a profile's query and
@@ -45,9 +48,20 @@ pub struct CommonArgs {
     #[arg(long, value_enum, default_value_t = Format::Text, value_name = "FORMAT")]
     pub format: Format,
 
-    /// Fetch every table's metadata anew, even if several items name the same table.
+    /// Use no cache: fetch every table's metadata anew even if several items name the same
+    /// table, and run every query even if a cached result of an unchanged table exists.
     #[arg(long)]
     pub no_cache: bool,
+
+    /// Where query results of unchanged tables are cached between runs
+    /// [default: $XDG_CACHE_HOME/bqcheck, else ~/.cache/bqcheck].
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+
+    /// Settings file: defaults for these flags, pairs or tables, accepted schema changes
+    /// [default: .bqcheck.yml in the working directory, if there is one]. Flags win over it.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 
     /// Default project for `dataset.table` references and for running jobs
     /// [default: $GOOGLE_CLOUD_PROJECT, $CLOUDSDK_CORE_PROJECT, then the credentials' project].
@@ -86,13 +100,14 @@ impl CommonArgs {
 }
 
 /// Where pairs come from (bq-schema-diff, bq-table-compare).
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, Args, Serialize)]
 pub struct PairArgs {
     /// `TABLE_A TABLE_B` (one pair) or pairs `A:B`. A side is a table
     /// (project.dataset.table, dataset.table, project:dataset.table) or, for schema-diff, a
     /// schema file (`*.json` or `file:PATH`). With no pairs and no --pairs-file, pairs are read
     /// from stdin.
     #[arg(value_name = "PAIR")]
+    #[serde(skip)]
     pub pairs: Vec<String>,
 
     /// File with one pair per line (`A:B`, `A,B` or `A B`); blank lines and `#` comments skipped.
@@ -101,7 +116,7 @@ pub struct PairArgs {
 }
 
 /// Flags of the utilities that run queries (bq-table-compare, bq-profile).
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, Args, Serialize)]
 pub struct QueryArgs {
     /// Only these columns (paths such as `address.zip`).
     #[arg(long, value_name = "COL[,COL...]", value_delimiter = ',')]
@@ -110,6 +125,7 @@ pub struct QueryArgs {
     /// A predicate applied to every table read, e.g. for partition pruning (columns by name or
     /// as `t.col`; no `;` or comments).
     #[arg(long = "where", value_name = "PREDICATE")]
+    #[serde(rename = "where")]
     pub where_clause: Option<String>,
 
     /// Set `maximumBytesBilled` on every job: BigQuery refuses a job that would bill more.
@@ -126,7 +142,8 @@ pub struct QueryArgs {
 }
 
 /// What makes `bq-schema-diff` exit 1.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum SchemaFailOn {
     /// Any difference, cosmetic ones included.
     Any,
@@ -141,10 +158,11 @@ pub enum SchemaFailOn {
 ///
 /// A is the proposed schema (dev, a PR's schema file), B the one it would replace (prod):
 /// `+` is only in A, `-` only in B, `~` changed from B's value to A's.
-#[derive(Debug, Clone, Parser)]
+#[derive(Debug, Clone, Parser, Serialize)]
 #[command(name = "bq-schema-diff", version, after_help = SCHEMA_DIFF_HELP)]
 pub struct SchemaDiffArgs {
     #[command(flatten)]
+    #[serde(flatten)]
     pub input: PairArgs,
 
     /// Which differences make the exit status 1.
@@ -156,7 +174,13 @@ pub struct SchemaDiffArgs {
     pub include_table_options: bool,
 
     #[command(flatten)]
+    #[serde(flatten)]
     pub common: CommonArgs,
+
+    /// What the config file adds (pairs, accept entries).
+    #[arg(skip)]
+    #[serde(skip)]
+    pub from_file: FromFile,
 }
 
 const SCHEMA_DIFF_HELP: &str = "\
@@ -176,10 +200,11 @@ Exit status (as diff(1)):
 ///
 /// Cost per pair: metadata (free); one scan of each side (row count, fingerprint, statistics);
 /// and, only when those differ, one more query joining both sides.
-#[derive(Debug, Clone, Parser)]
+#[derive(Debug, Clone, Parser, Serialize)]
 #[command(name = "bq-table-compare", version, after_help = TABLE_COMPARE_HELP)]
 pub struct TableCompareArgs {
     #[command(flatten)]
+    #[serde(flatten)]
     pub input: PairArgs,
 
     /// Number of example rows per kind of difference.
@@ -203,6 +228,7 @@ pub struct TableCompareArgs {
     pub exclude_columns: Vec<String>,
 
     #[command(flatten)]
+    #[serde(flatten)]
     pub query: QueryArgs,
 
     /// Which differences make the exit status 1.
@@ -218,7 +244,13 @@ pub struct TableCompareArgs {
     pub float_tolerance: Option<f64>,
 
     #[command(flatten)]
+    #[serde(flatten)]
     pub common: CommonArgs,
+
+    /// What the config file adds (pairs with their own key and filter).
+    #[arg(skip)]
+    #[serde(skip)]
+    pub from_file: FromFile,
 }
 
 const TABLE_COMPARE_HELP: &str = "\
@@ -234,7 +266,8 @@ Exit status (as diff(1)):
   2  trouble: bad input, or any pair failed";
 
 /// What makes `bq-table-compare` exit 1.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum CompareFailOn {
     /// Any pair whose data differs.
     Any,
@@ -243,7 +276,8 @@ pub enum CompareFailOn {
 }
 
 /// What makes `bq-profile` exit 1.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum ProfileFailOn {
     /// Any anomaly, info included.
     Anomalies,
@@ -256,11 +290,12 @@ pub enum ProfileFailOn {
 /// Profile tables in one query each: nulls, distinct counts, min/max, quantiles, lengths, top
 /// values, arrays; sample rows for free through tabledata.list; anomaly detection and drift
 /// against a baseline.
-#[derive(Debug, Clone, Parser)]
+#[derive(Debug, Clone, Parser, Serialize)]
 #[command(name = "bq-profile", version, after_help = PROFILE_HELP)]
 pub struct ProfileArgs {
     /// Tables to profile; stdin (one per line, `#` comments) when none are given.
     #[arg(value_name = "TABLE")]
+    #[serde(skip)]
     pub tables: Vec<String>,
 
     /// Number of sample rows (0 for none).
@@ -283,6 +318,7 @@ pub struct ProfileArgs {
     pub fail_on: Option<ProfileFailOn>,
 
     #[command(flatten)]
+    #[serde(flatten)]
     pub query: QueryArgs,
 
     /// Days without modification after which a table is stale.
@@ -314,7 +350,13 @@ pub struct ProfileArgs {
     pub drift_mean_stddevs: f64,
 
     #[command(flatten)]
+    #[serde(flatten)]
     pub common: CommonArgs,
+
+    /// What the config file adds (tables).
+    #[arg(skip)]
+    #[serde(skip)]
+    pub from_file: FromFile,
 }
 
 const PROFILE_HELP: &str = "\
@@ -353,6 +395,82 @@ pub enum Command {
         #[arg(num_args = 0.., trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
         ignored: Vec<String>,
     },
+    /// Work with the settings file (.bqcheck.yml).
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Check a settings file and print the effective settings of each command (the defaults
+    /// with the file applied; flags given on a command line would still win).
+    Check {
+        /// The file [default: .bqcheck.yml in the working directory].
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
+}
+
+impl Command {
+    /// Fill in what the command line left unset from the config file (`--config`, else
+    /// `.bqcheck.yml` if present). `m` are the subcommand's matches.
+    pub fn apply_config(&mut self, m: &ArgMatches) -> Result<(), ConfigError> {
+        match self {
+            Command::SchemaDiff(a) => a.apply_config(m),
+            Command::TableCompare(a) => a.apply_config(m),
+            Command::Profile(a) => a.apply_config(m),
+            Command::Action { .. } | Command::Config(_) => Ok(()),
+        }
+    }
+}
+
+impl SchemaDiffArgs {
+    pub fn apply_config(&mut self, m: &ArgMatches) -> Result<(), ConfigError> {
+        let path = self.common.config.clone();
+        if let Some(l) = crate::config::load(path.as_deref())? {
+            l.apply_schema_diff(m, self);
+        }
+        Ok(())
+    }
+}
+
+impl TableCompareArgs {
+    pub fn apply_config(&mut self, m: &ArgMatches) -> Result<(), ConfigError> {
+        let path = self.common.config.clone();
+        if let Some(l) = crate::config::load(path.as_deref())? {
+            l.apply_table_compare(m, self);
+        }
+        Ok(())
+    }
+}
+
+impl ProfileArgs {
+    pub fn apply_config(&mut self, m: &ArgMatches) -> Result<(), ConfigError> {
+        let path = self.common.config.clone();
+        if let Some(l) = crate::config::load(path.as_deref())? {
+            l.apply_profile(m, self);
+        }
+        Ok(())
+    }
+}
+
+/// Parse a standalone binary's command line and apply the config file; on trouble, say it
+/// and exit (clap's own status for usage errors, 2 for a bad config file).
+fn parse_configured<T: CommandFactory + FromArgMatches>(
+    apply: impl FnOnce(&mut T, &ArgMatches) -> Result<(), ConfigError>,
+) -> Result<T, ExitCode> {
+    let m = T::command().get_matches();
+    let mut args = match T::from_arg_matches(&m) {
+        Ok(a) => a,
+        Err(e) => e.exit(),
+    };
+    match apply(&mut args, &m) {
+        Ok(()) => Ok(args),
+        Err(e) => {
+            eprintln!("error: {e}");
+            Err(ExitCode::from(2))
+        }
+    }
 }
 
 /// Run a command on a fresh runtime, turning any error into exit status 2.
@@ -388,26 +506,46 @@ where
 }
 
 pub fn main_schema_diff() -> ExitCode {
-    let args = SchemaDiffArgs::parse();
-    run(crate::commands::schema_diff::run(args))
+    match parse_configured(SchemaDiffArgs::apply_config) {
+        Ok(args) => run(crate::commands::schema_diff::run(args)),
+        Err(code) => code,
+    }
 }
 
 pub fn main_table_compare() -> ExitCode {
-    let args = TableCompareArgs::parse();
-    run(crate::commands::table_compare::run(args))
+    match parse_configured(TableCompareArgs::apply_config) {
+        Ok(args) => run(crate::commands::table_compare::run(args)),
+        Err(code) => code,
+    }
 }
 
 pub fn main_profile() -> ExitCode {
-    let args = ProfileArgs::parse();
-    run(crate::commands::profile::run(args))
+    match parse_configured(ProfileArgs::apply_config) {
+        Ok(args) => run(crate::commands::profile::run(args)),
+        Err(code) => code,
+    }
 }
 
 pub fn main_bqcheck() -> ExitCode {
-    match Bqcheck::parse().command {
+    let matches = Bqcheck::command().get_matches();
+    let mut parsed = match Bqcheck::from_arg_matches(&matches) {
+        Ok(p) => p,
+        Err(e) => e.exit(),
+    };
+    if let Some((_, sub)) = matches.subcommand() {
+        if let Err(e) = parsed.command.apply_config(sub) {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    }
+    match parsed.command {
         Command::SchemaDiff(args) => run(crate::commands::schema_diff::run(args)),
         Command::TableCompare(args) => run(crate::commands::table_compare::run(args)),
         Command::Profile(args) => run(crate::commands::profile::run(args)),
         Command::Action { .. } => run(crate::commands::action::run()),
+        Command::Config(ConfigCommand::Check { config }) => {
+            ExitCode::from(crate::commands::config::check(config.as_deref()))
+        }
     }
 }
 

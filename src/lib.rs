@@ -7,6 +7,7 @@ pub mod cancel;
 pub mod checks;
 pub mod cli;
 pub mod commands;
+pub mod config;
 pub mod github;
 pub mod input;
 pub mod report;

@@ -7,8 +7,9 @@
 
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
+use crate::input::Pair;
 use crate::warehouse::{Field, TableMeta};
 
 /// How a change affects consumers and whether BigQuery can apply it in place.
@@ -33,12 +34,18 @@ impl fmt::Display for Class {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+/// The kinds of change; `.bqcheck.yml` accept entries name them in snake_case (JSON's `kind`),
+/// or by the short aliases `added`, `removed`, `type`, `mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ChangeKind {
+    #[serde(alias = "added")]
     ColumnAdded,
+    #[serde(alias = "removed")]
     ColumnRemoved,
+    #[serde(alias = "type")]
     TypeChanged,
+    #[serde(alias = "mode")]
     ModeChanged,
     NameCaseChanged,
     DescriptionChanged,
@@ -101,6 +108,10 @@ pub struct Change {
     /// Why the class was chosen, or a warning (precision loss, `SELECT *` order).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// Acknowledged by a `.bqcheck.yml` accept entry: its reason. An accepted change is
+    /// reported but never fails the gate.
+    #[serde(skip)]
+    pub accepted: Option<String>,
 }
 
 impl Change {
@@ -118,6 +129,7 @@ impl Change {
             before,
             after,
             note: None,
+            accepted: None,
         }
     }
 
@@ -679,8 +691,48 @@ pub fn worst(changes: &[Change]) -> Option<Class> {
 }
 
 /// Counts per class, for summaries.
+/// Changes of `class` that are not accepted.
 pub fn count(changes: &[Change], class: Class) -> usize {
-    changes.iter().filter(|c| c.class == class).count()
+    changes
+        .iter()
+        .filter(|c| c.class == class && c.accepted.is_none())
+        .count()
+}
+
+/// An acknowledged change (a `.bqcheck.yml` accept entry), resolved to the pair's sides.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AcceptRule {
+    pub pair: Pair,
+    /// The field path as reported (`address.zip`); compared case-insensitively, as BigQuery
+    /// compares column names.
+    pub path: String,
+    pub kind: ChangeKind,
+    pub reason: String,
+}
+
+impl AcceptRule {
+    fn matches(&self, pair: &Pair, change: &Change) -> bool {
+        self.pair == *pair
+            && self.kind == change.kind
+            && self.path.eq_ignore_ascii_case(&change.path)
+    }
+}
+
+/// Mark the changes of `pair` that a rule accepts (the first matching rule's reason), and set
+/// `used[i]` for every rule that matched something.
+pub fn accept(pair: &Pair, changes: &mut [Change], rules: &[AcceptRule], used: &mut [bool]) {
+    for change in changes.iter_mut() {
+        for (i, rule) in rules.iter().enumerate() {
+            if rule.matches(pair, change) {
+                if change.accepted.is_none() {
+                    change.accepted = Some(rule.reason.clone());
+                }
+                if let Some(u) = used.get_mut(i) {
+                    *u = true;
+                }
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -709,6 +761,60 @@ mod tests {
         let c = d(a, b);
         assert_eq!(c.len(), 1, "{c:#?}");
         c.into_iter().next().unwrap()
+    }
+
+    #[test]
+    fn accept_rules_mark_only_their_change_and_report_use() {
+        use crate::input::{Source, TableRef};
+        let t = |d: &str, n: &str| {
+            Source::Table(TableRef {
+                project: "p".into(),
+                dataset: d.into(),
+                table: n.into(),
+            })
+        };
+        let users = Pair {
+            a: t("dev", "users"),
+            b: t("prod", "users"),
+        };
+        let orders = Pair {
+            a: t("dev", "orders"),
+            b: t("prod", "orders"),
+        };
+        let mut changes = d(
+            vec![f("id", "INT64")],
+            vec![f("id", "INT64"), f("Legacy_Flag", "BOOL")],
+        );
+        changes.extend(d(vec![f("id", "STRING")], vec![f("id", "INT64")]));
+        let rule = |pair: &Pair, path: &str, kind| AcceptRule {
+            pair: pair.clone(),
+            path: path.into(),
+            kind,
+            reason: "dropped in #123".into(),
+        };
+        let rules = vec![
+            rule(&users, "legacy_flag", ChangeKind::ColumnRemoved),
+            // Right path, wrong kind: must not accept the removal.
+            rule(&users, "legacy_flag", ChangeKind::TypeChanged),
+            // Right change, other pair.
+            rule(&orders, "id", ChangeKind::TypeChanged),
+        ];
+        let mut used = vec![false; rules.len()];
+        accept(&users, &mut changes, &rules, &mut used);
+        assert_eq!(used, [true, false, false]);
+        let removed = &changes[0];
+        assert_eq!(removed.kind, ChangeKind::ColumnRemoved);
+        assert_eq!(removed.accepted.as_deref(), Some("dropped in #123"));
+        assert_eq!(changes[1].kind, ChangeKind::TypeChanged);
+        assert_eq!(
+            changes[1].accepted, None,
+            "the type change of users is not accepted"
+        );
+        assert_eq!(
+            count(&changes, Class::Breaking),
+            1,
+            "accepted changes are not counted"
+        );
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 
 use super::{emit_reports, Finished, Listed};
 use crate::cli::{Bqcheck, Command, CommonArgs};
@@ -123,8 +123,10 @@ impl Settings {
             }
         };
         // Inputs that become a `--flag=value`.
-        let valued: [(&str, &str, &[&str]); 10] = [
+        let valued: [(&str, &str, &[&str]); 12] = [
             ("parallel", "--parallel", &COMMANDS),
+            ("config", "--config", &COMMANDS),
+            ("cache_dir", "--cache-dir", &COMMANDS),
             ("fail_on", "--fail-on", &COMMANDS),
             ("project", "--project", &COMMANDS),
             ("api_url", "--api-url", &COMMANDS),
@@ -349,7 +351,7 @@ fn common(command: &Command) -> Option<&CommonArgs> {
         Command::SchemaDiff(a) => Some(&a.common),
         Command::TableCompare(a) => Some(&a.common),
         Command::Profile(a) => Some(&a.common),
-        Command::Action { .. } => None,
+        Command::Action { .. } | Command::Config(_) => None,
     }
 }
 
@@ -369,8 +371,19 @@ pub async fn run() -> anyhow::Result<u8> {
         Ok(s) => s,
         Err(message) => return trouble(&message),
     };
-    let parsed = match Bqcheck::try_parse_from(&settings.argv) {
-        Ok(p) => p,
+    let parsed = match Bqcheck::command()
+        .try_get_matches_from(&settings.argv)
+        .and_then(|m| Bqcheck::from_arg_matches(&m).map(|p| (p, m)))
+    {
+        Ok((mut p, m)) => {
+            // The config file fills in what the inputs left unset.
+            if let Some((_, sub)) = m.subcommand() {
+                if let Err(e) = p.command.apply_config(sub) {
+                    return trouble(&e.to_string());
+                }
+            }
+            p
+        }
         Err(e) => {
             let rendered = e.render().to_string();
             let first = rendered.lines().next().unwrap_or("invalid arguments");
@@ -392,7 +405,7 @@ pub async fn run() -> anyhow::Result<u8> {
         Command::SchemaDiff(a) => super::schema_diff::execute(a, &settings.listed).await,
         Command::TableCompare(a) => super::table_compare::execute(a, &settings.listed).await,
         Command::Profile(a) => super::profile::execute(a, &settings.listed).await,
-        Command::Action { .. } => unreachable!("checked above"),
+        Command::Action { .. } | Command::Config(_) => unreachable!("checked above"),
     };
     log.command(workflow::GROUP_END);
     let batch = match finished {
@@ -600,7 +613,7 @@ mod tests {
             if origin == "input `pairs`" && text.contains("dev.b prod.b")));
         assert_eq!(s.comment, CommentMode::Never);
         assert_eq!(s.report_dir, PathBuf::from("bqcheck-reports"));
-        let parsed = Bqcheck::try_parse_from(&s.argv).unwrap();
+        let parsed = <Bqcheck as clap::Parser>::try_parse_from(&s.argv).unwrap();
         let Command::TableCompare(a) = parsed.command else {
             panic!("not table-compare")
         };

@@ -2,6 +2,7 @@
 //! What is shared by all utilities lives here.
 
 pub mod action;
+pub mod config;
 pub mod profile;
 pub mod schema_diff;
 pub mod table_compare;
@@ -12,6 +13,7 @@ use std::sync::Arc;
 use anyhow::Context;
 
 use crate::cli::CommonArgs;
+use crate::config::FromFile;
 use crate::input::{self, Pair, PairInputs};
 use crate::report::{self, Batch, Format};
 use crate::warehouse::{auth, AuthMode, Client, RetryPolicy};
@@ -174,33 +176,74 @@ impl Finished {
     }
 }
 
+/// Does listed text name anything (a line that is not blank or a comment)?
+pub fn names_any(listed: &Listed) -> bool {
+    match listed {
+        Listed::Text { text, .. } => text.lines().any(|l| {
+            let t = l.trim();
+            !t.is_empty() && !t.starts_with('#')
+        }),
+        Listed::Stdin => false,
+    }
+}
+
 /// Pairs from the arguments, `--pairs-file`, listed text, or stdin (only when nothing else
-/// names a pair), all validated. On bad input the problems are printed and `Err(2)` is the exit
-/// status.
+/// names a pair), all validated. When none of those names a pair, the config file's pairs
+/// (`section.pairs`, `section.pairs_file`) are the default set. On bad input the problems are
+/// printed and `Err(2)` is the exit status.
 pub fn read_pairs(
     args: &[String],
     pairs_file: Option<&std::path::Path>,
     listed: &Listed,
     default_project: Option<&str>,
+    from_file: &FromFile,
+    section: &str,
 ) -> anyhow::Result<Result<Vec<Pair>, u8>> {
-    let stdin = if args.is_empty() && pairs_file.is_none() && matches!(listed, Listed::Stdin) {
-        stdin_text()?
+    let cli_names = !args.is_empty() || pairs_file.is_some() || names_any(listed);
+    let collected: Result<Vec<Pair>, String> = if !cli_names && from_file.names_items() {
+        let mut pairs = Vec::new();
+        let mut errors = Vec::new();
+        if let Some(p) = &from_file.pairs_file {
+            match input::read_pairs_file(p, default_project) {
+                Ok(v) => pairs.extend(v),
+                Err(e) => errors.push(e.to_string()),
+            }
+        }
+        match from_file.pairs(section, default_project) {
+            Ok(v) => pairs.extend(v.into_iter().map(|(p, _)| p)),
+            Err(e) => errors.extend(e),
+        }
+        if !errors.is_empty() {
+            Err(errors.join("\n"))
+        } else if pairs.is_empty() {
+            Err(format!(
+                "no pairs in the config file's `{section}` section: nothing to compare"
+            ))
+        } else {
+            Ok(pairs)
+        }
     } else {
-        None
+        let stdin = if args.is_empty() && pairs_file.is_none() && matches!(listed, Listed::Stdin) {
+            stdin_text()?
+        } else {
+            None
+        };
+        let listed = match listed {
+            Listed::Text { origin, text } => Some((origin.as_str(), text.as_str())),
+            Listed::Stdin => None,
+        };
+        input::collect_pairs(
+            PairInputs {
+                args,
+                pairs_file,
+                stdin,
+                listed,
+            },
+            default_project,
+        )
+        .map_err(|e| e.to_string())
     };
-    let listed = match listed {
-        Listed::Text { origin, text } => Some((origin.as_str(), text.as_str())),
-        Listed::Stdin => None,
-    };
-    match input::collect_pairs(
-        PairInputs {
-            args,
-            pairs_file,
-            stdin,
-            listed,
-        },
-        default_project,
-    ) {
+    match collected {
         Ok(p) => {
             let (pairs, notice) = input::dedup(p, "pair");
             if let Some(n) = notice {

@@ -693,18 +693,32 @@ fn read_tables(
             project,
         ));
     }
-    match listed {
-        Listed::Text { origin, text } => add(input::parse_table_lines(origin, text, project)),
-        Listed::Stdin if args.tables.is_empty() => match stdin_text()? {
-            Some(text) => add(input::parse_table_lines("<stdin>", &text, project)),
-            None => {
-                super::refuse(
-                    "no tables given: pass TABLE arguments or pipe one table per line to stdin",
-                );
-                return Ok(Err(2));
-            }
-        },
-        Listed::Stdin => {}
+    // The config file's tables are the default set: used when nothing else names a table.
+    let from_file = &args.from_file;
+    if args.tables.is_empty() && !super::names_any(listed) && !from_file.tables.is_empty() {
+        let origin = match &from_file.path {
+            Some(p) => format!("{} (profile.tables)", p.display()),
+            None => "profile.tables".into(),
+        };
+        add(input::parse_table_lines(
+            &origin,
+            &from_file.tables.join("\n"),
+            project,
+        ));
+    } else {
+        match listed {
+            Listed::Text { origin, text } => add(input::parse_table_lines(origin, text, project)),
+            Listed::Stdin if args.tables.is_empty() => match stdin_text()? {
+                Some(text) => add(input::parse_table_lines("<stdin>", &text, project)),
+                None => {
+                    super::refuse(
+                        "no tables given: pass TABLE arguments or pipe one table per line to stdin",
+                    );
+                    return Ok(Err(2));
+                }
+            },
+            Listed::Stdin => {}
+        }
     }
     if !errors.is_empty() {
         for e in errors {

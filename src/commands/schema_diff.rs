@@ -28,14 +28,18 @@ pub struct SchemaDiffBatch {
     pub results: Vec<PairResult>,
     pub fail_on: SchemaFailOn,
     pub timestamp: String,
+    /// Accept entries of the config file that matched no change (described for warnings).
+    pub stale_accepts: Vec<String>,
 }
 
 impl SchemaDiffBatch {
     /// Does this pair fail the gate under `--fail-on`?
     fn fails(&self, changes: &[Change]) -> bool {
         match self.fail_on {
-            SchemaFailOn::Any => !changes.is_empty(),
-            SchemaFailOn::Breaking => changes.iter().any(|c| c.class == Class::Breaking),
+            SchemaFailOn::Any => changes.iter().any(|c| c.accepted.is_none()),
+            SchemaFailOn::Breaking => changes
+                .iter()
+                .any(|c| c.class == Class::Breaking && c.accepted.is_none()),
             SchemaFailOn::Never => false,
         }
     }
@@ -54,27 +58,54 @@ impl SchemaDiffBatch {
         self.compared().filter(|(_, c)| !c.is_empty()).count()
     }
 
+    /// Pairs with a breaking change that is not accepted.
     pub fn breaking(&self) -> usize {
         self.compared()
-            .filter(|(_, c)| c.iter().any(|c| c.class == Class::Breaking))
+            .filter(|(_, c)| {
+                c.iter()
+                    .any(|c| c.class == Class::Breaking && c.accepted.is_none())
+            })
             .count()
     }
+
+    /// Changes acknowledged by accept entries, over all pairs.
+    pub fn accepted(&self) -> usize {
+        self.compared().map(|(_, c)| accepted_count(c)).sum()
+    }
+}
+
+/// A change as JSON; an accepted one carries `accepted: true` and the entry's `reason`.
+fn change_json(c: &Change) -> Value {
+    let mut v = serde_json::to_value(c).unwrap_or(Value::Null);
+    if let (Some(reason), Value::Object(o)) = (&c.accepted, &mut v) {
+        o.insert("accepted".into(), Value::Bool(true));
+        o.insert("reason".into(), Value::String(reason.clone()));
+    }
+    v
 }
 
 fn side_json(s: &Source) -> Value {
     Value::String(s.to_string())
 }
 
+fn accepted_count(changes: &[Change]) -> usize {
+    changes.iter().filter(|c| c.accepted.is_some()).count()
+}
+
 fn headline(changes: &[Change]) -> String {
     if changes.is_empty() {
         return "identical".into();
     }
-    let parts: Vec<String> = [Class::Breaking, Class::Compatible, Class::Cosmetic]
+    let mut parts: Vec<String> = [Class::Breaking, Class::Compatible, Class::Cosmetic]
         .iter()
         .map(|&k| (k, schema_diff::count(changes, k)))
         .filter(|(_, n)| *n > 0)
         .map(|(k, n)| format!("{n} {k}"))
         .collect();
+    let accepted = accepted_count(changes);
+    if accepted > 0 {
+        parts.push(format!("{accepted} accepted"));
+    }
     let n = changes.len();
     format!(
         "{n} change{} ({})",
@@ -102,12 +133,43 @@ fn text_lines(changes: &[Change]) -> String {
         if let Some(note) = &c.note {
             let _ = write!(out, "  ({note})");
         }
+        if let Some(reason) = &c.accepted {
+            let _ = write!(out, "  [accepted: {reason}]");
+        }
         out.push('\n');
     }
     out
 }
 
+/// The changes that count, then the accepted ones in a section of their own.
 fn markdown_table(changes: &[Change]) -> String {
+    let (accepted, open): (Vec<&Change>, Vec<&Change>) =
+        changes.iter().partition(|c| c.accepted.is_some());
+    let mut out = String::new();
+    if !open.is_empty() {
+        out.push_str(&markdown_rows(&open));
+    }
+    if !accepted.is_empty() {
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        out.push_str("**Accepted changes** (acknowledged in the config file; they do not fail the gate)\n\n| | Path | Class | Change | Reason |\n|---|---|---|---|---|\n");
+        for c in accepted {
+            let _ = writeln!(
+                out,
+                "| `{}` | `{}` | {} | {} | {} |",
+                c.sign(),
+                cell(&c.path),
+                c.class,
+                cell(&c.describe()),
+                cell(c.accepted.as_deref().unwrap_or(""))
+            );
+        }
+    }
+    out
+}
+
+fn markdown_rows(changes: &[&Change]) -> String {
     let mut out = String::from("| | Path | Class | Change | Note |\n|---|---|---|---|---|\n");
     for c in changes {
         let _ = writeln!(
@@ -171,7 +233,10 @@ impl Batch for SchemaDiffBatch {
                 ("Different".into(), different),
                 ("Breaking".into(), self.breaking()),
                 ("Failed".into(), failed),
-            ],
+            ]
+            .into_iter()
+            .chain((self.accepted() > 0).then(|| ("Accepted changes".into(), self.accepted())))
+            .collect(),
             failed_heading: "Failed pairs:".into(),
         }
     }
@@ -220,7 +285,7 @@ impl Batch for SchemaDiffBatch {
             };
             let breaking: Vec<&Change> = changes
                 .iter()
-                .filter(|c| c.class == Class::Breaking)
+                .filter(|c| c.class == Class::Breaking && c.accepted.is_none())
                 .collect();
             let (level, rank, title, listed) = if !breaking.is_empty() {
                 let level = if self.fail_on == SchemaFailOn::Never {
@@ -241,8 +306,13 @@ impl Batch for SchemaDiffBatch {
                     Level::Notice
                 };
                 let title = format!("Schema differs ({}): {name}", headline(changes));
-                (level, 3, title, changes.iter().collect())
+                let listed = changes.iter().filter(|c| c.accepted.is_none()).collect();
+                (level, 3, title, listed)
             };
+            if listed.is_empty() {
+                // Only accepted changes: nothing to point at.
+                continue;
+            }
             let message = listed
                 .iter()
                 .map(|c| format!("{} {}: {}", c.sign(), c.path, c.describe()))
@@ -253,6 +323,14 @@ impl Batch for SchemaDiffBatch {
                 rank,
                 title,
                 message,
+            });
+        }
+        for s in &self.stale_accepts {
+            out.push(Annotation {
+                level: Level::Warning,
+                rank: 3,
+                title: "Stale accept entry".into(),
+                message: format!("{s} matched no change: remove it if the change has landed"),
             });
         }
         out
@@ -269,13 +347,14 @@ impl Batch for SchemaDiffBatch {
                     "table_a": side_json(&pair.a),
                     "table_b": side_json(&pair.b),
                     "identical": changes.is_empty(),
-                    "breaking": changes.iter().any(|c| c.class == Class::Breaking),
+                    "breaking": changes.iter().any(|c| c.class == Class::Breaking && c.accepted.is_none()),
                     "counts": {
                         "breaking": schema_diff::count(changes, Class::Breaking),
                         "compatible": schema_diff::count(changes, Class::Compatible),
                         "cosmetic": schema_diff::count(changes, Class::Cosmetic),
+                        "accepted": accepted_count(changes),
                     },
-                    "changes": changes,
+                    "changes": changes.iter().map(change_json).collect::<Vec<_>>(),
                 })
             })
             .collect();
@@ -301,10 +380,12 @@ impl Batch for SchemaDiffBatch {
                 "different": different,
                 "failed": failed,
                 "breaking": self.breaking(),
+                "accepted": self.accepted(),
                 "timestamp": self.timestamp,
             },
             "comparisons": comparisons,
             "errors": errors,
+            "stale_accepts": self.stale_accepts,
         })
     }
 }
@@ -325,6 +406,29 @@ pub async fn compare_pair(
     }
 }
 
+/// Mark accepted changes; return the indexes of rules that matched nothing. A rule for a pair
+/// that could not be compared is not called stale: nobody knows.
+fn apply_accepts(
+    mut results: Vec<PairResult>,
+    rules: &[schema_diff::AcceptRule],
+) -> (Vec<PairResult>, Vec<usize>) {
+    let mut used = vec![false; rules.len()];
+    for r in &mut results {
+        match &mut r.result {
+            Ok(changes) => schema_diff::accept(&r.pair, changes, rules, &mut used),
+            Err(_) => {
+                for (i, rule) in rules.iter().enumerate() {
+                    if rule.pair == r.pair {
+                        used[i] = true;
+                    }
+                }
+            }
+        }
+    }
+    let stale = (0..rules.len()).filter(|&i| !used[i]).collect();
+    (results, stale)
+}
+
 /// Run the whole command as the CLI does; returns the exit status.
 pub async fn run(args: SchemaDiffArgs) -> anyhow::Result<u8> {
     execute(&args, &Listed::Stdin).await?.emit(&args.common)
@@ -339,9 +443,18 @@ pub async fn execute(args: &SchemaDiffArgs, listed: &Listed) -> anyhow::Result<F
         args.input.pairs_file.as_deref(),
         listed,
         project.as_deref(),
+        &args.from_file,
+        "schema_diff",
     )? {
         Ok(p) => p,
         Err(code) => return Ok(Finished::Refused(code)),
+    };
+    let rules = match args.from_file.accept_rules(project.as_deref()) {
+        Ok(r) => r,
+        Err(e) => {
+            super::refuse(e);
+            return Ok(Finished::Refused(2));
+        }
     };
     let parallel = parallelism(common);
     let needs_bigquery = pairs
@@ -366,11 +479,20 @@ pub async fn execute(args: &SchemaDiffArgs, listed: &Listed) -> anyhow::Result<F
     .await
     .into_iter()
     .map(|(pair, result)| PairResult { pair, result })
-    .collect();
+    .collect::<Vec<_>>();
+    let (results, stale) = apply_accepts(results, &rules);
+    let stale_accepts: Vec<String> = stale
+        .into_iter()
+        .map(|i| args.from_file.describe_accept(i))
+        .collect();
+    for s in &stale_accepts {
+        eprintln!("warning: {s} matched no change: remove it if the change has landed");
+    }
     let batch = SchemaDiffBatch {
         results,
         fail_on: args.fail_on,
         timestamp: report::timestamp_now(),
+        stale_accepts,
     };
     Ok(Finished::Batch(Box::new(batch)))
 }
@@ -402,6 +524,7 @@ mod tests {
             before: None,
             after: Some("y".into()),
             note: None,
+            accepted: None,
         }
     }
 
@@ -417,6 +540,7 @@ mod tests {
                 .collect(),
             fail_on,
             timestamp: "2026-01-13T12:00:00Z".into(),
+            stale_accepts: Vec::new(),
         }
     }
 

@@ -11,6 +11,7 @@ use super::{client, default_project, parallelism, progress, read_pairs, Finished
 use crate::checks::schema_diff::{self, Change, DiffOptions};
 use crate::checks::table_compare::{self as tc, ColumnComparison, CompareOptions, Plan, RowDiff};
 use crate::cli::{CompareFailOn, TableCompareArgs};
+use crate::config::PairOptions;
 use crate::input::{Pair, Source, TableRef};
 use crate::report::{self, markdown::cell, Batch, Case, Outcome, Summary, Totals};
 use crate::runner;
@@ -66,6 +67,8 @@ struct Ctx {
     /// Project the jobs run (and are billed) in.
     job_project: Option<String>,
     opts: CompareOptions,
+    /// Pairs of the config file with their own key or filter.
+    per_pair: Vec<(Pair, PairOptions)>,
     dry_run: bool,
     max_bytes_billed: Option<u64>,
     location: Option<String>,
@@ -104,7 +107,23 @@ impl Ctx {
         Ok(r)
     }
 
+    /// The options for one pair: the run's, with the pair's own `key` and `where` from the
+    /// config file, if it has them.
+    fn options_for(&self, pair: &Pair) -> CompareOptions {
+        let mut opts = self.opts.clone();
+        if let Some((_, own)) = self.per_pair.iter().find(|(p, _)| p == pair) {
+            if let Some(k) = &own.key {
+                opts.key = Some(k.clone());
+            }
+            if let Some(w) = &own.where_clause {
+                opts.where_clause = Some(w.clone());
+            }
+        }
+        opts
+    }
+
     async fn compare(&self, pair: &Pair) -> Result<PairOutcome, String> {
+        let opts = &self.options_for(pair);
         let (ta, tb) = (table(&pair.a)?, table(&pair.b)?);
         let (ma, mb) = futures::join!(self.meta.get(&pair.a), self.meta.get(&pair.b));
         let (ma, mb) = match (ma, mb) {
@@ -113,19 +132,19 @@ impl Ctx {
         };
         // Step 1: metadata.
         let schema_changes = schema_diff::diff(&ma, &mb, DiffOptions::default());
-        let plan = tc::plan(&ma, &mb, &self.opts)?;
+        let plan = tc::plan(&ma, &mb, opts)?;
         let same_location = match (&ma.location, &mb.location) {
             (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
             _ => true,
         };
         let mut notes = Vec::new();
         let mut stats = QueryStats::default();
-        let scan_a = tc::scan_sql(ta, &plan, &self.opts);
-        let scan_b = tc::scan_sql(tb, &plan, &self.opts);
+        let scan_a = tc::scan_sql(ta, &plan, opts);
+        let scan_b = tc::scan_sql(tb, &plan, opts);
         let diff_sql = if plan.key.is_empty() {
-            tc::multiset_diff_sql(ta, tb, &plan, &self.opts)
+            tc::multiset_diff_sql(ta, tb, &plan, opts)
         } else {
-            tc::keyed_diff_sql(ta, tb, &plan, &self.opts)
+            tc::keyed_diff_sql(ta, tb, &plan, opts)
         };
         let err = |e: WarehouseError| e.to_string();
         if self.dry_run {
@@ -134,7 +153,7 @@ impl Ctx {
                 ("scan A", scan_a, ma.location.as_deref(), &ta.project),
                 ("scan B", scan_b, mb.location.as_deref(), &tb.project),
             ];
-            if !self.opts.skip_samples && same_location {
+            if !opts.skip_samples && same_location {
                 steps.push((
                     "row diff (only if the scans differ)",
                     diff_sql,
@@ -181,11 +200,11 @@ impl Ctx {
             [row] => Ok(row.clone()),
             rows => Err(format!("expected one result row, got {}", rows.len())),
         };
-        let with_stats = !self.opts.skip_stats;
+        let with_stats = !opts.skip_stats;
         let scan_a = tc::read_scan(&first(&ra)?, &plan, with_stats);
         let scan_b = tc::read_scan(&first(&rb)?, &plan, with_stats);
         let columns = if with_stats {
-            tc::compare_columns(&plan, &scan_a, &scan_b, self.opts.tolerance)
+            tc::compare_columns(&plan, &scan_a, &scan_b, opts.tolerance)
         } else {
             Vec::new()
         };
@@ -193,7 +212,7 @@ impl Ctx {
         let mut data_equal = scan_a.row_count == scan_b.row_count && fingerprints_equal;
         // Step 3: only when step 2 found a difference.
         let mut rows = None;
-        if !data_equal && !self.opts.skip_samples {
+        if !data_equal && !opts.skip_samples {
             if same_location {
                 let r = self
                     .query(&diff_sql, ma.location.as_deref(), &mut stats, &ta.project)
@@ -208,7 +227,7 @@ impl Ctx {
                 if d.is_empty() && scan_a.row_count == scan_b.row_count {
                     // The fingerprints differed but no row does: only possible within
                     // --float-tolerance, which the fingerprints cannot apply.
-                    notes.push(if self.opts.float_tolerance.is_some() {
+                    notes.push(if opts.float_tolerance.is_some() {
                         "FLOAT64 values differ only within --float-tolerance".into()
                     } else {
                         "fingerprints differ but no row does".into()
@@ -684,6 +703,8 @@ pub async fn execute(args: &TableCompareArgs, listed: &Listed) -> anyhow::Result
         args.input.pairs_file.as_deref(),
         listed,
         project.as_deref(),
+        &args.from_file,
+        "table_compare",
     )? {
         Ok(p) => p,
         Err(code) => return Ok(Finished::Refused(code)),
@@ -701,6 +722,11 @@ pub async fn execute(args: &TableCompareArgs, listed: &Listed) -> anyhow::Result
         ));
         return Ok(Finished::Refused(2));
     }
+    // Already checked when the pairs were read.
+    let per_pair = args
+        .from_file
+        .pairs("table_compare", project.as_deref())
+        .unwrap_or_default();
     let parallel = parallelism(common);
     let client = client(common)?;
     client.check_auth().await?;
@@ -719,6 +745,7 @@ pub async fn execute(args: &TableCompareArgs, listed: &Listed) -> anyhow::Result
             float_tolerance: args.float_tolerance,
             tolerance: args.tolerance,
         },
+        per_pair,
         dry_run: args.query.dry_run,
         max_bytes_billed: args.query.max_bytes_billed,
         location: args.query.location.clone(),

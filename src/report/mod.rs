@@ -156,7 +156,8 @@ pub trait Exporter {
 }
 
 /// The formats, for `--format` and the `--report-*` flags.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Format {
     Text,
     Json,

@@ -1,6 +1,7 @@
 //! Everything that talks to BigQuery (or reads a schema file in its place).
 
 pub mod auth;
+pub mod cache;
 pub mod client;
 pub mod model;
 pub mod query;

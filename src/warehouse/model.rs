@@ -135,6 +135,9 @@ pub struct TableMeta {
         with = "int_or_string"
     )]
     pub last_modified_time: Option<i64>,
+    /// BigQuery's `streamingBuffer` object: present while recently streamed rows are buffered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub streaming_buffer: Option<Value>,
     /// Set when this came from a schema-only file (a field list): it has no table options.
     #[serde(skip)]
     pub schema_only: bool,

@@ -1,0 +1,365 @@
+//! An on-disk cache of query results, keyed by table version.
+//!
+//! Re-running a check on an unchanged table should not scan it again. A result (the rows of a
+//! scan/profile query and the bytes it processed) is stored under a key made of:
+//! the cache format version, the tool version, the API endpoint URL, every table the query read
+//! with the `lastModifiedTime` it had (sorted, so listing order does not matter), and the exact
+//! SQL text. Any change to any of these is a miss; nothing is ever invalidated in place.
+//!
+//! Only tables whose `lastModifiedTime` moves whenever their contents do may take part (see
+//! [`untrusted`]): a view or a materialized view can change when its sources change, an external
+//! table reads files BigQuery does not version, and rows in a streaming buffer may land without
+//! the table's `lastModifiedTime` moving. A table with no `lastModifiedTime` has no version.
+//! The caller must also only cache deterministic SQL (no `CURRENT_TIMESTAMP()`, `RAND()`, ...).
+//!
+//! Entries live at `<dir>/v1/<first 2 hex>/<sha256 hex>.json` and repeat the full key, so a
+//! hash collision or a damaged file is detected. A missing, unreadable or corrupt entry is a
+//! miss, and the next [`ResultCache::put`] replaces it: entries are written to a temporary
+//! file in the same directory and renamed into place, so readers never see half an entry.
+//! Nothing here is fatal: `get` never fails and callers warn about `put` errors.
+
+use std::ffi::OsStr;
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+use super::model::TableMeta;
+use crate::input::TableRef;
+
+const FORMAT: &str = "1";
+
+/// One table as read by a cached query: its id and the lastModifiedTime it had.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct TableVersion {
+    pub table: String,
+    pub last_modified: i64,
+}
+
+/// Why a table's results are never cached (None = cacheable). Phrased to follow "not cached: ".
+pub fn untrusted(meta: &TableMeta) -> Option<&'static str> {
+    match meta.table_type.as_deref().unwrap_or("TABLE") {
+        "TABLE" | "SNAPSHOT" | "CLONE" => {}
+        "VIEW" => return Some("a view"),
+        "MATERIALIZED_VIEW" => return Some("a materialized view"),
+        "EXTERNAL" => return Some("an external table"),
+        _ => return Some("an unknown table type"),
+    }
+    if meta.streaming_buffer.is_some() {
+        return Some("it has a streaming buffer");
+    }
+    if meta.last_modified_time.is_none() {
+        return Some("it has no lastModifiedTime");
+    }
+    None
+}
+
+/// The version of `table` to key a cached result by, or why there is none.
+pub fn version(table: &TableRef, meta: &TableMeta) -> Result<TableVersion, &'static str> {
+    if let Some(reason) = untrusted(meta) {
+        return Err(reason);
+    }
+    let Some(last_modified) = meta.last_modified_time else {
+        return Err("it has no lastModifiedTime");
+    };
+    Ok(TableVersion {
+        table: table.to_string(),
+        last_modified,
+    })
+}
+
+/// `$XDG_CACHE_HOME/bqcheck`, else `$HOME/.cache/bqcheck`, else None.
+pub fn default_dir() -> Option<PathBuf> {
+    dir_from(
+        std::env::var_os("XDG_CACHE_HOME").as_deref(),
+        std::env::var_os("HOME").as_deref(),
+    )
+}
+
+/// Empty or relative values are ignored (as the XDG spec asks), so the cache never lands in
+/// the working directory.
+fn dir_from(xdg: Option<&OsStr>, home: Option<&OsStr>) -> Option<PathBuf> {
+    fn absolute(v: Option<&OsStr>) -> Option<&Path> {
+        v.map(Path::new).filter(|p| p.is_absolute())
+    }
+    if let Some(xdg) = absolute(xdg) {
+        return Some(xdg.join("bqcheck"));
+    }
+    absolute(home).map(|h| h.join(".cache").join("bqcheck"))
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CacheError {
+    #[error("cannot create cache directory {}: {source}", path.display())]
+    CreateDir { path: PathBuf, source: io::Error },
+    #[error("cannot write cache entry {}: {source}", path.display())]
+    Write { path: PathBuf, source: io::Error },
+}
+
+/// A cached result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hit {
+    pub rows: Vec<Map<String, Value>>,
+    pub bytes_processed: u64,
+    /// When it was stored, RFC 3339 UTC.
+    pub stored_at: String,
+}
+
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Key {
+    format: String,
+    tool: String,
+    endpoint: String,
+    tables: Vec<TableVersion>,
+    sql: String,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Entry {
+    key: Key,
+    stored_at: String,
+    bytes_processed: u64,
+    rows: Vec<Map<String, Value>>,
+}
+
+pub struct ResultCache {
+    dir: PathBuf,
+    endpoint: String,
+}
+
+impl ResultCache {
+    pub fn new(dir: PathBuf, endpoint: &str) -> ResultCache {
+        ResultCache {
+            dir,
+            endpoint: endpoint.to_string(),
+        }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn key(&self, tables: &[TableVersion], sql: &str) -> Key {
+        let mut tables = tables.to_vec();
+        tables.sort();
+        tables.dedup();
+        Key {
+            format: FORMAT.to_string(),
+            tool: env!("CARGO_PKG_VERSION").to_string(),
+            endpoint: self.endpoint.clone(),
+            tables,
+            sql: sql.to_string(),
+        }
+    }
+
+    fn path(&self, key: &Key) -> PathBuf {
+        // Serializing a struct of strings and integers cannot fail; fall back to Debug anyway.
+        let canonical = serde_json::to_vec(key).unwrap_or_else(|_| format!("{key:?}").into_bytes());
+        let hex: String = Sha256::digest(&canonical)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        self.dir
+            .join(format!("v{FORMAT}"))
+            .join(&hex[..2])
+            .join(format!("{hex}.json"))
+    }
+
+    /// The stored result of `sql` over exactly these table versions, if any.
+    pub fn get(&self, tables: &[TableVersion], sql: &str) -> Option<Hit> {
+        let key = self.key(tables, sql);
+        let text = fs::read(self.path(&key)).ok()?;
+        let entry: Entry = serde_json::from_slice(&text).ok()?;
+        if entry.key != key || chrono::DateTime::parse_from_rfc3339(&entry.stored_at).is_err() {
+            return None;
+        }
+        Some(Hit {
+            rows: entry.rows,
+            bytes_processed: entry.bytes_processed,
+            stored_at: entry.stored_at,
+        })
+    }
+
+    /// Store a result, replacing any entry (corrupt or not) under the same key.
+    pub fn put(
+        &self,
+        tables: &[TableVersion],
+        sql: &str,
+        rows: &[Map<String, Value>],
+        bytes_processed: u64,
+    ) -> Result<(), CacheError> {
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let key = self.key(tables, sql);
+        let path = self.path(&key);
+        let write_err = |source| CacheError::Write {
+            path: path.clone(),
+            source,
+        };
+        let entry = Entry {
+            key,
+            stored_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            bytes_processed,
+            rows: rows.to_vec(),
+        };
+        let bytes = serde_json::to_vec(&entry).map_err(|e| write_err(io::Error::other(e)))?;
+        let parent = path.parent().unwrap_or(&self.dir);
+        fs::create_dir_all(parent).map_err(|source| CacheError::CreateDir {
+            path: parent.to_path_buf(),
+            source,
+        })?;
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let tmp = path.with_extension(format!("json.{}.{n}.tmp", std::process::id()));
+        let written = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+            .and_then(|mut f| f.write_all(&bytes))
+            .and_then(|()| fs::rename(&tmp, &path));
+        if let Err(e) = written {
+            let _ = fs::remove_file(&tmp);
+            return Err(write_err(e));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn tv(table: &str, last_modified: i64) -> TableVersion {
+        TableVersion {
+            table: table.to_string(),
+            last_modified,
+        }
+    }
+
+    fn rows() -> Vec<Map<String, Value>> {
+        let row = json!({"b": 1, "a": "x", "n": null});
+        vec![row.as_object().unwrap().clone()]
+    }
+
+    const EP: &str = "https://bigquery.googleapis.com/bigquery/v2";
+
+    #[test]
+    fn put_then_get_round_trips_and_any_key_change_misses() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = ResultCache::new(dir.path().to_path_buf(), EP);
+        let tables = [tv("p.d.a", 10), tv("p.d.b", 20)];
+        assert_eq!(c.get(&tables, "SELECT 1"), None);
+        c.put(&tables, "SELECT 1", &rows(), 1234).unwrap();
+        let hit = c.get(&tables, "SELECT 1").unwrap();
+        assert_eq!((hit.rows, hit.bytes_processed), (rows(), 1234));
+        assert!(chrono::DateTime::parse_from_rfc3339(&hit.stored_at).is_ok());
+        assert!(hit.stored_at.ends_with('Z'));
+        let hits = |t: &[TableVersion], sql| c.get(t, sql).is_some();
+        assert!(hits(&[tv("p.d.b", 20), tv("p.d.a", 10)], "SELECT 1")); // order is irrelevant
+        assert!(!hits(&[tv("p.d.a", 11), tv("p.d.b", 20)], "SELECT 1"));
+        assert!(!hits(&[tv("p.d.a", 10), tv("p.d.c", 20)], "SELECT 1"));
+        assert!(!hits(&[tv("p.d.a", 10)], "SELECT 1"));
+        assert!(!hits(&tables, "SELECT 1 "));
+        let other = ResultCache::new(dir.path().to_path_buf(), "http://localhost:9050");
+        assert!(other.get(&tables, "SELECT 1").is_none());
+        assert_eq!(c.dir(), dir.path());
+    }
+
+    #[test]
+    fn corrupt_entries_miss_and_are_rewritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = ResultCache::new(dir.path().to_path_buf(), EP);
+        let t = [tv("p.d.t", 5)];
+        c.put(&t, "SELECT a", &rows(), 7).unwrap();
+        let good = fs::read(c.path(&c.key(&t, "SELECT a"))).unwrap();
+        let path = c.path(&c.key(&t, "SELECT b"));
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let corrupt: [&[u8]; 5] = [
+            b"\xff\x00garbage",
+            &good[..good.len() / 2],
+            b"{\"rows\": 3}",
+            b"[]",
+            &good, // a well-formed entry whose stored sql is "SELECT a"
+        ];
+        for bad in corrupt {
+            fs::write(&path, bad).unwrap();
+            assert_eq!(c.get(&t, "SELECT b"), None);
+            c.put(&t, "SELECT b", &rows(), 9).unwrap();
+            assert_eq!(c.get(&t, "SELECT b").unwrap().bytes_processed, 9);
+        }
+        assert_eq!(c.get(&t, "SELECT a").unwrap().bytes_processed, 7);
+        // No temporary files are left behind.
+        for f in fs::read_dir(path.parent().unwrap()).unwrap() {
+            let name = f.unwrap().file_name();
+            assert!(!name.to_string_lossy().ends_with(".tmp"), "{name:?}");
+        }
+    }
+
+    #[test]
+    fn put_into_an_unwritable_dir_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("file");
+        fs::write(&file, "x").unwrap();
+        let c = ResultCache::new(file.join("cache"), EP);
+        let err = c
+            .put(&[tv("p.d.t", 1)], "SELECT 1", &rows(), 0)
+            .unwrap_err();
+        assert!(err.to_string().contains("cache"), "{err}");
+        assert!(c.get(&[tv("p.d.t", 1)], "SELECT 1").is_none());
+    }
+
+    #[test]
+    fn untrusted_tables() {
+        let meta = |t: Option<&str>| TableMeta {
+            table_type: t.map(str::to_string),
+            last_modified_time: Some(1),
+            ..TableMeta::default()
+        };
+        assert_eq!(untrusted(&meta(Some("VIEW"))), Some("a view"));
+        assert_eq!(
+            untrusted(&meta(Some("MATERIALIZED_VIEW"))),
+            Some("a materialized view")
+        );
+        assert_eq!(
+            untrusted(&meta(Some("EXTERNAL"))),
+            Some("an external table")
+        );
+        assert!(untrusted(&meta(Some("SOMETHING_NEW"))).is_some());
+        for ok in [None, Some("TABLE"), Some("SNAPSHOT"), Some("CLONE")] {
+            assert_eq!(untrusted(&meta(ok)), None, "{ok:?}");
+        }
+        let streaming = TableMeta {
+            streaming_buffer: Some(json!({"estimatedRows": "3"})),
+            ..meta(Some("TABLE"))
+        };
+        assert_eq!(untrusted(&streaming), Some("it has a streaming buffer"));
+        let unversioned = TableMeta::default();
+        assert_eq!(untrusted(&unversioned), Some("it has no lastModifiedTime"));
+
+        let t = TableRef::parse("p.d.t", None).unwrap();
+        assert_eq!(version(&t, &meta(None)), Ok(tv("p.d.t", 1)));
+        assert_eq!(version(&t, &streaming), Err("it has a streaming buffer"));
+        let parsed: TableMeta =
+            serde_json::from_value(json!({"type": "TABLE", "lastModifiedTime": "5",
+                "streamingBuffer": {"oldestEntryTime": "1"}}))
+            .unwrap();
+        assert!(parsed.streaming_buffer.is_some());
+    }
+
+    #[test]
+    fn cache_dir_from_the_environment() {
+        let os = |s: &'static str| Some(OsStr::new(s));
+        let expect = |s: &str| Some(PathBuf::from(s));
+        assert_eq!(dir_from(os("/x"), os("/h")), expect("/x/bqcheck"));
+        assert_eq!(dir_from(os(""), os("/h")), expect("/h/.cache/bqcheck"));
+        assert_eq!(dir_from(os("rel"), os("/h")), expect("/h/.cache/bqcheck"));
+        assert_eq!(dir_from(None, os("/h")), expect("/h/.cache/bqcheck"));
+        assert_eq!(dir_from(None, None), None);
+        assert_eq!(dir_from(None, os("")), None);
+    }
+}
