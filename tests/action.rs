@@ -69,6 +69,7 @@ impl Step {
         let event = json!({"action": "synchronize", "number": PR, "pull_request": {"number": PR}});
         std::fs::write(self.file("event.json"), event.to_string()).unwrap();
         let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin("bqcheck"));
+        c.env("XDG_CACHE_HOME", common::fresh_cache_home());
         for (k, _) in std::env::vars() {
             if k.starts_with("INPUT_") || k.starts_with("GITHUB_") {
                 c.env_remove(k);

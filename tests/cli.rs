@@ -25,8 +25,19 @@ fn bin(name: &str) -> Command {
     ] {
         c.env_remove(k);
     }
+    c.env("XDG_CACHE_HOME", fresh_cache_home());
     c.current_dir(repo(""));
     c
+}
+
+/// A fresh, empty result-cache home for one run, so no run is served another's results.
+fn fresh_cache_home() -> std::path::PathBuf {
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    std::env::temp_dir().join(format!(
+        "bqcheck-test-cache-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    ))
 }
 
 fn table_body(fields: Value) -> Value {
@@ -543,7 +554,10 @@ async fn table_compare_sets_cost_guards_polls_jobs_and_respects_locations() {
     let j = stdout_json(&out);
     let c = &j["comparisons"][0];
     assert_eq!(c["row_count"], json!({"a": 2, "b": 3}));
-    assert_eq!(c["queries"], json!({"count": 2, "bytes_processed": 2000}));
+    assert_eq!(
+        c["queries"],
+        json!({"count": 2, "bytes_processed": 2000, "cached": 0})
+    );
     assert!(
         c["notes"][0]
             .as_str()

@@ -268,6 +268,7 @@ async fn drift_against_a_baseline_a_view_and_a_missing_table() {
     let base = dir.path().join("baseline.json");
     let out = Command::cargo_bin("bq-profile")
         .unwrap()
+        .env("XDG_CACHE_HOME", common::fresh_cache_home())
         .args(["--project", &job_project("pf-base"), "--format", "json", &t])
         .output()
         .unwrap();
@@ -326,10 +327,20 @@ async fn drift_against_a_baseline_a_view_and_a_missing_table() {
     assert_eq!(v["profile"]["metadata"]["type"], "VIEW");
     assert_eq!(v["profile"]["row_count"], 3);
     assert_eq!(v["profile"]["samples"].as_array().map(Vec::len), Some(3));
-    assert!(v["profile"]["notes"][0]
-        .as_str()
+    let notes: Vec<&str> = v["profile"]["notes"]
+        .as_array()
         .unwrap()
-        .contains("LIMIT query"));
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(notes.iter().any(|n| n.contains("LIMIT query")), "{notes:?}");
+    // A view's data can change with its sources: never served from the cache.
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("not cached") && n.contains("is a view")),
+        "{notes:?}"
+    );
     assert_eq!(
         emu.jobs(&jobs).await,
         3,
@@ -457,6 +468,7 @@ async fn where_columns_and_dry_run() {
     let jobs = job_project("pf-dry");
     let out = Command::cargo_bin("bq-profile")
         .unwrap()
+        .env("XDG_CACHE_HOME", common::fresh_cache_home())
         .args(["--project", &jobs, "--dry-run", &t])
         .output()
         .unwrap();

@@ -138,6 +138,7 @@ async fn keyed_diff_finds_added_removed_and_changed_rows() {
     // Text report: changed rows show only the differing columns as a → b.
     let out = Command::cargo_bin("bq-table-compare")
         .unwrap()
+        .env("XDG_CACHE_HOME", common::fresh_cache_home())
         .args([
             "--project",
             &job_project("jobs-text"),
@@ -294,6 +295,7 @@ async fn schema_differences_missing_tables_where_and_columns() {
     let pairs = format!("{a}:{b}\n{a}:{missing}\n{a}:{a}\n");
     let out = Command::cargo_bin("bq-table-compare")
         .unwrap()
+        .env("XDG_CACHE_HOME", common::fresh_cache_home())
         .args([
             "--project",
             &job_project("jobs-schema"),
@@ -354,6 +356,7 @@ async fn schema_differences_missing_tables_where_and_columns() {
 
     let out = Command::cargo_bin("bq-table-compare")
         .unwrap()
+        .env("XDG_CACHE_HOME", common::fresh_cache_home())
         .args(["--where", "1=1; DROP TABLE x", &a, &b])
         .output()
         .unwrap();
@@ -378,6 +381,7 @@ async fn dry_run_runs_no_job() {
     let jobs = &job_project("jobs-dry");
     let out = Command::cargo_bin("bq-table-compare")
         .unwrap()
+        .env("XDG_CACHE_HOME", common::fresh_cache_home())
         .args(["--project", jobs, "--dry-run", "--key", "id", &a, &b])
         .output()
         .unwrap();

@@ -67,6 +67,19 @@ pub fn client(common: &CommonArgs) -> anyhow::Result<Arc<Client>> {
     ))
 }
 
+/// The run's on-disk result cache: `--cache-dir`, else the XDG cache directory; none with
+/// `--no-cache` or for a dry run (nothing runs, so nothing is worth keeping).
+pub fn result_store(common: &CommonArgs, dry_run: bool) -> crate::warehouse::cache::Store {
+    use crate::warehouse::cache::{default_dir, ResultCache, Store};
+    if common.no_cache || dry_run {
+        return Store::new(None);
+    }
+    let endpoint =
+        api_url(common).unwrap_or_else(|| crate::warehouse::client::DEFAULT_API_URL.to_string());
+    let dir = common.cache_dir.clone().or_else(default_dir);
+    Store::new(dir.map(|d| ResultCache::new(d, &endpoint)))
+}
+
 /// After a batch: cancel the BigQuery jobs of items that timed out or were cancelled.
 pub async fn cancel_abandoned_jobs(client: Option<&Client>) {
     if let Some(c) = client {

@@ -19,6 +19,7 @@ use crate::report::{
     self, markdown::cell, Annotation, Batch, Case, Level, Outcome, Summary, Totals,
 };
 use crate::runner;
+use crate::warehouse::cache::{Served, Store};
 use crate::warehouse::query::{QueryOptions, Row};
 use crate::warehouse::{Client, Metadata, TableMeta, WarehouseError};
 
@@ -115,6 +116,7 @@ struct Ctx {
     args: ProfileArgs,
     thresholds: Thresholds,
     baseline: Option<Baseline>,
+    store: Store,
 }
 
 impl Ctx {
@@ -181,20 +183,38 @@ impl Ctx {
             });
         }
         // The profile query and the samples go out together: one round trip, not two.
+        // Through the result cache: an unchanged table is not scanned again.
         let profile = async {
             let mut rows = Vec::new();
             let (mut queries, mut bytes) = (0u32, 0u64);
+            let mut served_notes = Vec::new();
+            let side = [(t, &*m)];
             for sql in &sqls {
-                let r = self
-                    .client
-                    .query(project, sql, &self.query_opts(location, false))
+                let (r, served) = self
+                    .store
+                    .query(
+                        &self.client,
+                        project,
+                        sql,
+                        &self.query_opts(location, false),
+                        &side,
+                        self.args.query.where_clause.as_deref(),
+                    )
                     .await
                     .map_err(err)?;
-                queries += 1;
-                bytes += r.bytes_processed;
+                if !matches!(served, Served::Cached { .. }) {
+                    queries += 1;
+                    bytes += r.bytes_processed;
+                }
+                // One note for the table, not one per query of a split profile.
+                if let Some(n) = served.note("profile") {
+                    if !served_notes.contains(&n) {
+                        served_notes.push(n);
+                    }
+                }
                 rows.extend(r.rows);
             }
-            Ok::<_, String>((rows, queries, bytes))
+            Ok::<_, String>((rows, queries, bytes, served_notes))
         };
         // Samples: free through tabledata.list; views (and other virtual tables) have no table
         // data, so they take one small LIMIT query.
@@ -230,7 +250,8 @@ impl Ctx {
             }
         };
         let (profile, samples) = futures::join!(profile, samples);
-        let (rows, mut queries, mut bytes) = profile?;
+        let (rows, mut queries, mut bytes, served_notes) = profile?;
+        notes.extend(served_notes);
         let (mut samples, sample_queries, sample_bytes) = samples?;
         if self.args.query.where_clause.is_some() && self.args.sample_size > 0 {
             notes.push(
@@ -790,6 +811,7 @@ pub async fn execute(args: &ProfileArgs, listed: &Listed) -> anyhow::Result<Fini
         args: args.clone(),
         thresholds,
         baseline,
+        store: super::result_store(common, args.query.dry_run),
     });
     let progress = progress(common, tables.len(), "Profiling", "table");
     let results = runner::run_batch(

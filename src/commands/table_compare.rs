@@ -15,8 +15,9 @@ use crate::config::PairOptions;
 use crate::input::{Pair, Source, TableRef};
 use crate::report::{self, markdown::cell, Batch, Case, Outcome, Summary, Totals};
 use crate::runner;
+use crate::warehouse::cache::{Served, Store};
 use crate::warehouse::query::QueryOptions;
-use crate::warehouse::{Client, Metadata, WarehouseError};
+use crate::warehouse::{Client, Metadata, TableMeta, WarehouseError};
 
 /// A generated query and BigQuery's estimate (`--dry-run`).
 #[derive(Debug, Clone, Serialize)]
@@ -29,8 +30,14 @@ pub struct PlannedQuery {
 /// Jobs run for a pair.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct QueryStats {
+    /// Jobs run in BigQuery.
     pub count: u32,
     pub bytes_processed: u64,
+    /// Results served from the on-disk cache instead (the tables were unchanged).
+    pub cached: u32,
+    /// What the cache did, for the report's notes.
+    #[serde(skip)]
+    pub cache_notes: Vec<String>,
 }
 
 /// Everything learned about one pair.
@@ -61,6 +68,21 @@ pub struct TableCompareBatch {
     pub timestamp: String,
 }
 
+/// One query of a pair.
+struct Job<'a> {
+    /// Names it in notes (`scan A`).
+    what: &'a str,
+    sql: &'a str,
+    /// The tables' location (`--location` wins).
+    location: Option<&'a str>,
+    /// Runs here unless `--project` says otherwise.
+    default_project: &'a str,
+    /// The tables it reads, with their metadata (their versions key the cache).
+    tables: &'a [(&'a TableRef, &'a TableMeta)],
+    /// The `--where` in effect (a clock function in it: never cached).
+    filter: Option<&'a str>,
+}
+
 struct Ctx {
     meta: Metadata,
     client: Arc<Client>,
@@ -69,6 +91,7 @@ struct Ctx {
     opts: CompareOptions,
     /// Pairs of the config file with their own key or filter.
     per_pair: Vec<(Pair, PairOptions)>,
+    store: Store,
     dry_run: bool,
     max_bytes_billed: Option<u64>,
     location: Option<String>,
@@ -85,13 +108,20 @@ fn table(s: &Source) -> Result<&TableRef, String> {
 }
 
 impl Ctx {
+    /// Run one query (through the result cache).
     async fn query(
         &self,
-        sql: &str,
-        location: Option<&str>,
+        job: Job<'_>,
         stats: &mut QueryStats,
-        default_project: &str,
     ) -> Result<crate::warehouse::query::QueryResult, WarehouseError> {
+        let Job {
+            what,
+            sql,
+            location,
+            default_project,
+            tables,
+            filter,
+        } = job;
         let opts = QueryOptions {
             location: self.location.clone().or_else(|| location.map(String::from)),
             max_bytes_billed: self.max_bytes_billed,
@@ -99,11 +129,19 @@ impl Ctx {
             dry_run: self.dry_run,
         };
         let project = self.job_project.as_deref().unwrap_or(default_project);
-        let r = self.client.query(project, sql, &opts).await?;
+        let (r, served) = self
+            .store
+            .query(&self.client, project, sql, &opts, tables, filter)
+            .await?;
         if !self.dry_run {
-            stats.count += 1;
-            stats.bytes_processed += r.bytes_processed;
+            if matches!(served, Served::Cached { .. }) {
+                stats.cached += 1;
+            } else {
+                stats.count += 1;
+                stats.bytes_processed += r.bytes_processed;
+            }
         }
+        stats.cache_notes.extend(served.note(what));
         Ok(r)
     }
 
@@ -147,6 +185,7 @@ impl Ctx {
             tc::keyed_diff_sql(ta, tb, &plan, opts)
         };
         let err = |e: WarehouseError| e.to_string();
+        let filter = opts.where_clause.as_deref();
         if self.dry_run {
             let mut planned = Vec::new();
             let mut steps = vec![
@@ -163,7 +202,17 @@ impl Ctx {
             }
             for (step, sql, loc, project) in steps {
                 let r = self
-                    .query(&sql, loc, &mut stats, project)
+                    .query(
+                        Job {
+                            what: step,
+                            sql: &sql,
+                            location: loc,
+                            default_project: project,
+                            tables: &[],
+                            filter: None,
+                        },
+                        &mut stats,
+                    )
                     .await
                     .map_err(err)?;
                 planned.push(PlannedQuery {
@@ -187,12 +236,37 @@ impl Ctx {
         }
         // Step 2: one scan per side, both at once.
         let (mut sa, mut sb) = (QueryStats::default(), QueryStats::default());
+        let (side_a, side_b) = ([(ta, &*ma)], [(tb, &*mb)]);
         let (ra, rb) = futures::join!(
-            self.query(&scan_a, ma.location.as_deref(), &mut sa, &ta.project),
-            self.query(&scan_b, mb.location.as_deref(), &mut sb, &tb.project)
+            self.query(
+                Job {
+                    what: "scan A",
+                    sql: &scan_a,
+                    location: ma.location.as_deref(),
+                    default_project: &ta.project,
+                    tables: &side_a,
+                    filter,
+                },
+                &mut sa
+            ),
+            self.query(
+                Job {
+                    what: "scan B",
+                    sql: &scan_b,
+                    location: mb.location.as_deref(),
+                    default_project: &tb.project,
+                    tables: &side_b,
+                    filter,
+                },
+                &mut sb
+            )
         );
-        stats.count += sa.count + sb.count;
-        stats.bytes_processed += sa.bytes_processed + sb.bytes_processed;
+        for s in [sa, sb] {
+            stats.count += s.count;
+            stats.bytes_processed += s.bytes_processed;
+            stats.cached += s.cached;
+            stats.cache_notes.extend(s.cache_notes);
+        }
         let (ra, rb) = (ra.map_err(err)?, rb.map_err(err)?);
         // Every generated query aggregates to exactly one row; anything else is a bug or a
         // predicate that escaped its WHERE, and must never pass as a verdict.
@@ -215,7 +289,17 @@ impl Ctx {
         if !data_equal && !opts.skip_samples {
             if same_location {
                 let r = self
-                    .query(&diff_sql, ma.location.as_deref(), &mut stats, &ta.project)
+                    .query(
+                        Job {
+                            what: "row diff",
+                            sql: &diff_sql,
+                            location: ma.location.as_deref(),
+                            default_project: &ta.project,
+                            tables: &[(ta, &*ma), (tb, &*mb)],
+                            filter,
+                        },
+                        &mut stats,
+                    )
                     .await
                     .map_err(err)?;
                 let row = first(&r)?;
@@ -253,6 +337,7 @@ impl Ctx {
                 plan.left_out.len()
             ));
         }
+        notes.extend(std::mem::take(&mut stats.cache_notes));
         Ok(PairOutcome {
             plan,
             schema_changes,
@@ -517,9 +602,13 @@ fn text_details(o: &PairOutcome) -> String {
         let _ = writeln!(out, "  note: {n}");
     }
     if o.identical.is_some() {
+        let cached = match o.queries.cached {
+            0 => String::new(),
+            n => format!(" ({n} from the cache)"),
+        };
         let _ = writeln!(
             out,
-            "  queries: {}, {} bytes processed",
+            "  queries: {}, {} bytes processed{cached}",
             o.queries.count, o.queries.bytes_processed
         );
     }
@@ -555,6 +644,9 @@ fn markdown_details(o: &PairOutcome) -> String {
     }
     for l in &o.plan.left_out {
         let _ = writeln!(out, "- not compared: `{}` ({})", cell(&l.column), l.reason);
+    }
+    for n in &o.notes {
+        let _ = writeln!(out, "- note: {}", cell(n));
     }
     out
 }
@@ -746,6 +838,7 @@ pub async fn execute(args: &TableCompareArgs, listed: &Listed) -> anyhow::Result
             tolerance: args.tolerance,
         },
         per_pair,
+        store: super::result_store(common, args.query.dry_run),
         dry_run: args.query.dry_run,
         max_bytes_billed: args.query.max_bytes_billed,
         location: args.query.location.clone(),

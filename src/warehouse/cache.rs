@@ -229,6 +229,134 @@ impl ResultCache {
     }
 }
 
+/// How long a result whose query calls a clock function (`CURRENT_TIMESTAMP()` in the
+/// generated "future dates" check) is served: the table is unchanged, but "now" moved on.
+pub const CLOCK_MAX_AGE_SECS: i64 = 3600;
+
+/// Functions whose value changes between runs over the same data.
+const VOLATILE: [&str; 5] = ["CURRENT_", "RAND(", "GENERATE_UUID", "SESSION_USER", "NOW("];
+
+fn calls_volatile(text: &str) -> bool {
+    let upper = text.to_uppercase();
+    VOLATILE.iter().any(|f| upper.contains(f))
+}
+
+/// Where a query's result came from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Served {
+    /// Run in BigQuery (and stored, if it could be).
+    Ran,
+    /// From the cache: every table read is unchanged since `unchanged_since` (ms).
+    Cached {
+        unchanged_since: i64,
+        stored_at: String,
+    },
+    /// Run, and not cached, for this reason.
+    NotCached(String),
+}
+
+impl Served {
+    /// A line for the report, if there is something to say.
+    pub fn note(&self, what: &str) -> Option<String> {
+        match self {
+            Served::Ran => None,
+            Served::Cached {
+                unchanged_since,
+                stored_at,
+            } => Some(format!(
+                "{what}: cached, table unchanged since {} (result stored {stored_at})",
+                chrono::DateTime::from_timestamp_millis(*unchanged_since)
+                    .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+                    .unwrap_or_else(|| unchanged_since.to_string())
+            )),
+            Served::NotCached(why) => Some(format!("{what}: not cached: {why}")),
+        }
+    }
+}
+
+/// The run's cache: queries go through it. Disabled by `--no-cache`, for dry runs, and when
+/// there is no cache directory.
+pub struct Store {
+    cache: Option<ResultCache>,
+    warned: std::sync::atomic::AtomicBool,
+}
+
+impl Store {
+    pub fn new(cache: Option<ResultCache>) -> Store {
+        Store {
+            cache,
+            warned: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+
+    /// Run `sql` over `tables`, or serve its stored result when every table is unchanged.
+    /// `filter` is the user's `--where` (a clock or random function in it: never cached).
+    pub async fn query(
+        &self,
+        client: &super::Client,
+        project: &str,
+        sql: &str,
+        opts: &super::query::QueryOptions,
+        tables: &[(&TableRef, &TableMeta)],
+        filter: Option<&str>,
+    ) -> Result<(super::query::QueryResult, Served), super::WarehouseError> {
+        let cache = match &self.cache {
+            Some(c) if !opts.dry_run => c,
+            _ => return Ok((client.query(project, sql, opts).await?, Served::Ran)),
+        };
+        let versions: Result<Vec<TableVersion>, String> = tables
+            .iter()
+            .map(|(t, m)| {
+                version(t, m).map_err(|why| match why.strip_prefix("it ") {
+                    Some(rest) => format!("{t} {rest}"),
+                    None => format!("{t} is {why}"),
+                })
+            })
+            .collect();
+        let why_not = match (&versions, filter) {
+            (Err(why), _) => Some(why.clone()),
+            (_, Some(f)) if calls_volatile(f) => Some(
+                "the filter calls a clock or random function, so its result can change without the table changing".into(),
+            ),
+            _ => None,
+        };
+        let versions = match (why_not, versions) {
+            (None, Ok(v)) => v,
+            (why, _) => {
+                let r = client.query(project, sql, opts).await?;
+                return Ok((r, Served::NotCached(why.unwrap_or_default())));
+            }
+        };
+        if let Some(hit) = cache.get(&versions, sql) {
+            let fresh = !calls_volatile(sql)
+                || chrono::DateTime::parse_from_rfc3339(&hit.stored_at).is_ok_and(|t| {
+                    (chrono::Utc::now() - t.with_timezone(&chrono::Utc)).num_seconds()
+                        < CLOCK_MAX_AGE_SECS
+                });
+            if fresh {
+                let unchanged_since = versions.iter().map(|v| v.last_modified).max().unwrap_or(0);
+                return Ok((
+                    super::query::QueryResult {
+                        rows: hit.rows,
+                        bytes_processed: 0,
+                    },
+                    Served::Cached {
+                        unchanged_since,
+                        stored_at: hit.stored_at,
+                    },
+                ));
+            }
+        }
+        let r = client.query(project, sql, opts).await?;
+        if let Err(e) = cache.put(&versions, sql, &r.rows, r.bytes_processed) {
+            if !self.warned.swap(true, Ordering::Relaxed) {
+                eprintln!("warning: results are not cached: {e}");
+            }
+        }
+        Ok((r, Served::Ran))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

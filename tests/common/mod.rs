@@ -18,6 +18,12 @@ pub fn unique(prefix: &str) -> String {
     )
 }
 
+/// A fresh, empty result-cache home for one run of a binary (`XDG_CACHE_HOME`), so no run
+/// is served a result another run (or an earlier `cargo test`) stored.
+pub fn fresh_cache_home() -> std::path::PathBuf {
+    std::env::temp_dir().join(unique("bqcheck-test-cache"))
+}
+
 /// A project of its own for one test's jobs, so job counts are exact across runs.
 pub fn job_project(name: &str) -> String {
     format!("{name}-{}", std::process::id())
@@ -142,6 +148,7 @@ pub fn run_json(bin: &str, job_project: &str, args: &[&str]) -> (i32, Value, Str
         .unwrap()
         .env_remove("GOOGLE_APPLICATION_CREDENTIALS")
         .env_remove("GOOGLE_CLOUD_PROJECT")
+        .env("XDG_CACHE_HOME", fresh_cache_home())
         .args(["--project", job_project, "--format", "json"])
         .args(args)
         .timeout(std::time::Duration::from_secs(300))
@@ -204,6 +211,7 @@ impl Shell {
             .env("GOOGLE_CLOUD_PROJECT", "project")
             .env("CLOUDSDK_CONFIG", self.dir.path().join("gcloud"))
             .env("CLOUDSDK_AUTH_ACCESS_TOKEN", "dummy")
+            .env("XDG_CACHE_HOME", self.dir.path().join("cache"))
             .output()
             .unwrap()
     }
