@@ -600,6 +600,14 @@ impl Config {
                 rebase_side(base, &mut e.a);
                 rebase_side(base, &mut e.b);
             }
+            // An accept entry names its pair as the pairs do, so it is rebased the same way.
+            for e in &mut s.accept {
+                for side in [&mut e.pair.a, &mut e.pair.b] {
+                    let mut s = Side(side.clone());
+                    rebase_side(base, &mut s);
+                    *side = s.0;
+                }
+            }
         }
         if let Some(s) = &mut self.table_compare {
             if let Some(p) = &mut s.pairs_file {
@@ -664,13 +672,21 @@ impl FromFile {
                 })
             };
             match (side(&e.a), side(&e.b)) {
-                (Ok(a), Ok(b)) => out.push((
-                    Pair { a, b },
-                    PairOptions {
+                (Ok(a), Ok(b)) => {
+                    let pair = Pair { a, b };
+                    let options = PairOptions {
                         key: e.key.clone(),
                         where_clause: e.where_clause.as_ref().map(|w| w.0.clone()),
-                    },
-                )),
+                    };
+                    // One pair, one set of options: which would a run use?
+                    if out.iter().any(|(p, o)| *p == pair && *o != options) {
+                        errors.push(format!(
+                            "{}: {pair} is listed twice with different key or where",
+                            self.origin(&format!("{section}.pairs[{i}]"))
+                        ));
+                    }
+                    out.push((pair, options));
+                }
                 (Err(x), _) | (_, Err(x)) => errors.push(x),
             }
         }
@@ -1189,6 +1205,7 @@ profile:
         let pairs = sd.pairs.unwrap();
         assert_eq!(pairs[1].a.0, "repo/ci/schemas/orders.json");
         assert_eq!(pairs[0].a.0, "dev.users", "tables are not paths");
+        assert_eq!(sd.accept[0].pair.a, "dev.users");
     }
 
     #[test]

@@ -250,6 +250,8 @@ pub enum Served {
     Cached {
         unchanged_since: i64,
         stored_at: String,
+        /// How many tables the query read.
+        tables: usize,
     },
     /// Run, and not cached, for this reason.
     NotCached(String),
@@ -263,8 +265,10 @@ impl Served {
             Served::Cached {
                 unchanged_since,
                 stored_at,
+                tables,
             } => Some(format!(
-                "{what}: cached, table unchanged since {} (result stored {stored_at})",
+                "{what}: cached, {} unchanged since {} (result stored {stored_at})",
+                if *tables == 1 { "table" } else { "tables" },
                 chrono::DateTime::from_timestamp_millis(*unchanged_since)
                     .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
                     .unwrap_or_else(|| unchanged_since.to_string())
@@ -343,6 +347,7 @@ impl Store {
                     Served::Cached {
                         unchanged_since,
                         stored_at: hit.stored_at,
+                        tables: versions.len(),
                     },
                 ));
             }
