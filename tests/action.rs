@@ -452,6 +452,83 @@ async fn comments_only_on_pull_requests_unless_told() {
     assert_eq!(r.out("total"), "3");
 }
 
+/// The `config` input: the gate's pairs and acknowledged changes come from the repository's
+/// settings file; an input still wins over it.
+#[tokio::test]
+async fn the_config_input_supplies_pairs_and_accepted_changes() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(comments_path("")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(comments_path("")))
+        .respond_with(ResponseTemplate::new(201).set_body_json(comment(5, "created")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("gate.yml");
+    // Paths in the file are relative to it: point them back at the repository's examples.
+    let root = repo_root().join("examples/schemas");
+    std::fs::write(
+        &config,
+        format!(
+            "schema_diff:\n  fail_on: breaking\n  pairs:\n    - {{ a: {r}/pr/users.json, b: {r}/prod/users.json }}\n  accept:\n    - {{ pair: \"{r}/pr/users.json:{r}/prod/users.json\", path: legacy_flag, change: removed, reason: \"dropped in #123\" }}\n    - {{ pair: \"{r}/pr/users.json:{r}/prod/users.json\", path: address.zip, change: type, reason: \"numeric zips (#124)\" }}\n",
+            r = root.display()
+        ),
+    )
+    .unwrap();
+    let config = config.display().to_string();
+    let step = Step::new(
+        &server.uri(),
+        &[("command", "schema-diff"), ("config", config.as_str())],
+    );
+    let r = step.run();
+    assert_eq!(r.code, 0, "both breaking changes are accepted\n{}", r.log());
+    assert_eq!(r.out("total"), "1", "the file's pair");
+    assert_eq!(r.out("breaking"), "0");
+    let body = &sent_bodies(&server, "POST").await[0];
+    assert!(body.contains("**Accepted changes**"), "{body}");
+    assert!(body.contains("numeric zips (#124)"), "{body}");
+    assert!(!r.stdout.contains("::error"), "{}", r.log());
+
+    // An input wins over the file: fail on any difference.
+    let step = Step::new(
+        &server.uri(),
+        &[
+            ("command", "schema-diff"),
+            ("config", config.as_str()),
+            ("fail_on", "any"),
+            ("comment", "never"),
+        ],
+    );
+    let r = step.run();
+    assert_eq!(r.code, 1, "{}", r.log());
+
+    // A bad file fails the step with its position, as an error annotation.
+    std::fs::write(&config, "schema_diff:\n  fail_onn: breaking\n").unwrap();
+    let step = Step::new(
+        &server.uri(),
+        &[
+            ("command", "schema-diff"),
+            ("config", config.as_str()),
+            ("comment", "never"),
+        ],
+    );
+    let r = step.run();
+    assert_eq!(r.code, 2, "{}", r.log());
+    assert_eq!(r.out("exit_code"), "2");
+    assert!(
+        r.stdout.contains("::error::")
+            && r.stdout
+                .contains("gate.yml:2:3: schema_diff: unknown field `fail_onn`"),
+        "{}",
+        r.log()
+    );
+}
+
 /// Schema files for `n` pairs whose diffs are long: 80 columns renamed each.
 fn long_diff_pairs(dir: &Path, n: usize) -> String {
     let fields = |prefix: &str| {
