@@ -233,12 +233,23 @@ impl ResultCache {
 /// generated "future dates" check) is served: the table is unchanged, but "now" moved on.
 pub const CLOCK_MAX_AGE_SECS: i64 = 3600;
 
-/// Functions whose value changes between runs over the same data.
-const VOLATILE: [&str; 5] = ["CURRENT_", "RAND(", "GENERATE_UUID", "SESSION_USER", "NOW("];
+/// Functions whose value changes between runs over the same data. GoogleSQL lets the
+/// `CURRENT_*` ones go without parentheses, so whole words are matched.
+const VOLATILE: [&str; 7] = [
+    "CURRENT_DATE",
+    "CURRENT_DATETIME",
+    "CURRENT_TIME",
+    "CURRENT_TIMESTAMP",
+    "RAND",
+    "GENERATE_UUID",
+    "SESSION_USER",
+];
 
-fn calls_volatile(text: &str) -> bool {
-    let upper = text.to_uppercase();
-    VOLATILE.iter().any(|f| upper.contains(f))
+/// Does `text` name a clock or random function? Words are compared whole, so a column such
+/// as `current_balance` is not one (a false alarm would only cost a cache hit).
+pub fn calls_volatile(text: &str) -> bool {
+    text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .any(|word| VOLATILE.iter().any(|f| word.eq_ignore_ascii_case(f)))
 }
 
 /// Where a query's result came from.
@@ -364,6 +375,27 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn clock_and_random_functions_are_whole_words() {
+        for f in [
+            "dt >= DATE_SUB(CURRENT_DATE(), INTERVAL 7 DAY)",
+            "dt = current_date",
+            "ts > CURRENT_TIMESTAMP()",
+            "RAND() < 0.1",
+            "x=GENERATE_UUID()",
+        ] {
+            assert!(calls_volatile(f), "{f}");
+        }
+        for f in [
+            "current_balance > 0",
+            "random_id = 3",
+            "`t`.`rand_col` = 1",
+            "dt >= '2026-01-01'",
+        ] {
+            assert!(!calls_volatile(f), "{f}");
+        }
+    }
+
     use super::*;
     use serde_json::json;
 
