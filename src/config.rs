@@ -923,6 +923,15 @@ impl Loaded {
             if !pairs_given(m) {
                 extra.pairs = s.pairs.clone().unwrap_or_default();
                 extra.pairs_file = s.pairs_file.clone();
+                // A flag wins over a pair's own key or filter too.
+                for p in &mut extra.pairs {
+                    if given(m, "key") {
+                        p.key = None;
+                    }
+                    if given(m, "where_clause") {
+                        p.where_clause = None;
+                    }
+                }
             }
         }
         a.from_file = extra;
@@ -1172,6 +1181,15 @@ profile:
         let pairs = t.from_file.pairs("table_compare", Some("acme")).unwrap();
         assert_eq!(pairs[0].0.to_string(), "acme.dev.orders ↔ acme.prod.orders");
         assert_eq!(pairs[0].1.key.as_deref(), Some(&["id".to_string()][..]));
+
+        // A flag wins over a pair's own key and filter too.
+        let (mut t, m) =
+            parsed::<TableCompareArgs>(&["bq-table-compare", "--where", "dt >= '2026-02-01'"]);
+        l.apply_table_compare(&m, &mut t);
+        let pairs = t.from_file.pairs("table_compare", Some("acme")).unwrap();
+        assert_eq!(pairs[0].1.where_clause, None, "--where replaces the pair's");
+        assert_eq!(pairs[0].1.key.as_deref(), Some(&["id".to_string()][..]));
+        assert_eq!(t.query.where_clause.as_deref(), Some("dt >= '2026-02-01'"));
 
         let (mut p, m) = parsed::<ProfileArgs>(&["bq-profile", "--stale-after=1"]);
         l.apply_profile(&m, &mut p);

@@ -273,11 +273,37 @@ impl Source {
         TableRef::parse(v, default_project).map(Source::Table)
     }
 
+    /// Do two sides name the same thing? Schema files compare by their path with `.` and
+    /// `dir/..` resolved (`ci/../schemas/a.json` is `schemas/a.json`), without touching the
+    /// filesystem.
+    pub fn same_as(&self, other: &Source) -> bool {
+        match (self, other) {
+            (Source::SchemaFile(a), Source::SchemaFile(b)) => lexical(a) == lexical(b),
+            (a, b) => a == b,
+        }
+    }
+
     /// A side is syntactically plausible (used to decide where a pair line splits).
     fn plausible(value: &str) -> bool {
         // Any default project will do for the shape check.
         Source::parse(value, Some("p")).is_ok()
     }
+}
+
+/// `path` with `.` dropped and `dir/..` resolved, lexically.
+fn lexical(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out: Vec<Component> = Vec::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir if matches!(out.last(), Some(Component::Normal(_))) => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out.iter().collect()
 }
 
 /// Two things to compare.
@@ -667,6 +693,15 @@ pub fn load_schema_file(path: &Path) -> Result<TableMeta, SchemaFileError> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn schema_files_are_the_same_whatever_the_dots() {
+        let f = |p: &str| Source::SchemaFile(PathBuf::from(p));
+        assert!(f("ci/../schemas/a.json").same_as(&f("schemas/a.json")));
+        assert!(f("./schemas/a.json").same_as(&f("schemas/./a.json")));
+        assert!(!f("../schemas/a.json").same_as(&f("schemas/a.json")));
+        assert!(!f("schemas/a.json").same_as(&f("schemas/b.json")));
+    }
+
     use super::*;
 
     fn t(p: &str, d: &str, t: &str) -> TableRef {

@@ -189,6 +189,42 @@ async fn an_unchanged_table_is_not_scanned_again() {
 }
 
 #[tokio::test]
+async fn a_filter_that_reads_another_table_is_never_cached() {
+    let emu = Emu::new(PROJECT);
+    let ds = emu.dataset("sub").await;
+    let a = emu
+        .table(&ds, "a", schema(), json!({}), rows(&[1, 2]))
+        .await;
+    let b = emu
+        .table(&ds, "b", schema(), json!({}), rows(&[1, 3]))
+        .await;
+    let allow = emu
+        .table(&ds, "allow", schema(), json!({}), rows(&[1]))
+        .await;
+    let cache = tempfile::tempdir().unwrap();
+    let jobs = &job_project("cache-sub");
+    // The allow list can change without a or b changing: both runs scan.
+    let filter = format!("id IN (SELECT id FROM `{allow}`)");
+    for _ in 0..2 {
+        let (code, j, err) = run(
+            "bq-table-compare",
+            cache.path(),
+            jobs,
+            &["--where", &filter, &a, &b],
+        );
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(j["comparisons"][0]["queries"]["cached"], 0);
+        assert!(
+            notes(&j["comparisons"][0])
+                .iter()
+                .any(|n| n.contains("not cached: the filter reads other tables")),
+            "{j:#}"
+        );
+    }
+    assert_eq!(emu.jobs(jobs).await, 4);
+}
+
+#[tokio::test]
 async fn a_rebuilt_table_is_scanned_again() {
     let emu = Emu::new(PROJECT);
     let ds = emu.dataset("rebuilt").await;

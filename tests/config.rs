@@ -169,6 +169,27 @@ fn accepted_changes_pass_the_gate_and_show_in_every_report() {
 }
 
 #[test]
+fn an_accept_entry_names_schema_files_relative_to_its_file() {
+    // The file lives in ci/; the pair is given on the command line from the root.
+    let repo = repo_with("");
+    let ci = repo.path().join("ci");
+    std::fs::create_dir(&ci).unwrap();
+    std::fs::write(
+        ci.join("gate.yml"),
+        "schema_diff:\n  fail_on: breaking\n  accept:\n    - { pair: \"../schemas/pr/users.json:../schemas/prod/users.json\", path: legacy_flag, change: removed, reason: r }\n    - { pair: \"../schemas/pr/users.json:../schemas/prod/users.json\", path: address.zip, change: type, reason: r }\n",
+    )
+    .unwrap();
+    let r = run(bin("bq-schema-diff", repo.path()).args([
+        "--config",
+        "ci/gate.yml",
+        "./schemas/pr/users.json:schemas/prod/users.json",
+    ]));
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("2 accepted"), "{}", r.stdout);
+    assert!(!r.stderr.contains("matched no change"), "{}", r.stderr);
+}
+
+#[test]
 fn an_accept_entry_matches_only_its_change() {
     // Right path, wrong kind: the removal is not acknowledged and the gate fails.
     let repo = repo_with(

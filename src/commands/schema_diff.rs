@@ -418,7 +418,7 @@ fn apply_accepts(
             Ok(changes) => schema_diff::accept(&r.pair, changes, rules, &mut used),
             Err(_) => {
                 for (i, rule) in rules.iter().enumerate() {
-                    if rule.pair == r.pair {
+                    if rule.pair.a.same_as(&r.pair.a) && rule.pair.b.same_as(&r.pair.b) {
                         used[i] = true;
                     }
                 }

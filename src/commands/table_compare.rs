@@ -814,11 +814,17 @@ pub async fn execute(args: &TableCompareArgs, listed: &Listed) -> anyhow::Result
         ));
         return Ok(Finished::Refused(2));
     }
-    // Already checked when the pairs were read.
-    let per_pair = args
-        .from_file
-        .pairs("table_compare", project.as_deref())
-        .unwrap_or_default();
+    // A pair's own key and filter apply when the file's pairs are the ones compared (nothing
+    // on the command line or in the action's inputs named a pair). Checked when read.
+    let file_pairs_used =
+        args.input.pairs.is_empty() && args.input.pairs_file.is_none() && !super::names_any(listed);
+    let per_pair = if file_pairs_used {
+        args.from_file
+            .pairs("table_compare", project.as_deref())
+            .unwrap_or_default()
+    } else {
+        Vec::new()
+    };
     let parallel = parallelism(common);
     let client = client(common)?;
     client.check_auth().await?;

@@ -252,6 +252,54 @@ pub fn calls_volatile(text: &str) -> bool {
         .any(|word| VOLATILE.iter().any(|f| word.eq_ignore_ascii_case(f)))
 }
 
+/// Does a filter read something besides the tables it filters: a subquery (`IN (SELECT ...)`)
+/// or a persistent function (`dataset.fn(x)`)? Their changes do not move the filtered
+/// tables' `lastModifiedTime`, so such a result is never cached. (`SAFE.fn(x)` is a built-in.)
+pub fn reads_beyond_its_tables(text: &str) -> bool {
+    let words_select = text
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .any(|w| w.eq_ignore_ascii_case("SELECT"));
+    if words_select {
+        return true;
+    }
+    let chars: Vec<char> = text.chars().collect();
+    let ident = |c: char| c.is_alphanumeric() || c == '_';
+    for (i, &c) in chars.iter().enumerate() {
+        if c != '(' {
+            continue;
+        }
+        let mut j = i;
+        while j > 0 && chars[j - 1].is_whitespace() {
+            j -= 1;
+        }
+        if j > 0 && chars[j - 1] == '`' {
+            // `project.dataset.fn`(x)
+            let end = j - 1;
+            if let Some(start) = chars[..end].iter().rposition(|&c| c == '`') {
+                if chars[start + 1..end].contains(&'.') {
+                    return true;
+                }
+            }
+            continue;
+        }
+        let end = j;
+        while j > 0 && ident(chars[j - 1]) {
+            j -= 1;
+        }
+        if j < end && j > 0 && chars[j - 1] == '.' {
+            let mut k = j - 1;
+            while k > 0 && ident(chars[k - 1]) {
+                k -= 1;
+            }
+            let qualifier: String = chars[k..j - 1].iter().collect();
+            if !qualifier.eq_ignore_ascii_case("SAFE") {
+                return true;
+            }
+        }
+    }
+    false
+}
+
 /// Where a query's result came from.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Served {
@@ -333,6 +381,9 @@ impl Store {
             (_, Some(f)) if calls_volatile(f) => Some(
                 "the filter calls a clock or random function, so its result can change without the table changing".into(),
             ),
+            (_, Some(f)) if reads_beyond_its_tables(f) => Some(
+                "the filter reads other tables or functions, which can change without this table changing".into(),
+            ),
             _ => None,
         };
         let versions = match (why_not, versions) {
@@ -375,6 +426,27 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn filters_that_read_elsewhere() {
+        for f in [
+            "id IN (SELECT id FROM ds.allow)",
+            "EXISTS(select 1 from x)",
+            "ds.is_valid(id)",
+            "`proj.ds.is_valid`(id)",
+            "proj.ds.fn (id) > 0",
+        ] {
+            assert!(reads_beyond_its_tables(f), "{f}");
+        }
+        for f in [
+            "t.id > 1 AND LENGTH(t.name) > 0",
+            "SAFE.PARSE_DATE('%Y', s) IS NOT NULL",
+            "dt IN (DATE '2026-01-01')",
+            "selection = 1",
+        ] {
+            assert!(!reads_beyond_its_tables(f), "{f}");
+        }
+    }
+
     #[test]
     fn clock_and_random_functions_are_whole_words() {
         for f in [
