@@ -18,6 +18,9 @@ Exit status (as diff(1)):
   2  trouble: bad input, or any item failed";
 
 /// Flags every utility takes.
+///
+/// On/off flags (`--progress`, `--skip-stats`, ...) also take `=false`, so a command line or
+/// an action input can turn off what a config file turns on.
 #[derive(Debug, Clone, Args, Serialize)]
 pub struct CommonArgs {
     /// Number of items processed at once (capped at 2 × CPUs, or --max-parallel). Each item
@@ -37,11 +40,11 @@ pub struct CommonArgs {
     pub timeout: u64,
 
     /// Say on stderr what is retried and why (status, reason, attempt, delay).
-    #[arg(long, short = 'v')]
+    #[arg(long, short = 'v', num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value_t = false, action = clap::ArgAction::Set, value_name = "BOOL", hide_possible_values = true, hide_default_value = true)]
     pub verbose: bool,
 
     /// Show progress on stderr: a bar on a terminal, plain `[3/40] ✓ item` lines otherwise.
-    #[arg(long)]
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value_t = false, action = clap::ArgAction::Set, value_name = "BOOL", hide_possible_values = true, hide_default_value = true)]
     pub progress: bool,
 
     /// Output format on stdout.
@@ -50,7 +53,7 @@ pub struct CommonArgs {
 
     /// Use no cache: fetch every table's metadata anew even if several items name the same
     /// table, and run every query even if a cached result of an unchanged table exists.
-    #[arg(long)]
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value_t = false, action = clap::ArgAction::Set, value_name = "BOOL", hide_possible_values = true, hide_default_value = true)]
     pub no_cache: bool,
 
     /// Where query results of unchanged tables are cached between runs
@@ -133,7 +136,7 @@ pub struct QueryArgs {
     pub max_bytes_billed: Option<u64>,
 
     /// Print each generated query and BigQuery's bytes estimate; run nothing.
-    #[arg(long)]
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value_t = false, action = clap::ArgAction::Set, value_name = "BOOL", hide_possible_values = true, hide_default_value = true)]
     pub dry_run: bool,
 
     /// Location to run query jobs in, e.g. `EU` [default: the tables' own location].
@@ -170,7 +173,7 @@ pub struct SchemaDiffArgs {
     pub fail_on: SchemaFailOn,
 
     /// Also compare partitioning, clustering, table description, labels and primary key.
-    #[arg(long)]
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value_t = false, action = clap::ArgAction::Set, value_name = "BOOL", hide_possible_values = true, hide_default_value = true)]
     pub include_table_options: bool,
 
     #[command(flatten)]
@@ -212,11 +215,11 @@ pub struct TableCompareArgs {
     pub sample_size: u32,
 
     /// Skip per-column statistics (the scan still counts rows and fingerprints them).
-    #[arg(long)]
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value_t = false, action = clap::ArgAction::Set, value_name = "BOOL", hide_possible_values = true, hide_default_value = true)]
     pub skip_stats: bool,
 
     /// Skip the row-level diff and example rows (no third query).
-    #[arg(long)]
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value_t = false, action = clap::ArgAction::Set, value_name = "BOOL", hide_possible_values = true, hide_default_value = true)]
     pub skip_samples: bool,
 
     /// Key columns for the row-level diff [default: the primary key, else a multiset diff].
@@ -304,7 +307,7 @@ pub struct ProfileArgs {
 
     /// Flag anomalies: empty tables, all-null and constant columns, high null rates, duplicate
     /// ids, outliers, future or pre-1970 dates, empty or padded strings, stale tables.
-    #[arg(long)]
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value_t = false, action = clap::ArgAction::Set, value_name = "BOOL", hide_possible_values = true, hide_default_value = true)]
     pub detect_anomalies: bool,
 
     /// A previous `--format json` output: flag drift in rows, null rates, distinct counts,

@@ -1182,6 +1182,16 @@ profile:
         assert_eq!(pairs[0].0.to_string(), "acme.dev.orders ↔ acme.prod.orders");
         assert_eq!(pairs[0].1.key.as_deref(), Some(&["id".to_string()][..]));
 
+        // An on/off setting of the file is turned off by `--flag=false`.
+        let on = loaded("verbose: true\ntable_compare:\n  skip_stats: true\n");
+        let (mut t, m) = parsed::<TableCompareArgs>(&["bq-table-compare"]);
+        on.apply_table_compare(&m, &mut t);
+        assert!(t.skip_stats && t.common.verbose);
+        let (mut t, m) =
+            parsed::<TableCompareArgs>(&["bq-table-compare", "--skip-stats=false", "-v=false"]);
+        on.apply_table_compare(&m, &mut t);
+        assert!(!t.skip_stats && !t.common.verbose);
+
         // A flag wins over a pair's own key and filter too.
         let (mut t, m) =
             parsed::<TableCompareArgs>(&["bq-table-compare", "--where", "dt >= '2026-02-01'"]);

@@ -52,11 +52,13 @@ impl Inputs {
             .filter(|v| !v.is_empty())
     }
 
-    /// A boolean input, as `core.getBooleanInput` reads it: true/True/TRUE, false/False/FALSE.
-    pub fn flag(&self, name: &str) -> Result<bool, String> {
+    /// A boolean input, as `core.getBooleanInput` reads it: true/True/TRUE, false/False/FALSE;
+    /// `None` when unset or blank (the config file, or the default, decides).
+    pub fn flag(&self, name: &str) -> Result<Option<bool>, String> {
         match self.get(name).as_deref() {
-            None | Some("false" | "False" | "FALSE") => Ok(false),
-            Some("true" | "True" | "TRUE") => Ok(true),
+            None => Ok(None),
+            Some("false" | "False" | "FALSE") => Ok(Some(false)),
+            Some("true" | "True" | "TRUE") => Ok(Some(true)),
             Some(other) => Err(format!(
                 "input `{name}`: `{other}` is not a boolean (use true or false)"
             )),
@@ -162,13 +164,14 @@ impl Settings {
             ("detect_anomalies", "--detect-anomalies", &["profile"]),
         ];
         for (name, flag, to) in switches {
+            // An explicit false is passed on, so it wins over a config file's true.
             match inputs.flag(name) {
-                Ok(true) => {
+                Ok(Some(on)) => {
                     if applies(name, to, &mut errors) {
-                        argv.push(flag.to_string());
+                        argv.push(format!("{flag}={on}"));
                     }
                 }
-                Ok(false) => {}
+                Ok(None) => {}
                 Err(e) => errors.push(e),
             }
         }
@@ -603,7 +606,9 @@ mod tests {
                 "--location=EU",
                 "--key=id,region",
                 "--max-bytes-billed=1000000",
-                "--skip-stats",
+                // An explicit false is passed on: it must win over a config file's true.
+                "--skip-stats=true",
+                "--skip-samples=false",
                 "--where",
                 "dt >= '2026-01-01'",
                 "--exclude-columns=updated_at"
@@ -620,6 +625,7 @@ mod tests {
         assert_eq!(a.key, Some(vec!["id".to_string(), "region".to_string()]));
         assert_eq!(a.query.where_clause.as_deref(), Some("dt >= '2026-01-01'"));
         assert_eq!(a.common.parallel, 8);
+        assert!(a.skip_stats && !a.skip_samples);
     }
 
     #[test]
