@@ -236,7 +236,10 @@ impl<'de> Deserialize<'de> for Seconds {
         scalar(d, "seconds, or a duration such as 15m", |v| {
             let s = duration(v, 1.0)?;
             if s < 1.0 || s > f64::from(u32::MAX) {
-                return Err("use a timeout of at least 1 second".into());
+                return Err(format!(
+                    "use a timeout from 1 second to {} seconds",
+                    u32::MAX
+                ));
             }
             Ok(Seconds(s.round() as u64))
         })
@@ -332,6 +335,36 @@ impl<'de> Deserialize<'de> for Text {
     }
 }
 
+/// A non-empty list of column names (`key`, `columns`, `exclude_columns`): `key: []` or a
+/// blank name is an error, not a silent "no key".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Names(pub Vec<String>);
+
+impl<'de> Deserialize<'de> for Names {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> de::Visitor<'de> for V {
+            type Value = Names;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a list of column names, e.g. [id, region]")
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Names, A::Error> {
+                let mut out = Vec::new();
+                while let Some(t) = seq.next_element::<Text>()? {
+                    out.push(t.0);
+                }
+                if out.is_empty() {
+                    return Err(de::Error::custom(
+                        "an empty list: name at least one column, or leave the key out",
+                    ));
+                }
+                Ok(Names(out))
+            }
+        }
+        d.deserialize_seq(V)
+    }
+}
+
 /// `A:B` (an accept entry's `pair`), split as a pairs-file line is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PairText {
@@ -354,26 +387,49 @@ impl<'de> Deserialize<'de> for PairText {
 // ---------------------------------------------------------------------------------------------
 // The file's shape.
 
+/// A key that is written must have a value: `parallel: ~`, or a section whose lines are all
+/// commented out, is an error rather than a silent "not set".
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
+}
+
 /// The whole file. Top-level keys are the options every command takes.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
+    #[serde(default, deserialize_with = "present")]
     pub parallel: Option<Positive>,
+    #[serde(default, deserialize_with = "present")]
     pub max_parallel: Option<Positive>,
+    #[serde(default, deserialize_with = "present")]
     pub timeout: Option<Seconds>,
+    #[serde(default, deserialize_with = "present")]
     pub verbose: Option<bool>,
+    #[serde(default, deserialize_with = "present")]
     pub progress: Option<bool>,
+    #[serde(default, deserialize_with = "present")]
     pub format: Option<Choice<Format>>,
+    #[serde(default, deserialize_with = "present")]
     pub no_cache: Option<bool>,
+    #[serde(default, deserialize_with = "present")]
     pub cache_dir: Option<PathBuf>,
+    #[serde(default, deserialize_with = "present")]
     pub project: Option<Text>,
+    #[serde(default, deserialize_with = "present")]
     pub api_url: Option<Text>,
+    #[serde(default, deserialize_with = "present")]
     pub credentials: Option<PathBuf>,
+    #[serde(default, deserialize_with = "present")]
     pub report_json: Option<PathBuf>,
+    #[serde(default, deserialize_with = "present")]
     pub report_junit: Option<PathBuf>,
+    #[serde(default, deserialize_with = "present")]
     pub report_markdown: Option<PathBuf>,
+    #[serde(default, deserialize_with = "present")]
     pub schema_diff: Option<SchemaDiffSection>,
+    #[serde(default, deserialize_with = "present")]
     pub table_compare: Option<TableCompareSection>,
+    #[serde(default, deserialize_with = "present")]
     pub profile: Option<ProfileSection>,
 }
 
@@ -381,9 +437,13 @@ pub struct Config {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SchemaDiffSection {
+    #[serde(default, deserialize_with = "present")]
     pub pairs: Option<Vec<PairEntry>>,
+    #[serde(default, deserialize_with = "present")]
     pub pairs_file: Option<PathBuf>,
+    #[serde(default, deserialize_with = "present")]
     pub fail_on: Option<Choice<SchemaFailOn>>,
+    #[serde(default, deserialize_with = "present")]
     pub include_table_options: Option<bool>,
     #[serde(default)]
     pub accept: Vec<AcceptEntry>,
@@ -407,38 +467,41 @@ pub struct AcceptEntry {
     pub reason: Text,
 }
 
-/// Options of the commands that run queries.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct QuerySection {
-    pub columns: Option<Vec<String>>,
-    #[serde(rename = "where")]
-    pub where_clause: Option<Predicate>,
-    pub max_bytes_billed: Option<u64>,
-    pub dry_run: Option<bool>,
-    pub location: Option<Text>,
-}
-
 /// `table_compare:`
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TableCompareSection {
+    #[serde(default, deserialize_with = "present")]
     pub pairs: Option<Vec<ComparePairEntry>>,
+    #[serde(default, deserialize_with = "present")]
     pub pairs_file: Option<PathBuf>,
+    #[serde(default, deserialize_with = "present")]
     pub sample_size: Option<u32>,
+    #[serde(default, deserialize_with = "present")]
     pub skip_stats: Option<bool>,
+    #[serde(default, deserialize_with = "present")]
     pub skip_samples: Option<bool>,
-    pub key: Option<Vec<String>>,
-    pub exclude_columns: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "present")]
+    pub key: Option<Names>,
+    #[serde(default, deserialize_with = "present")]
+    pub exclude_columns: Option<Names>,
+    #[serde(default, deserialize_with = "present")]
     pub fail_on: Option<Choice<CompareFailOn>>,
+    #[serde(default, deserialize_with = "present")]
     pub tolerance: Option<NonNegative>,
+    #[serde(default, deserialize_with = "present")]
     pub float_tolerance: Option<NonNegative>,
     // Flattening would lose `deny_unknown_fields`, so the query options are spelled out.
-    pub columns: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "present")]
+    pub columns: Option<Names>,
     #[serde(rename = "where")]
+    #[serde(default, deserialize_with = "present")]
     pub where_clause: Option<Predicate>,
+    #[serde(default, deserialize_with = "present")]
     pub max_bytes_billed: Option<u64>,
+    #[serde(default, deserialize_with = "present")]
     pub dry_run: Option<bool>,
+    #[serde(default, deserialize_with = "present")]
     pub location: Option<Text>,
 }
 
@@ -448,8 +511,10 @@ pub struct TableCompareSection {
 pub struct ComparePairEntry {
     pub a: Side,
     pub b: Side,
-    pub key: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "present")]
+    pub key: Option<Names>,
     #[serde(rename = "where")]
+    #[serde(default, deserialize_with = "present")]
     pub where_clause: Option<Predicate>,
 }
 
@@ -457,36 +522,55 @@ pub struct ComparePairEntry {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProfileSection {
+    #[serde(default, deserialize_with = "present")]
     pub tables: Option<Vec<TableName>>,
+    #[serde(default, deserialize_with = "present")]
     pub sample_size: Option<u32>,
+    #[serde(default, deserialize_with = "present")]
     pub detect_anomalies: Option<bool>,
+    #[serde(default, deserialize_with = "present")]
     pub baseline: Option<PathBuf>,
+    #[serde(default, deserialize_with = "present")]
     pub fail_on: Option<Choice<ProfileFailOn>>,
     /// Thresholds; the section's presence turns anomaly detection on.
+    #[serde(default, deserialize_with = "present")]
     pub anomalies: Option<Anomalies>,
+    #[serde(default, deserialize_with = "present")]
     pub drift: Option<Drift>,
-    pub columns: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "present")]
+    pub columns: Option<Names>,
     #[serde(rename = "where")]
+    #[serde(default, deserialize_with = "present")]
     pub where_clause: Option<Predicate>,
+    #[serde(default, deserialize_with = "present")]
     pub max_bytes_billed: Option<u64>,
+    #[serde(default, deserialize_with = "present")]
     pub dry_run: Option<bool>,
+    #[serde(default, deserialize_with = "present")]
     pub location: Option<Text>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Anomalies {
+    #[serde(default, deserialize_with = "present")]
     pub null_rate: Option<Rate>,
+    #[serde(default, deserialize_with = "present")]
     pub stale_after: Option<Days>,
+    #[serde(default, deserialize_with = "present")]
     pub outlier_iqr: Option<NonNegative>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Drift {
+    #[serde(default, deserialize_with = "present")]
     pub rows: Option<NonNegative>,
+    #[serde(default, deserialize_with = "present")]
     pub null_rate: Option<Rate>,
+    #[serde(default, deserialize_with = "present")]
     pub distinct: Option<NonNegative>,
+    #[serde(default, deserialize_with = "present")]
     pub mean_stddevs: Option<NonNegative>,
 }
 
@@ -675,7 +759,7 @@ impl FromFile {
                 (Ok(a), Ok(b)) => {
                     let pair = Pair { a, b };
                     let options = PairOptions {
-                        key: e.key.clone(),
+                        key: e.key.as_ref().map(|k| k.0.clone()),
                         where_clause: e.where_clause.as_ref().map(|w| w.0.clone()),
                     };
                     // One pair, one set of options: which would a run use?
@@ -816,13 +900,18 @@ fn apply_common(c: &Config, m: &ArgMatches, a: &mut CommonArgs) {
 fn apply_query(
     m: &ArgMatches,
     q: &mut QueryArgs,
-    columns: &Option<Vec<String>>,
+    columns: &Option<Names>,
     where_clause: &Option<Predicate>,
     max_bytes_billed: Option<u64>,
     dry_run: Option<bool>,
     location: &Option<Text>,
 ) {
-    fill!(m, "columns", q.columns, columns.clone().map(Some));
+    fill!(
+        m,
+        "columns",
+        q.columns,
+        columns.as_ref().map(|c| Some(c.0.clone()))
+    );
     fill!(
         m,
         "where_clause",
@@ -896,12 +985,12 @@ impl Loaded {
             fill!(m, "sample_size", a.sample_size, s.sample_size);
             fill!(m, "skip_stats", a.skip_stats, s.skip_stats);
             fill!(m, "skip_samples", a.skip_samples, s.skip_samples);
-            fill!(m, "key", a.key, s.key.clone().map(Some));
+            fill!(m, "key", a.key, s.key.as_ref().map(|k| Some(k.0.clone())));
             fill!(
                 m,
                 "exclude_columns",
                 a.exclude_columns,
-                s.exclude_columns.clone()
+                s.exclude_columns.as_ref().map(|c| c.0.clone())
             );
             fill!(m, "fail_on", a.fail_on, s.fail_on.map(|v| v.0));
             fill!(m, "tolerance", a.tolerance, s.tolerance.map(|v| v.0));
@@ -1084,7 +1173,7 @@ profile:
         assert_eq!(sd.accept[0].reason.0, "dropped in #123");
         let tc = c.table_compare.unwrap();
         let p = &tc.pairs.unwrap()[0];
-        assert_eq!(p.key.as_deref(), Some(&["id".to_string()][..]));
+        assert_eq!(p.key, Some(Names(vec!["id".to_string()])));
         assert_eq!(p.where_clause.as_ref().unwrap().0, "placed >= '2026-01-01'");
         let pr = c.profile.unwrap();
         let an = pr.anomalies.unwrap();
@@ -1118,6 +1207,10 @@ profile:
             ("schema_diff:\n  accept:\n    - { pair: \"dev.users:prod.users\", path: x, change: removed }\n", 3, 7, "missing field `reason`"),
             ("schema_diff:\n  accept:\n    - { pair: \"dev.users\", path: x, change: removed, reason: r }\n", 3, 15, "dev.users"),
             ("parallel: 1\nparallel: 2\n", 1, 1, "duplicate field `parallel`"),
+            ("parallel: ~\n", 1, 11, "invalid type"),
+            ("table_compare:\n  key: []\n", 2, 8, "an empty list"),
+            ("table_compare:\n  columns: [id, \"\"]\n", 2, 17, "must not be empty"),
+            ("project: x\nschema_diff:\n  fail_on:\n", 3, 11, "invalid type"),
         ] {
             let e = err(text);
             assert!(
@@ -1128,6 +1221,16 @@ profile:
         // Not a map at all.
         let e = err("- a\n- b\n");
         assert!(e.starts_with("cfg/.bqcheck.yml:"), "{e}");
+    }
+
+    #[test]
+    fn an_empty_section_is_present_and_empty() {
+        // As `anomalies: {}`: detection on, default thresholds (never silently off).
+        let l = loaded("profile:\n  anomalies:\n  #  null_rate: 0.2\n");
+        let (mut p, m) = parsed::<ProfileArgs>(&["bq-profile"]);
+        l.apply_profile(&m, &mut p);
+        assert!(p.detect_anomalies);
+        assert_eq!(p.null_rate_threshold, 0.5);
     }
 
     #[test]

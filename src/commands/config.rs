@@ -59,7 +59,7 @@ fn items(f: &FromFile, section: &mut Map<String, Value>, with_options: bool) {
                 let mut o = json!({"a": p.a.0, "b": p.b.0});
                 if with_options {
                     if let Some(k) = &p.key {
-                        o["key"] = json!(k);
+                        o["key"] = json!(k.0);
                     }
                     if let Some(w) = &p.where_clause {
                         o["where"] = json!(w.0);
