@@ -226,6 +226,13 @@ pub fn read_pairs(
             Ok(v) => pairs.extend(v.into_iter().map(|(p, _)| p)),
             Err(e) => errors.extend(e),
         }
+        if let Some(p) = &from_file.path {
+            // Say where the pairs came from (stdin, if any, is not read).
+            eprintln!(
+                "note: the pairs of {} ({section}); pairs given as arguments or with --pairs-file replace them",
+                p.display()
+            );
+        }
         if !errors.is_empty() {
             Err(errors.join("\n"))
         } else if pairs.is_empty() {

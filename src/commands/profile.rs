@@ -721,6 +721,7 @@ fn read_tables(
             Some(p) => format!("{} (profile.tables)", p.display()),
             None => "profile.tables".into(),
         };
+        eprintln!("note: the tables of {origin}; TABLE arguments replace them");
         add(input::parse_table_lines(
             &origin,
             &from_file.tables.join("\n"),
