@@ -161,6 +161,10 @@ fn accepted_changes_pass_the_gate_and_show_in_every_report() {
         "{md}"
     );
     assert!(section.contains("dropped in #123"), "{md}");
+    assert!(
+        md.contains("> ⚠️ .bqcheck.yml (schema_diff.accept\\[2]): schemas/pr/orders.json"),
+        "the stale entry is in the report: {md}"
+    );
     let before = md.split("**Accepted changes**").next().unwrap();
     assert!(
         !before.contains("`legacy_flag`"),

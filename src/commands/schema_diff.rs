@@ -190,6 +190,13 @@ impl Batch for SchemaDiffBatch {
         "bq-schema-diff"
     }
 
+    fn warnings(&self) -> Vec<String> {
+        self.stale_accepts
+            .iter()
+            .map(|s| format!("{s} matched no change: remove it if the change has landed"))
+            .collect()
+    }
+
     fn legend(&self) -> Option<String> {
         Some("A vs B: + only in A, - only in B, ~ changed from B's value → A's".into())
     }

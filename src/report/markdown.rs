@@ -46,6 +46,13 @@ fn parts(batch: &dyn Batch) -> Parts {
     if let Some(legend) = batch.legend() {
         let _ = writeln!(head, "_{legend}_\n");
     }
+    let warnings = batch.warnings();
+    for w in &warnings {
+        let _ = writeln!(head, "> ⚠️ {}", cell(w));
+    }
+    if !warnings.is_empty() {
+        head.push('\n');
+    }
     let _ = writeln!(head, "| | Item | Result |\n|---|---|---|");
     let rows = cases
         .iter()

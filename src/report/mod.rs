@@ -119,6 +119,11 @@ pub trait Batch: Send + Sync {
     fn legend(&self) -> Option<String> {
         None
     }
+    /// Warnings about the run's settings rather than an item (a stale accept entry), shown
+    /// under the summary in Markdown reports and PR comments.
+    fn warnings(&self) -> Vec<String> {
+        Vec::new()
+    }
     fn cases(&self) -> Vec<Case>;
     fn summary(&self) -> Summary;
     /// The machine-readable document (keys kept from the original utilities).
