@@ -430,30 +430,21 @@ impl Command {
 impl SchemaDiffArgs {
     pub fn apply_config(&mut self, m: &ArgMatches) -> Result<(), ConfigError> {
         let path = self.common.config.clone();
-        if let Some(l) = crate::config::load(path.as_deref())? {
-            l.apply_schema_diff(m, self);
-        }
-        Ok(())
+        crate::config::apply_file(path.as_deref(), |l| l.apply_schema_diff(m, self))
     }
 }
 
 impl TableCompareArgs {
     pub fn apply_config(&mut self, m: &ArgMatches) -> Result<(), ConfigError> {
         let path = self.common.config.clone();
-        if let Some(l) = crate::config::load(path.as_deref())? {
-            l.apply_table_compare(m, self);
-        }
-        Ok(())
+        crate::config::apply_file(path.as_deref(), |l| l.apply_table_compare(m, self))
     }
 }
 
 impl ProfileArgs {
     pub fn apply_config(&mut self, m: &ArgMatches) -> Result<(), ConfigError> {
         let path = self.common.config.clone();
-        if let Some(l) = crate::config::load(path.as_deref())? {
-            l.apply_profile(m, self);
-        }
-        Ok(())
+        crate::config::apply_file(path.as_deref(), |l| l.apply_profile(m, self))
     }
 }
 

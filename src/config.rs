@@ -114,6 +114,18 @@ fn scalar<'de, D: Deserializer<'de>, T>(
     d.deserialize_any(Check { expecting, check })
 }
 
+/// Read text and check it where it stands; the text itself is kept.
+fn checked_text<'de, D: Deserializer<'de>>(
+    d: D,
+    expecting: &'static str,
+    check: impl FnOnce(&str) -> Result<(), String>,
+) -> Result<String, D::Error> {
+    scalar(d, expecting, |v| {
+        let s = v.text()?;
+        check(s).map(|()| s.to_string())
+    })
+}
+
 /// A whole number of at least 1 (`parallel`, `max_parallel`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Positive(pub u16);
@@ -277,13 +289,12 @@ pub struct Side(pub String);
 
 impl<'de> Deserialize<'de> for Side {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        scalar(d, "a table or schema file", |v| {
-            let s = v.text()?;
-            match Source::parse(s, Some("p")) {
-                Ok(_) => Ok(Side(s.to_string())),
-                Err(e) => Err(e.to_string()),
-            }
+        checked_text(d, "a table or schema file", |s| {
+            Source::parse(s, Some("p"))
+                .map(drop)
+                .map_err(|e| e.to_string())
         })
+        .map(Side)
     }
 }
 
@@ -293,13 +304,12 @@ pub struct TableName(pub String);
 
 impl<'de> Deserialize<'de> for TableName {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        scalar(d, "a table", |v| {
-            let s = v.text()?;
-            match TableRef::parse(s, Some("p")) {
-                Ok(_) => Ok(TableName(s.to_string())),
-                Err(e) => Err(e.to_string()),
-            }
+        checked_text(d, "a table", |s| {
+            TableRef::parse(s, Some("p"))
+                .map(drop)
+                .map_err(|e| e.to_string())
         })
+        .map(TableName)
     }
 }
 
@@ -309,12 +319,11 @@ pub struct Predicate(pub String);
 
 impl<'de> Deserialize<'de> for Predicate {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        scalar(d, "a predicate", |v| {
-            let s = v.text()?;
+        checked_text(d, "a predicate", |s| {
             crate::checks::table_compare::validate_where(s)
-                .map(|()| Predicate(s.to_string()))
                 .map_err(|e| e.replace("--where", "where"))
         })
+        .map(Predicate)
     }
 }
 
@@ -1094,16 +1103,12 @@ impl Loaded {
     }
 }
 
-/// Load the config (`--config` or the default file) and apply it to parsed arguments.
-pub fn resolve(
-    explicit: Option<&Path>,
-    apply: impl FnOnce(&Loaded),
-) -> Result<Option<PathBuf>, ConfigError> {
-    let loaded = load(explicit)?;
-    Ok(loaded.map(|l| {
+/// Load the config (`--config`, else the default file, if any) and apply it.
+pub fn apply_file(explicit: Option<&Path>, apply: impl FnOnce(&Loaded)) -> Result<(), ConfigError> {
+    if let Some(l) = load(explicit)? {
         apply(&l);
-        l.path
-    }))
+    }
+    Ok(())
 }
 
 #[cfg(test)]

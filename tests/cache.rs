@@ -241,15 +241,7 @@ async fn a_rebuilt_table_is_scanned_again() {
     assert_eq!(emu.jobs(jobs).await, 2);
     // CREATE OR REPLACE, as a rebuild does: a new lastModifiedTime. (The emulator does not
     // move lastModifiedTime on DML, as BigQuery does; the fake-server test below covers that.)
-    emu.call(
-        reqwest::Method::DELETE,
-        format!(
-            "http://{}/bigquery/v2/projects/{PROJECT}/datasets/{ds}/tables/b",
-            std::env::var("BIGQUERY_EMULATOR_HOST").unwrap()
-        ),
-        None,
-    )
-    .await;
+    emu.delete_table(&ds, "b").await;
     tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     emu.table(&ds, "b", schema(), json!({}), rows(&[1, 2, 3]))
         .await;

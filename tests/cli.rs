@@ -1,6 +1,8 @@
 //! CLI tests that need no emulator: schema files, input validation, and a fake BigQuery
 //! (wiremock) for request counting, retries and errors.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
@@ -25,19 +27,9 @@ fn bin(name: &str) -> Command {
     ] {
         c.env_remove(k);
     }
-    c.env("XDG_CACHE_HOME", fresh_cache_home());
+    c.env("XDG_CACHE_HOME", common::fresh_cache_home());
     c.current_dir(repo(""));
     c
-}
-
-/// A fresh, empty result-cache home for one run, so no run is served another's results.
-fn fresh_cache_home() -> std::path::PathBuf {
-    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    std::env::temp_dir().join(format!(
-        "bqcheck-test-cache-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-    ))
 }
 
 fn table_body(fields: Value) -> Value {

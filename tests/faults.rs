@@ -2,6 +2,8 @@
 //! (partial report, jobs cancelled, 130 / 143), and transient errors retried visibly
 //! (--verbose). A fake BigQuery (wiremock) stands in for the real one.
 
+mod common;
+
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -18,18 +20,8 @@ fn bin(name: &str) -> Command {
     ] {
         c.env_remove(k);
     }
-    c.env("XDG_CACHE_HOME", fresh_cache_home());
+    c.env("XDG_CACHE_HOME", common::fresh_cache_home());
     c
-}
-
-/// A fresh, empty result-cache home for one run, so no run is served another's results.
-fn fresh_cache_home() -> std::path::PathBuf {
-    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    std::env::temp_dir().join(format!(
-        "bqcheck-test-cache-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-    ))
 }
 
 fn table_meta() -> Value {

@@ -147,30 +147,29 @@ fn markdown_table(changes: &[Change]) -> String {
         changes.iter().partition(|c| c.accepted.is_some());
     let mut out = String::new();
     if !open.is_empty() {
-        out.push_str(&markdown_rows(&open));
+        out.push_str(&markdown_rows(&open, "Note", |c| c.note.as_deref()));
     }
     if !accepted.is_empty() {
         if !out.is_empty() {
             out.push('\n');
         }
-        out.push_str("**Accepted changes** (acknowledged in the config file; they do not fail the gate)\n\n| | Path | Class | Change | Reason |\n|---|---|---|---|---|\n");
-        for c in accepted {
-            let _ = writeln!(
-                out,
-                "| `{}` | `{}` | {} | {} | {} |",
-                c.sign(),
-                cell(&c.path),
-                c.class,
-                cell(&c.describe()),
-                cell(c.accepted.as_deref().unwrap_or(""))
-            );
-        }
+        out.push_str(
+            "**Accepted changes** (acknowledged in the config file; they do not fail the gate)\n\n",
+        );
+        out.push_str(&markdown_rows(&accepted, "Reason", |c| {
+            c.accepted.as_deref()
+        }));
     }
     out
 }
 
-fn markdown_rows(changes: &[&Change]) -> String {
-    let mut out = String::from("| | Path | Class | Change | Note |\n|---|---|---|---|---|\n");
+/// A table of changes; the last column is `last` (its heading `last_heading`).
+fn markdown_rows(
+    changes: &[&Change],
+    last_heading: &str,
+    last: impl Fn(&Change) -> Option<&str>,
+) -> String {
+    let mut out = format!("| | Path | Class | Change | {last_heading} |\n|---|---|---|---|---|\n");
     for c in changes {
         let _ = writeln!(
             out,
@@ -179,7 +178,7 @@ fn markdown_rows(changes: &[&Change]) -> String {
             cell(&c.path),
             c.class,
             cell(&c.describe()),
-            cell(c.note.as_deref().unwrap_or(""))
+            cell(last(c).unwrap_or(""))
         );
     }
     out

@@ -129,6 +129,16 @@ impl Emu {
         format!("{}.{ds}.{name}", self.project)
     }
 
+    /// Delete a table (to rebuild it, as `CREATE OR REPLACE` would).
+    pub async fn delete_table(&self, ds: &str, name: &str) {
+        self.call(
+            reqwest::Method::DELETE,
+            format!("{}/{}/datasets/{ds}/tables/{name}", self.base, self.project),
+            None,
+        )
+        .await;
+    }
+
     /// Jobs run in `project`.
     pub async fn jobs(&self, project: &str) -> usize {
         let v = self
