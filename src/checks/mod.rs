@@ -37,6 +37,17 @@ pub fn leaves(fields: &[Field], prefix: &[String], out: &mut Vec<Leaf>) {
     }
 }
 
+/// Does a name given by the user (`--columns`, `--exclude-columns`, `--key`) select this leaf?
+/// A leaf's own path does, and so does a STRUCT parent's: `address` selects `address.zip` and
+/// `address.city`. Case-insensitive, as BigQuery's column names are.
+pub fn selects(name: &str, path: &str) -> bool {
+    path.eq_ignore_ascii_case(name)
+        || (path.len() > name.len()
+            && path.as_bytes()[name.len()] == b'.'
+            && path.is_char_boundary(name.len())
+            && path[..name.len()].eq_ignore_ascii_case(name))
+}
+
 /// A name we can put between backticks without any escaping.
 pub fn quotable(name: &str) -> bool {
     !name.is_empty() && !name.contains(['`', '\\']) && !name.chars().any(char::is_control)
@@ -75,6 +86,23 @@ pub fn groupable(t: &str) -> bool {
 /// Numbers: sums, means and quantiles make sense.
 pub fn numeric(t: &str) -> bool {
     matches!(t, "INT64" | "NUMERIC" | "BIGNUMERIC" | "FLOAT64")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::selects;
+
+    #[test]
+    fn a_struct_parent_selects_its_leaves() {
+        assert!(selects("address", "address"));
+        assert!(selects("Address", "address.zip"));
+        assert!(selects("a.b", "a.b.c.d"));
+        assert!(!selects("address", "address_line"));
+        assert!(!selects("address.zip", "address"));
+        assert!(!selects("addr", "address.zip"));
+        assert!(!selects("zip", "address.zip"));
+        assert!(!selects("é", "éa.x"), "no panic off a char boundary");
+    }
 }
 
 /// Schema builders shared by the checks' unit tests.

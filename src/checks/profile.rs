@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{column_expr, groupable, leaves, numeric, orderable, quotable};
+use super::{column_expr, groupable, leaves, numeric, orderable, quotable, selects};
 use crate::input::TableRef;
 use crate::warehouse::query::{int, text, Row};
 use crate::warehouse::TableMeta;
@@ -39,7 +39,7 @@ pub fn columns(
     leaves(meta.fields(), &[], &mut all);
     if let Some(only) = only {
         for c in only {
-            if !all.iter().any(|l| l.path.eq_ignore_ascii_case(c)) {
+            if !all.iter().any(|l| selects(c, &l.path)) {
                 return Err(format!("--columns: no column `{c}`"));
             }
         }
@@ -51,7 +51,7 @@ pub fn columns(
     let mut cols = Vec::new();
     let mut skipped = Vec::new();
     for l in all {
-        if only.is_some_and(|o| !o.iter().any(|c| c.eq_ignore_ascii_case(&l.path))) {
+        if only.is_some_and(|o| !o.iter().any(|c| selects(c, &l.path))) {
             continue;
         }
         if !l.parts.iter().all(|p| quotable(p)) {
@@ -132,19 +132,32 @@ fn column_items(i: usize, c: &ProfileColumn) -> Vec<String> {
     if c.id_like {
         s.push(format!("COUNT(DISTINCT {e}) AS c{i}_exact_distinct"));
     }
-    if orderable(t) {
+    if t == "FLOAT64" {
+        // NaN orders differently on different engines and poisons every mean: it is counted
+        // on its own, min and max skip it, and the moments and quantiles (below) see only
+        // finite values.
+        let not_nan = format!("IF(IS_NAN({e}), NULL, {e})");
+        s.push(format!("TO_JSON_STRING(MIN({not_nan})) AS c{i}_min"));
+        s.push(format!("TO_JSON_STRING(MAX({not_nan})) AS c{i}_max"));
+        s.push(format!("COUNTIF(IS_NAN({e})) AS c{i}_nan_count"));
+        s.push(format!("COUNTIF(IS_INF({e})) AS c{i}_inf_count"));
+    } else if orderable(t) {
         s.push(format!("TO_JSON_STRING(MIN({e})) AS c{i}_min"));
         s.push(format!("TO_JSON_STRING(MAX({e})) AS c{i}_max"));
     }
     if numeric(t) {
-        s.push(format!("CAST(AVG({e}) AS STRING) AS c{i}_mean"));
-        s.push(format!(
-            "CAST(STDDEV(CAST({e} AS FLOAT64)) AS STRING) AS c{i}_stddev"
-        ));
+        let (m, f) = if t == "FLOAT64" {
+            let finite = format!("IF(IS_NAN({e}) OR IS_INF({e}), NULL, {e})");
+            (finite.clone(), finite)
+        } else {
+            (e.clone(), format!("CAST({e} AS FLOAT64)"))
+        };
+        s.push(format!("CAST(AVG({m}) AS STRING) AS c{i}_mean"));
+        s.push(format!("CAST(STDDEV({f}) AS STRING) AS c{i}_stddev"));
         s.push(format!("COUNTIF({e} = 0) AS c{i}_zeros"));
         s.push(format!("COUNTIF({e} < 0) AS c{i}_negatives"));
         s.push(format!(
-            "TO_JSON_STRING(APPROX_QUANTILES(CAST({e} AS FLOAT64), 4)) AS c{i}_quantiles"
+            "TO_JSON_STRING(APPROX_QUANTILES({f}, 4)) AS c{i}_quantiles"
         ));
     }
     if matches!(t, "STRING" | "BYTES") {
@@ -225,6 +238,13 @@ pub struct ColumnProfile {
     pub min: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max: Option<Value>,
+    /// FLOAT64: NaN values (left out of min, max, mean, stddev and quantiles).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nan_count: Option<i64>,
+    /// FLOAT64: +Inf and -Inf values (left out of mean, stddev and quantiles).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inf_count: Option<i64>,
+    /// Over finite values.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mean: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -277,9 +297,11 @@ fn float(row: &Row, key: &str) -> Option<f64> {
     text(row, key).and_then(|s| s.parse().ok())
 }
 
+/// A `TO_JSON_STRING` cell. Text that is not JSON (the emulator writes ±Infinity and NaN
+/// bare; BigQuery quotes them) is kept as a string.
 fn json_cell(row: &Row, key: &str) -> Option<Value> {
     text(row, key)
-        .and_then(|s| serde_json::from_str(&s).ok())
+        .map(|s| serde_json::from_str(&s).unwrap_or(Value::String(s)))
         .filter(|v: &Value| !v.is_null())
 }
 
@@ -304,6 +326,8 @@ pub fn read_profile(rows: &[Row], cols: &[ProfileColumn]) -> (i64, Vec<ColumnPro
                 exact_distinct: int(row, &k("exact_distinct")),
                 min: json_cell(row, &k("min")),
                 max: json_cell(row, &k("max")),
+                nan_count: int(row, &k("nan_count")),
+                inf_count: int(row, &k("inf_count")),
                 mean: float(row, &k("mean")),
                 stddev: float(row, &k("stddev")),
                 zeros: int(row, &k("zeros")),

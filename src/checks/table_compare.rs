@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{column_expr, groupable, leaves, orderable, quotable, Leaf};
+use super::{column_expr, groupable, leaves, orderable, quotable, selects, Leaf};
 use crate::input::TableRef;
 use crate::warehouse::query::{int, strings, text, Row};
 use crate::warehouse::TableMeta;
@@ -106,15 +106,17 @@ pub fn plan(a: &TableMeta, b: &TableMeta, opts: &CompareOptions) -> Result<Plan,
     leaves(b.fields(), &[], &mut lb);
     let find =
         |list: &[Leaf], path: &str| list.iter().position(|l| l.path.eq_ignore_ascii_case(path));
+    // A name selects a leaf, or every leaf of a STRUCT.
+    let named = |list: &[Leaf], name: &str| list.iter().any(|l| selects(name, &l.path));
     if let Some(cols) = &opts.columns {
         for c in cols {
-            if find(&la, c).is_none() && find(&lb, c).is_none() {
+            if !named(&la, c) && !named(&lb, c) {
                 return Err(format!("--columns: no column `{c}` in either table"));
             }
         }
     }
     for c in &opts.exclude_columns {
-        if find(&la, c).is_none() && find(&lb, c).is_none() {
+        if !named(&la, c) && !named(&lb, c) {
             return Err(format!(
                 "--exclude-columns: no column `{c}` in either table"
             ));
@@ -123,17 +125,14 @@ pub fn plan(a: &TableMeta, b: &TableMeta, opts: &CompareOptions) -> Result<Plan,
     let wanted = |path: &str| {
         opts.columns
             .as_ref()
-            .is_none_or(|cols| cols.iter().any(|c| c.eq_ignore_ascii_case(path)))
-            && !opts
-                .exclude_columns
-                .iter()
-                .any(|c| c.eq_ignore_ascii_case(path))
+            .is_none_or(|cols| cols.iter().any(|c| selects(c, path)))
+            && !opts.exclude_columns.iter().any(|c| selects(c, path))
     };
     let key_names: Vec<String> = opts.key.clone().unwrap_or_default();
     let mut columns = Vec::new();
     let mut left_out = Vec::new();
     for l in &la {
-        let is_key = key_names.iter().any(|k| k.eq_ignore_ascii_case(&l.path));
+        let is_key = key_names.iter().any(|k| selects(k, &l.path));
         if !wanted(&l.path) && !is_key {
             if opts.columns.is_none() {
                 left_out.push(LeftOut {
@@ -193,13 +192,35 @@ pub fn plan(a: &TableMeta, b: &TableMeta, opts: &CompareOptions) -> Result<Plan,
     };
     let mut key = Vec::new();
     for k in &names {
-        match columns.iter().position(|c| c.path.eq_ignore_ascii_case(k)) {
-            Some(i) if !columns[i].repeated => key.push(i),
-            Some(_) => return Err(format!("key column `{k}` is REPEATED and cannot be a key")),
-            None => {
-                return Err(format!(
+        // A STRUCT key means all its leaves, in schema order.
+        let of_k: Vec<usize> = (0..columns.len())
+            .filter(|&i| selects(k, &columns[i].path))
+            .collect();
+        if of_k.is_empty() {
+            let why = match la.iter().find(|l| selects(k, &l.path)) {
+                Some(l) if l.repeated => format!(
+                    "key column `{k}` is REPEATED (`{}`) and cannot be a key",
+                    l.path
+                ),
+                _ => format!(
                     "key column `{k}` ({key_source}) is not a compared column of both tables"
-                ))
+                ),
+            };
+            return Err(why);
+        }
+        for i in of_k {
+            if columns[i].repeated {
+                return Err(if columns[i].path.eq_ignore_ascii_case(k) {
+                    format!("key column `{k}` is REPEATED and cannot be a key")
+                } else {
+                    format!(
+                        "key column `{k}` holds a REPEATED field (`{}`) and cannot be a key",
+                        columns[i].path
+                    )
+                });
+            }
+            if !key.contains(&i) {
+                key.push(i);
             }
         }
     }
@@ -306,58 +327,152 @@ fn key_struct(plan: &Plan) -> String {
     format!("TO_JSON_STRING(STRUCT({}))", items.join(", "))
 }
 
-/// Step 2: one scan of one side: row count, fingerprint, per-column statistics.
-pub fn scan_sql(table: &TableRef, plan: &Plan, opts: &CompareOptions) -> String {
-    let mut sel = vec![
-        "COUNT(*) AS row_count".to_string(),
-        format!(
-            "SUM(CAST(FARM_FINGERPRINT({}) AS BIGNUMERIC)) AS fingerprint",
-            row_struct(plan)
-        ),
-    ];
-    if !opts.skip_stats {
-        for (i, c) in plan.columns.iter().enumerate() {
-            let e = expr(c, "t");
-            let scalar = !c.repeated;
-            sel.push(format!("COUNT({e}) AS c{i}_non_null"));
-            if scalar && groupable(&c.col_type) {
-                sel.push(format!("APPROX_COUNT_DISTINCT({e}) AS c{i}_distinct"));
-            } else {
-                sel.push(format!(
-                    "APPROX_COUNT_DISTINCT(TO_JSON_STRING({e})) AS c{i}_distinct"
-                ));
-            }
-            if scalar && orderable(&c.col_type) {
-                sel.push(format!("TO_JSON_STRING(MIN({e})) AS c{i}_min"));
-                sel.push(format!("TO_JSON_STRING(MAX({e})) AS c{i}_max"));
-            }
-            if scalar && (is_exact_numeric(&c.col_type) || c.col_type == "FLOAT64") {
-                sel.push(format!("CAST(SUM({e}) AS STRING) AS c{i}_sum"));
-                sel.push(format!("CAST(AVG({e}) AS STRING) AS c{i}_avg"));
-            }
-            if scalar && matches!(c.col_type.as_str(), "STRING" | "BYTES") {
-                sel.push(format!("MIN(LENGTH({e})) AS c{i}_min_length"));
-                sel.push(format!("MAX(LENGTH({e})) AS c{i}_max_length"));
-                sel.push(format!(
-                    "CAST(AVG(LENGTH({e})) AS STRING) AS c{i}_avg_length"
-                ));
-            }
-            if c.repeated {
-                sel.push(format!(
-                    "CAST(AVG(ARRAY_LENGTH({e})) AS STRING) AS c{i}_avg_length"
-                ));
-            }
-            // Non-null values only: NULLs are already counted by non_null.
-            sel.push(format!(
-                "SUM(IF({e} IS NULL, NULL, CAST(FARM_FINGERPRINT(TO_JSON_STRING({e})) AS BIGNUMERIC))) AS c{i}_fingerprint"
-            ));
+/// Columns whose statistics one scan query carries; a wider table's statistics are split over
+/// several queries per side (the first also carries the row count and the fingerprint), which
+/// keeps each query well inside BigQuery's limits on query text and complexity.
+pub const STATS_COLUMNS_PER_QUERY: usize = 250;
+
+/// The hex digits of an MD5 (of 32) that the fingerprint sums, in parts of [`HASH_PART`].
+const HASH_PARTS: [usize; 3] = [1, 7, 13];
+/// Hex digits per part: 24 bits, so a part's sum stays exact in INT64 up to 2^39 rows.
+const HASH_PART: usize = 6;
+
+/// A multiset fingerprint of the hex hashes in `h` (one per row; NULLs skipped): the sums of
+/// three 24-bit slices of each hash, as `s1:s2:s3`. 72 bits of the hash, duplicate-sensitive
+/// (a row counted twice adds its hash twice), order-insensitive, and exact in INT64 up to
+/// 2^39 (5.5 × 10^11) rows per side; beyond that BigQuery reports an INT64 overflow, so the
+/// pair fails (exit 2) rather than passing. MD5 rather than FARM_FINGERPRINT: both are cheap
+/// on BigQuery, and MD5 is the same function, bit for bit, on every engine.
+fn hash_sum(h: &str) -> String {
+    let parts: Vec<String> = HASH_PARTS
+        .iter()
+        .map(|start| {
+            format!("CAST(SUM(CAST(CONCAT('0x', SUBSTR({h}, {start}, {HASH_PART})) AS INT64)) AS STRING)")
+        })
+        .collect();
+    format!("CONCAT({})", parts.join(", ':', "))
+}
+
+/// Why the scans also fingerprint each column: only when no row diff will say which columns
+/// differ (the tables cannot be joined, or `--skip-samples` skips the row diff).
+pub fn column_fingerprints_reason(same_location: bool, opts: &CompareOptions) -> Option<String> {
+    if opts.skip_stats {
+        None
+    } else if !same_location {
+        Some("the tables are in different locations, so no row diff can join them: each column is fingerprinted in the scans to say which columns differ".into())
+    } else if opts.skip_samples {
+        Some("--skip-samples skips the row diff: each column is fingerprinted in the scans to say which columns differ".into())
+    } else {
+        None
+    }
+}
+
+/// `IF(IS_NAN(x) OR IS_INF(x), NULL, x)`: a FLOAT64's finite values (sums, means).
+fn finite(e: &str) -> String {
+    format!("IF(IS_NAN({e}) OR IS_INF({e}), NULL, {e})")
+}
+
+/// The cheap aggregates of one column, read from the scan's inner `c{i}` (and `h{i}`).
+fn column_stats(i: usize, c: &Column, fingerprint: bool) -> Vec<String> {
+    let e = format!("c{i}");
+    let scalar = !c.repeated;
+    let float = scalar && c.col_type == "FLOAT64";
+    let mut sel = vec![format!("COUNT({e}) AS c{i}_non_null")];
+    if scalar && groupable(&c.col_type) {
+        sel.push(format!("APPROX_COUNT_DISTINCT({e}) AS c{i}_distinct"));
+    } else {
+        sel.push(format!(
+            "APPROX_COUNT_DISTINCT(TO_JSON_STRING({e})) AS c{i}_distinct"
+        ));
+    }
+    if float {
+        // NaN orders differently on different engines: min and max skip it, and it is
+        // counted on its own; sums and means are over finite values.
+        let not_nan = format!("IF(IS_NAN({e}), NULL, {e})");
+        sel.push(format!("TO_JSON_STRING(MIN({not_nan})) AS c{i}_min"));
+        sel.push(format!("TO_JSON_STRING(MAX({not_nan})) AS c{i}_max"));
+        sel.push(format!("COUNTIF(IS_NAN({e})) AS c{i}_nan_count"));
+        sel.push(format!("COUNTIF(IS_INF({e})) AS c{i}_inf_count"));
+        sel.push(format!("CAST(SUM({}) AS STRING) AS c{i}_sum", finite(&e)));
+        sel.push(format!("CAST(AVG({}) AS STRING) AS c{i}_avg", finite(&e)));
+    } else {
+        if scalar && orderable(&c.col_type) {
+            sel.push(format!("TO_JSON_STRING(MIN({e})) AS c{i}_min"));
+            sel.push(format!("TO_JSON_STRING(MAX({e})) AS c{i}_max"));
+        }
+        if scalar && is_exact_numeric(&c.col_type) {
+            sel.push(format!("CAST(SUM({e}) AS STRING) AS c{i}_sum"));
+            sel.push(format!("CAST(AVG({e}) AS STRING) AS c{i}_avg"));
         }
     }
-    format!(
-        "SELECT\n  {}\n{}",
-        sel.join(",\n  "),
-        from_clause(table, opts.where_clause.as_deref())
-    )
+    if scalar && matches!(c.col_type.as_str(), "STRING" | "BYTES") {
+        sel.push(format!("MIN(LENGTH({e})) AS c{i}_min_length"));
+        sel.push(format!("MAX(LENGTH({e})) AS c{i}_max_length"));
+        sel.push(format!(
+            "CAST(AVG(LENGTH({e})) AS STRING) AS c{i}_avg_length"
+        ));
+    }
+    if c.repeated {
+        sel.push(format!(
+            "CAST(AVG(ARRAY_LENGTH({e})) AS STRING) AS c{i}_avg_length"
+        ));
+    }
+    if fingerprint {
+        sel.push(format!(
+            "{} AS c{i}_fingerprint",
+            hash_sum(&format!("h{i}"))
+        ));
+    }
+    sel
+}
+
+/// Step 2: the scan of one side, as one query (or, for a table wider than
+/// [`STATS_COLUMNS_PER_QUERY`] with statistics, one query per slice of columns). The first
+/// query returns the row count and the row fingerprint, which hashes each row once; the
+/// statistics are cheap aggregates (counts, NULLs, NaN and ±Inf, min, max, sums, lengths,
+/// approximate distincts). `column_fingerprints` adds one hash per column and row: see
+/// [`column_fingerprints_reason`].
+pub fn scan_sql(
+    table: &TableRef,
+    plan: &Plan,
+    opts: &CompareOptions,
+    column_fingerprints: bool,
+) -> Vec<String> {
+    let from = from_clause(table, opts.where_clause.as_deref()).replace('\n', "\n  ");
+    let indexed: Vec<(usize, &Column)> = plan.columns.iter().enumerate().collect();
+    let chunks: Vec<&[(usize, &Column)]> = if opts.skip_stats {
+        vec![&[]]
+    } else {
+        indexed.chunks(STATS_COLUMNS_PER_QUERY).collect()
+    };
+    chunks
+        .iter()
+        .enumerate()
+        .map(|(n, chunk)| {
+            let mut inner = Vec::new();
+            let mut sel = Vec::new();
+            if n == 0 {
+                inner.push(format!("TO_HEX(MD5({})) AS _h", row_struct(plan)));
+                sel.push("COUNT(*) AS row_count".to_string());
+                sel.push(format!("{} AS fingerprint", hash_sum("_h")));
+            }
+            for (i, c) in chunk.iter() {
+                inner.push(format!("{} AS c{i}", expr(c, "t")));
+                if column_fingerprints {
+                    inner.push(format!(
+                        "IF({e} IS NULL, NULL, TO_HEX(MD5(TO_JSON_STRING({e})))) AS h{i}",
+                        e = expr(c, "t")
+                    ));
+                }
+                sel.extend(column_stats(*i, c, column_fingerprints));
+            }
+            format!(
+                "SELECT\n  {}\nFROM (\n  SELECT\n    {}\n  {from}\n)",
+                sel.join(",\n  "),
+                inner.join(",\n    ")
+            )
+        })
+        .collect()
 }
 
 /// Step 3 with a key: per-key FULL OUTER JOIN of both sides (duplicate keys counted, never
@@ -486,6 +601,12 @@ pub struct ColumnStats {
     pub min: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max: Option<String>,
+    /// FLOAT64 only: NaN values (not in min, max, sum or avg).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nan_count: Option<i64>,
+    /// FLOAT64 only: +Inf and -Inf values (not in sum or avg).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inf_count: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sum: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -508,8 +629,13 @@ pub struct ScanResult {
     pub columns: Vec<ColumnStats>,
 }
 
-/// Read step 2's single row.
-pub fn read_scan(row: &Row, plan: &Plan, with_stats: bool) -> ScanResult {
+/// Read step 2's answers for one side: one row per query, their columns merged.
+pub fn read_scan(rows: &[Row], plan: &Plan, with_stats: bool) -> ScanResult {
+    let mut row = Row::new();
+    for r in rows {
+        row.extend(r.clone());
+    }
+    let row = &row;
     let columns = if with_stats {
         (0..plan.columns.len())
             .map(|i| {
@@ -519,6 +645,8 @@ pub fn read_scan(row: &Row, plan: &Plan, with_stats: bool) -> ScanResult {
                     distinct: int(row, &k("distinct")),
                     min: text(row, &k("min")),
                     max: text(row, &k("max")),
+                    nan_count: int(row, &k("nan_count")),
+                    inf_count: int(row, &k("inf_count")),
                     sum: text(row, &k("sum")),
                     avg: text(row, &k("avg")),
                     min_length: int(row, &k("min_length")),
@@ -584,6 +712,8 @@ pub fn compare_columns(
             let differs = x.non_null != y.non_null
                 || x.min != y.min
                 || x.max != y.max
+                || x.nan_count != y.nan_count
+                || x.inf_count != y.inf_count
                 || !close(&x.sum, &y.sum, rel)
                 || !close(&x.avg, &y.avg, rel)
                 || x.min_length != y.min_length
@@ -907,6 +1037,76 @@ mod tests {
     }
 
     #[test]
+    fn a_struct_parent_names_all_its_leaves() {
+        let st = Field {
+            fields: vec![
+                f("a", "INT64"),
+                Field {
+                    fields: vec![f("c", "STRING"), f("d", "DATE")],
+                    ..f("b", "RECORD")
+                },
+            ],
+            ..f("st", "RECORD")
+        };
+        let a = table(vec![f("id", "INT64"), st.clone(), f("v", "STRING")]);
+        let names = |p: &Plan| p.columns.iter().map(|c| c.path.clone()).collect::<Vec<_>>();
+        let only = CompareOptions {
+            columns: Some(vec!["ST".into()]),
+            ..Default::default()
+        };
+        assert_eq!(
+            names(&plan(&a, &a, &only).unwrap()),
+            ["st.a", "st.b.c", "st.b.d"]
+        );
+        let nested = CompareOptions {
+            columns: Some(vec!["st.b".into()]),
+            ..Default::default()
+        };
+        assert_eq!(names(&plan(&a, &a, &nested).unwrap()), ["st.b.c", "st.b.d"]);
+        let without = CompareOptions {
+            exclude_columns: vec!["st".into()],
+            ..Default::default()
+        };
+        let p = plan(&a, &a, &without).unwrap();
+        assert_eq!(names(&p), ["id", "v"]);
+        assert_eq!(p.left_out.len(), 3, "{:?}", p.left_out);
+        let key = CompareOptions {
+            key: Some(vec!["st".into()]),
+            columns: Some(vec!["v".into()]),
+            ..Default::default()
+        };
+        let p = plan(&a, &a, &key).unwrap();
+        assert_eq!(p.key_names(), ["st.a", "st.b.c", "st.b.d"]);
+        assert!(names(&p).contains(&"v".to_string()));
+        // A STRUCT holding an array cannot be a key, and says which field is why.
+        let tags = Field {
+            fields: vec![Field {
+                mode: Some("REPEATED".into()),
+                ..f("tags", "STRING")
+            }],
+            ..f("r", "RECORD")
+        };
+        let b = table(vec![f("id", "INT64"), tags]);
+        let e = plan(
+            &b,
+            &b,
+            &CompareOptions {
+                key: Some(vec!["r".into()]),
+                ..Default::default()
+            },
+        )
+        .unwrap_err();
+        assert!(e.contains("r.tags") && e.contains("REPEATED"), "{e}");
+        let missing = CompareOptions {
+            columns: Some(vec!["s".into()]),
+            ..Default::default()
+        };
+        assert!(plan(&a, &a, &missing)
+            .unwrap_err()
+            .contains("no column `s`"));
+    }
+
+    #[test]
     fn unsafe_names_are_left_out() {
         let a = table(vec![f("id", "INT64"), f("bad`name", "STRING")]);
         let p = plan(&a, &a, &CompareOptions::default()).unwrap();
@@ -959,21 +1159,40 @@ mod tests {
             where_clause: Some("t.`id` > 0".into()),
             ..Default::default()
         };
-        let sql = scan_sql(&t("my-t"), &p, &o);
+        let sqls = scan_sql(&t("my-t"), &p, &o, false);
+        assert_eq!(sqls.len(), 1, "one query per side");
+        let sql = &sqls[0];
         assert!(
-            sql.contains("FROM `p.d.my-t` AS t\nWHERE (t.`id` > 0)"),
+            sql.contains("FROM `p.d.my-t` AS t\n  WHERE (t.`id` > 0)"),
             "{sql}"
         );
-        assert!(sql.contains("SUM(CAST(FARM_FINGERPRINT(TO_JSON_STRING(STRUCT(t.`id` AS c0, t.`name` AS c1, t.`price` AS c2, t.`ts` AS c3, t.`addr`.`zip` AS c4, t.`tags` AS c5, t.`g` AS c6))) AS BIGNUMERIC)) AS fingerprint"), "{sql}");
-        assert!(sql.contains("CAST(SUM(t.`price`) AS STRING) AS c2_sum"));
-        assert!(sql.contains("MAX(LENGTH(t.`name`)) AS c1_max_length"));
-        assert!(sql.contains("TO_JSON_STRING(MIN(t.`ts`)) AS c3_min"));
+        assert!(sql.contains("TO_HEX(MD5(TO_JSON_STRING(STRUCT(t.`id` AS c0, t.`name` AS c1, t.`price` AS c2, t.`ts` AS c3, t.`addr`.`zip` AS c4, t.`tags` AS c5, t.`g` AS c6)))) AS _h"), "{sql}");
+        assert_eq!(
+            sql.matches("MD5(").count(),
+            1,
+            "one hash per row, none per column: {sql}"
+        );
+        assert!(sql.contains("CONCAT(CAST(SUM(CAST(CONCAT('0x', SUBSTR(_h, 1, 6)) AS INT64)) AS STRING), ':', CAST(SUM(CAST(CONCAT('0x', SUBSTR(_h, 7, 6)) AS INT64)) AS STRING), ':', CAST(SUM(CAST(CONCAT('0x', SUBSTR(_h, 13, 6)) AS INT64)) AS STRING)) AS fingerprint"), "{sql}");
+        assert!(sql.contains("t.`price` AS c2,"), "{sql}");
         assert!(
-            !sql.contains("MIN(t.`tags`)") && !sql.contains("MIN(t.`g`)"),
+            sql.contains("CAST(SUM(IF(IS_NAN(c2) OR IS_INF(c2), NULL, c2)) AS STRING) AS c2_sum"),
+            "{sql}"
+        );
+        assert!(sql.contains("COUNTIF(IS_NAN(c2)) AS c2_nan_count"), "{sql}");
+        assert!(sql.contains("COUNTIF(IS_INF(c2)) AS c2_inf_count"), "{sql}");
+        assert!(
+            sql.contains("TO_JSON_STRING(MIN(IF(IS_NAN(c2), NULL, c2))) AS c2_min"),
+            "{sql}"
+        );
+        assert!(sql.contains("MAX(LENGTH(c1)) AS c1_max_length"));
+        assert!(sql.contains("TO_JSON_STRING(MIN(c3)) AS c3_min"));
+        assert!(
+            !sql.contains("MIN(c5)") && !sql.contains("MIN(c6)"),
             "no MIN on arrays or geography"
         );
-        assert!(sql.contains("APPROX_COUNT_DISTINCT(TO_JSON_STRING(t.`tags`)) AS c5_distinct"));
-        assert!(sql.contains("CAST(AVG(ARRAY_LENGTH(t.`tags`)) AS STRING) AS c5_avg_length"));
+        assert!(sql.contains("APPROX_COUNT_DISTINCT(TO_JSON_STRING(c5)) AS c5_distinct"));
+        assert!(sql.contains("CAST(AVG(ARRAY_LENGTH(c5)) AS STRING) AS c5_avg_length"));
+        assert!(!sql.contains("_fingerprint"), "{sql}");
         let fast = scan_sql(
             &t("x"),
             &p,
@@ -981,8 +1200,73 @@ mod tests {
                 skip_stats: true,
                 ..Default::default()
             },
+            false,
         );
-        assert!(!fast.contains("c0_non_null"));
+        assert_eq!(fast.len(), 1);
+        assert!(!fast[0].contains("c0_non_null") && fast[0].contains("AS fingerprint"));
+        // Where no row diff can say which columns differ, each column is hashed too.
+        let per_column = scan_sql(&t("x"), &p, &CompareOptions::default(), true);
+        assert!(
+            per_column[0].contains(
+                "IF(t.`name` IS NULL, NULL, TO_HEX(MD5(TO_JSON_STRING(t.`name`)))) AS h1"
+            ),
+            "{}",
+            per_column[0]
+        );
+        assert!(
+            per_column[0].contains("SUBSTR(h1, 13, 6)) AS INT64)) AS STRING)) AS c1_fingerprint")
+        );
+    }
+
+    #[test]
+    fn column_fingerprints_only_where_no_row_diff_attributes() {
+        let o = CompareOptions::default();
+        assert_eq!(column_fingerprints_reason(true, &o), None);
+        assert!(column_fingerprints_reason(false, &o)
+            .unwrap()
+            .contains("different locations"));
+        let skip = CompareOptions {
+            skip_samples: true,
+            ..Default::default()
+        };
+        assert!(column_fingerprints_reason(true, &skip)
+            .unwrap()
+            .contains("--skip-samples"));
+        let nostats = CompareOptions {
+            skip_stats: true,
+            ..Default::default()
+        };
+        assert_eq!(column_fingerprints_reason(false, &nostats), None);
+    }
+
+    #[test]
+    fn wide_tables_split_their_statistics_not_their_fingerprint() {
+        let fields: Vec<Field> = (0..1000).map(|i| f(&format!("c{i:04}"), "INT64")).collect();
+        let a = table(fields);
+        let p = plan(&a, &a, &CompareOptions::default()).unwrap();
+        let sqls = scan_sql(&t("w"), &p, &CompareOptions::default(), false);
+        assert_eq!(sqls.len(), 1000usize.div_ceil(STATS_COLUMNS_PER_QUERY));
+        assert!(sqls[0].contains("AS fingerprint") && sqls[0].contains("COUNT(*) AS row_count"));
+        for (n, sql) in sqls.iter().enumerate() {
+            assert_eq!(
+                sql.contains("MD5("),
+                n == 0,
+                "only the first query hashes rows"
+            );
+            let first = n * STATS_COLUMNS_PER_QUERY;
+            assert!(sql.contains(&format!("COUNT(c{first}) AS c{first}_non_null")));
+            assert!(!sql.contains(&format!("AS c{}_non_null", first + STATS_COLUMNS_PER_QUERY)));
+        }
+        let fast = scan_sql(
+            &t("w"),
+            &p,
+            &CompareOptions {
+                skip_stats: true,
+                ..Default::default()
+            },
+            false,
+        );
+        assert_eq!(fast.len(), 1);
     }
 
     #[test]
@@ -1016,9 +1300,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(p.columns.len(), types.len());
-        let sql = scan_sql(&t("x"), &p, &CompareOptions::default());
+        let sql = scan_sql(&t("x"), &p, &CompareOptions::default(), true).join("\n");
         for (i, (ty, minmax, sum, len)) in types.iter().enumerate() {
-            let col = format!("t.`c_{ty}`");
+            assert!(sql.contains(&format!("t.`c_{ty}` AS c{i},")), "{ty}");
+            let col = format!("c{i}");
             assert!(
                 sql.contains(&format!("COUNT({col}) AS c{i}_non_null")),
                 "{ty}"
@@ -1046,7 +1331,7 @@ mod tests {
         let a = table(vec![f("n", "INT64"), f("x", "FLOAT64")]);
         let b = table(vec![f("n", "NUMERIC"), f("x", "INT64")]);
         let p = plan(&a, &b, &CompareOptions::default()).unwrap();
-        let sql = scan_sql(&t("a"), &p, &CompareOptions::default());
+        let sql = scan_sql(&t("a"), &p, &CompareOptions::default(), false).join("\n");
         assert!(sql.contains("CAST(t.`n` AS BIGNUMERIC) AS c0"), "{sql}");
         assert!(sql.contains("CAST(t.`x` AS FLOAT64) AS c1"), "{sql}");
     }

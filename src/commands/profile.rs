@@ -391,6 +391,16 @@ fn column_table(cols: &[ColumnProfile]) -> String {
                 .unwrap_or_default()
         );
     }
+    for c in cols {
+        let (nan, inf) = (c.nan_count.unwrap_or(0), c.inf_count.unwrap_or(0));
+        if nan + inf > 0 {
+            let _ = writeln!(
+                out,
+                "  {}: {nan} NaN, {inf} ±Inf (left out of min/max (NaN), mean, stddev and quantiles)",
+                c.name
+            );
+        }
+    }
     out
 }
 

@@ -107,6 +107,25 @@ fn table(s: &Source) -> Result<&TableRef, String> {
     }
 }
 
+/// `scan A`, then `scan A (statistics, part 2)` for a wide table's further queries.
+fn scan_name(side: &str, n: usize) -> String {
+    match n {
+        0 => format!("scan {side}"),
+        n => format!("scan {side} (statistics, part {})", n + 1),
+    }
+}
+
+/// Every generated query aggregates to exactly one row; anything else is a bug or a
+/// predicate that escaped its WHERE, and must never pass as a verdict.
+fn only_row(
+    r: &crate::warehouse::query::QueryResult,
+) -> Result<crate::warehouse::query::Row, String> {
+    match r.rows.as_slice() {
+        [row] => Ok(row.clone()),
+        rows => Err(format!("expected one result row, got {}", rows.len())),
+    }
+}
+
 impl Ctx {
     /// Run one query (through the result cache).
     async fn query(
@@ -160,6 +179,38 @@ impl Ctx {
         opts
     }
 
+    /// Step 2 for one side: its scan queries, one after another; their answer rows.
+    async fn scan(
+        &self,
+        side: &str,
+        sqls: &[String],
+        table: &TableRef,
+        meta: &TableMeta,
+        filter: Option<&str>,
+        stats: &mut QueryStats,
+    ) -> Result<Vec<crate::warehouse::query::Row>, String> {
+        let tables = [(table, meta)];
+        let mut rows = Vec::new();
+        for (n, sql) in sqls.iter().enumerate() {
+            let r = self
+                .query(
+                    Job {
+                        what: &scan_name(side, n),
+                        sql,
+                        location: meta.location.as_deref(),
+                        default_project: &table.project,
+                        tables: &tables,
+                        filter,
+                    },
+                    stats,
+                )
+                .await
+                .map_err(|e| e.to_string())?;
+            rows.push(only_row(&r)?);
+        }
+        Ok(rows)
+    }
+
     async fn compare(&self, pair: &Pair) -> Result<PairOutcome, String> {
         let opts = &self.options_for(pair);
         let (ta, tb) = (table(&pair.a)?, table(&pair.b)?);
@@ -177,8 +228,9 @@ impl Ctx {
         };
         let mut notes = Vec::new();
         let mut stats = QueryStats::default();
-        let scan_a = tc::scan_sql(ta, &plan, opts);
-        let scan_b = tc::scan_sql(tb, &plan, opts);
+        let fingerprint_columns = tc::column_fingerprints_reason(same_location, opts);
+        let scan_a = tc::scan_sql(ta, &plan, opts, fingerprint_columns.is_some());
+        let scan_b = tc::scan_sql(tb, &plan, opts, fingerprint_columns.is_some());
         let diff_sql = if plan.key.is_empty() {
             tc::multiset_diff_sql(ta, tb, &plan, opts)
         } else {
@@ -188,13 +240,15 @@ impl Ctx {
         let filter = opts.where_clause.as_deref();
         if self.dry_run {
             let mut planned = Vec::new();
-            let mut steps = vec![
-                ("scan A", scan_a, ma.location.as_deref(), &ta.project),
-                ("scan B", scan_b, mb.location.as_deref(), &tb.project),
-            ];
+            let mut steps = Vec::new();
+            for (side, sqls, m, t) in [("A", scan_a, &ma, ta), ("B", scan_b, &mb, tb)] {
+                for (n, sql) in sqls.into_iter().enumerate() {
+                    steps.push((scan_name(side, n), sql, m.location.as_deref(), &t.project));
+                }
+            }
             if !opts.skip_samples && same_location {
                 steps.push((
-                    "row diff (only if the scans differ)",
+                    "row diff (only if the scans differ)".to_string(),
                     diff_sql,
                     ma.location.as_deref(),
                     &ta.project,
@@ -204,7 +258,7 @@ impl Ctx {
                 let r = self
                     .query(
                         Job {
-                            what: step,
+                            what: &step,
                             sql: &sql,
                             location: loc,
                             default_project: project,
@@ -216,7 +270,7 @@ impl Ctx {
                     .await
                     .map_err(err)?;
                 planned.push(PlannedQuery {
-                    step: step.into(),
+                    step,
                     sql,
                     estimated_bytes: r.bytes_processed,
                 });
@@ -234,32 +288,11 @@ impl Ctx {
                 dry_run: planned,
             });
         }
-        // Step 2: one scan per side, both at once.
+        // Step 2: the scan of each side (its queries one after another), both sides at once.
         let (mut sa, mut sb) = (QueryStats::default(), QueryStats::default());
-        let (side_a, side_b) = ([(ta, &*ma)], [(tb, &*mb)]);
         let (ra, rb) = futures::join!(
-            self.query(
-                Job {
-                    what: "scan A",
-                    sql: &scan_a,
-                    location: ma.location.as_deref(),
-                    default_project: &ta.project,
-                    tables: &side_a,
-                    filter,
-                },
-                &mut sa
-            ),
-            self.query(
-                Job {
-                    what: "scan B",
-                    sql: &scan_b,
-                    location: mb.location.as_deref(),
-                    default_project: &tb.project,
-                    tables: &side_b,
-                    filter,
-                },
-                &mut sb
-            )
+            self.scan("A", &scan_a, ta, &ma, filter, &mut sa),
+            self.scan("B", &scan_b, tb, &mb, filter, &mut sb)
         );
         for s in [sa, sb] {
             stats.count += s.count;
@@ -267,21 +300,18 @@ impl Ctx {
             stats.cached += s.cached;
             stats.cache_notes.extend(s.cache_notes);
         }
-        let (ra, rb) = (ra.map_err(err)?, rb.map_err(err)?);
-        // Every generated query aggregates to exactly one row; anything else is a bug or a
-        // predicate that escaped its WHERE, and must never pass as a verdict.
-        let first = |r: &crate::warehouse::query::QueryResult| match r.rows.as_slice() {
-            [row] => Ok(row.clone()),
-            rows => Err(format!("expected one result row, got {}", rows.len())),
-        };
+        let (ra, rb) = (ra?, rb?);
         let with_stats = !opts.skip_stats;
-        let scan_a = tc::read_scan(&first(&ra)?, &plan, with_stats);
-        let scan_b = tc::read_scan(&first(&rb)?, &plan, with_stats);
-        let columns = if with_stats {
+        let scan_a = tc::read_scan(&ra, &plan, with_stats);
+        let scan_b = tc::read_scan(&rb, &plan, with_stats);
+        let mut columns = if with_stats {
             tc::compare_columns(&plan, &scan_a, &scan_b, opts.tolerance)
         } else {
             Vec::new()
         };
+        if let Some(why) = fingerprint_columns {
+            notes.push(why);
+        }
         let fingerprints_equal = scan_a.fingerprint == scan_b.fingerprint;
         let mut data_equal = scan_a.row_count == scan_b.row_count && fingerprints_equal;
         // Step 3: only when step 2 found a difference.
@@ -302,7 +332,7 @@ impl Ctx {
                     )
                     .await
                     .map_err(err)?;
-                let row = first(&r)?;
+                let row = only_row(&r)?;
                 let d = if plan.key.is_empty() {
                     tc::read_multiset_diff(&row, &plan)
                 } else {
@@ -317,6 +347,12 @@ impl Ctx {
                         "fingerprints differ but no row does".into()
                     });
                     data_equal = true;
+                }
+                // The row diff says which columns hold changed values.
+                for c in columns.iter_mut() {
+                    if d.changed_by_column.contains_key(&c.name) {
+                        c.differs = true;
+                    }
                 }
                 rows = Some(d);
             } else {
@@ -444,6 +480,8 @@ fn stat_line(c: &ColumnComparison) -> String {
     cmp("distinct≈", n(a.distinct), n(b.distinct));
     cmp("min", a.min.clone(), b.min.clone());
     cmp("max", a.max.clone(), b.max.clone());
+    cmp("NaN", n(a.nan_count), n(b.nan_count));
+    cmp("±Inf", n(a.inf_count), n(b.inf_count));
     cmp("sum", a.sum.clone(), b.sum.clone());
     cmp("avg", a.avg.clone(), b.avg.clone());
     cmp("max length", n(a.max_length), n(b.max_length));
