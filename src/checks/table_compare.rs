@@ -5,9 +5,10 @@
 //! a duplicate-sensitive fingerprint and per-column statistics; step 3 (only when step 2 found
 //! a difference) is one query that joins both sides for row-level counts and examples.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 use super::{column_expr, groupable, leaves, orderable, quotable, selects, Leaf};
@@ -548,7 +549,8 @@ pub fn keyed_diff_sql(a: &TableRef, b: &TableRef, plan: &Plan, opts: &CompareOpt
             "ARRAY_AGG(IF(kind = 'b' AND rn <= {limit}, brow, NULL) IGNORE NULLS) AS samples_only_in_b"
         ));
         sel.push(format!(
-            "ARRAY_AGG(IF(kind = 'c' AND rn <= {limit}, TO_JSON_STRING(STRUCT(ak AS k, arow AS a, brow AS b)), NULL) IGNORE NULLS) AS samples_changed"
+            "ARRAY_AGG(IF(kind = 'c' AND rn <= {limit}, TO_JSON_STRING(STRUCT(ak AS k, arow AS a, brow AS b, {flags} AS d)), NULL) IGNORE NULLS) AS samples_changed",
+            flags = changed_flags(n)
         ));
     }
     format!(
@@ -560,9 +562,18 @@ pub fn keyed_diff_sql(a: &TableRef, b: &TableRef, plan: &Plan, opts: &CompareOpt
         side(a),
         side(b),
         join_cols.join(",\n    "),
-        diffs.join(" OR "),
+        // A flat list, not `d0 OR d1 OR ...`: a thousand ORs nest a thousand deep.
+        format!("TRUE IN UNNEST([{}])", diffs.join(", ")),
         sel.join(",\n  ")
     )
+}
+
+/// `ARRAY_TO_STRING([IF(d0, '1', '0'), ...], '')`: which columns of a changed row differ, as
+/// BigQuery decided (with `--float-tolerance` applied), one character per column. An array,
+/// not CONCAT, which some engines nest one level per argument.
+fn changed_flags(n: usize) -> String {
+    let flags: Vec<String> = (0..n).map(|i| format!("IF(d{i}, '1', '0')")).collect();
+    format!("ARRAY_TO_STRING([{}], '')", flags.join(", "))
 }
 
 /// Step 3 without a key: multiset difference of whole rows (with multiplicity), both ways.
@@ -780,22 +791,61 @@ impl RowDiff {
     }
 }
 
-/// `{"c0": 1, "c1": "x"}` → `{"id": 1, "name": "x"}`.
+/// `{"c0": 1, "c1": "x"}` → `{"id": 1, "name": "x"}`. A number that a 64-bit float cannot
+/// hold to the digit (a NUMERIC, a BIGNUMERIC) is kept as its exact text, as BigQuery's own
+/// API sends such values, so two values that differ in the 18th decimal still look different.
 fn named_row(plan: &Plan, json: &str) -> Value {
-    match serde_json::from_str::<Value>(json) {
-        Ok(Value::Object(m)) => Value::Object(
+    match serde_json::from_str::<HashMap<String, Box<RawValue>>>(json) {
+        Ok(m) => Value::Object(
             plan.columns
                 .iter()
                 .enumerate()
                 .map(|(i, c)| {
-                    (
-                        c.path.clone(),
-                        m.get(&format!("c{i}")).cloned().unwrap_or(Value::Null),
-                    )
+                    let v = m.get(&format!("c{i}")).map_or(Value::Null, |r| exact(r));
+                    (c.path.clone(), v)
                 })
                 .collect(),
         ),
-        _ => Value::String(json.to_string()),
+        Err(_) => Value::String(json.to_string()),
+    }
+}
+
+/// A JSON value, with any number a float would round kept as a string of its digits.
+fn exact(raw: &RawValue) -> Value {
+    let text = raw.get().trim();
+    let v: Value = serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.into()));
+    match &v {
+        Value::Number(n) if n.is_f64() && !text.contains(['e', 'E']) => {
+            let shown = n.to_string();
+            if trim_decimal(text) == trim_decimal(&shown) {
+                v
+            } else {
+                Value::String(text.to_string())
+            }
+        }
+        _ => v,
+    }
+}
+
+/// `12.340` → `12.34`, `3.0` → `3`.
+fn trim_decimal(s: &str) -> &str {
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.')
+    } else {
+        s
+    }
+}
+
+/// The order example rows are shown in: numbers by value (so 7 comes before 1007), NULLs
+/// first, anything else by its JSON text.
+fn value_order(a: Option<&Value>, b: Option<&Value>) -> std::cmp::Ordering {
+    let num = |v: Option<&Value>| v.and_then(Value::as_f64);
+    match (num(a), num(b)) {
+        (Some(x), Some(y)) => x.total_cmp(&y),
+        _ => {
+            let t = |v: Option<&Value>| v.filter(|v| !v.is_null()).map(Value::to_string);
+            t(a).cmp(&t(b))
+        }
     }
 }
 
@@ -831,11 +881,22 @@ pub fn read_keyed_diff(row: &Row, plan: &Plan) -> RowDiff {
                     (name, val)
                 })
                 .collect();
+            // Which columns differ is BigQuery's verdict (`d`), which applied any
+            // --float-tolerance; without it, compare the values shown.
+            let flags: Vec<bool> = v
+                .get("d")
+                .and_then(Value::as_str)
+                .map(|d| d.chars().map(|c| c == '1').collect())
+                .unwrap_or_default();
             let changes = plan
                 .columns
                 .iter()
-                .filter(|c| ra.get(&c.path) != rb.get(&c.path))
-                .map(|c| ValueChange {
+                .enumerate()
+                .filter(|(i, c)| match flags.get(*i) {
+                    Some(&differs) if flags.len() == plan.columns.len() => differs,
+                    _ => ra.get(&c.path) != rb.get(&c.path),
+                })
+                .map(|(_, c)| ValueChange {
                     column: c.path.clone(),
                     a: ra.get(&c.path).cloned().unwrap_or(Value::Null),
                     b: rb.get(&c.path).cloned().unwrap_or(Value::Null),
@@ -844,12 +905,25 @@ pub fn read_keyed_diff(row: &Row, plan: &Plan) -> RowDiff {
             ChangedRow { key, changes }
         })
         .collect();
-    let sort_key = |v: &Value| v.to_string();
-    changed.sort_by_key(|c| serde_json::to_string(&c.key).unwrap_or_default());
+    let key_names = plan.key_names();
+    let by_key = |a: &Value, b: &Value| {
+        key_names
+            .iter()
+            .map(|k| value_order(a.get(k), b.get(k)))
+            .find(|o| o.is_ne())
+            .unwrap_or_else(|| a.to_string().cmp(&b.to_string()))
+    };
+    changed.sort_by(|x, y| {
+        key_names
+            .iter()
+            .map(|k| value_order(x.key.get(k), y.key.get(k)))
+            .find(|o| o.is_ne())
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
     let mut only_a = rows("samples_only_in_a");
     let mut only_b = rows("samples_only_in_b");
-    only_a.sort_by_key(sort_key);
-    only_b.sort_by_key(sort_key);
+    only_a.sort_by(by_key);
+    only_b.sort_by(by_key);
     RowDiff {
         key: plan.key_names(),
         only_in_a: int(row, "only_in_a").unwrap_or(0),
@@ -885,7 +959,13 @@ pub fn read_multiset_diff(row: &Row, plan: &Plan) -> RowDiff {
                 r
             })
             .collect();
-        v.sort_by_key(|x| x.to_string());
+        v.sort_by(|x, y| {
+            plan.columns
+                .iter()
+                .map(|c| value_order(x.get(&c.path), y.get(&c.path)))
+                .find(|o| o.is_ne())
+                .unwrap_or(std::cmp::Ordering::Equal)
+        });
         v
     };
     RowDiff {
@@ -1425,6 +1505,89 @@ mod tests {
             d.samples.only_in_b,
             vec![json!({"id": 5, "v": null, "_count": 1})]
         );
+    }
+
+    #[test]
+    fn example_values_keep_every_digit() {
+        let a = table(vec![
+            f("id", "INT64"),
+            f("n", "BIGNUMERIC"),
+            f("x", "FLOAT64"),
+        ]);
+        let p = plan(&a, &a, &CompareOptions::default()).unwrap();
+        let r = named_row(
+            &p,
+            r#"{"c0": 9007199254740993, "c1": 3157.123456789012345679, "c2": 12.340000000}"#,
+        );
+        assert_eq!(
+            r,
+            json!({"id": 9007199254740993i64, "n": "3157.123456789012345679", "x": 12.34}),
+            "a BIGNUMERIC a float would round stays text; a float that only has zeros to drop stays a number"
+        );
+        assert_eq!(named_row(&p, "not json"), json!("not json"));
+    }
+
+    #[test]
+    fn changed_columns_are_bigquerys_verdict() {
+        let a = table(vec![f("id", "INT64"), f("x", "FLOAT64"), f("s", "STRING")]);
+        let o = CompareOptions {
+            key: Some(vec!["id".into()]),
+            float_tolerance: Some(0.01),
+            sample_size: 5,
+            ..Default::default()
+        };
+        let p = plan(&a, &a, &o).unwrap();
+        let sql = keyed_diff_sql(&t("a"), &t("b"), &p, &o);
+        assert!(
+            sql.contains(
+                "ARRAY_TO_STRING([IF(d0, '1', '0'), IF(d1, '1', '0'), IF(d2, '1', '0')], '') AS d"
+            ),
+            "{sql}"
+        );
+        assert!(
+            sql.contains("WHEN TRUE IN UNNEST([d0, d1, d2]) THEN 'c'"),
+            "{sql}"
+        );
+        // x differs within tolerance (flag 0), s differs (flag 1): only s is a change.
+        let row: Row = serde_json::from_value(json!({
+            "changed": "1",
+            "samples_changed": [json!({
+                "k": "{\"c0\":1}",
+                "a": "{\"c0\":1,\"c1\":1.0,\"c2\":\"p\"}",
+                "b": "{\"c0\":1,\"c1\":1.001,\"c2\":\"q\"}",
+                "d": "001"
+            }).to_string()]
+        }))
+        .unwrap();
+        let d = read_keyed_diff(&row, &p);
+        let cols: Vec<&str> = d.samples.changed[0]
+            .changes
+            .iter()
+            .map(|c| c.column.as_str())
+            .collect();
+        assert_eq!(cols, ["s"]);
+    }
+
+    #[test]
+    fn examples_are_in_key_order() {
+        let a = table(vec![f("id", "INT64"), f("v", "STRING")]);
+        let o = CompareOptions {
+            key: Some(vec!["id".into()]),
+            ..Default::default()
+        };
+        let p = plan(&a, &a, &o).unwrap();
+        let row: Row = serde_json::from_value(json!({
+            "samples_only_in_a": ["{\"c0\":1007,\"c1\":\"x\"}", "{\"c0\":7,\"c1\":\"y\"}", "{\"c0\":null,\"c1\":\"z\"}"]
+        }))
+        .unwrap();
+        let d = read_keyed_diff(&row, &p);
+        let ids: Vec<Value> = d
+            .samples
+            .only_in_a
+            .iter()
+            .map(|r| r["id"].clone())
+            .collect();
+        assert_eq!(ids, vec![Value::Null, json!(7), json!(1007)]);
     }
 
     #[test]

@@ -7,6 +7,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde_json::{json, Value};
 
+pub mod realistic;
+
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
 /// A name unique to this test process and call.
@@ -127,6 +129,61 @@ impl Emu {
             assert!(r.get("insertErrors").is_none(), "insertAll: {r}");
         }
         format!("{}.{ds}.{name}", self.project)
+    }
+
+    /// Run one GoogleSQL statement with `jobs.query` (polling `getQueryResults` while the job
+    /// is not complete) and return the final response; panics with the SQL and the error body
+    /// when the query fails.
+    pub async fn query(&self, sql: &str) -> Value {
+        let fail = |status: reqwest::StatusCode, v: &Value| -> ! {
+            panic!("query failed ({status}): {v}\nSQL:\n{sql}")
+        };
+        let url = format!("{}/{}/queries", self.base, self.project);
+        let body = json!({"query": sql, "useLegacySql": false, "timeoutMs": 120000});
+        let resp = self
+            .http
+            .post(&url)
+            .bearer_auth("test")
+            .json(&body)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("emulator unreachable at {url}: {e}"));
+        let status = resp.status();
+        let mut v: Value = resp.json().await.unwrap_or(Value::Null);
+        if !status.is_success() {
+            fail(status, &v);
+        }
+        while v["jobComplete"] == json!(false) {
+            let job = v["jobReference"]["jobId"]
+                .as_str()
+                .unwrap_or_else(|| panic!("no jobId in {v}\nSQL:\n{sql}"))
+                .to_string();
+            let mut url = format!(
+                "{}/{}/queries/{job}?timeoutMs=120000",
+                self.base, self.project
+            );
+            if let Some(loc) = v["jobReference"]["location"].as_str() {
+                url.push_str(&format!("&location={loc}"));
+            }
+            let resp = self
+                .http
+                .get(&url)
+                .bearer_auth("test")
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("emulator unreachable at {url}: {e}"));
+            let status = resp.status();
+            v = resp.json().await.unwrap_or(Value::Null);
+            if !status.is_success() {
+                fail(status, &v);
+            }
+        }
+        if v.get("errors")
+            .is_some_and(|e| e.as_array().is_some_and(|a| !a.is_empty()))
+        {
+            fail(reqwest::StatusCode::OK, &v);
+        }
+        v
     }
 
     /// Delete a table (to rebuild it, as `CREATE OR REPLACE` would).

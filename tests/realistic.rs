@@ -1,0 +1,342 @@
+//! Realistic data, the default test condition: tables of 20,000 rows with every BigQuery type
+//! and NULLs in every column, 300- and 1,000-column tables, and a partitioned, clustered
+//! table, all built inside the emulator (`tests/common/realistic.rs`). A 9-row fixture hid an
+//! overflow after ~20 rows, NaN failing a whole profile, and STRUCT names in `--columns`.
+
+mod common;
+
+use common::realistic::{self as fx, Diff, Side};
+use common::{job_project, Emu};
+use serde_json::{json, Value};
+
+const PROJECT: &str = "bqcheck-real";
+const ROWS: i64 = 20_000;
+
+fn compare(job_project: &str, args: &[&str]) -> (i32, Value, String) {
+    common::run_json("bq-table-compare", job_project, args)
+}
+
+fn profile(job_project: &str, args: &[&str]) -> (i32, Value, String) {
+    common::run_json("bq-profile", job_project, args)
+}
+
+/// `changed_by_column` as (column, rows) pairs.
+fn changed_by_column(c: &Value) -> Vec<(String, i64)> {
+    c["rows"]["changed_by_column"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| (k.clone(), v.as_i64().unwrap_or(-1)))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn column<'a>(p: &'a Value, name: &str) -> &'a Value {
+    p["columns"]
+        .as_array()
+        .and_then(|cs| cs.iter().find(|c| c["name"] == name))
+        .unwrap_or_else(|| panic!("no column {name} in {p:#}"))
+}
+
+#[tokio::test]
+async fn every_type_at_20k_rows_identical_copy_and_one_change_per_column() {
+    let emu = Emu::new(PROJECT);
+    let ds = emu.dataset("every").await;
+    let (a, b, c) = (
+        format!("{PROJECT}.{ds}.a"),
+        format!("{PROJECT}.{ds}.b"),
+        format!("{PROJECT}.{ds}.c"),
+    );
+    emu.query(&fx::every_type(&a, ROWS, Diff::Identical)).await;
+    emu.query(&fx::every_type(&b, ROWS, Diff::OnePerColumn))
+        .await;
+    emu.query(&fx::every_type(&c, ROWS, Diff::Identical)).await;
+
+    // An identical copy: identical, with one scan per side and no row diff.
+    let jobs = &job_project("every-identical");
+    let (code, j, err) = compare(jobs, &[&a, &c]);
+    assert_eq!(code, 0, "{j:#}{err}");
+    let r = &j["comparisons"][0];
+    assert_eq!(r["identical"], true, "{r:#}");
+    assert_eq!(r["row_count"], json!({"a": ROWS, "b": ROWS}));
+    assert_eq!(r["queries"]["count"], 2);
+    assert_eq!(emu.jobs(jobs).await, 2);
+    assert_eq!(
+        r["schema"]["compared_columns"].as_array().map(Vec::len),
+        Some(19),
+        "id + 18 leaves, every type compared: {:#}",
+        r["schema"]["left_out"]
+    );
+    // NaN and ±Inf are counted apart; sums and means stay finite.
+    let f64s = r["columns"]
+        .as_array()
+        .and_then(|cs| cs.iter().find(|c| c["name"] == "f64"))
+        .unwrap();
+    let facts = fx::every_type_facts(ROWS);
+    assert_eq!(f64s["a"]["nan_count"], facts.f64_nan);
+    assert_eq!(
+        f64s["a"]["inf_count"],
+        facts.f64_pos_inf + facts.f64_neg_inf
+    );
+    let avg: f64 = f64s["a"]["avg"].as_str().unwrap().parse().unwrap();
+    assert!(avg.is_finite(), "{f64s:#}");
+
+    // One seeded difference per column type, each under its own column.
+    let jobs = &job_project("every-diff");
+    let (code, j, err) = compare(jobs, &["--key", "id", &a, &b]);
+    assert_eq!(code, 1, "{j:#}{err}");
+    let r = &j["comparisons"][0];
+    assert_eq!(r["identical"], false);
+    let seeded = fx::seeded_changes(ROWS);
+    assert_eq!(r["rows"]["changed"], seeded.len(), "{:#}", r["rows"]);
+    assert_eq!(r["rows"]["only_in_a"], 0);
+    assert_eq!(r["rows"]["only_in_b"], 0);
+    let mut expected: Vec<(String, i64)> =
+        seeded.iter().map(|(col, _)| (col.to_string(), 1)).collect();
+    expected.sort();
+    assert_eq!(changed_by_column(r), expected);
+    // Each example names the row and the one column that changed there.
+    let samples = r["rows"]["samples"]["changed"].as_array().unwrap();
+    for (col, id) in &seeded {
+        let s = samples
+            .iter()
+            .find(|s| s["key"]["id"] == *id)
+            .unwrap_or_else(|| panic!("no example for id {id} ({col})"));
+        let cols: Vec<&str> = s["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|c| c["column"].as_str())
+            .collect();
+        assert_eq!(cols, vec![*col], "id {id}");
+    }
+    // Every changed column is flagged as differing, whatever its statistics say.
+    for (col, _) in &seeded {
+        let cc = r["columns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == *col)
+            .unwrap();
+        assert_eq!(cc["differs"], true, "{col}");
+    }
+    assert_eq!(r["queries"]["count"], 3, "two scans and one row diff");
+    assert_eq!(emu.jobs(jobs).await, 3);
+
+    // Without a key: the same rows, as a multiset (18 changed rows = 18 + 18).
+    let (code, j, err) = compare(&job_project("every-multiset"), &[&a, &b]);
+    assert_eq!(code, 1, "{j:#}{err}");
+    let r = &j["comparisons"][0];
+    assert_eq!(r["rows"]["only_in_a"], seeded.len());
+    assert_eq!(r["rows"]["only_in_b"], seeded.len());
+
+    // A STRUCT parent selects its leaves: only st's changes are seen.
+    let (code, j, err) = compare(
+        &job_project("every-struct"),
+        &["--key", "id", "--columns", "st", &a, &b],
+    );
+    assert_eq!(code, 1, "{j:#}{err}");
+    let r = &j["comparisons"][0];
+    let names: Vec<String> = changed_by_column(r).into_iter().map(|(c, _)| c).collect();
+    assert_eq!(names, ["st.a", "st.b.c", "st.b.d.e"]);
+    let (code, j, err) = compare(
+        &job_project("every-struct-out"),
+        &["--key", "id", "--exclude-columns", "st,arr,kv", &a, &b],
+    );
+    assert_eq!(code, 1, "{j:#}{err}");
+    assert_eq!(
+        j["comparisons"][0]["rows"]["changed"],
+        seeded.len() - 5,
+        "{:#}",
+        j["comparisons"][0]["rows"]
+    );
+}
+
+#[tokio::test]
+async fn every_type_profile_at_20k_rows_matches_hand_counts() {
+    let emu = Emu::new(PROJECT);
+    let ds = emu.dataset("everyp").await;
+    let a = format!("{PROJECT}.{ds}.a");
+    emu.query(&fx::every_type(&a, ROWS, Diff::Identical)).await;
+    let jobs = &job_project("every-profile");
+    let (code, j, err) = profile(jobs, &[&a]);
+    assert!(code == 0 || code == 1, "{j:#}{err}");
+    let p = &j["profiles"][0]["profile"];
+    assert_eq!(p["row_count"], ROWS, "{j:#}");
+    let facts = fx::every_type_facts(ROWS);
+    for (col, nulls) in &facts.nulls {
+        if *col == "arr" || *col == "kv" {
+            continue;
+        }
+        assert_eq!(column(p, col)["nulls"], *nulls, "nulls of {col}");
+    }
+    let f = column(p, "f64");
+    assert_eq!(f["nan_count"], facts.f64_nan);
+    assert_eq!(f["inf_count"], facts.f64_pos_inf + facts.f64_neg_inf);
+    for k in ["mean", "stddev"] {
+        assert!(f[k].as_f64().is_some_and(f64::is_finite), "{k}: {f:#}");
+    }
+    let q = f["quantiles"].as_array().unwrap();
+    assert!(
+        q.iter().all(|v| v.as_f64().is_some_and(f64::is_finite)),
+        "{f:#}"
+    );
+    assert_eq!(column(p, "i64")["min"], json!(facts.i64_min));
+    assert_eq!(column(p, "i64")["max"], json!(facts.i64_max));
+    assert_eq!(column(p, "d")["min"], facts.d_min);
+    assert_eq!(column(p, "d")["max"], facts.d_max);
+    assert_eq!(column(p, "s")["empty_strings"], facts.s_empty);
+    assert_eq!(
+        column(p, "s")["padded_strings"],
+        facts.s_blank + facts.s_trailing_space
+    );
+    assert_eq!(column(p, "arr")["array"]["empty"], facts.arr_empty);
+    assert_eq!(column(p, "kv")["array"]["empty"], facts.kv_empty);
+    assert_eq!(column(p, "st.b.d.e")["nulls"], facts.null("st.b.d.e"));
+
+    // --columns with a STRUCT parent profiles its leaves.
+    let (code, j, err) = profile(&job_project("every-profile-st"), &["--columns", "st", &a]);
+    assert!(code == 0 || code == 1, "{j:#}{err}");
+    let names: Vec<&str> = j["profiles"][0]["profile"]["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["name"].as_str())
+        .collect();
+    assert_eq!(names, ["st.a", "st.b.c", "st.b.d.e"]);
+}
+
+#[tokio::test]
+async fn three_hundred_columns_at_20k_rows() {
+    let emu = Emu::new(PROJECT);
+    let ds = emu.dataset("wide").await;
+    let (a, b, c) = (
+        format!("{PROJECT}.{ds}.a"),
+        format!("{PROJECT}.{ds}.b"),
+        format!("{PROJECT}.{ds}.c"),
+    );
+    // Column 250 (a STRING) is changed in one row: in the second statistics query.
+    let (k, id) = (250, 12_345);
+    emu.query(&fx::wide(&a, ROWS, 300, None)).await;
+    emu.query(&fx::wide(&b, ROWS, 300, Some((k, id)))).await;
+    emu.query(&fx::wide(&c, ROWS, 300, None)).await;
+
+    let jobs = &job_project("wide-identical");
+    let (code, j, err) = compare(jobs, &[&a, &c]);
+    assert_eq!(code, 0, "{j:#}{err}");
+    let r = &j["comparisons"][0];
+    assert_eq!(r["identical"], true);
+    assert_eq!(r["columns"].as_array().map(Vec::len), Some(301));
+    assert_eq!(
+        r["queries"]["count"], 4,
+        "301 columns: statistics in two queries per side"
+    );
+
+    let (code, j, err) = compare(&job_project("wide-diff"), &["--key", "id", &a, &b]);
+    assert_eq!(code, 1, "{j:#}{err}");
+    let r = &j["comparisons"][0];
+    assert_eq!(changed_by_column(r), vec![(fx::wide_column(k), 1)]);
+    assert_eq!(r["rows"]["samples"]["changed"][0]["key"]["id"], id);
+
+    let (code, j, err) = profile(&job_project("wide-profile"), &[&a]);
+    assert!(code == 0 || code == 1, "{j:#}{err}");
+    let p = &j["profiles"][0]["profile"];
+    assert_eq!(p["row_count"], ROWS);
+    assert_eq!(p["columns"].as_array().map(Vec::len), Some(301));
+    for k in [1, 2, 3, 150, 300] {
+        assert_eq!(
+            column(p, &fx::wide_column(k))["nulls"],
+            fx::wide_null_count(ROWS, k),
+            "column {k} ({})",
+            fx::wide_type(k)
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_thousand_columns() {
+    let emu = Emu::new(PROJECT);
+    let ds = emu.dataset("wider").await;
+    let n = 2_000;
+    let (a, b, c) = (
+        format!("{PROJECT}.{ds}.a"),
+        format!("{PROJECT}.{ds}.b"),
+        format!("{PROJECT}.{ds}.c"),
+    );
+    let (k, id) = (999, 1_500);
+    emu.query(&fx::wide(&a, n, 1000, None)).await;
+    emu.query(&fx::wide(&b, n, 1000, Some((k, id)))).await;
+    emu.query(&fx::wide(&c, n, 1000, None)).await;
+    let (code, j, err) = compare(&job_project("wider-identical"), &[&a, &c]);
+    assert_eq!(code, 0, "{j:#}{err}");
+    assert_eq!(j["comparisons"][0]["identical"], true);
+    let (code, j, err) = compare(&job_project("wider-diff"), &["--key", "id", &a, &b]);
+    assert_eq!(code, 1, "{j:#}{err}");
+    assert_eq!(
+        changed_by_column(&j["comparisons"][0]),
+        vec![(fx::wide_column(k), 1)]
+    );
+}
+
+#[tokio::test]
+async fn twenty_thousand_orders_with_known_differences() {
+    let emu = Emu::new(PROJECT);
+    let ds = emu.dataset("orders").await;
+    let (a, b, c) = (
+        format!("{PROJECT}.{ds}.a"),
+        format!("{PROJECT}.{ds}.b"),
+        format!("{PROJECT}.{ds}.c"),
+    );
+    emu.query(&fx::orders(&a, ROWS, Side::A)).await;
+    emu.query(&fx::orders(&b, ROWS, Side::B)).await;
+    emu.query(&fx::orders(&c, ROWS, Side::A)).await;
+    let (code, j, err) = compare(&job_project("orders-identical"), &[&a, &c]);
+    assert_eq!(code, 0, "{j:#}{err}");
+    assert_eq!(j["comparisons"][0]["identical"], true);
+
+    let (code, j, err) = compare(&job_project("orders-diff"), &["--key", "id", &a, &b]);
+    assert_eq!(code, 1, "{j:#}{err}");
+    let r = &j["comparisons"][0]["rows"];
+    assert_eq!(r["only_in_a"], fx::only_in_a(ROWS).len(), "{r:#}");
+    assert_eq!(r["only_in_b"], fx::only_in_b(ROWS).len());
+    assert_eq!(r["changed"], fx::changed(ROWS).len());
+    assert_eq!(
+        changed_by_column(&j["comparisons"][0]),
+        vec![("status".to_string(), fx::changed(ROWS).len() as i64)]
+    );
+    let ids: Vec<i64> = r["samples"]["only_in_a"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["id"].as_i64())
+        .collect();
+    assert_eq!(ids, fx::only_in_a(ROWS), "examples in key order");
+    let first_changed = r["samples"]["changed"][0]["key"]["id"].as_i64();
+    assert_eq!(first_changed, fx::changed(ROWS).first().copied());
+}
+
+#[tokio::test]
+async fn a_partitioned_clustered_table() {
+    let emu = Emu::new(PROJECT);
+    let ds = emu.dataset("parts").await;
+    let (a, b, c) = (
+        format!("{PROJECT}.{ds}.a"),
+        format!("{PROJECT}.{ds}.b"),
+        format!("{PROJECT}.{ds}.c"),
+    );
+    emu.query(&fx::partitioned(&a, ROWS, false)).await;
+    emu.query(&fx::partitioned(&b, ROWS, true)).await;
+    emu.query(&fx::partitioned(&c, ROWS, false)).await;
+    let (code, j, err) = compare(&job_project("parts-identical"), &[&a, &c]);
+    assert_eq!(code, 0, "{j:#}{err}");
+    assert_eq!(j["comparisons"][0]["identical"], true);
+    let (code, j, err) = compare(&job_project("parts-diff"), &["--key", "id", &a, &b]);
+    assert_eq!(code, 1, "{j:#}{err}");
+    let r = &j["comparisons"][0]["rows"];
+    assert_eq!(r["changed"], fx::partition_changes(ROWS).len(), "{r:#}");
+    assert_eq!(r["only_in_a"], 0);
+    let (code, j, err) = profile(&job_project("parts-profile"), &[&a]);
+    assert!(code == 0 || code == 1, "{j:#}{err}");
+    assert_eq!(j["profiles"][0]["profile"]["row_count"], ROWS);
+}
