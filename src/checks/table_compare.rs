@@ -556,14 +556,14 @@ pub fn keyed_diff_sql(a: &TableRef, b: &TableRef, plan: &Plan, opts: &CompareOpt
     format!(
         "WITH a AS (\n  {}\n),\nb AS (\n  {}\n),\nj AS (\n  SELECT {}\n  FROM a FULL OUTER JOIN b ON a._k = b._k\n),\n\
          d AS (\n  SELECT *, CASE WHEN an > 1 OR bn > 1 THEN 'dup' WHEN bk IS NULL THEN 'a' WHEN ak IS NULL THEN 'b' \
-         WHEN {} THEN 'c' END AS kind\n  FROM j\n),\n\
+         WHEN TRUE IN UNNEST([{}]) THEN 'c' END AS kind\n  FROM j\n),\n\
          r AS (\n  SELECT *, ROW_NUMBER() OVER (PARTITION BY kind ORDER BY COALESCE(ak, bk)) AS rn\n  FROM d\n)\n\
          SELECT\n  {}\nFROM r",
         side(a),
         side(b),
         join_cols.join(",\n    "),
         // A flat list, not `d0 OR d1 OR ...`: a thousand ORs nest a thousand deep.
-        format!("TRUE IN UNNEST([{}])", diffs.join(", ")),
+        diffs.join(", "),
         sel.join(",\n  ")
     )
 }
