@@ -216,7 +216,7 @@ async fn three_hundred_columns_at_20k_rows() {
         format!("{PROJECT}.{ds}.b"),
         format!("{PROJECT}.{ds}.c"),
     );
-    // Column 250 (a STRING) is changed in one row: in the second statistics query.
+    // Column 250 (a STRING) is changed in one row.
     let (k, id) = (250, 12_345);
     emu.query(&fx::wide(&a, ROWS, 300, None)).await;
     emu.query(&fx::wide(&b, ROWS, 300, Some((k, id)))).await;
@@ -229,8 +229,8 @@ async fn three_hundred_columns_at_20k_rows() {
     assert_eq!(r["identical"], true);
     assert_eq!(r["columns"].as_array().map(Vec::len), Some(301));
     assert_eq!(
-        r["queries"]["count"], 4,
-        "301 columns: statistics in two queries per side"
+        r["queries"]["count"], 2,
+        "301 columns: still one scan per side"
     );
 
     let (code, j, err) = compare(&job_project("wide-diff"), &["--key", "id", &a, &b]);
@@ -271,6 +271,14 @@ async fn a_thousand_columns() {
     let (code, j, err) = compare(&job_project("wider-identical"), &[&a, &c]);
     assert_eq!(code, 0, "{j:#}{err}");
     assert_eq!(j["comparisons"][0]["identical"], true);
+    assert_eq!(
+        j["comparisons"][0]["queries"]["count"], 6,
+        "1,001 columns: statistics split over three queries per side"
+    );
+    assert_eq!(
+        j["comparisons"][0]["columns"].as_array().map(Vec::len),
+        Some(1001)
+    );
     let (code, j, err) = compare(&job_project("wider-diff"), &["--key", "id", &a, &b]);
     assert_eq!(code, 1, "{j:#}{err}");
     assert_eq!(

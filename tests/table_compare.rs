@@ -1,5 +1,6 @@
 //! bq-table-compare against the local BigQuery emulator (see tests/emulator.rs for the setup:
-//! `scripts/test` starts it). Tables are small: the emulator fingerprints ~7k rows/s.
+//! `scripts/test` starts it). These tables are small and hand-made for exact cases; realistic
+//! sizes and every type are in tests/realistic.rs.
 
 mod common;
 

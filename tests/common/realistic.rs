@@ -747,6 +747,8 @@ fn join(ids: &[i64]) -> String {
 
 #[cfg(test)]
 mod realistic_tests {
+    // Unused where the file is compiled without a test harness (the benchmark).
+    #[allow(unused_imports)]
     use super::*;
 
     #[test]
