@@ -71,11 +71,17 @@ pub struct CommonArgs {
     #[arg(long, value_name = "ID")]
     pub project: Option<String>,
 
-    /// BigQuery API endpoint, e.g. an emulator at http://127.0.0.1:9050 (no auth is sent,
-    /// unless --credentials is given too: a private endpoint)
+    /// BigQuery API endpoint, e.g. an emulator at http://127.0.0.1:9050. No credentials are
+    /// sent to it unless --send-credentials-to-api-url is given on the command line
     /// [default: $BIGQUERY_EMULATOR_HOST, else https://bigquery.googleapis.com].
     #[arg(long, value_name = "URL")]
     pub api_url: Option<String>,
+
+    /// Send Google credentials to the --api-url endpoint (a private endpoint or proxy): only
+    /// over https, or http to this machine (127.0.0.1, ::1, localhost). A command-line flag
+    /// only: a config file cannot set it.
+    #[arg(long)]
+    pub send_credentials_to_api_url: bool,
 
     /// Google credentials JSON (service_account, authorized_user or external_account)
     /// [default: $GOOGLE_APPLICATION_CREDENTIALS, gcloud's ADC file, the metadata server].

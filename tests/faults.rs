@@ -860,6 +860,147 @@ async fn load_two_thousand_pairs_with_transient_failures() {
     );
 }
 
+/// A real (freshly generated) service-account key whose token endpoint is `server`'s
+/// `/token`; returns the key file's path.
+fn service_account_key(dir: &std::path::Path, server: &MockServer) -> std::path::PathBuf {
+    let pem = dir.join("key.pem");
+    let status = Command::new("openssl")
+        .args([
+            "genpkey",
+            "-algorithm",
+            "RSA",
+            "-pkeyopt",
+            "rsa_keygen_bits:2048",
+            "-out",
+        ])
+        .arg(&pem)
+        .stderr(Stdio::null())
+        .status()
+        .expect("openssl");
+    assert!(status.success());
+    let key = json!({
+        "type": "service_account", "project_id": "acme",
+        "private_key_id": "k1", "private_key": std::fs::read_to_string(&pem).unwrap(),
+        "client_email": "bqcheck@acme.iam.gserviceaccount.com", "client_id": "1",
+        "token_uri": format!("{}/token", server.uri()),
+    });
+    let key_file = dir.join("key.json");
+    std::fs::write(&key_file, key.to_string()).unwrap();
+    key_file
+}
+
+/// A token endpoint and a BigQuery that log everything, for the credential-routing tests.
+async fn logging_endpoints() -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"access_token": "ya29.SHOULD-NOT-TRAVEL", "expires_in": 3600, "token_type": "Bearer"}),
+        ))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(404).set_body_json(
+            json!({"error": {"code": 404, "message": "Not found: Table acme:d.a", "status": "NOT_FOUND"}}),
+        ))
+        .mount(&server)
+        .await;
+    server
+}
+
+/// Issue 14.1: a pull request's `.bqcheck.yml` names its own `api_url`; the workflow passes
+/// `--credentials`. The token must not be minted, nor sent there: the run stops first.
+#[tokio::test]
+async fn a_config_files_api_url_never_gets_the_credentials() {
+    let server = logging_endpoints().await;
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = service_account_key(dir.path(), &server);
+    std::fs::write(
+        dir.path().join(".bqcheck.yml"),
+        format!("api_url: {}\n", server.uri()),
+    )
+    .unwrap();
+    let out = bin("bq-schema-diff")
+        .current_dir(dir.path())
+        .arg("--credentials")
+        .arg(&key_file)
+        .args(["acme.d.a", "acme.d.b"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("not sending Google credentials")
+            && err.contains("--send-credentials-to-api-url"),
+        "{err}"
+    );
+    let all = server.received_requests().await.unwrap_or_default();
+    assert!(all.is_empty(), "nothing reaches the endpoint: {all:?}");
+    // The same file with the environment's credentials (no --credentials): requests go out,
+    // and none carries a token.
+    let out = bin("bq-schema-diff")
+        .current_dir(dir.path())
+        .env("GOOGLE_APPLICATION_CREDENTIALS", &key_file)
+        .args(["acme.d.a", "acme.d.b"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let all = server.received_requests().await.unwrap_or_default();
+    assert!(!all.is_empty(), "the tables were asked for");
+    assert!(
+        all.iter()
+            .all(|r| r.url.path() != "/token" && r.headers.get("authorization").is_none()),
+        "no token minted or sent: {:?}",
+        all.iter()
+            .map(|r| (
+                r.url.path().to_string(),
+                r.headers.get("authorization").cloned()
+            ))
+            .collect::<Vec<_>>()
+    );
+    // And the file cannot opt in: the key is unknown to it.
+    std::fs::write(
+        dir.path().join(".bqcheck.yml"),
+        format!(
+            "api_url: {}\nsend_credentials_to_api_url: true\n",
+            server.uri()
+        ),
+    )
+    .unwrap();
+    let out = bin("bq-schema-diff")
+        .current_dir(dir.path())
+        .arg("--credentials")
+        .arg(&key_file)
+        .args(["acme.d.a", "acme.d.b"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("send_credentials_to_api_url"), "{err}");
+}
+
+/// Opting in on the command line still never sends a token over plain http to another
+/// machine, and a password in the URL is never echoed.
+#[test]
+fn credentials_never_travel_over_plain_http() {
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = dir.path().join("key.json");
+    std::fs::write(&key_file, r#"{"type":"service_account","project_id":"acme","private_key":"x","client_email":"x@acme.iam.gserviceaccount.com","token_uri":"http://127.0.0.1:9/token"}"#).unwrap();
+    let out = bin("bq-schema-diff")
+        .args(["--api-url", "http://user:hunter2@bq-proxy.example.com:8080"])
+        .arg("--send-credentials-to-api-url")
+        .arg("--credentials")
+        .arg(&key_file)
+        .args(["acme.d.a", "acme.d.b"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("over plain http"), "{err}");
+    assert!(err.contains("bq-proxy.example.com"), "{err}");
+    assert!(!err.contains("hunter2"), "password echoed: {err}");
+}
+
 /// A recognisable access token, minted by a fake token endpoint for a real (test-generated)
 /// service-account key, is sent to BigQuery and appears in no output, report or error.
 #[tokio::test]
@@ -888,32 +1029,11 @@ async fn the_access_token_never_appears_in_any_output() {
         .mount(&server)
         .await;
     let dir = tempfile::tempdir().unwrap();
-    let pem = dir.path().join("key.pem");
-    let status = Command::new("openssl")
-        .args([
-            "genpkey",
-            "-algorithm",
-            "RSA",
-            "-pkeyopt",
-            "rsa_keygen_bits:2048",
-            "-out",
-        ])
-        .arg(&pem)
-        .stderr(Stdio::null())
-        .status()
-        .expect("openssl");
-    assert!(status.success());
-    let key = json!({
-        "type": "service_account", "project_id": "acme",
-        "private_key_id": "k1", "private_key": std::fs::read_to_string(&pem).unwrap(),
-        "client_email": "bqcheck@acme.iam.gserviceaccount.com", "client_id": "1",
-        "token_uri": format!("{}/token", server.uri()),
-    });
-    let key_file = dir.path().join("key.json");
-    std::fs::write(&key_file, key.to_string()).unwrap();
+    let key_file = service_account_key(dir.path(), &server);
     let report = dir.path().join("r.json");
     let out = bin("bq-schema-diff")
         .args(["--api-url", &server.uri(), "--verbose", "--format", "junit"])
+        .arg("--send-credentials-to-api-url")
         .arg("--credentials")
         .arg(&key_file)
         .arg("--report-json")

@@ -47,14 +47,10 @@ fn api_url(common: &CommonArgs) -> Option<String> {
 /// The BigQuery client for this run.
 pub fn client(common: &CommonArgs) -> anyhow::Result<Arc<Client>> {
     let (url, auth) = match api_url(common) {
-        // A private endpoint (Private Service Connect, a proxy) with explicit credentials.
-        Some(url) if common.credentials.is_some() => (
-            url,
-            AuthMode::Google {
-                credentials: common.credentials.clone(),
-            },
-        ),
-        Some(url) => (url, AuthMode::None),
+        Some(url) => {
+            let auth = endpoint_auth(&url, common)?;
+            (url, auth)
+        }
         None => (
             crate::warehouse::client::DEFAULT_API_URL.to_string(),
             AuthMode::Google {
@@ -67,6 +63,42 @@ pub fn client(common: &CommonArgs) -> anyhow::Result<Arc<Client>> {
     ))
 }
 
+/// What an endpoint other than BigQuery's own gets: no credentials, unless the command line
+/// says `--send-credentials-to-api-url` (a config file cannot), and then only over https or
+/// to this machine. `--api-url` may come from a pull request's `.bqcheck.yml`; a Google token
+/// must never follow it there.
+fn endpoint_auth(url: &str, common: &CommonArgs) -> anyhow::Result<AuthMode> {
+    let shown = crate::warehouse::client::redact_url(url);
+    if !common.send_credentials_to_api_url {
+        if common.credentials.is_some() {
+            anyhow::bail!(
+                "not sending Google credentials to {shown}: the API endpoint is not BigQuery's own \
+                 (--api-url, api_url in the config file, or BIGQUERY_EMULATOR_HOST). To use \
+                 --credentials with a private endpoint, also pass --send-credentials-to-api-url \
+                 on the command line (https, or http to this machine only)"
+            );
+        }
+        return Ok(AuthMode::None);
+    }
+    let base = crate::warehouse::client::api_base(url)?;
+    let host = base.host_str().unwrap_or_default();
+    let local = host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    if base.scheme() != "https" && !local {
+        anyhow::bail!(
+            "not sending Google credentials to {shown} over plain {}: use https (http only to this machine)",
+            base.scheme()
+        );
+    }
+    Ok(AuthMode::Google {
+        credentials: common.credentials.clone(),
+    })
+}
+
 /// The run's on-disk result cache: `--cache-dir`, else the XDG cache directory; none with
 /// `--no-cache` or for a dry run (nothing runs, so nothing is worth keeping).
 pub fn result_store(common: &CommonArgs, dry_run: bool) -> crate::warehouse::cache::Store {
@@ -74,8 +106,10 @@ pub fn result_store(common: &CommonArgs, dry_run: bool) -> crate::warehouse::cac
     if common.no_cache || dry_run {
         return Store::new(None);
     }
-    let endpoint =
-        api_url(common).unwrap_or_else(|| crate::warehouse::client::DEFAULT_API_URL.to_string());
+    // Without any user:password, which has no place in a key written to disk.
+    let endpoint = api_url(common)
+        .map(|u| crate::warehouse::client::redact_url(&u))
+        .unwrap_or_else(|| crate::warehouse::client::DEFAULT_API_URL.to_string());
     let dir = common.cache_dir.clone().or_else(default_dir);
     Store::new(dir.map(|d| ResultCache::new(d, &endpoint)))
 }

@@ -182,6 +182,23 @@ impl std::fmt::Debug for Client {
     }
 }
 
+/// A URL as it may be shown or stored: without its `user:password@`.
+pub fn redact_url(url: &str) -> String {
+    let (scheme, rest) = match url.split_once("://") {
+        Some((s, r)) => (Some(s), r),
+        None => (None, url),
+    };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let rest = match rest[..end].rfind('@') {
+        Some(at) => &rest[at + 1..],
+        None => rest,
+    };
+    match scheme {
+        Some(s) => format!("{s}://{rest}"),
+        None => rest.to_string(),
+    }
+}
+
 /// Turn `--api-url` / `BIGQUERY_EMULATOR_HOST` into a base URL ending in `/bigquery/v2/`.
 pub fn api_base(api_url: &str) -> Result<Url, WarehouseError> {
     let with_scheme = if api_url.contains("://") {
@@ -189,10 +206,10 @@ pub fn api_base(api_url: &str) -> Result<Url, WarehouseError> {
     } else {
         format!("http://{api_url}")
     };
-    let mut url =
-        Url::parse(&with_scheme).map_err(|_| WarehouseError::BadApiUrl(api_url.to_string()))?;
+    let bad = || WarehouseError::BadApiUrl(redact_url(api_url));
+    let mut url = Url::parse(&with_scheme).map_err(|_| bad())?;
     if url.cannot_be_a_base() || url.host_str().is_none() {
-        return Err(WarehouseError::BadApiUrl(api_url.to_string()));
+        return Err(bad());
     }
     let path = url.path().trim_end_matches('/').to_string();
     let path = if path.ends_with("/bigquery/v2") {
@@ -216,7 +233,7 @@ impl Client {
             .timeout(Duration::from_secs(120))
             .build()
             .map_err(|e| WarehouseError::Network {
-                url: api_url.to_string(),
+                url: redact_url(api_url),
                 message: e.to_string(),
                 connect: false,
             })?;
@@ -346,7 +363,7 @@ impl Client {
     ) -> Result<Value, WarehouseError> {
         if self.unreachable.load(Ordering::Relaxed) {
             return Err(WarehouseError::Network {
-                url: url.as_str().to_string(),
+                url: redact_url(url.as_str()),
                 message: "not tried: an earlier request could not connect at all".into(),
                 connect: true,
             });
@@ -429,7 +446,7 @@ impl Client {
                 message.push_str(" (timed out)");
             }
             WarehouseError::Network {
-                url: url.as_str().to_string(),
+                url: redact_url(url.as_str()),
                 connect,
                 message,
             }
@@ -573,5 +590,22 @@ mod tests {
         for a in 0..20 {
             assert!(p.delay(a) <= Duration::from_millis(300));
         }
+    }
+
+    #[test]
+    fn urls_are_shown_without_their_password() {
+        assert_eq!(
+            super::redact_url("https://u:p@proxy.example.com/x?y=@z"),
+            "https://proxy.example.com/x?y=@z"
+        );
+        assert_eq!(super::redact_url("u:p@127.0.0.1:9050"), "127.0.0.1:9050");
+        assert_eq!(
+            super::redact_url("http://127.0.0.1:9050"),
+            "http://127.0.0.1:9050"
+        );
+        let e = super::api_base("http://u:secret@[bad")
+            .unwrap_err()
+            .to_string();
+        assert!(!e.contains("secret"), "{e}");
     }
 }
