@@ -827,3 +827,85 @@ async fn a_cancelled_run_writes_its_outputs_and_leaves_the_comment_alone() {
     );
     github.verify().await;
 }
+
+/// Issue 14.2: a schema file (a pull request's) whose description and column name carry
+/// workflow commands and terminal escapes. No line of the data may act as a command: the
+/// report is fenced by `::stop-commands::TOKEN` … `::TOKEN::`, the data is printed escaped,
+/// and bqcheck's own annotations come after the fence, alive.
+#[tokio::test]
+async fn workflow_commands_in_data_are_dead_in_the_log() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(comment(5, "x")))
+        .mount(&server)
+        .await;
+    let step = Step::new(&server.uri(), &[]);
+    let evil = json!([
+        {"name": "id", "type": "INTEGER"},
+        {"name": "note", "type": "STRING", "description": "ok\n::stop-commands::pwned\n::add-mask::INT64\u{1b}[2J"},
+    ]);
+    let base = json!([
+        {"name": "id", "type": "INTEGER"},
+        {"name": "note", "type": "STRING", "description": "ok"},
+        {"name": "x\n::warning::planted", "type": "STRING"},
+    ]);
+    std::fs::write(step.file("pr.json"), evil.to_string()).unwrap();
+    std::fs::write(step.file("base.json"), base.to_string()).unwrap();
+    let pairs = format!(
+        "{}:{}",
+        step.file("pr.json").display(),
+        step.file("base.json").display()
+    );
+    let step = Step {
+        inputs: vec![
+            ("command".into(), "schema-diff".into()),
+            ("pairs".into(), pairs),
+        ],
+        ..step
+    };
+    let r = step.run();
+    assert_eq!(r.code, 1, "{}", r.log());
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    let start = lines
+        .iter()
+        .position(|l| l.starts_with("::stop-commands::"))
+        .unwrap_or_else(|| panic!("no fence\n{}", r.log()));
+    let token = lines[start].trim_start_matches("::stop-commands::");
+    assert_eq!(token.len(), 32, "a 128-bit random token");
+    assert_ne!(token, "pwned");
+    let end = lines
+        .iter()
+        .position(|l| *l == format!("::{token}::"))
+        .unwrap_or_else(|| panic!("fence not closed\n{}", r.log()));
+    // Inside the fence: the report, with the data escaped onto its own lines' text.
+    let inside = lines[start + 1..end].join("\n");
+    assert!(inside.contains("note"), "{inside}");
+    assert!(
+        inside.contains("\\n::stop-commands::pwned\\n::add-mask::INT64\\u{1b}[2J"),
+        "{inside}"
+    );
+    // No line anywhere (fenced or not) starts with the data's commands, and no raw ESC.
+    for l in r.stdout.lines().chain(r.stderr.lines()) {
+        assert!(
+            !l.starts_with("::stop-commands::pwned")
+                && !l.starts_with("::add-mask::")
+                && !l.starts_with("::warning::planted"),
+            "live command from data: {l}"
+        );
+    }
+    assert!(!r.stdout.contains('\u{1b}'), "raw terminal escape");
+    // bqcheck's own annotations come after the fence, where commands work again.
+    let annotation = lines
+        .iter()
+        .position(|l| l.starts_with("::error") || l.starts_with("::warning"))
+        .unwrap_or_else(|| panic!("no annotation\n{}", r.log()));
+    assert!(
+        annotation > end,
+        "annotations must follow the fence\n{}",
+        r.log()
+    );
+}

@@ -348,3 +348,53 @@ async fn a_partitioned_clustered_table() {
     assert!(code == 0 || code == 1, "{j:#}{err}");
     assert_eq!(j["profiles"][0]["profile"]["row_count"], ROWS);
 }
+
+/// Issue 14.2: table data holding workflow commands and terminal escapes is printed escaped
+/// in the text reports of table-compare (example rows, changed values) and profile (min/max).
+#[tokio::test]
+async fn control_characters_in_table_data_are_printed_escaped() {
+    let emu = Emu::new(PROJECT);
+    let ds = emu.dataset("ctl").await;
+    let (a, b) = (format!("{PROJECT}.{ds}.a"), format!("{PROJECT}.{ds}.b"));
+    let evil = "CONCAT('ok', CHR(10), '::add-mask::INT64', CHR(27), '[2J')";
+    emu.query(&format!(
+        "CREATE TABLE `{a}` AS SELECT i AS id, IF(i = 3, {evil}, CONCAT('v', CAST(i AS STRING))) AS s \
+         FROM UNNEST(GENERATE_ARRAY(1, 50)) AS i"
+    ))
+    .await;
+    emu.query(&format!(
+        "CREATE TABLE `{b}` AS SELECT id, IF(id IN (3, 4), CONCAT(s, CHR(10), '::warning::planted'), s) AS s \
+         FROM `{a}` WHERE id != 5 UNION ALL SELECT 51, {evil}"
+    ))
+    .await;
+    let run = |bin: &str, args: &[&str]| {
+        let out = assert_cmd::Command::cargo_bin(bin)
+            .unwrap()
+            .env("XDG_CACHE_HOME", common::fresh_cache_home())
+            .args(["--project", &job_project("ctl"), "--no-cache"])
+            .args(args)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let compare = run("bq-table-compare", &["--key", "id", &a, &b]);
+    let profile = run("bq-profile", &[&a]);
+    for (what, out) in [("table-compare", &compare), ("profile", &profile)] {
+        assert!(!out.contains('\u{1b}'), "{what}: raw ESC\n{out}");
+        for l in out.lines() {
+            assert!(
+                !l.trim_start().starts_with("::"),
+                "{what}: a line of data starts a workflow command: {l}\n{out}"
+            );
+        }
+    }
+    assert!(
+        compare.contains("ok\\n::add-mask::INT64\\u{1b}[2J"),
+        "{compare}"
+    );
+    assert!(compare.contains("\\n::warning::planted"), "{compare}");
+    assert!(
+        profile.contains("::add-mask::"),
+        "the value is shown, escaped\n{profile}"
+    );
+}

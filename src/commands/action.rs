@@ -404,12 +404,22 @@ pub async fn run() -> anyhow::Result<u8> {
         "bqcheck {}",
         shell_words::join(&settings.argv[1..])
     )));
+    // Everything the run prints holds table data, schema text and server messages: no line
+    // of it may act as a workflow command (`::add-mask::`, `::stop-commands::`, ...), so the
+    // runner is told to ignore commands until a token no data can know.
+    let fence = workflow::StopCommands::new();
+    log.command(&fence.start());
     let finished = match &parsed.command {
         Command::SchemaDiff(a) => super::schema_diff::execute(a, &settings.listed).await,
         Command::TableCompare(a) => super::table_compare::execute(a, &settings.listed).await,
         Command::Profile(a) => super::profile::execute(a, &settings.listed).await,
         Command::Action { .. } | Command::Config(_) => unreachable!("checked above"),
     };
+    let report_error = match &finished {
+        Ok(Finished::Batch(b)) => emit_reports(b.as_ref(), &common).err(),
+        _ => None,
+    };
+    log.command(&fence.end());
     log.command(workflow::GROUP_END);
     let batch = match finished {
         Ok(Finished::Batch(b)) => b,
@@ -429,7 +439,7 @@ pub async fn run() -> anyhow::Result<u8> {
     };
 
     let mut code = batch.exit_code();
-    if let Err(e) = emit_reports(batch.as_ref(), &common) {
+    if let Some(e) = report_error {
         log.say(Level::Error, &format!("{e:#}"));
         code = 2;
     }

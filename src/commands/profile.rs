@@ -334,7 +334,8 @@ impl ProfileBatch {
 fn short(v: &Option<Value>, width: usize) -> String {
     let s = match v {
         None => String::new(),
-        Some(Value::String(s)) => s.clone(),
+        // Table data, on one line: control characters escaped.
+        Some(Value::String(s)) => crate::report::one_line(s),
         Some(other) => other.to_string(),
     };
     if s.chars().count() > width {
@@ -377,7 +378,7 @@ fn column_table(cols: &[ColumnProfile]) -> String {
         let _ = writeln!(
             out,
             "  {:<name_w$}  {:<type_w$}  {:>14}  {:>9}  {:<20}  {:<20}  {:>10}",
-            c.name,
+            crate::report::one_line(&c.name),
             ty(c),
             nulls,
             c.distinct.map(|d| d.to_string()).unwrap_or_default(),

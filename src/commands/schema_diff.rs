@@ -122,8 +122,8 @@ fn text_lines(changes: &[Change]) -> String {
         .unwrap_or(0);
     let mut out = String::new();
     for c in changes {
-        let _ = write!(
-            out,
+        // Names, descriptions and reasons come from schemas and files: one line each.
+        let mut line = format!(
             "  {} {:<width$}  {:<10}  {}",
             c.sign(),
             c.path,
@@ -131,11 +131,12 @@ fn text_lines(changes: &[Change]) -> String {
             c.describe()
         );
         if let Some(note) = &c.note {
-            let _ = write!(out, "  ({note})");
+            let _ = write!(line, "  ({note})");
         }
         if let Some(reason) = &c.accepted {
-            let _ = write!(out, "  [accepted: {reason}]");
+            let _ = write!(line, "  [accepted: {reason}]");
         }
+        out.push_str(&crate::report::one_line(&line));
         out.push('\n');
     }
     out

@@ -407,9 +407,10 @@ impl TableCompareBatch {
     }
 }
 
+/// A value from the tables, on one line (control characters escaped).
 fn show(v: &Value) -> String {
     match v {
-        Value::String(s) => s.clone(),
+        Value::String(s) => report::one_line(s),
         other => other.to_string(),
     }
 }
@@ -524,7 +525,7 @@ fn sample_table(rows: &[Value], indent: &str) -> String {
             if c == "_count" {
                 "×".to_string()
             } else {
-                c.clone()
+                report::one_line(c)
             }
         })
         .collect();
@@ -571,10 +572,20 @@ fn text_details(o: &PairOutcome) -> String {
         return out;
     }
     for l in &o.plan.left_out {
-        let _ = writeln!(out, "  not compared: {} ({})", l.column, l.reason);
+        let _ = writeln!(
+            out,
+            "  not compared: {} ({})",
+            report::one_line(&l.column),
+            report::one_line(&l.reason)
+        );
     }
     for c in o.columns.iter().filter(|c| c.differs) {
-        let _ = writeln!(out, "  column {}: {}", c.name, stat_line(c));
+        let _ = writeln!(
+            out,
+            "  column {}: {}",
+            report::one_line(&c.name),
+            report::one_line(&stat_line(c))
+        );
     }
     if let Some(r) = &o.rows {
         let how = if r.key.is_empty() {
@@ -604,7 +615,7 @@ fn text_details(o: &PairOutcome) -> String {
             );
         }
         for (col, n) in &r.changed_by_column {
-            let _ = writeln!(out, "    {col}: {n} row(s) changed");
+            let _ = writeln!(out, "    {}: {n} row(s) changed", report::one_line(col));
         }
         let sample = |label: &str, rows: &[Value], total: i64, out: &mut String| {
             if !rows.is_empty() {
@@ -625,12 +636,19 @@ fn text_details(o: &PairOutcome) -> String {
                 let key: Vec<String> = c
                     .key
                     .iter()
-                    .map(|(k, v)| format!("{k}={}", show(v)))
+                    .map(|(k, v)| format!("{}={}", report::one_line(k), show(v)))
                     .collect();
                 let ch: Vec<String> = c
                     .changes
                     .iter()
-                    .map(|v| format!("{}: {} → {}", v.column, show(&v.a), show(&v.b)))
+                    .map(|v| {
+                        format!(
+                            "{}: {} → {}",
+                            report::one_line(&v.column),
+                            show(&v.a),
+                            show(&v.b)
+                        )
+                    })
                     .collect();
                 let _ = writeln!(out, "    {}  {}", key.join(" "), ch.join("; "));
             }

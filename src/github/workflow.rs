@@ -17,6 +17,36 @@ pub const MAX_ANNOTATIONS: usize = 10;
 pub const SUMMARY_LIMIT: usize = 1024 * 1024;
 
 /// Escape a workflow command's message.
+/// `::stop-commands::TOKEN` … `::TOKEN::`: while it is open the runner processes no workflow
+/// command, so printed data cannot add masks, annotations or stop the log. The token is random
+/// (128 bits), so no data can close the fence early.
+pub struct StopCommands {
+    token: String,
+}
+
+impl Default for StopCommands {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl StopCommands {
+    pub fn new() -> StopCommands {
+        let bytes: [u8; 16] = rand::random();
+        StopCommands {
+            token: bytes.iter().map(|b| format!("{b:02x}")).collect(),
+        }
+    }
+
+    pub fn start(&self) -> String {
+        format!("::stop-commands::{}", self.token)
+    }
+
+    pub fn end(&self) -> String {
+        format!("::{}::", self.token)
+    }
+}
+
 pub fn escape_data(s: &str) -> String {
     s.replace('%', "%25")
         .replace('\r', "%0D")

@@ -199,6 +199,33 @@ pub fn tool_json(name: &str) -> serde_json::Value {
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// RFC 3339 UTC timestamp, seconds precision, as in the original reports.
+/// A value from table data, a schema or BigQuery, made safe to print on one line: every
+/// control character (newline, carriage return, ESC, ...) is shown escaped (`\n`, `\u{1b}`),
+/// so data can neither start a line of its own (a `::workflow-command::` in the Actions log)
+/// nor drive the terminal.
+pub fn one_line(s: &str) -> String {
+    if !s.chars().any(char::is_control) {
+        return s.to_string();
+    }
+    s.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+/// Text made of lines: every control character but the line breaks escaped.
+pub fn lines_only(s: &str) -> String {
+    if !s.chars().any(|c| c.is_control() && c != '\n') {
+        return s.to_string();
+    }
+    s.split('\n').map(one_line).collect::<Vec<_>>().join("\n")
+}
+
 pub fn timestamp_now() -> String {
     chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }

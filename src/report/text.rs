@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use super::{Batch, Exporter, Outcome, ReportError};
+use super::{lines_only, one_line, Batch, Exporter, Outcome, ReportError};
 
 pub struct Text;
 
@@ -17,9 +17,16 @@ impl Exporter for Text {
             let _ = writeln!(out, "{legend}\n");
         }
         for case in cases.iter().filter(|c| c.outcome != Outcome::Error) {
-            let _ = writeln!(out, "{}: {}", case.name, case.headline);
+            let _ = writeln!(
+                out,
+                "{}: {}",
+                one_line(&case.name),
+                one_line(&case.headline)
+            );
             if !case.text.is_empty() {
-                out.push_str(&case.text);
+                // The commands escape each data value; this catches anything they missed
+                // (terminal escapes), leaving only their own line breaks.
+                out.push_str(&lines_only(&case.text));
                 if !case.text.ends_with('\n') {
                     out.push('\n');
                 }
@@ -38,7 +45,7 @@ impl Exporter for Text {
         if !failed.is_empty() {
             let _ = writeln!(out, "\n{}", summary.failed_heading);
             for c in failed {
-                let _ = writeln!(out, "  ✗ {}: {}", c.name, c.headline);
+                let _ = writeln!(out, "  ✗ {}: {}", one_line(&c.name), one_line(&c.headline));
             }
         }
         let _ = writeln!(out, "\n{RULE}");
