@@ -372,6 +372,7 @@ async fn no_call_when_the_comment_already_says_the_same() {
     let second = MockServer::start().await;
     let old = body.replace("actions/runs/4242", "actions/runs/1111");
     Mock::given(method("GET"))
+        .and(path(comments_path("")))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!([comment(3, &old)])))
         .expect(1)
         .mount(&second)
@@ -908,4 +909,80 @@ async fn workflow_commands_in_data_are_dead_in_the_log() {
         "annotations must follow the fence\n{}",
         r.log()
     );
+}
+
+/// Issue 14.3: anyone can write our marker into a comment. A planted "✅ no differences"
+/// by another user is never adopted (nor a quote of ours): the real result is posted anew.
+/// A token that can say who it is (GET /user) adopts that identity's own comment.
+#[tokio::test]
+async fn only_the_tokens_own_comment_is_updated() {
+    let server = MockServer::start().await;
+    let mut planted = comment(
+        3,
+        &format!("{MARKER}\n### ✅ bqcheck schema-diff: no differences"),
+    );
+    planted["user"] = json!({"login": "mallory", "id": 666, "type": "User"});
+    let quoted = comment(4, &format!("> {MARKER}\n> was this right?"));
+    Mock::given(method("GET"))
+        .and(path(comments_path("")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([planted, quoted])))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(comments_path("")))
+        .respond_with(ResponseTemplate::new(201).set_body_json(comment(99, "created")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("PATCH"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(comment(3, "patched")))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let r = Step::new(&server.uri(), &schema_gate()).run();
+    assert_eq!(r.code, 1, "{}", r.log());
+    assert!(
+        r.out("comment_url").ends_with("issuecomment-99"),
+        "{}",
+        r.log()
+    );
+    let posted = sent_bodies(&server, "POST").await;
+    assert!(
+        posted[0].contains("breaking"),
+        "the real result: {}",
+        posted[0]
+    );
+    server.verify().await;
+
+    // A personal token: GET /user names it, and its own marked comment is updated.
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/user"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"login": "ci-user", "id": 7})),
+        )
+        .mount(&server)
+        .await;
+    let mut mine = comment(8, &format!("{MARKER}\nold result"));
+    mine["user"] = json!({"login": "ci-user", "id": 7, "type": "User"});
+    let bots = comment(9, &format!("{MARKER}\nthe bot's, not this token's"));
+    Mock::given(method("GET"))
+        .and(path(comments_path("")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([bots, mine])))
+        .mount(&server)
+        .await;
+    Mock::given(method("PATCH"))
+        .and(path(format!("/repos/{REPO}/issues/comments/8")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(comment(8, "patched")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(comment(99, "created")))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let r = Step::new(&server.uri(), &schema_gate()).run();
+    assert_eq!(r.code, 1, "{}", r.log());
+    server.verify().await;
 }

@@ -152,6 +152,27 @@ struct Comment {
     html_url: String,
     #[serde(default)]
     body: Option<String>,
+    #[serde(default)]
+    user: Option<Login>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Login {
+    login: String,
+}
+
+/// Who comments with the default `GITHUB_TOKEN` (an installation token, which cannot read
+/// `GET /user`).
+pub const ACTIONS_BOT: &str = "github-actions[bot]";
+
+/// Is this comment ours to update? Written by the token's own identity, and starting with
+/// our marker: anyone can write the marker into a comment of theirs (a planted "✅ no
+/// differences"), and a quote of ours has it in the middle.
+fn is_ours(c: &Comment, marker: &str, me: &str) -> bool {
+    c.user
+        .as_ref()
+        .is_some_and(|u| u.login.eq_ignore_ascii_case(me))
+        && c.body.as_deref().is_some_and(|b| b.starts_with(marker))
 }
 
 fn api_error(e: octocrab::Error) -> GithubError {
@@ -182,17 +203,19 @@ pub async fn upsert(target: &Target<'_>, marker: &str, body: &str) -> Result<Pos
         "/repos/{}/issues/{}/comments",
         target.repository, target.number
     );
+    // The token's identity: a personal or app-user token can read GET /user; the default
+    // GITHUB_TOKEN cannot, and comments as github-actions[bot].
+    let me = match octo.get::<Login, _, ()>("/user", None).await {
+        Ok(u) => u.login,
+        Err(_) => ACTIONS_BOT.to_string(),
+    };
     let mut page: Page<Comment> = octo
         .get(&route, Some(&[("per_page", "100")]))
         .await
         .map_err(api_error)?;
     let mut found = None;
     loop {
-        if let Some(c) = page
-            .items
-            .into_iter()
-            .find(|c| c.body.as_deref().is_some_and(|b| b.contains(marker)))
-        {
+        if let Some(c) = page.items.into_iter().find(|c| is_ours(c, marker, &me)) {
             found = Some(c);
             break;
         }
@@ -248,6 +271,32 @@ mod tests {
             status_headline("table-compare", &t(3, 1, 1, 0), 2),
             "⚠️ bqcheck table-compare: 1 failed, 1 different (of 3)"
         );
+    }
+
+    #[test]
+    fn only_our_own_comment_starting_with_the_marker_is_adopted() {
+        let c = |login: &str, body: &str| Comment {
+            id: 1,
+            html_url: String::new(),
+            body: Some(body.into()),
+            user: Some(Login {
+                login: login.into(),
+            }),
+        };
+        let m = "<!-- bqcheck:schema-diff:default -->";
+        assert!(is_ours(&c(ACTIONS_BOT, &format!("{m}\nx")), m, ACTIONS_BOT));
+        assert!(!is_ours(&c("mallory", &format!("{m}\n✅")), m, ACTIONS_BOT));
+        assert!(!is_ours(&c(ACTIONS_BOT, &format!("> {m}")), m, ACTIONS_BOT));
+        assert!(is_ours(
+            &c("Deploy-Bot", &format!("{m}\nx")),
+            m,
+            "deploy-bot"
+        ));
+        let anonymous = Comment {
+            user: None,
+            ..c(ACTIONS_BOT, m)
+        };
+        assert!(!is_ours(&anonymous, m, ACTIONS_BOT));
     }
 
     #[test]
