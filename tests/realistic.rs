@@ -130,6 +130,18 @@ async fn every_type_at_20k_rows_identical_copy_and_one_change_per_column() {
     let r = &j["comparisons"][0];
     assert_eq!(r["rows"]["only_in_a"], seeded.len());
     assert_eq!(r["rows"]["only_in_b"], seeded.len());
+    // Whole rows carry no column attribution: the scans fingerprint each column instead, and
+    // exactly the seeded columns differ.
+    for c in r["columns"].as_array().unwrap() {
+        let name = c["name"].as_str().unwrap();
+        let seeded_here = seeded.iter().any(|(col, _)| *col == name);
+        assert_eq!(c["differs"], seeded_here, "{name}: {c:#}");
+    }
+    assert!(
+        r["notes"].to_string().contains("no key"),
+        "{:#}",
+        r["notes"]
+    );
 
     // A STRUCT parent selects its leaves: only st's changes are seen.
     let (code, j, err) = compare(

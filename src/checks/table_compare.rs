@@ -193,7 +193,14 @@ pub fn plan(a: &TableMeta, b: &TableMeta, opts: &CompareOptions) -> Result<Plan,
     };
     let mut key = Vec::new();
     for k in &names {
-        // A STRUCT key means all its leaves, in schema order.
+        // A STRUCT key means all its leaves, every one of them: a key narrowed to the leaves
+        // that happen to be comparable would join different rows.
+        if let Some(l) = plan_left_out_leaf(&left_out, &la, &lb, k) {
+            return Err(format!(
+                "key column `{k}`: its field `{}` cannot be compared ({})",
+                l.column, l.reason
+            ));
+        }
         let of_k: Vec<usize> = (0..columns.len())
             .filter(|&i| selects(k, &columns[i].path))
             .collect();
@@ -231,6 +238,19 @@ pub fn plan(a: &TableMeta, b: &TableMeta, opts: &CompareOptions) -> Result<Plan,
         key,
         key_source,
     })
+}
+
+/// A leaf selected by key name `k` (in either table) that was left out of the comparison.
+fn plan_left_out_leaf<'a>(
+    left_out: &'a [LeftOut],
+    la: &[Leaf],
+    lb: &[Leaf],
+    k: &str,
+) -> Option<&'a LeftOut> {
+    let is_leaf = |p: &str| la.iter().chain(lb).any(|l| l.path.eq_ignore_ascii_case(p));
+    left_out
+        .iter()
+        .find(|l| selects(k, &l.column) && is_leaf(&l.column))
 }
 
 /// Reject predicates that could end the statement, hide the rest of it, or close the
@@ -356,14 +376,21 @@ fn hash_sum(h: &str) -> String {
 }
 
 /// Why the scans also fingerprint each column: only when no row diff will say which columns
-/// differ (the tables cannot be joined, or `--skip-samples` skips the row diff).
-pub fn column_fingerprints_reason(same_location: bool, opts: &CompareOptions) -> Option<String> {
+/// differ (the tables cannot be joined, `--skip-samples` skips the row diff, or there is no
+/// key, so the row diff compares whole rows).
+pub fn column_fingerprints_reason(
+    same_location: bool,
+    plan: &Plan,
+    opts: &CompareOptions,
+) -> Option<String> {
     if opts.skip_stats {
         None
     } else if !same_location {
         Some("the tables are in different locations, so no row diff can join them: each column is fingerprinted in the scans to say which columns differ".into())
     } else if opts.skip_samples {
         Some("--skip-samples skips the row diff: each column is fingerprinted in the scans to say which columns differ".into())
+    } else if plan.key.is_empty() {
+        Some("no key: the row diff compares whole rows, so each column is fingerprinted in the scans to say which columns differ".into())
     } else {
         None
     }
@@ -1178,6 +1205,28 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.contains("r.tags") && e.contains("REPEATED"), "{e}");
+        // A STRUCT key with a leaf that cannot be compared is refused, not narrowed.
+        let sa = table(vec![Field {
+            fields: vec![f("a", "INT64"), f("b", "STRING")],
+            ..f("st", "RECORD")
+        }]);
+        let sb = table(vec![Field {
+            fields: vec![f("a", "INT64"), f("b", "INT64")],
+            ..f("st", "RECORD")
+        }]);
+        let e = plan(
+            &sa,
+            &sb,
+            &CompareOptions {
+                key: Some(vec!["st".into()]),
+                ..Default::default()
+            },
+        )
+        .unwrap_err();
+        assert!(
+            e.contains("`st.b`") && e.contains("type STRING in A"),
+            "{e}"
+        );
         let missing = CompareOptions {
             columns: Some(vec!["s".into()]),
             ..Default::default()
@@ -1301,23 +1350,33 @@ mod tests {
 
     #[test]
     fn column_fingerprints_only_where_no_row_diff_attributes() {
-        let o = CompareOptions::default();
-        assert_eq!(column_fingerprints_reason(true, &o), None);
-        assert!(column_fingerprints_reason(false, &o)
+        let a = table(vec![f("id", "INT64"), f("v", "STRING")]);
+        let o = CompareOptions {
+            key: Some(vec!["id".into()]),
+            ..Default::default()
+        };
+        let keyed = plan(&a, &a, &o).unwrap();
+        assert_eq!(column_fingerprints_reason(true, &keyed, &o), None);
+        assert!(column_fingerprints_reason(false, &keyed, &o)
             .unwrap()
             .contains("different locations"));
         let skip = CompareOptions {
             skip_samples: true,
-            ..Default::default()
+            ..o.clone()
         };
-        assert!(column_fingerprints_reason(true, &skip)
+        assert!(column_fingerprints_reason(true, &keyed, &skip)
             .unwrap()
             .contains("--skip-samples"));
         let nostats = CompareOptions {
             skip_stats: true,
-            ..Default::default()
+            ..o.clone()
         };
-        assert_eq!(column_fingerprints_reason(false, &nostats), None);
+        assert_eq!(column_fingerprints_reason(false, &keyed, &nostats), None);
+        let none = CompareOptions::default();
+        let unkeyed = plan(&a, &a, &none).unwrap();
+        assert!(column_fingerprints_reason(true, &unkeyed, &none)
+            .unwrap()
+            .contains("no key"));
     }
 
     #[test]

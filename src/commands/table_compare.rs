@@ -228,7 +228,7 @@ impl Ctx {
         };
         let mut notes = Vec::new();
         let mut stats = QueryStats::default();
-        let fingerprint_columns = tc::column_fingerprints_reason(same_location, opts);
+        let fingerprint_columns = tc::column_fingerprints_reason(same_location, &plan, opts);
         let scan_a = tc::scan_sql(ta, &plan, opts, fingerprint_columns.is_some());
         let scan_b = tc::scan_sql(tb, &plan, opts, fingerprint_columns.is_some());
         let diff_sql = if plan.key.is_empty() {
