@@ -334,6 +334,23 @@ async fn twenty_thousand_orders_with_known_differences() {
     assert_eq!(ids, fx::only_in_a(ROWS), "examples in key order");
     let first_changed = r["samples"]["changed"][0]["key"]["id"].as_i64();
     assert_eq!(first_changed, fx::changed(ROWS).first().copied());
+    // With fewer examples than changes, the examples are the first keys by value (the ids
+    // run from 954 to 19,049: by text, 10478 would come first).
+    let (code, j, err) = compare(
+        &job_project("orders-sample"),
+        &["--key", "id", "--sample-size", "5", &a, &b],
+    );
+    assert_eq!(code, 1, "{j:#}{err}");
+    let ids: Vec<i64> = j["comparisons"][0]["rows"]["samples"]["changed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["key"]["id"].as_i64())
+        .collect();
+    let mut expected = fx::changed(ROWS);
+    expected.sort();
+    expected.truncate(5);
+    assert_eq!(ids, expected);
 }
 
 #[tokio::test]

@@ -508,6 +508,19 @@ pub fn scan_sql(
 /// joined), counts per kind and per column, and example rows.
 pub fn keyed_diff_sql(a: &TableRef, b: &TableRef, plan: &Plan, opts: &CompareOptions) -> String {
     let n = plan.columns.len();
+    // Examples are the first rows by key value (id 7 before 1007) where the key can be
+    // ordered; otherwise by the key's JSON text.
+    let typed_order = plan
+        .key
+        .iter()
+        .all(|&i| orderable(&plan.columns[i].col_type) && !plan.columns[i].repeated);
+    let order = if typed_order {
+        let mut by: Vec<String> = (0..plan.key.len()).map(|j| format!("kk{j}")).collect();
+        by.push("COALESCE(ak, bk)".into());
+        by.join(", ")
+    } else {
+        "COALESCE(ak, bk)".into()
+    };
     let side = |t: &TableRef| {
         let mut cols = vec![
             format!("{} AS _k", key_struct(plan)),
@@ -524,6 +537,12 @@ pub fn keyed_diff_sql(a: &TableRef, b: &TableRef, plan: &Plan, opts: &CompareOpt
             "COUNT(*) AS _n".to_string(),
             "ANY_VALUE(_row) AS _row".to_string(),
         ];
+        if typed_order {
+            for (j, &i) in plan.key.iter().enumerate() {
+                cols.push(format!("{} AS k{j}", expr(&plan.columns[i], "t")));
+                agg.push(format!("ANY_VALUE(k{j}) AS k{j}"));
+            }
+        }
         for (i, c) in plan.columns.iter().enumerate() {
             agg.push(format!("ANY_VALUE(c{i}) AS c{i}"));
             if opts.float_tolerance.is_some() && c.col_type == "FLOAT64" && !c.repeated {
@@ -545,6 +564,11 @@ pub fn keyed_diff_sql(a: &TableRef, b: &TableRef, plan: &Plan, opts: &CompareOpt
         "a._row AS arow".to_string(),
         "b._row AS brow".to_string(),
     ];
+    if typed_order {
+        for j in 0..plan.key.len() {
+            join_cols.push(format!("COALESCE(a.k{j}, b.k{j}) AS kk{j}"));
+        }
+    }
     let mut diffs = Vec::new();
     for (i, c) in plan.columns.iter().enumerate() {
         let d = match opts.float_tolerance {
@@ -585,7 +609,7 @@ pub fn keyed_diff_sql(a: &TableRef, b: &TableRef, plan: &Plan, opts: &CompareOpt
         "WITH a AS (\n  {}\n),\nb AS (\n  {}\n),\nj AS (\n  SELECT {}\n  FROM a FULL OUTER JOIN b ON a._k = b._k\n),\n\
          d AS (\n  SELECT *, CASE WHEN an > 1 OR bn > 1 THEN 'dup' WHEN bk IS NULL THEN 'a' WHEN ak IS NULL THEN 'b' \
          WHEN TRUE IN UNNEST([{}]) THEN 'c' END AS kind\n  FROM j\n),\n\
-         r AS (\n  SELECT *, ROW_NUMBER() OVER (PARTITION BY kind ORDER BY COALESCE(ak, bk)) AS rn\n  FROM d\n)\n\
+         r AS (\n  SELECT *, ROW_NUMBER() OVER (PARTITION BY kind ORDER BY {order}) AS rn\n  FROM d\n)\n\
          SELECT\n  {}\nFROM r",
         side(a),
         side(b),
@@ -1500,6 +1524,11 @@ mod tests {
         assert!(
             sql.contains("WHEN an > 1 OR bn > 1 THEN 'dup'"),
             "duplicate keys are never joined: {sql}"
+        );
+        assert!(
+            sql.contains("COALESCE(a.k0, b.k0) AS kk0")
+                && sql.contains("ORDER BY kk0, COALESCE(ak, bk)"),
+            "examples are the first keys by value: {sql}"
         );
         let o2 = CompareOptions {
             skip_samples: true,
