@@ -111,7 +111,12 @@ pub fn result_store(common: &CommonArgs, dry_run: bool) -> crate::warehouse::cac
         .map(|u| crate::warehouse::client::redact_url(&u))
         .unwrap_or_else(|| crate::warehouse::client::DEFAULT_API_URL.to_string());
     let dir = common.cache_dir.clone().or_else(default_dir);
-    Store::new(dir.map(|d| ResultCache::new(d, &endpoint)))
+    let sends_credentials = api_url(common).is_none() || common.send_credentials_to_api_url;
+    let identity = crate::warehouse::auth::credential_identity(
+        common.credentials.as_deref(),
+        sends_credentials,
+    );
+    Store::new(dir.map(|d| ResultCache::new(d, &endpoint, &identity)))
 }
 
 /// After a batch: cancel the BigQuery jobs of items that timed out or were cancelled.

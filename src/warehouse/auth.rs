@@ -161,6 +161,43 @@ pub fn credential_project(flag: Option<&Path>) -> Option<String> {
         .and_then(|c| c.project)
 }
 
+/// Who the credentials that would be used are, for the result cache's key (no network, and
+/// nothing secret: a refresh token is represented by a hash of it). `anonymous` when no
+/// credentials are sent (an emulator).
+pub fn credential_identity(flag: Option<&Path>, sends_credentials: bool) -> String {
+    if !sends_credentials {
+        return "anonymous".into();
+    }
+    let c = match find_credential_file(flag, &mut Vec::new()) {
+        Ok(Some(c)) => c,
+        Ok(None) => return "metadata-server".into(),
+        Err(_) => return "unknown".into(),
+    };
+    let field = |k: &str| c.json.get(k).and_then(Value::as_str).map(String::from);
+    let who = match c.kind.as_str() {
+        "service_account" => field("client_email"),
+        "external_account" => field("service_account_impersonation_url")
+            .and_then(|u| {
+                u.split('/')
+                    .next_back()
+                    .and_then(|s| s.split(':').next())
+                    .map(String::from)
+            })
+            .or_else(|| field("audience")),
+        // gcloud's client id is everyone's: the refresh token is the user's grant.
+        "authorized_user" => field("refresh_token").map(|t| {
+            use sha2::{Digest, Sha256};
+            Sha256::digest(t.as_bytes())
+                .iter()
+                .take(16)
+                .map(|b| format!("{b:02x}"))
+                .collect()
+        }),
+        _ => None,
+    };
+    format!("{}:{}", c.kind, who.unwrap_or_else(|| "?".into()))
+}
+
 /// A ready token source.
 pub struct TokenProvider {
     auth: DefaultAuthenticator,
@@ -348,5 +385,50 @@ mod tests {
             "{e}"
         );
         assert!(!e.contains("TOPSECRET"), "{e}");
+    }
+
+    #[test]
+    fn identities_name_the_principal_and_never_a_secret() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, v: serde_json::Value| {
+            let p = dir.path().join(name);
+            std::fs::write(&p, v.to_string()).unwrap();
+            p
+        };
+        let sa = write(
+            "sa.json",
+            serde_json::json!({"type": "service_account", "client_email": "ci@p.iam.gserviceaccount.com", "private_key": "SECRET"}),
+        );
+        assert_eq!(
+            credential_identity(Some(&sa), true),
+            "service_account:ci@p.iam.gserviceaccount.com"
+        );
+        assert_eq!(credential_identity(Some(&sa), false), "anonymous");
+        let user = write(
+            "user.json",
+            serde_json::json!({"type": "authorized_user", "client_id": "gcloud", "refresh_token": "1//REFRESH-SECRET"}),
+        );
+        let a = credential_identity(Some(&user), true);
+        assert!(
+            a.starts_with("authorized_user:") && !a.contains("SECRET"),
+            "{a}"
+        );
+        let other = write(
+            "other.json",
+            serde_json::json!({"type": "authorized_user", "client_id": "gcloud", "refresh_token": "1//ANOTHER"}),
+        );
+        assert_ne!(
+            credential_identity(Some(&other), true),
+            a,
+            "two users of gcloud's client id"
+        );
+        let wif = write(
+            "wif.json",
+            serde_json::json!({"type": "external_account", "audience": "//iam/pool", "service_account_impersonation_url": "https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/bq@p.iam.gserviceaccount.com:generateAccessToken"}),
+        );
+        assert_eq!(
+            credential_identity(Some(&wif), true),
+            "external_account:bq@p.iam.gserviceaccount.com"
+        );
     }
 }

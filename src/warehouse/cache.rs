@@ -115,6 +115,9 @@ struct Key {
     format: String,
     tool: String,
     endpoint: String,
+    /// Who asked ([`crate::warehouse::auth::credential_identity`]): row-level security and
+    /// column masking can give another principal other results.
+    identity: String,
     tables: Vec<TableVersion>,
     sql: String,
 }
@@ -131,13 +134,15 @@ struct Entry {
 pub struct ResultCache {
     dir: PathBuf,
     endpoint: String,
+    identity: String,
 }
 
 impl ResultCache {
-    pub fn new(dir: PathBuf, endpoint: &str) -> ResultCache {
+    pub fn new(dir: PathBuf, endpoint: &str, identity: &str) -> ResultCache {
         ResultCache {
             dir,
             endpoint: endpoint.to_string(),
+            identity: identity.to_string(),
         }
     }
 
@@ -153,6 +158,7 @@ impl ResultCache {
             format: FORMAT.to_string(),
             tool: env!("CARGO_PKG_VERSION").to_string(),
             endpoint: self.endpoint.clone(),
+            identity: self.identity.clone(),
             tables,
             sql: sql.to_string(),
         }
@@ -209,15 +215,18 @@ impl ResultCache {
         };
         let bytes = serde_json::to_vec(&entry).map_err(|e| write_err(io::Error::other(e)))?;
         let parent = path.parent().unwrap_or(&self.dir);
-        fs::create_dir_all(parent).map_err(|source| CacheError::CreateDir {
+        private_dirs(&self.dir, parent).map_err(|source| CacheError::CreateDir {
             path: parent.to_path_buf(),
             source,
         })?;
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
         let tmp = path.with_extension(format!("json.{}.{n}.tmp", std::process::id()));
-        let written = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
+        let mut options = fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        // Entries hold table data (sample rows, statistics): readable by the owner only.
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let written = options
             .open(&tmp)
             .and_then(|mut f| f.write_all(&bytes))
             .and_then(|()| fs::rename(&tmp, &path));
@@ -227,6 +236,33 @@ impl ResultCache {
         }
         Ok(())
     }
+}
+
+/// Create `leaf` and the directories up to it below `root` (and `root` itself) as private
+/// (0700 on Unix), tightening any that exist with wider permissions.
+fn private_dirs(root: &Path, leaf: &Path) -> io::Result<()> {
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(leaf)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mut dir = Some(leaf);
+        while let Some(d) = dir {
+            if let Ok(m) = fs::metadata(d) {
+                if m.permissions().mode() & 0o077 != 0 {
+                    fs::set_permissions(d, fs::Permissions::from_mode(0o700))?;
+                }
+            }
+            if d == root {
+                break;
+            }
+            dir = d.parent().filter(|p| p.starts_with(root));
+        }
+    }
+    Ok(())
 }
 
 /// How long a result whose query calls a clock function (`CURRENT_TIMESTAMP()` in the
@@ -488,7 +524,11 @@ mod tests {
     #[test]
     fn put_then_get_round_trips_and_any_key_change_misses() {
         let dir = tempfile::tempdir().unwrap();
-        let c = ResultCache::new(dir.path().to_path_buf(), EP);
+        let c = ResultCache::new(
+            dir.path().to_path_buf(),
+            EP,
+            "sa:a@p.iam.gserviceaccount.com",
+        );
         let tables = [tv("p.d.a", 10), tv("p.d.b", 20)];
         assert_eq!(c.get(&tables, "SELECT 1"), None);
         c.put(&tables, "SELECT 1", &rows(), 1234).unwrap();
@@ -502,15 +542,59 @@ mod tests {
         assert!(!hits(&[tv("p.d.a", 10), tv("p.d.c", 20)], "SELECT 1"));
         assert!(!hits(&[tv("p.d.a", 10)], "SELECT 1"));
         assert!(!hits(&tables, "SELECT 1 "));
-        let other = ResultCache::new(dir.path().to_path_buf(), "http://localhost:9050");
+        let other = ResultCache::new(
+            dir.path().to_path_buf(),
+            "http://localhost:9050",
+            "sa:a@p.iam.gserviceaccount.com",
+        );
         assert!(other.get(&tables, "SELECT 1").is_none());
+        // Another principal (row-level security, masking) is never served this one's rows.
+        let weaker = ResultCache::new(
+            dir.path().to_path_buf(),
+            EP,
+            "sa:intern@p.iam.gserviceaccount.com",
+        );
+        assert!(weaker.get(&tables, "SELECT 1").is_none());
         assert_eq!(c.dir(), dir.path());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn entries_are_private_to_their_owner() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("cache");
+        // A cache dir made earlier with the usual 0755 is tightened.
+        fs::create_dir_all(&root).unwrap();
+        fs::set_permissions(&root, fs::Permissions::from_mode(0o755)).unwrap();
+        let c = ResultCache::new(root.clone(), EP, "anonymous");
+        c.put(&[tv("p.d.a", 1)], "SELECT 1", &rows(), 0).unwrap();
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let mut files = Vec::new();
+        let mut stack = vec![root.clone()];
+        while let Some(d) = stack.pop() {
+            assert_eq!(mode(&d), 0o700, "{}", d.display());
+            for e in fs::read_dir(&d).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else {
+                    files.push(p);
+                }
+            }
+        }
+        assert_eq!(files.len(), 1);
+        assert_eq!(mode(&files[0]), 0o600, "{}", files[0].display());
     }
 
     #[test]
     fn corrupt_entries_miss_and_are_rewritten() {
         let dir = tempfile::tempdir().unwrap();
-        let c = ResultCache::new(dir.path().to_path_buf(), EP);
+        let c = ResultCache::new(
+            dir.path().to_path_buf(),
+            EP,
+            "sa:a@p.iam.gserviceaccount.com",
+        );
         let t = [tv("p.d.t", 5)];
         c.put(&t, "SELECT a", &rows(), 7).unwrap();
         let good = fs::read(c.path(&c.key(&t, "SELECT a"))).unwrap();
@@ -542,7 +626,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("file");
         fs::write(&file, "x").unwrap();
-        let c = ResultCache::new(file.join("cache"), EP);
+        let c = ResultCache::new(file.join("cache"), EP, "anonymous");
         let err = c
             .put(&[tv("p.d.t", 1)], "SELECT 1", &rows(), 0)
             .unwrap_err();
