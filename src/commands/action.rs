@@ -80,8 +80,7 @@ pub enum CommentMode {
     Never,
 }
 
-/// The action's settings, read from its inputs.
-#[derive(Debug)]
+/// The action's settings, read from its inputs. Its `Debug` never shows the token.
 pub struct Settings {
     /// `schema-diff`, `table-compare` or `profile`.
     pub command: String,
@@ -94,6 +93,23 @@ pub struct Settings {
     pub comment_tag: String,
     pub github_token: Option<String>,
     pub report_dir: PathBuf,
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("command", &self.command)
+            .field("argv", &self.argv)
+            .field("listed", &self.listed)
+            .field("comment", &self.comment)
+            .field("comment_tag", &self.comment_tag)
+            .field(
+                "github_token",
+                &self.github_token.as_ref().map(|_| "<redacted>"),
+            )
+            .field("report_dir", &self.report_dir)
+            .finish()
+    }
 }
 
 const COMMANDS: [&str; 3] = ["schema-diff", "table-compare", "profile"];
@@ -587,6 +603,22 @@ mod tests {
             .map(|(k, v)| (Inputs::var_name(k), v.to_string()))
             .collect();
         Inputs::from_lookup(move |k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn debug_never_shows_the_github_token() {
+        let s = Settings::read(&inputs(&[
+            ("command", "schema-diff"),
+            ("pairs", "dev.a:prod.a"),
+            ("github_token", "ghs_SECRET0TOKEN"),
+        ]))
+        .unwrap();
+        assert_eq!(s.github_token.as_deref(), Some("ghs_SECRET0TOKEN"));
+        let shown = format!("{s:?}");
+        assert!(
+            !shown.contains("SECRET") && shown.contains("<redacted>"),
+            "{shown}"
+        );
     }
 
     #[test]

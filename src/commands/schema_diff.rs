@@ -10,7 +10,7 @@ use crate::checks::schema_diff::{self, Change, Class, DiffOptions};
 use crate::cli::{SchemaDiffArgs, SchemaFailOn};
 use crate::input::{Pair, Source};
 use crate::report::{
-    self, markdown::cell, Annotation, Batch, Case, Level, Outcome, Summary, Totals,
+    self, markdown::cell, markdown::code, Annotation, Batch, Case, Level, Outcome, Summary, Totals,
 };
 use crate::runner;
 use crate::warehouse::Metadata;
@@ -174,9 +174,9 @@ fn markdown_rows(
     for c in changes {
         let _ = writeln!(
             out,
-            "| `{}` | `{}` | {} | {} | {} |",
+            "| `{}` | {} | {} | {} | {} |",
             c.sign(),
-            cell(&c.path),
+            code(&c.path),
             c.class,
             cell(&c.describe()),
             cell(last(c).unwrap_or(""))

@@ -13,7 +13,7 @@ use crate::checks::table_compare::{self as tc, ColumnComparison, CompareOptions,
 use crate::cli::{CompareFailOn, TableCompareArgs};
 use crate::config::PairOptions;
 use crate::input::{Pair, Source, TableRef};
-use crate::report::{self, markdown::cell, Batch, Case, Outcome, Summary, Totals};
+use crate::report::{self, markdown::cell, markdown::code, Batch, Case, Outcome, Summary, Totals};
 use crate::runner;
 use crate::warehouse::cache::{Served, Store};
 use crate::warehouse::query::QueryOptions;
@@ -685,7 +685,7 @@ fn markdown_details(o: &PairOutcome) -> String {
         if !r.changed_by_column.is_empty() {
             let _ = writeln!(out, "| column | rows changed |\n|---|---|");
             for (c, n) in &r.changed_by_column {
-                let _ = writeln!(out, "| `{}` | {n} |", cell(c));
+                let _ = writeln!(out, "| {} | {n} |", code(c));
             }
             out.push('\n');
         }
@@ -694,12 +694,17 @@ fn markdown_details(o: &PairOutcome) -> String {
     if !differing.is_empty() {
         let _ = writeln!(out, "| column | difference |\n|---|---|");
         for c in differing {
-            let _ = writeln!(out, "| `{}` | {} |", cell(&c.name), cell(&stat_line(c)));
+            let _ = writeln!(out, "| {} | {} |", code(&c.name), cell(&stat_line(c)));
         }
         out.push('\n');
     }
     for l in &o.plan.left_out {
-        let _ = writeln!(out, "- not compared: `{}` ({})", cell(&l.column), l.reason);
+        let _ = writeln!(
+            out,
+            "- not compared: {} ({})",
+            code(&l.column),
+            cell(&l.reason)
+        );
     }
     for n in &o.notes {
         let _ = writeln!(out, "- note: {}", cell(n));

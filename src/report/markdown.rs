@@ -13,9 +13,32 @@ pub fn cell(s: &str) -> String {
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('|', "\\|")
-        .replace('@', "&#64;")
+        // GitHub finds mentions after rendering, so an entity would still notify: a
+        // zero-width space after the @ is what stops `@team` from pinging anyone.
+        .replace('@', "@\u{200B}")
         .replace('[', "\\[")
         .replace('\n', " ")
+}
+
+/// `s` as a code span in a table cell: fenced by more backticks than any run inside it (so a
+/// name with backticks cannot end the span and inject Markdown), padded when it starts or
+/// ends with one. Inside a code span entities are not decoded, so only `|` (a table cell's
+/// end) and line breaks are escaped.
+pub fn code(s: &str) -> String {
+    let text = s.replace('|', "\\|").replace(['\n', '\r'], " ");
+    let mut longest = 0;
+    let mut run = 0;
+    for c in text.chars() {
+        run = if c == '`' { run + 1 } else { 0 };
+        longest = longest.max(run);
+    }
+    let fence = "`".repeat(longest + 1);
+    let pad = if text.starts_with('`') || text.ends_with('`') {
+        " "
+    } else {
+        ""
+    };
+    format!("{fence}{pad}{text}{pad}{fence}")
 }
 
 impl Exporter for Markdown {
@@ -62,7 +85,7 @@ fn parts(batch: &dyn Batch) -> Parts {
                 Outcome::Fail => "❌",
                 Outcome::Error => "⚠️",
             };
-            format!("| {icon} | `{}` | {} |\n", cell(&c.name), cell(&c.headline))
+            format!("| {icon} | {} | {} |\n", code(&c.name), cell(&c.headline))
         })
         .collect();
     let details = cases
@@ -142,4 +165,17 @@ fn html_escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn names_cannot_break_out_of_code_spans_or_mention() {
+        assert_eq!(super::code("a.b"), "`a.b`");
+        assert_eq!(super::code("x` | **y**"), "``x` \\| **y**``");
+        assert_eq!(super::code("`x`"), "`` `x` ``");
+        assert_eq!(super::code("a\nb"), "`a b`");
+        assert_eq!(super::cell("@org/team"), "@\u{200B}org/team");
+        assert!(!super::cell("hi @octocat").contains("@o"));
+    }
 }

@@ -57,8 +57,9 @@ impl std::fmt::Display for CredentialSource {
     }
 }
 
-/// The key file's location and kind, found without any network access.
-#[derive(Debug, Clone)]
+/// The key file's location and kind, found without any network access. Its `Debug` shows
+/// neither the key nor any token in it.
+#[derive(Clone)]
 pub struct CredentialFile {
     pub source: CredentialSource,
     pub path: PathBuf,
@@ -66,6 +67,17 @@ pub struct CredentialFile {
     /// The project the credential names, if any (default project of last resort).
     pub project: Option<String>,
     json: Value,
+}
+
+impl std::fmt::Debug for CredentialFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CredentialFile")
+            .field("source", &self.source)
+            .field("path", &self.path)
+            .field("kind", &self.kind)
+            .field("project", &self.project)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The path gcloud writes application-default credentials to.
@@ -429,6 +441,25 @@ mod tests {
         assert_eq!(
             credential_identity(Some(&wif), true),
             "external_account:bq@p.iam.gserviceaccount.com"
+        );
+    }
+
+    #[test]
+    fn debug_never_shows_the_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("k.json");
+        std::fs::write(
+            &p,
+            r#"{"type":"service_account","client_email":"a@p.iam.gserviceaccount.com","private_key":"-----BEGIN PRIVATE KEY-----SECRET"}"#,
+        )
+        .unwrap();
+        let c = find_credential_file(Some(&p), &mut Vec::new())
+            .unwrap()
+            .unwrap();
+        let shown = format!("{c:?}");
+        assert!(
+            shown.contains("service_account") && !shown.contains("SECRET"),
+            "{shown}"
         );
     }
 }
