@@ -604,6 +604,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
     {
         return Ok(Config::default());
     }
+    limits(&shown, text)?;
     serde_yaml_ng::from_str::<Config>(text).map_err(|e| {
         let full = e.to_string();
         // serde_yaml_ng appends " at line L column C"; the position goes in front instead.
@@ -624,6 +625,66 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
             },
         }
     })
+}
+
+/// The largest config file read (a real one is a few kilobytes).
+pub const MAX_CONFIG_BYTES: usize = 1 << 20;
+/// The deepest nesting of flow collections (`[`, `{`) or indentation levels read; the
+/// schema's own nesting is 4.
+pub const MAX_CONFIG_DEPTH: usize = 32;
+
+/// Refuse, before the parser sees it, a file too large or too deeply nested to be a config
+/// (a PR can ship one: 100,000 nested `[` took the parser 45 s).
+fn limits(shown: &str, text: &str) -> Result<(), ConfigError> {
+    if text.len() > MAX_CONFIG_BYTES {
+        return Err(ConfigError::Unplaced {
+            path: shown.to_string(),
+            message: format!(
+                "{} bytes: a config file is at most {MAX_CONFIG_BYTES}",
+                text.len()
+            ),
+        });
+    }
+    let mut depth = 0usize;
+    let mut quote: Option<char>;
+    for (n, line) in text.lines().enumerate() {
+        let deep = |column: usize| ConfigError::Invalid {
+            path: shown.to_string(),
+            line: n + 1,
+            column,
+            message: format!("nested deeper than {MAX_CONFIG_DEPTH} levels"),
+        };
+        if depth == 0 {
+            let indent = line.len() - line.trim_start_matches([' ', '-']).len();
+            if indent > 2 * MAX_CONFIG_DEPTH {
+                return Err(deep(indent + 1));
+            }
+        }
+        // A quote opens a quoted scalar only where a value starts (an apostrophe inside a
+        // plain scalar, `it's`, opens nothing); a quoted scalar is taken to end with its line.
+        quote = None;
+        let mut prev = ' ';
+        for (col, c) in line.chars().enumerate() {
+            match (quote, c) {
+                (Some(q), c) if c == q => quote = None,
+                (Some(_), _) => {}
+                (None, '\'' | '"') if matches!(prev, ' ' | '\t' | ':' | '-' | '[' | '{' | ',') => {
+                    quote = Some(c)
+                }
+                (None, '#') if matches!(prev, ' ' | '\t') => break,
+                (None, '[' | '{') => {
+                    depth += 1;
+                    if depth > MAX_CONFIG_DEPTH {
+                        return Err(deep(col + 1));
+                    }
+                }
+                (None, ']' | '}') => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+            prev = c;
+        }
+    }
+    Ok(())
 }
 
 /// `--config PATH` (which must exist), else `.bqcheck.yml` in the working directory if any.
@@ -1151,6 +1212,39 @@ profile:
         parse(Path::new("cfg/.bqcheck.yml"), text)
             .expect_err("must be refused")
             .to_string()
+    }
+
+    #[test]
+    fn files_too_large_or_too_deep_are_refused_before_parsing() {
+        let deep = format!("table_compare:\n  exclude_columns: {}", "[".repeat(100_000));
+        assert_eq!(
+            err(&deep),
+            "cfg/.bqcheck.yml:2:52: nested deeper than 32 levels"
+        );
+        let mut indented = String::new();
+        for i in 0..200 {
+            indented.push_str(&format!("{}k{i}:\n", " ".repeat(i)));
+        }
+        assert!(err(&indented).contains("nested deeper than 32 levels"));
+        let big = format!("# {}\nparallel: 2\n", "x".repeat(MAX_CONFIG_BYTES));
+        assert!(
+            err(&big).contains("a config file is at most"),
+            "{}",
+            err(&big)
+        );
+        // Quotes and apostrophes do not hide or invent nesting.
+        assert!(parse(Path::new("c"), FULL).is_ok());
+        let fine = "schema_diff:\n  accept:\n    - { pair: \"a.b:c.d\", path: x, change: removed, reason: \"it's [[[[ fine\" }\n";
+        assert!(
+            parse(Path::new("c"), fine).is_ok(),
+            "{:?}",
+            parse(Path::new("c"), fine).err()
+        );
+        let hidden = format!(
+            "table_compare:\n  exclude_columns: [a, it's, {}",
+            "[".repeat(1000)
+        );
+        assert!(err(&hidden).contains("nested deeper"), "{}", err(&hidden));
     }
 
     fn loaded(text: &str) -> Loaded {

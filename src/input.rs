@@ -426,8 +426,13 @@ pub enum InputError {
 /// otherwise `A,B` or `A B`.
 pub fn split_pair_line(line: &str) -> Result<(String, String), String> {
     let line = line.trim();
+    // Each side holds at most one colon (`project:dataset.table`), a schema file's path a few
+    // more; trying every colon of a line with thousands would be quadratic.
+    const MAX_COLONS: usize = 8;
+    let colons = line.matches(':').count();
     let colon_splits: Vec<(String, String)> = line
         .match_indices(':')
+        .take(if colons > MAX_COLONS { 0 } else { colons })
         .map(|(i, _)| (line[..i].trim(), line[i + 1..].trim()))
         .filter(|(a, b)| Source::plausible(a) && Source::plausible(b))
         .map(|(a, b)| (a.to_string(), b.to_string()))

@@ -130,6 +130,23 @@ fn a_huge_line_is_named_not_echoed() {
     assert!(msg.contains("characters left out"), "{msg}");
 }
 
+/// Issue 14.7: a line of 200,000 colons is refused as not a pair, at once (each colon used
+/// to be tried as the split, re-reading the line every time).
+#[test]
+fn a_line_of_colons_is_refused_without_trying_each() {
+    let line = format!("dev.a{}prod.b", ":".repeat(200_000));
+    let errors = parse_pair_lines("pairs.txt", &line, Some("p")).unwrap_err();
+    assert_eq!(errors.len(), 1);
+    assert!(
+        errors[0].to_string().starts_with("pairs.txt:1: "),
+        "{}",
+        &errors[0].to_string()[..80]
+    );
+    // An ordinary legacy pair still splits at its one valid colon.
+    let ok = parse_pair_lines("pairs.txt", "p:d.a:q:d.b\n", Some("p"));
+    assert!(ok.is_ok(), "{ok:?}");
+}
+
 #[test]
 fn nul_bytes_are_rejected_with_their_line() {
     let errors =

@@ -82,8 +82,21 @@ pub fn parse(path: &Path, text: &str) -> Result<TableMeta, SchemaFileError> {
             ))
         }
     };
+    let columns = count_fields(meta.fields());
+    if columns > MAX_COLUMNS {
+        return Err(shape(format!(
+            "{columns} columns (nested fields included): BigQuery allows at most {MAX_COLUMNS}"
+        )));
+    }
     check_fields(meta.fields(), "", 1).map_err(shape)?;
     Ok(meta)
+}
+
+/// BigQuery allows at most this many columns in a table, nested fields included.
+pub const MAX_COLUMNS: usize = 10_000;
+
+fn count_fields(fields: &[Field]) -> usize {
+    fields.iter().map(|f| 1 + count_fields(&f.fields)).sum()
 }
 
 /// BigQuery allows at most this many levels of nested RECORD types.
@@ -120,6 +133,29 @@ fn check_fields(fields: &[Field], prefix: &str, depth: usize) -> Result<(), Stri
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn more_columns_than_bigquery_allows_are_refused() {
+        let fields: Vec<serde_json::Value> = (0..10_001)
+            .map(|i| serde_json::json!({"name": format!("c{i}"), "type": "STRING"}))
+            .collect();
+        let text = serde_json::Value::Array(fields).to_string();
+        let e = parse(Path::new("wide.json"), &text)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("wide.json") && e.contains("10001 columns"),
+            "{e}"
+        );
+        let ok: Vec<serde_json::Value> = (0..10_000)
+            .map(|i| serde_json::json!({"name": format!("c{i}"), "type": "STRING"}))
+            .collect();
+        assert!(parse(
+            Path::new("ok.json"),
+            &serde_json::Value::Array(ok).to_string()
+        )
+        .is_ok());
+    }
 
     #[test]
     fn reads_all_three_shapes() {
