@@ -167,6 +167,12 @@ fn unquote(s: &str) -> Option<String> {
 /// ending with a hyphen, at most 30 characters; optionally `domain:` scoped.
 /// (Google requires at least 6 characters for new projects; shorter ids are accepted so that
 /// emulators and old projects work.)
+/// Is `p` a project id BigQuery could have? It goes into request paths (`/projects/{p}/...`),
+/// where `..` or `/` would change the route.
+pub fn check_project_id(p: &str) -> Result<(), &'static str> {
+    validate_project(p)
+}
+
 fn validate_project(p: &str) -> Result<(), &'static str> {
     let id = match p.rsplit_once(':') {
         Some((domain, id)) => {

@@ -708,3 +708,22 @@ fn tolerances_must_be_finite() {
         assert_eq!(out.status.code(), Some(2), "--tolerance {bad}");
     }
 }
+
+/// Issue 14.8: the job project goes into request paths; `../x` would route elsewhere.
+#[test]
+fn a_project_id_that_could_change_the_route_is_refused() {
+    for bad in ["../admin", "a/b", "Acme"] {
+        let out = bin("bq-table-compare")
+            .args(["--api-url", "http://127.0.0.1:1", "--project", bad])
+            .args(["p.d.a", "p.d.b"])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{bad}: {err}");
+        assert!(err.contains("bad project id"), "{bad}: {err}");
+        assert!(
+            !err.contains("Connection refused"),
+            "refused before any request: {err}"
+        );
+    }
+}

@@ -35,6 +35,18 @@ pub fn default_project(common: &CommonArgs) -> Option<String> {
         })
 }
 
+/// [`default_project`], checked: it goes into request paths (`/projects/{id}/queries`),
+/// where `../x` would silently route elsewhere.
+pub fn checked_project(common: &CommonArgs) -> anyhow::Result<Option<String>> {
+    match default_project(common) {
+        Some(p) => match input::check_project_id(&p) {
+            Ok(()) => Ok(Some(p)),
+            Err(why) => anyhow::bail!("bad project id `{}`: {why}", report::one_line(&p)),
+        },
+        None => Ok(None),
+    }
+}
+
 /// `--api-url`, then `BIGQUERY_EMULATOR_HOST`: an emulator, talked to without auth.
 fn api_url(common: &CommonArgs) -> Option<String> {
     common.api_url.clone().or_else(|| {

@@ -10,7 +10,7 @@ use anyhow::Context;
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use super::{client, default_project, parallelism, progress, stdin_text, Finished, Listed};
+use super::{client, parallelism, progress, stdin_text, Finished, Listed};
 use crate::checks::profile::{self as pf, Anomaly, ColumnProfile, Severity, Thresholds};
 use crate::checks::table_compare::validate_where;
 use crate::cli::{ProfileArgs, ProfileFailOn};
@@ -781,7 +781,7 @@ pub async fn execute(args: &ProfileArgs, listed: &Listed) -> anyhow::Result<Fini
             return Ok(Finished::Refused(2));
         }
     }
-    let project = default_project(common);
+    let project = super::checked_project(common)?;
     let tables = match read_tables(args, listed, project.as_deref())? {
         Ok(t) => t,
         Err(code) => return Ok(Finished::Refused(code)),

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use serde_json::{json, Value};
 
-use super::{client, default_project, parallelism, progress, read_pairs, Finished, Listed};
+use super::{client, parallelism, progress, read_pairs, Finished, Listed};
 use crate::checks::schema_diff::{self, Change, Class, DiffOptions};
 use crate::cli::{SchemaDiffArgs, SchemaFailOn};
 use crate::input::{Pair, Source};
@@ -444,7 +444,7 @@ pub async fn run(args: SchemaDiffArgs) -> anyhow::Result<u8> {
 /// Read the pairs, compare them all; the reports are left to the caller.
 pub async fn execute(args: &SchemaDiffArgs, listed: &Listed) -> anyhow::Result<Finished> {
     let common = &args.common;
-    let project = default_project(common);
+    let project = super::checked_project(common)?;
     let pairs = match read_pairs(
         &args.input.pairs,
         args.input.pairs_file.as_deref(),

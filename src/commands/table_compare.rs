@@ -7,7 +7,7 @@ use anyhow::bail;
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use super::{client, default_project, parallelism, progress, read_pairs, Finished, Listed};
+use super::{client, parallelism, progress, read_pairs, Finished, Listed};
 use crate::checks::schema_diff::{self, Change, DiffOptions};
 use crate::checks::table_compare::{self as tc, ColumnComparison, CompareOptions, Plan, RowDiff};
 use crate::cli::{CompareFailOn, TableCompareArgs};
@@ -850,7 +850,7 @@ pub async fn execute(args: &TableCompareArgs, listed: &Listed) -> anyhow::Result
     {
         bail!("tolerances must be non-negative numbers");
     }
-    let project = default_project(common);
+    let project = super::checked_project(common)?;
     let pairs = match read_pairs(
         &args.input.pairs,
         args.input.pairs_file.as_deref(),
