@@ -710,6 +710,30 @@ async fn end_to_end_table_compare_against_the_emulator() {
     assert_eq!(json["batch_summary"]["different"], 2, "{json:#}");
     let junit = std::fs::read_to_string(r.out("report_junit")).unwrap();
     assert!(junit.contains(r#"tests="3""#), "{junit}");
+    // Issue 14.8: example rows are table data. The report keeps them; the public log does not.
+    let samples: usize = json["comparisons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            let s = &c["rows"]["samples"];
+            ["only_in_a", "only_in_b", "changed"]
+                .iter()
+                .map(|k| s[k].as_array().map_or(0, Vec::len))
+                .sum::<usize>()
+        })
+        .sum();
+    assert!(samples > 0, "the report has example rows: {json:#}");
+    assert!(
+        r.stdout.contains("only in A"),
+        "counts stay in the log\n{}",
+        r.log()
+    );
+    assert!(
+        !r.stdout.contains("only in A (") && !r.stdout.contains("changed ("),
+        "no example rows in the log\n{}",
+        r.log()
+    );
 }
 
 /// A Docker action's runner may hand the `args` input to the container as arguments too:

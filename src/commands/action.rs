@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{CommandFactory, FromArgMatches};
 
-use super::{emit_reports, Finished, Listed};
+use super::{emit_reports_public, Finished, Listed};
 use crate::cli::{Bqcheck, Command, CommonArgs};
 use crate::github::comment::{self, BodyContext, Posted, Target};
 use crate::github::workflow::{self, MAX_ANNOTATIONS};
@@ -432,7 +432,8 @@ pub async fn run() -> anyhow::Result<u8> {
         Command::Action { .. } | Command::Config(_) => unreachable!("checked above"),
     };
     let report_error = match &finished {
-        Ok(Finished::Batch(b)) => emit_reports(b.as_ref(), &common).err(),
+        // Example rows are table data: they stay in the reports, out of the public log.
+        Ok(Finished::Batch(b)) => emit_reports_public(b.as_ref(), &common, true).err(),
         _ => None,
     };
     log.command(&fence.end());

@@ -162,7 +162,21 @@ pub fn stdin_text() -> anyhow::Result<Option<String>> {
 /// The report on stdout comes first, so a report file that cannot be written never costs the
 /// user the results; then every file is attempted, and the first failure is returned.
 pub fn emit_reports(batch: &dyn Batch, common: &CommonArgs) -> anyhow::Result<()> {
-    let bytes = common.format.exporter().render(batch)?;
+    emit_reports_public(batch, common, false)
+}
+
+/// [`emit_reports`]; with `public`, the text on stdout leaves out example rows of table data
+/// (a public log: the GitHub Action's), which the report files keep.
+pub fn emit_reports_public(
+    batch: &dyn Batch,
+    common: &CommonArgs,
+    public: bool,
+) -> anyhow::Result<()> {
+    let bytes = if public && common.format == Format::Text {
+        report::text::render_public(batch).into_bytes()
+    } else {
+        common.format.exporter().render(batch)?
+    };
     let mut out = std::io::stdout().lock();
     match out.write_all(&bytes).and_then(|_| out.flush()) {
         // A closed pipe (`| head`) is not an error worth reporting.

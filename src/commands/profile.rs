@@ -437,7 +437,9 @@ fn headline(p: &TableProfile) -> String {
     s
 }
 
-fn text_details(p: &TableProfile) -> String {
+/// The text report's lines for a table; `samples: false` leaves out the sample rows (the
+/// action's public log).
+fn text_details(p: &TableProfile, samples: bool) -> String {
     let mut out = String::new();
     for q in &p.dry_run {
         let _ = writeln!(
@@ -481,7 +483,7 @@ fn text_details(p: &TableProfile) -> String {
                 "    {sev:<7} {}{}: {} ({})",
                 a.column
                     .as_deref()
-                    .map(|c| format!("{c}: "))
+                    .map(|c| format!("{}: ", crate::report::one_line(c)))
                     .unwrap_or_default(),
                 a.rule,
                 a.evidence,
@@ -489,7 +491,7 @@ fn text_details(p: &TableProfile) -> String {
             );
         }
     }
-    if !p.samples.is_empty() {
+    if samples && !p.samples.is_empty() {
         let _ = writeln!(out, "  sample rows ({}):", p.samples.len());
         for r in &p.samples {
             let _ = writeln!(out, "    {}", Value::Object(r.clone()));
@@ -556,7 +558,8 @@ impl Batch for ProfileBatch {
                         Outcome::Pass
                     },
                     headline: headline(p),
-                    text: text_details(p),
+                    text: text_details(p, true),
+                    public_text: Some(text_details(p, false)),
                     markdown: if p.dry_run.is_empty() {
                         markdown_details(p)
                     } else {

@@ -216,6 +216,7 @@ impl Batch for SchemaDiffBatch {
                         },
                         headline: headline(changes),
                         text: text_lines(changes),
+                        public_text: None,
                         markdown: if changes.is_empty() {
                             String::new()
                         } else {

@@ -557,7 +557,9 @@ fn sample_table(rows: &[Value], indent: &str) -> String {
     out
 }
 
-fn text_details(o: &PairOutcome) -> String {
+/// The text report's lines for a pair; `samples: false` leaves out the example rows (the
+/// action's public log).
+fn text_details(o: &PairOutcome, samples: bool) -> String {
     let mut out = String::new();
     if !o.dry_run.is_empty() {
         for q in &o.dry_run {
@@ -623,9 +625,15 @@ fn text_details(o: &PairOutcome) -> String {
                 out.push_str(&sample_table(rows, "    "));
             }
         };
-        sample("only in A", &r.samples.only_in_a, r.only_in_a, &mut out);
-        sample("only in B", &r.samples.only_in_b, r.only_in_b, &mut out);
-        if !r.samples.changed.is_empty() {
+        let none = Vec::new();
+        let (only_a, only_b) = if samples {
+            (&r.samples.only_in_a, &r.samples.only_in_b)
+        } else {
+            (&none, &none)
+        };
+        sample("only in A", only_a, r.only_in_a, &mut out);
+        sample("only in B", only_b, r.only_in_b, &mut out);
+        if samples && !r.samples.changed.is_empty() {
             let _ = writeln!(
                 out,
                 "  changed ({} of {}):",
@@ -729,7 +737,8 @@ impl Batch for TableCompareBatch {
                         Outcome::Pass
                     },
                     headline: headline(o),
-                    text: text_details(o),
+                    text: text_details(o, true),
+                    public_text: Some(text_details(o, false)),
                     markdown: if o.identical == Some(false) {
                         markdown_details(o)
                     } else {

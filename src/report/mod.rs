@@ -47,6 +47,9 @@ pub struct Case {
     pub headline: String,
     /// Detail lines for the text report (already indented by the check).
     pub text: String,
+    /// The same for a public log (the action's): without example rows of table data. `None`:
+    /// `text` holds none.
+    pub public_text: Option<String>,
     /// Detail block for Markdown (empty if none).
     pub markdown: String,
 }
@@ -59,6 +62,7 @@ impl Case {
             outcome: Outcome::Error,
             headline: message.to_string(),
             text: String::new(),
+            public_text: None,
             markdown: String::new(),
         }
     }
@@ -147,7 +151,12 @@ pub trait Batch: Send + Sync {
                     level: Level::Error,
                     rank: 2,
                     title: format!("{}: {}", self.tool(), c.name),
-                    message: format!("{}\n{}", c.headline, c.text.trim_end()),
+                    // Annotations are public (the checks page): no example rows.
+                    message: format!(
+                        "{}\n{}",
+                        c.headline,
+                        c.public_text.as_deref().unwrap_or(&c.text).trim_end()
+                    ),
                 }),
                 Outcome::Pass => None,
             })

@@ -11,6 +11,18 @@ const RULE: &str =
 
 impl Exporter for Text {
     fn render(&self, batch: &dyn Batch) -> Result<Vec<u8>, ReportError> {
+        Ok(render(batch, false).into_bytes())
+    }
+}
+
+/// The text report for a public log (the GitHub Action's): the same, without example rows of
+/// table data, which stay in the report files.
+pub fn render_public(batch: &dyn Batch) -> String {
+    render(batch, true)
+}
+
+fn render(batch: &dyn Batch, public: bool) -> String {
+    {
         let mut out = String::new();
         let cases = batch.cases();
         if let Some(legend) = batch.legend() {
@@ -23,11 +35,15 @@ impl Exporter for Text {
                 one_line(&case.name),
                 one_line(&case.headline)
             );
-            if !case.text.is_empty() {
+            let text = match (&case.public_text, public) {
+                (Some(t), true) => t,
+                _ => &case.text,
+            };
+            if !text.is_empty() {
                 // The commands escape each data value; this catches anything they missed
                 // (terminal escapes), leaving only their own line breaks.
-                out.push_str(&lines_only(&case.text));
-                if !case.text.ends_with('\n') {
+                out.push_str(&lines_only(text));
+                if !text.ends_with('\n') {
                     out.push('\n');
                 }
             }
@@ -49,6 +65,6 @@ impl Exporter for Text {
             }
         }
         let _ = writeln!(out, "\n{RULE}");
-        Ok(out.into_bytes())
+        out
     }
 }
