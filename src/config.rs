@@ -732,6 +732,41 @@ fn rebase_side(base: &Path, s: &mut Side) {
 }
 
 impl Config {
+    /// Every path the file names (after [`Config::rebase`]), with the key that names it:
+    /// files it makes bqcheck read or write, schema files among its pairs included.
+    pub fn paths(&self) -> Vec<(String, PathBuf)> {
+        let mut out: Vec<(String, PathBuf)> = Vec::new();
+        let mut add = |key: &str, p: &Option<PathBuf>| {
+            if let Some(p) = p {
+                out.push((key.to_string(), p.clone()));
+            }
+        };
+        add("cache_dir", &self.cache_dir);
+        add("credentials", &self.credentials);
+        add("report_json", &self.report_json);
+        add("report_junit", &self.report_junit);
+        add("report_markdown", &self.report_markdown);
+        if let Some(s) = &self.schema_diff {
+            add("schema_diff.pairs_file", &s.pairs_file);
+        }
+        if let Some(s) = &self.table_compare {
+            add("table_compare.pairs_file", &s.pairs_file);
+        }
+        if let Some(s) = &self.profile {
+            add("profile.baseline", &s.baseline);
+        }
+        if let Some(s) = &self.schema_diff {
+            for e in s.pairs.iter().flatten() {
+                for side in [&e.a, &e.b] {
+                    if let Ok(Source::SchemaFile(p)) = Source::parse(&side.0, Some("p")) {
+                        out.push(("schema_diff.pairs".into(), p));
+                    }
+                }
+            }
+        }
+        out
+    }
+
     /// Make relative paths relative to the file's directory.
     fn rebase(&mut self, base: &Path) {
         for p in [

@@ -1010,3 +1010,67 @@ async fn only_the_tokens_own_comment_is_updated() {
     assert_eq!(r.code, 1, "{}", r.log());
     server.verify().await;
 }
+
+/// Issue 14.6: on a pull request `.bqcheck.yml` is the PR author's. It may not make bqcheck
+/// read files outside the workspace: not /proc/self/environ (whose refusal echoed
+/// INPUT_GITHUB_TOKEN), not `../`, not a symlink out. Nothing of such a file is printed.
+#[tokio::test]
+async fn a_pull_requests_config_cannot_name_files_outside_the_workspace() {
+    let server = MockServer::start().await;
+    let step = Step::new(&server.uri(), &[]);
+    let link = repo_root().join(format!("target-link-{}", std::process::id()));
+    let _ = std::fs::remove_file(&link);
+    std::os::unix::fs::symlink("/proc/self/environ", &link).unwrap();
+    for (key, value) in [
+        (
+            "schema_diff:\n  pairs_file",
+            "/proc/self/environ".to_string(),
+        ),
+        (
+            "schema_diff:\n  pairs_file",
+            "../../../../../../../../etc/passwd".to_string(),
+        ),
+        ("schema_diff:\n  pairs_file", link.display().to_string()),
+        ("credentials", "/etc/hostname".to_string()),
+        ("report_json", "/tmp/elsewhere.json".to_string()),
+    ] {
+        let config = step.file("pr.yml");
+        std::fs::write(&config, format!("{key}: {value}\n")).unwrap();
+        let step = Step {
+            dir: tempfile::tempdir().unwrap(),
+            api_url: server.uri(),
+            inputs: vec![
+                ("command".into(), "schema-diff".into()),
+                ("config".into(), config.display().to_string()),
+            ],
+            event: "pull_request",
+        };
+        let r = step.run();
+        assert_eq!(r.code, 2, "{key}: {value}\n{}", r.log());
+        assert!(
+            r.stdout.contains("outside the workspace"),
+            "{key}: {value}\n{}",
+            r.log()
+        );
+        for leaked in ["INPUT_", "root:x:0:0"] {
+            assert!(!r.log().contains(leaked), "{leaked} leaked\n{}", r.log());
+        }
+    }
+    let _ = std::fs::remove_file(&link);
+    // A push runs the repository's own config: its choice of files is trusted.
+    let config = step.file("own.yml");
+    std::fs::write(&config, "report_json: /tmp/bqcheck-own-report.json\n").unwrap();
+    let push = Step {
+        dir: tempfile::tempdir().unwrap(),
+        api_url: server.uri(),
+        inputs: schema_gate()
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .chain([("config".to_string(), config.display().to_string())])
+            .collect(),
+        event: "push",
+    };
+    let r = push.run();
+    assert_eq!(r.code, 1, "{}", r.log());
+    assert!(!r.stdout.contains("outside the workspace"), "{}", r.log());
+}

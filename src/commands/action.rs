@@ -263,6 +263,57 @@ impl Settings {
     }
 }
 
+/// The paths that resolve outside `workspace`: lexically (`..`), or through a symlink when
+/// the path exists.
+fn outside_workspace(workspace: &Path, paths: &[(String, PathBuf)]) -> Vec<(String, PathBuf)> {
+    let root = workspace
+        .canonicalize()
+        .unwrap_or_else(|_| normalize(workspace));
+    paths
+        .iter()
+        .filter(|(_, p)| {
+            let abs = if p.is_absolute() {
+                p.clone()
+            } else {
+                workspace.join(p)
+            };
+            // An existing file is judged where it really is; one still to be written, by
+            // its nearest existing parent.
+            let mut probe = normalize(&abs);
+            let mut rest = Vec::new();
+            let real = loop {
+                match probe.canonicalize() {
+                    Ok(r) => break rest.iter().rev().fold(r, |acc: PathBuf, c| acc.join(c)),
+                    Err(_) => match (probe.parent(), probe.file_name()) {
+                        (Some(parent), Some(name)) => {
+                            rest.push(name.to_os_string());
+                            probe = parent.to_path_buf();
+                        }
+                        _ => break normalize(&abs),
+                    },
+                }
+            };
+            !real.starts_with(&root)
+        })
+        .cloned()
+        .collect()
+}
+
+/// `a/./b/../c` → `a/c`, without touching the filesystem.
+fn normalize(p: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}
+
 /// Where messages for the workflow log go: annotations in Actions, plain lines elsewhere.
 struct Log {
     in_actions: bool,
@@ -415,6 +466,35 @@ pub async fn run() -> anyhow::Result<u8> {
     let Some(common) = common(&parsed.command).cloned() else {
         return trouble("input `command` must be schema-diff, table-compare or profile");
     };
+    // On a pull request the config file is the PR author's: it may not point bqcheck at
+    // files outside the workspace (a runner's secrets, /proc/self/environ, ~/.ssh).
+    if env.is_pull_request_event() {
+        let workspace = std::env::var_os("GITHUB_WORKSPACE")
+            .map(PathBuf::from)
+            .or_else(|| std::env::current_dir().ok())
+            .unwrap_or_default();
+        match crate::config::load(common.config.as_deref()) {
+            Ok(Some(loaded)) => {
+                let outside = outside_workspace(&workspace, &loaded.config.paths());
+                if !outside.is_empty() {
+                    for (key, path) in &outside {
+                        log.say(
+                            Level::Error,
+                            &format!(
+                                "{}: `{key}` names {}, outside the workspace: on a pull request the config file may only name files inside it",
+                                loaded.path.display(),
+                                crate::report::one_line(&path.display().to_string())
+                            ),
+                        );
+                    }
+                    write_outputs(&env, &log, &outputs(&Totals::default(), 2, None, ""))?;
+                    return Ok(2);
+                }
+            }
+            Ok(None) => {}
+            Err(e) => return trouble(&e.to_string()),
+        }
+    }
 
     log.command(&workflow::group_start(&format!(
         "bqcheck {}",
