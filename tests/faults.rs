@@ -1103,3 +1103,57 @@ fn an_unreachable_endpoint_fails_the_rest_fast() {
         );
     }
 }
+
+/// Issue 14.5: read-only by more than the lexer. If BigQuery's answer says a job ran
+/// anything but a SELECT (`statementType`, or DML statistics), the result is refused and
+/// the item fails, naming the statement.
+#[tokio::test]
+async fn a_job_that_was_not_a_select_is_refused() {
+    for (tag, extra) in [
+        ("delete", json!({"statementType": "DELETE"})),
+        (
+            "dml",
+            json!({"numDmlAffectedRows": "3", "dmlStats": {"deletedRowCount": "3"}}),
+        ),
+        ("ok", json!({"statementType": "SELECT"})),
+    ] {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path_regex(r"/datasets/[^/]+/tables/[^/]+$"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(table_meta()))
+            .mount(&server)
+            .await;
+        let mut answer = scan_done(Some("job-1"), "42");
+        if let (Some(a), Some(e)) = (answer.as_object_mut(), extra.as_object()) {
+            a.extend(e.clone());
+        }
+        Mock::given(method("POST"))
+            .and(path("/bigquery/v2/projects/billing/queries"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(answer))
+            .mount(&server)
+            .await;
+        let out = bin("bq-table-compare")
+            .args([
+                "--api-url",
+                &server.uri(),
+                "--project",
+                "billing",
+                "--no-cache",
+            ])
+            .args(["--format", "json", "acme.d.a", "acme.d.b"])
+            .output()
+            .unwrap();
+        let j: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+        if tag == "ok" {
+            assert_eq!(out.status.code(), Some(0), "{tag}: {j:#}");
+            continue;
+        }
+        assert_eq!(out.status.code(), Some(2), "{tag}: {j:#}");
+        let e = j["errors"][0]["error"].as_str().unwrap_or_default();
+        assert!(e.contains("not a SELECT"), "{tag}: {e}");
+        assert!(
+            e.contains(if tag == "delete" { "DELETE" } else { "DML" }),
+            "{tag}: {e}"
+        );
+    }
+}

@@ -30,6 +30,10 @@ pub enum WarehouseError {
     AccessDenied(String),
     #[error("Invalid request: {0}")]
     Invalid(String),
+    /// A job ran something other than a SELECT: bqcheck is read-only, so its result is
+    /// refused (and the item fails).
+    #[error("BigQuery ran a {0} statement, not a SELECT: bqcheck only reads, so the result is refused; check --where and the tool's version")]
+    NotReadOnly(String),
     #[error("BigQuery returned HTTP {status}{}: {message}", reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default())]
     Api {
         status: u16,

@@ -178,6 +178,24 @@ fn embedded_error(resp: &Value) -> Option<WarehouseError> {
     })
 }
 
+/// bqcheck only ever means to run SELECTs. BigQuery's answer says what actually ran where it
+/// can: `statementType` (jobs.get, the emulator's jobs.query), or DML statistics (every
+/// jobs.query answer for INSERT, UPDATE, DELETE, MERGE). Anything else is refused, loudly.
+fn not_a_select(resp: &Value) -> Option<WarehouseError> {
+    let statement = resp
+        .get("statementType")
+        .or_else(|| resp.pointer("/statistics/query/statementType"))
+        .and_then(Value::as_str);
+    let dml = resp.get("numDmlAffectedRows").is_some() || resp.get("dmlStats").is_some();
+    match statement {
+        Some("SELECT") if !dml => None,
+        None if !dml => None,
+        other => Some(WarehouseError::NotReadOnly(
+            other.unwrap_or("DML").chars().take(40).collect(),
+        )),
+    }
+}
+
 fn bytes(resp: &Value) -> u64 {
     resp.get("totalBytesProcessed")
         .and_then(|v| {
@@ -277,6 +295,9 @@ impl Client {
         loop {
             if resp.get("jobComplete") == Some(&Value::Bool(true)) {
                 if let Some(e) = embedded_error(&resp) {
+                    return Err(e);
+                }
+                if let Some(e) = not_a_select(&resp) {
                     return Err(e);
                 }
                 rows.extend(parse_rows(&resp)?);
