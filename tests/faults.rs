@@ -920,15 +920,22 @@ async fn a_config_files_api_url_never_gets_the_credentials() {
         format!("api_url: {}\n", server.uri()),
     )
     .unwrap();
-    let out = bin("bq-schema-diff")
-        .current_dir(dir.path())
-        .arg("--credentials")
-        .arg(&key_file)
-        .args(["acme.d.a", "acme.d.b"])
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{err}");
+    // bq-schema-diff in that directory with `--credentials KEY`: (exit code, stderr).
+    let with_flag = || {
+        let out = bin("bq-schema-diff")
+            .current_dir(dir.path())
+            .arg("--credentials")
+            .arg(&key_file)
+            .args(["acme.d.a", "acme.d.b"])
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, err) = with_flag();
+    assert_eq!(code, Some(2), "{err}");
     assert!(
         err.contains("not sending Google credentials")
             && err.contains("--send-credentials-to-api-url"),
@@ -967,15 +974,8 @@ async fn a_config_files_api_url_never_gets_the_credentials() {
         ),
     )
     .unwrap();
-    let out = bin("bq-schema-diff")
-        .current_dir(dir.path())
-        .arg("--credentials")
-        .arg(&key_file)
-        .args(["acme.d.a", "acme.d.b"])
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{err}");
+    let (code, err) = with_flag();
+    assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("send_credentials_to_api_url"), "{err}");
 }
 
