@@ -17,6 +17,7 @@ const PR: u64 = 7;
 /// A recognisable fake token: it must never appear in any output.
 const TOKEN: &str = "ghs_FAKE0TOKEN0bqcheck0test0123456789";
 const MARKER: &str = "<!-- bqcheck:schema-diff:default -->";
+const BASE_SHA: &str = "b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0";
 
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()
@@ -66,7 +67,8 @@ impl Step {
     }
 
     fn run_inner(&self, signal: Option<i32>) -> Ran {
-        let event = json!({"action": "synchronize", "number": PR, "pull_request": {"number": PR}});
+        let event = json!({"action": "synchronize", "number": PR, "pull_request": {"number": PR,
+            "base": {"ref": "main", "sha": BASE_SHA}}});
         std::fs::write(self.file("event.json"), event.to_string()).unwrap();
         let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin("bqcheck"));
         c.env("XDG_CACHE_HOME", common::fresh_cache_home());
@@ -1073,4 +1075,55 @@ async fn a_pull_requests_config_cannot_name_files_outside_the_workspace() {
     let r = push.run();
     assert_eq!(r.code, 1, "{}", r.log());
     assert!(!r.stdout.contains("outside the workspace"), "{}", r.log());
+}
+
+/// Issue 14.6: `config_from_base: true` runs the gate with the base commit's config (from
+/// GitHub's contents API), not the PR's copy; a base without the file means no config.
+#[tokio::test]
+async fn config_from_base_uses_the_base_commits_file() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(format!(
+            "/repos/{REPO}/contents/examples/.bqcheck.yml"
+        )))
+        .and(query_param("ref", BASE_SHA))
+        .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
+        .and(header("accept", "application/vnd.github.raw+json"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_string("schema_diff:\n  fail_on: never\n"),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("/repos/{REPO}/contents/.bqcheck.yml")))
+        .respond_with(ResponseTemplate::new(404).set_body_json(json!({"message": "Not Found"})))
+        .mount(&server)
+        .await;
+    let mut inputs = schema_gate();
+    inputs.push(("comment", "never"));
+    inputs.push(("config_from_base", "true"));
+    // The PR's examples/.bqcheck.yml fails this gate (exit 1); the base's says fail_on: never.
+    let mut with_config = inputs.clone();
+    with_config.push(("config", "examples/.bqcheck.yml"));
+    let r = Step::new(&server.uri(), &with_config).run();
+    assert_eq!(r.code, 0, "the base's fail_on: never\n{}", r.log());
+    // Without a config on the base: no config at all, and the default gate fails.
+    let r = Step::new(&server.uri(), &inputs).run();
+    assert_eq!(r.code, 1, "{}", r.log());
+    server.verify().await;
+    let leftovers: Vec<_> = std::fs::read_dir(repo_root().join("examples"))
+        .unwrap()
+        .chain(std::fs::read_dir(repo_root()).unwrap())
+        .filter_map(|e| e.ok())
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with(".bqcheck-base-")
+        })
+        .collect();
+    assert!(
+        leftovers.is_empty(),
+        "temporary config left behind: {leftovers:?}"
+    );
 }

@@ -93,6 +93,8 @@ pub struct Settings {
     pub comment_tag: String,
     pub github_token: Option<String>,
     pub report_dir: PathBuf,
+    /// On a pull request, take the config file from the base commit.
+    pub config_from_base: bool,
 }
 
 impl std::fmt::Debug for Settings {
@@ -108,6 +110,7 @@ impl std::fmt::Debug for Settings {
                 &self.github_token.as_ref().map(|_| "<redacted>"),
             )
             .field("report_dir", &self.report_dir)
+            .field("config_from_base", &self.config_from_base)
             .finish()
     }
 }
@@ -242,6 +245,16 @@ impl Settings {
                 "input `comment_tag`: `{comment_tag}` may use only letters, digits, `.`, `_` and single `-` (at most 64)"
             ));
         }
+        let config_from_base = match inputs.get("config_from_base").as_deref() {
+            None | Some("false") => false,
+            Some("true") => true,
+            Some(other) => {
+                errors.push(format!(
+                    "input `config_from_base`: `{other}` is not true or false"
+                ));
+                false
+            }
+        };
         let github_token = inputs.get("github_token");
         let report_dir = PathBuf::from(
             inputs
@@ -259,8 +272,108 @@ impl Settings {
             comment_tag,
             github_token,
             report_dir,
+            config_from_base,
         })
     }
+
+    /// The `config` input's value, if given.
+    fn config_path(&self) -> Option<&str> {
+        self.argv.iter().find_map(|a| a.strip_prefix("--config="))
+    }
+}
+
+/// A file removed when dropped.
+struct TempFile {
+    path: PathBuf,
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// Fetch the config file as the pull request's base commit has it (GitHub's contents API, raw)
+/// and write it beside where the PR's copy is, so its relative paths resolve the same way. A
+/// base without the file means no config: an empty one is written.
+async fn base_config(env: &ActionEnv, settings: &Settings) -> Result<TempFile, String> {
+    let name = settings
+        .config_path()
+        .unwrap_or(crate::config::DEFAULT_FILE);
+    let workspace = std::env::var_os("GITHUB_WORKSPACE")
+        .map(PathBuf::from)
+        .or_else(|| std::env::current_dir().ok())
+        .unwrap_or_default();
+    let local = normalize(&workspace.join(name));
+    let in_repo = local
+        .strip_prefix(normalize(&workspace))
+        .map_err(|_| format!("config_from_base: `{name}` is not inside the workspace"))?
+        .to_path_buf();
+    let event = env
+        .event_path
+        .as_ref()
+        .ok_or("config_from_base: no GITHUB_EVENT_PATH")?;
+    let payload: serde_json::Value = std::fs::read_to_string(event)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .ok_or("config_from_base: the event payload cannot be read")?;
+    let sha = payload
+        .pointer("/pull_request/base/sha")
+        .and_then(serde_json::Value::as_str)
+        .filter(|s| s.len() >= 7 && s.chars().all(|c| c.is_ascii_hexdigit()))
+        .ok_or("config_from_base: no pull_request.base.sha in the event payload")?;
+    let repo = env
+        .repository
+        .as_deref()
+        .ok_or("config_from_base: no GITHUB_REPOSITORY")?;
+    let token = settings
+        .github_token
+        .as_deref()
+        .ok_or("config_from_base: needs github_token")?;
+    let path: Vec<String> = in_repo
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    let url = format!(
+        "{}/repos/{repo}/contents/{}?ref={sha}",
+        env.api_url,
+        path.join("/")
+    );
+    let resp = reqwest::Client::new()
+        .get(&url)
+        .bearer_auth(token)
+        .header("accept", "application/vnd.github.raw+json")
+        .header("user-agent", concat!("bqcheck/", env!("CARGO_PKG_VERSION")))
+        .timeout(std::time::Duration::from_secs(30))
+        .send()
+        .await
+        .map_err(|e| format!("config_from_base: {e}"))?;
+    let text = match resp.status().as_u16() {
+        200 => resp
+            .text()
+            .await
+            .map_err(|e| format!("config_from_base: {e}"))?,
+        404 => String::new(),
+        code => {
+            return Err(format!(
+                "config_from_base: GitHub answered HTTP {code} for {} at {sha}",
+                in_repo.display()
+            ))
+        }
+    };
+    let bytes: [u8; 8] = rand::random();
+    let tag: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let dir = local.parent().map(Path::to_path_buf).unwrap_or_default();
+    let file = TempFile {
+        path: dir.join(format!(".bqcheck-base-{tag}.yml")),
+    };
+    std::fs::write(&file.path, text).map_err(|e| {
+        format!(
+            "config_from_base: cannot write {}: {e}",
+            file.path.display()
+        )
+    })?;
+    Ok(file)
 }
 
 /// The paths that resolve outside `workspace`: lexically (`..`), or through a symlink when
@@ -437,9 +550,26 @@ pub async fn run() -> anyhow::Result<u8> {
         write_outputs(&env, &log, &outputs(&Totals::default(), 2, None, ""))?;
         Ok(2)
     };
-    let settings = match Settings::read(&inputs) {
+    let mut settings = match Settings::read(&inputs) {
         Ok(s) => s,
         Err(message) => return trouble(&message),
+    };
+    // The base branch's config, in place of the PR's copy; removed when the run ends.
+    let _base_config = if settings.config_from_base && env.is_pull_request_event() {
+        match base_config(&env, &settings).await {
+            Ok(file) => {
+                settings
+                    .argv
+                    .retain(|a| !a.starts_with("--config=") && a != "--config");
+                settings
+                    .argv
+                    .insert(2, format!("--config={}", file.path.display()));
+                Some(file)
+            }
+            Err(message) => return trouble(&message),
+        }
+    } else {
+        None
     };
     let parsed = match Bqcheck::command()
         .try_get_matches_from(&settings.argv)
