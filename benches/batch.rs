@@ -51,6 +51,16 @@ fn bin(name: &str) -> PathBuf {
 /// counts and fingerprints for table-compare and as a profile's row count), tabledata.list.
 async fn fake_bigquery(latency: Duration) -> MockServer {
     let server = MockServer::start().await;
+    // jobs.get: bqcheck asks each job what it ran (a SELECT).
+    Mock::given(method("GET"))
+        .and(path_regex(r"/projects/[^/]+/jobs/[^/]+$"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"statistics": {"query": {"statementType": "SELECT"}}}))
+                .set_delay(latency),
+        )
+        .mount(&server)
+        .await;
     let meta = json!({
         "kind": "bigquery#table", "type": "TABLE", "location": "US", "numRows": "10",
         "schema": {"fields": [{"name": "id", "type": "INTEGER"}, {"name": "name", "type": "STRING"}]}

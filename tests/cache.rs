@@ -332,6 +332,7 @@ async fn fake(meta: Value) -> MockServer {
 }
 
 async fn mount(server: &MockServer, meta: Value) {
+    common::select_jobs(server).await;
     Mock::given(method("GET"))
         .and(path_regex(r"/datasets/[^/]+/tables/[^/]+$"))
         .respond_with(ResponseTemplate::new(200).set_body_json(meta))

@@ -113,6 +113,7 @@ fn fail_on_controls_exit_code() {
 #[tokio::test]
 async fn profile_validates_every_table_line_before_any_request() {
     let server = MockServer::start().await;
+    common::select_jobs(&server).await;
     Mock::given(method("GET"))
         .respond_with(ResponseTemplate::new(500))
         .expect(0)
@@ -142,6 +143,7 @@ async fn profile_validates_every_table_line_before_any_request() {
 #[tokio::test]
 async fn malformed_pairs_file_reports_every_line_before_any_request() {
     let server = MockServer::start().await;
+    common::select_jobs(&server).await;
     Mock::given(method("GET"))
         .respond_with(ResponseTemplate::new(200).set_body_json(table_body(json!([]))))
         .expect(0)
@@ -218,6 +220,7 @@ fn dataset_table_without_any_project_is_refused() {
 #[tokio::test]
 async fn each_table_is_fetched_once_unless_no_cache() {
     let server = MockServer::start().await;
+    common::select_jobs(&server).await;
     let base = "/bigquery/v2/projects/acme/datasets";
     Mock::given(method("GET"))
         .and(path(format!("{base}/prod/tables/shared")))
@@ -275,6 +278,7 @@ async fn each_table_is_fetched_once_unless_no_cache() {
 #[tokio::test]
 async fn emulator_host_env_is_used_without_auth_and_errors_keep_bigquerys_message() {
     let server = MockServer::start().await;
+    common::select_jobs(&server).await;
     Mock::given(method("GET"))
         .and(path("/bigquery/v2/projects/acme/datasets/dev/tables/gone"))
         .respond_with(ResponseTemplate::new(404).set_body_json(json!({
@@ -324,6 +328,7 @@ async fn transient_errors_are_retried() {
     use bqcheck::warehouse::{AuthMode, Client, RetryPolicy};
     use std::time::Duration;
     let server = MockServer::start().await;
+    common::select_jobs(&server).await;
     let t = TableRef {
         project: "acme".into(),
         dataset: "d".into(),
@@ -484,6 +489,7 @@ fn secrets_in_a_credentials_file_never_reach_output() {
 async fn table_compare_sets_cost_guards_polls_jobs_and_respects_locations() {
     use wiremock::Request;
     let server = MockServer::start().await;
+    common::select_jobs(&server).await;
     let meta = |loc: &str, rows: &str| json!({"schema": {"fields": [{"name": "id", "type": "INTEGER"}]}, "location": loc, "numRows": rows});
     Mock::given(method("GET"))
         .and(path("/bigquery/v2/projects/acme/datasets/us/tables/t"))
@@ -578,6 +584,7 @@ async fn table_compare_sets_cost_guards_polls_jobs_and_respects_locations() {
 #[tokio::test]
 async fn query_errors_are_reported_per_pair_whether_http_400_or_inside_a_200() {
     let server = MockServer::start().await;
+    common::select_jobs(&server).await;
     Mock::given(method("GET"))
         .respond_with(
             ResponseTemplate::new(200)

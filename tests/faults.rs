@@ -8,7 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use wiremock::matchers::{method, path, path_regex};
+use wiremock::matchers::{method, path, path_regex, query_param};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 fn bin(name: &str) -> Command {
@@ -54,6 +54,7 @@ fn bq_error(status: u16, reason: &str, message: &str) -> ResponseTemplate {
 /// the others complete at once with equal counts and fingerprints.
 async fn fake_with_hanging_jobs() -> MockServer {
     let server = MockServer::start().await;
+    common::select_jobs(&server).await;
     Mock::given(method("GET"))
         .and(path_regex(r"/datasets/[^/]+/tables/[^/]+$"))
         .respond_with(ResponseTemplate::new(200).set_body_json(table_meta()))
@@ -255,6 +256,7 @@ async fn sigterm_exits_143() {
 #[tokio::test]
 async fn verbose_shows_each_retry_and_the_item_completes() {
     let server = MockServer::start().await;
+    common::select_jobs(&server).await;
     Mock::given(method("GET"))
         .respond_with(
             ResponseTemplate::new(503).set_body_json(json!({"error": {"code": 503,
@@ -326,6 +328,7 @@ impl wiremock::Respond for Storm {
 #[tokio::test]
 async fn retry_storms_on_every_endpoint_lose_no_item() {
     let server = MockServer::start().await;
+    common::select_jobs(&server).await;
     Mock::given(method("GET"))
         .and(path_regex(r"/tables/[^/]+$"))
         .respond_with(Storm {
@@ -403,6 +406,7 @@ async fn retry_storms_on_every_endpoint_lose_no_item() {
 #[tokio::test]
 async fn permanent_errors_are_not_retried_and_keep_bigquerys_message() {
     let server = MockServer::start().await;
+    common::select_jobs(&server).await;
     Mock::given(method("GET"))
         .and(path("/bigquery/v2/projects/acme/datasets/d/tables/missing"))
         .respond_with(bq_error(404, "notFound", "Not found: Table acme:d.missing"))
@@ -485,6 +489,7 @@ async fn permanent_errors_are_not_retried_and_keep_bigquerys_message() {
 #[tokio::test]
 async fn malformed_answers_are_clear_per_item_errors() {
     let server = MockServer::start().await;
+    common::select_jobs(&server).await;
     Mock::given(method("GET"))
         .and(path(
             "/bigquery/v2/projects/acme/datasets/d/tables/truncated",
@@ -606,6 +611,7 @@ async fn malformed_answers_are_clear_per_item_errors() {
 #[tokio::test]
 async fn every_generated_query_is_one_guarded_select() {
     let server = MockServer::start().await;
+    common::select_jobs(&server).await;
     Mock::given(method("GET"))
         .and(path_regex(r"/tables/[^/]+/data$"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"rows": []})))
@@ -763,6 +769,7 @@ async fn load_two_thousand_pairs_with_transient_failures() {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
     let server = MockServer::start().await;
+    common::select_jobs(&server).await;
     let spans = Arc::new(std::sync::Mutex::new(Vec::<(Instant, Duration)>::new()));
     let failures = Arc::new(AtomicUsize::new(0));
     let seen = Arc::new(std::sync::Mutex::new(
@@ -892,6 +899,7 @@ fn service_account_key(dir: &std::path::Path, server: &MockServer) -> std::path:
 /// A token endpoint and a BigQuery that log everything, for the credential-routing tests.
 async fn logging_endpoints() -> MockServer {
     let server = MockServer::start().await;
+    common::select_jobs(&server).await;
     Mock::given(method("POST"))
         .and(path("/token"))
         .respond_with(ResponseTemplate::new(200).set_body_json(
@@ -1007,6 +1015,7 @@ fn credentials_never_travel_over_plain_http() {
 async fn the_access_token_never_appears_in_any_output() {
     const TOKEN: &str = "ya29.FAKE-bqcheck-TOKEN-0123456789abcdef";
     let server = MockServer::start().await;
+    common::select_jobs(&server).await;
     Mock::given(method("POST"))
         .and(path("/token"))
         .respond_with(ResponseTemplate::new(200).set_body_json(
@@ -1116,8 +1125,25 @@ async fn a_job_that_was_not_a_select_is_refused() {
             json!({"numDmlAffectedRows": "3", "dmlStats": {"deletedRowCount": "3"}}),
         ),
         ("ok", json!({"statementType": "SELECT"})),
+        // Real BigQuery's answer names no statement: bqcheck asks jobs.get.
+        ("jobs.get", json!({})),
+        ("jobs.get-select", json!({})),
     ] {
         let server = MockServer::start().await;
+        let statement = if tag == "jobs.get" {
+            "DROP_TABLE"
+        } else {
+            "SELECT"
+        };
+        Mock::given(method("GET"))
+            .and(path("/bigquery/v2/projects/billing/jobs/job-1"))
+            .and(query_param("fields", "statistics(query(statementType))"))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_json(json!({"statistics": {"query": {"statementType": statement}}})),
+            )
+            .mount(&server)
+            .await;
         Mock::given(method("GET"))
             .and(path_regex(r"/datasets/[^/]+/tables/[^/]+$"))
             .respond_with(ResponseTemplate::new(200).set_body_json(table_meta()))
@@ -1144,16 +1170,18 @@ async fn a_job_that_was_not_a_select_is_refused() {
             .output()
             .unwrap();
         let j: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
-        if tag == "ok" {
+        if tag == "ok" || tag == "jobs.get-select" {
             assert_eq!(out.status.code(), Some(0), "{tag}: {j:#}");
             continue;
         }
         assert_eq!(out.status.code(), Some(2), "{tag}: {j:#}");
         let e = j["errors"][0]["error"].as_str().unwrap_or_default();
         assert!(e.contains("not a SELECT"), "{tag}: {e}");
-        assert!(
-            e.contains(if tag == "delete" { "DELETE" } else { "DML" }),
-            "{tag}: {e}"
-        );
+        let named = match tag {
+            "delete" => "DELETE",
+            "dml" => "DML",
+            _ => "DROP_TABLE",
+        };
+        assert!(e.contains(named), "{tag}: {e}");
     }
 }

@@ -275,6 +275,22 @@ impl Client {
             self.job_finished(&job_project, &job_id);
         }
         let resp = result?;
+        // jobs.query's answer names no statement type on BigQuery (the emulator's does):
+        // ask the job itself, and refuse anything but a SELECT, or a job that cannot say.
+        if resp.get("statementType").is_none() && !job_id.is_empty() {
+            let statement = self
+                .statement_type(&job_project, &job_id, location.as_deref())
+                .await?;
+            if statement.as_deref() != Some("SELECT") {
+                return Err(WarehouseError::NotReadOnly(
+                    statement
+                        .unwrap_or_else(|| "unknown".into())
+                        .chars()
+                        .take(40)
+                        .collect(),
+                ));
+            }
+        }
         Ok(QueryResult {
             rows,
             bytes_processed: bytes(&resp),
@@ -345,6 +361,27 @@ impl Client {
         let mut rows = parse_rows(&resp)?;
         rows.truncate(max as usize);
         Ok(rows)
+    }
+
+    /// `statistics.query.statementType` of a job (jobs.get, only that field).
+    async fn statement_type(
+        &self,
+        project: &str,
+        job_id: &str,
+        location: Option<&str>,
+    ) -> Result<Option<String>, WarehouseError> {
+        let mut url = self.endpoint(&["projects", project, "jobs", job_id])?;
+        {
+            let mut q = url.query_pairs_mut();
+            q.append_pair("fields", "statistics(query(statementType))");
+            if let Some(l) = location {
+                q.append_pair("location", l);
+            }
+        }
+        let v = self.send_json(Method::GET, url, None).await?;
+        Ok(v.pointer("/statistics/query/statementType")
+            .and_then(Value::as_str)
+            .map(String::from))
     }
 
     async fn get_results(

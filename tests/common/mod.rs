@@ -11,6 +11,21 @@ pub mod realistic;
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
+/// A fake BigQuery's jobs.get, answering that every job was a SELECT (bqcheck asks, since a
+/// real jobs.query answer does not say). Mount it first: it takes precedence over catch-alls.
+pub async fn select_jobs(server: &wiremock::MockServer) {
+    wiremock::Mock::given(wiremock::matchers::method("GET"))
+        .and(wiremock::matchers::path_regex(
+            r"/projects/[^/]+/jobs/[^/]+$",
+        ))
+        .respond_with(
+            wiremock::ResponseTemplate::new(200)
+                .set_body_json(json!({"statistics": {"query": {"statementType": "SELECT"}}})),
+        )
+        .mount(server)
+        .await;
+}
+
 /// A name unique to this test process and call.
 pub fn unique(prefix: &str) -> String {
     format!(
