@@ -282,6 +282,14 @@ impl Settings {
     }
 }
 
+/// The checked-out repository: `$GITHUB_WORKSPACE`, else the working directory.
+fn workspace() -> PathBuf {
+    std::env::var_os("GITHUB_WORKSPACE")
+        .map(PathBuf::from)
+        .or_else(|| std::env::current_dir().ok())
+        .unwrap_or_default()
+}
+
 /// A file removed when dropped.
 struct TempFile {
     path: PathBuf,
@@ -300,10 +308,7 @@ async fn base_config(env: &ActionEnv, settings: &Settings) -> Result<TempFile, S
     let name = settings
         .config_path()
         .unwrap_or(crate::config::DEFAULT_FILE);
-    let workspace = std::env::var_os("GITHUB_WORKSPACE")
-        .map(PathBuf::from)
-        .or_else(|| std::env::current_dir().ok())
-        .unwrap_or_default();
+    let workspace = workspace();
     let local = normalize(&workspace.join(name));
     let in_repo = local
         .strip_prefix(normalize(&workspace))
@@ -599,10 +604,7 @@ pub async fn run() -> anyhow::Result<u8> {
     // On a pull request the config file is the PR author's: it may not point bqcheck at
     // files outside the workspace (a runner's secrets, /proc/self/environ, ~/.ssh).
     if env.is_pull_request_event() {
-        let workspace = std::env::var_os("GITHUB_WORKSPACE")
-            .map(PathBuf::from)
-            .or_else(|| std::env::current_dir().ok())
-            .unwrap_or_default();
+        let workspace = workspace();
         match crate::config::load(common.config.as_deref()) {
             Ok(Some(loaded)) => {
                 let outside = outside_workspace(&workspace, &loaded.config.paths());
