@@ -28,7 +28,8 @@ use crate::cli::{
     CommonArgs, CompareFailOn, ProfileArgs, ProfileFailOn, QueryArgs, SchemaDiffArgs, SchemaFailOn,
     TableCompareArgs,
 };
-use crate::input::{split_pair_line, Pair, Source, TableRef};
+use crate::input::split_pair_line;
+use crate::model::{Pair, Source, TableRef};
 use crate::report::Format;
 
 /// The file looked for when `--config` is not given.

@@ -10,6 +10,7 @@ pub mod commands;
 pub mod config;
 pub mod github;
 pub mod input;
+pub mod model;
 pub mod report;
 pub mod runner;
 pub mod warehouse;

@@ -324,7 +324,7 @@ async fn emulator_host_env_is_used_without_auth_and_errors_keep_bigquerys_messag
 
 #[tokio::test]
 async fn transient_errors_are_retried() {
-    use bqcheck::input::TableRef;
+    use bqcheck::model::TableRef;
     use bqcheck::warehouse::{AuthMode, Client, RetryPolicy};
     use std::time::Duration;
     let server = MockServer::start().await;

@@ -6,7 +6,8 @@
 use std::path::Path;
 
 use assert_cmd::Command;
-use bqcheck::input::{parse_pair_lines, parse_table_lines, TableRef};
+use bqcheck::input::{parse_pair_lines, parse_table_lines};
+use bqcheck::model::TableRef;
 use bqcheck::warehouse::schema_file;
 use proptest::prelude::*;
 use serde_json::{json, Value};

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{column_expr, groupable, leaves, numeric, orderable, quotable, selects};
-use crate::input::TableRef;
+use crate::model::TableRef;
 use crate::warehouse::query::{int, text, Row};
 use crate::warehouse::TableMeta;
 

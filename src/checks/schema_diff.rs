@@ -9,7 +9,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::input::Pair;
+use crate::model::Pair;
 use crate::warehouse::{Field, TableMeta};
 
 /// How a change affects consumers and whether BigQuery can apply it in place.
@@ -776,7 +776,7 @@ mod tests {
 
     #[test]
     fn accept_rules_mark_only_their_change_and_report_use() {
-        use crate::input::{Source, TableRef};
+        use crate::model::{Source, TableRef};
         let t = |d: &str, n: &str| {
             Source::Table(TableRef {
                 project: "p".into(),

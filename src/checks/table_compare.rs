@@ -12,7 +12,7 @@ use serde_json::value::RawValue;
 use serde_json::Value;
 
 use super::{column_expr, groupable, leaves, orderable, quotable, selects, Leaf};
-use crate::input::TableRef;
+use crate::model::TableRef;
 use crate::warehouse::query::{int, strings, text, Row};
 use crate::warehouse::TableMeta;
 

@@ -14,7 +14,8 @@ use anyhow::Context;
 
 use crate::cli::CommonArgs;
 use crate::config::FromFile;
-use crate::input::{self, Pair, PairInputs};
+use crate::input::{self, PairInputs};
+use crate::model::Pair;
 use crate::report::{self, Batch, Format};
 use crate::warehouse::{auth, AuthMode, Client, RetryPolicy};
 
@@ -39,7 +40,7 @@ pub fn default_project(common: &CommonArgs) -> Option<String> {
 /// where `../x` would silently route elsewhere.
 pub fn checked_project(common: &CommonArgs) -> anyhow::Result<Option<String>> {
     match default_project(common) {
-        Some(p) => match input::check_project_id(&p) {
+        Some(p) => match crate::model::check_project_id(&p) {
             Ok(()) => Ok(Some(p)),
             Err(why) => anyhow::bail!("bad project id `{}`: {why}", report::one_line(&p)),
         },

@@ -14,7 +14,8 @@ use super::{client, parallelism, progress, stdin_text, Finished, Listed};
 use crate::checks::profile::{self as pf, Anomaly, ColumnProfile, Severity, Thresholds};
 use crate::checks::table_compare::validate_where;
 use crate::cli::{ProfileArgs, ProfileFailOn};
-use crate::input::{self, TableRef};
+use crate::input;
+use crate::model::TableRef;
 use crate::report::{
     self, markdown::cell, Annotation, Batch, Case, Level, Outcome, Summary, Totals,
 };
@@ -138,7 +139,7 @@ impl Ctx {
         let err = |e: WarehouseError| e.to_string();
         let m = self
             .meta
-            .get(&input::Source::Table(t.clone()))
+            .get(&crate::model::Source::Table(t.clone()))
             .await
             .map_err(|e| e.to_string())?;
         let (cols, skipped) = pf::columns(&m, self.args.query.columns.as_deref())?;

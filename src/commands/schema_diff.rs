@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use super::{client, parallelism, progress, read_pairs, Finished, Listed};
 use crate::checks::schema_diff::{self, Change, Class, DiffOptions};
 use crate::cli::{SchemaDiffArgs, SchemaFailOn};
-use crate::input::{Pair, Source};
+use crate::model::{Pair, Source};
 use crate::report::{
     self, markdown::cell, markdown::code, Annotation, Batch, Case, Level, Outcome, Summary, Totals,
 };
@@ -508,7 +508,7 @@ pub async fn execute(args: &SchemaDiffArgs, listed: &Listed) -> anyhow::Result<F
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::input::TableRef;
+    use crate::model::TableRef;
 
     fn pair(n: &str) -> Pair {
         let t = |d: &str| {

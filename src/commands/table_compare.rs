@@ -12,7 +12,7 @@ use crate::checks::schema_diff::{self, Change, DiffOptions};
 use crate::checks::table_compare::{self as tc, ColumnComparison, CompareOptions, Plan, RowDiff};
 use crate::cli::{CompareFailOn, TableCompareArgs};
 use crate::config::PairOptions;
-use crate::input::{Pair, Source, TableRef};
+use crate::model::{Pair, Source, TableRef};
 use crate::report::{self, markdown::cell, markdown::code, Batch, Case, Outcome, Summary, Totals};
 use crate::runner;
 use crate::warehouse::cache::{Served, Store};

@@ -29,7 +29,7 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use super::model::TableMeta;
-use crate::input::TableRef;
+use crate::model::TableRef;
 
 const FORMAT: &str = "1";
 

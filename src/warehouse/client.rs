@@ -14,7 +14,7 @@ use tokio::sync::OnceCell;
 
 use super::auth::{AuthError, TokenProvider};
 use super::model::TableMeta;
-use crate::input::TableRef;
+use crate::model::TableRef;
 
 pub const DEFAULT_API_URL: &str = "https://bigquery.googleapis.com";
 

@@ -15,7 +15,7 @@ use tokio::sync::OnceCell;
 pub use client::{AuthMode, Client, RetryPolicy, WarehouseError};
 pub use model::{Field, TableMeta};
 
-use crate::input::{Source, TableRef};
+use crate::model::{Source, TableRef};
 
 type Slot = Arc<OnceCell<Result<Arc<TableMeta>, WarehouseError>>>;
 

@@ -347,7 +347,7 @@ impl Client {
     /// billed). Views have no table data; query them instead.
     pub async fn list_rows(
         &self,
-        t: &crate::input::TableRef,
+        t: &crate::model::TableRef,
         fields: &[Field],
         max: u32,
     ) -> Result<Vec<Row>, WarehouseError> {
