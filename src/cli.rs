@@ -2,14 +2,188 @@
 //! standalone binaries (`bq-schema-diff`, ...) and the umbrella `bqcheck <subcommand>`.
 
 use std::path::PathBuf;
-use std::process::ExitCode;
 
-use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum, ValueHint};
 
 use serde::Serialize;
 
-use crate::config::{ConfigError, FromFile};
 use crate::report::Format;
+
+/// Where an option sits in `.bqcheck.yml` when that is not its flag's name: `(flag id, key)`.
+/// Every other option's key is its long flag with `_` for `-`: top level for the options every
+/// command takes, else in the command's section.
+pub(crate) const CONFIG_KEYS: &[(&str, &str)] = &[
+    ("null_rate_threshold", "anomalies.null_rate"),
+    ("stale_after", "anomalies.stale_after"),
+    ("outlier_iqr", "anomalies.outlier_iqr"),
+    ("drift_rows", "drift.rows"),
+    ("drift_null_rate", "drift.null_rate"),
+    ("drift_distinct", "drift.distinct"),
+    ("drift_mean_stddevs", "drift.mean_stddevs"),
+];
+
+/// A config group whose presence turns an on/off option on (`anomalies:` means
+/// `--detect-anomalies`, unless the file says `detect_anomalies: false`).
+pub(crate) const CONFIG_GROUPS_TURN_ON: &[(&str, &str)] = &[("anomalies", "detect_anomalies")];
+
+/// Options with no config key, and why. A test fails for any other option without one.
+pub(crate) const NOT_IN_CONFIG: &[(&str, &str)] = &[
+    ("config", "it names the file itself"),
+    (
+        "send_credentials_to_api_url",
+        "where credentials go is said on the command line only: a pull request can change the file",
+    ),
+    (
+        "pairs",
+        "the file lists `pairs:` (with per-pair options) in the command's section",
+    ),
+    ("tables", "the file lists `tables:` in the profile section"),
+];
+
+/// Options with no action input, and why. A test fails for any other option without one.
+pub(crate) const NOT_ACTION_INPUTS: &[(&str, &str)] = &[
+    (
+        "format",
+        "the action prints text and writes every format into `report_dir`",
+    ),
+    ("report_json", "written as report_dir/report.json"),
+    ("report_junit", "written as report_dir/report.xml"),
+    ("report_markdown", "written as report_dir/report.md"),
+    (
+        "send_credentials_to_api_url",
+        "where credentials go is said on a command line only",
+    ),
+    ("pairs", "the `pairs` input lists them, one per line"),
+    ("tables", "the `tables` input lists them, one per line"),
+];
+
+/// The flag id's config key or action input name: `--max-bytes-billed` is `max_bytes_billed`.
+pub(crate) fn key_of(arg: &clap::Arg) -> String {
+    arg.get_long()
+        .map(|l| l.replace('-', "_"))
+        .unwrap_or_else(|| arg.get_id().to_string())
+}
+
+/// Value checks shared by the flags, the config file and the action's inputs: each option
+/// refuses the same values, with the same message, wherever it is set.
+pub(crate) mod values {
+    /// A whole number of at least 1 (`--parallel`).
+    pub(crate) fn positive(s: &str) -> Result<u16, String> {
+        let max = u16::MAX;
+        match s.trim().parse::<i128>() {
+            Ok(n) if (1..=i128::from(max)).contains(&n) => Ok(n as u16),
+            Ok(n) => Err(format!(
+                "{n} is out of range: use a whole number from 1 to {max}"
+            )),
+            Err(_) => Err(format!(
+                "`{s}` is not a whole number: use one from 1 to {max}"
+            )),
+        }
+    }
+
+    /// A number, or a number with a unit (`s`, `m`, `h`, `d`, `w`), in seconds.
+    pub(crate) fn duration_seconds(text: &str, unit_seconds: f64) -> Result<f64, String> {
+        let t = text.trim();
+        let split = t.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(t.len());
+        let (num, unit) = t.split_at(split);
+        let n: f64 = num
+            .trim()
+            .parse()
+            .map_err(|_| format!("`{text}` is not a duration: use e.g. 90s, 15m, 12h, 7d or 2w"))?;
+        let scale = match unit.trim() {
+            "" => unit_seconds,
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            "d" => 86_400.0,
+            "w" => 7.0 * 86_400.0,
+            other => {
+                return Err(format!(
+                    "`{text}`: unknown unit `{other}`: use s, m, h, d or w"
+                ))
+            }
+        };
+        let v = n * scale;
+        if v.is_finite() && v >= 0.0 {
+            Ok(v)
+        } else {
+            Err(format!("`{text}` is not a duration of 0 or more"))
+        }
+    }
+
+    /// Whole seconds: `900`, `15m`, `1h` (`--timeout`).
+    pub(crate) fn seconds(s: &str) -> Result<u64, String> {
+        let v = duration_seconds(s, 1.0)?;
+        if !(1.0..=f64::from(u32::MAX)).contains(&v) {
+            return Err(format!(
+                "use a timeout from 1 second to {} seconds",
+                u32::MAX
+            ));
+        }
+        Ok(v.round() as u64)
+    }
+
+    /// Days: `7`, `7d`, `12h`, `2w` (`--stale-after`; 0: every table is stale).
+    pub(crate) fn days(s: &str) -> Result<f64, String> {
+        duration_seconds(s, 86_400.0).map(|v| v / 86_400.0)
+    }
+
+    fn number(s: &str) -> Result<f64, String> {
+        s.trim()
+            .parse::<f64>()
+            .map_err(|_| format!("`{s}` is not a number"))
+    }
+
+    /// A finite number of at least 0 (tolerances, thresholds).
+    pub(crate) fn non_negative(s: &str) -> Result<f64, String> {
+        let n = number(s)?;
+        if n.is_finite() && n >= 0.0 {
+            Ok(n)
+        } else {
+            Err(format!("{n} is not allowed: use a number of at least 0"))
+        }
+    }
+
+    /// A rate from 0 to 1 (`--null-rate-threshold`).
+    pub(crate) fn rate(s: &str) -> Result<f64, String> {
+        let n = number(s)?;
+        if (0.0..=1.0).contains(&n) {
+            Ok(n)
+        } else {
+            Err(format!(
+                "{n} is not a rate: use a number from 0 to 1 (0.2 = 20%)"
+            ))
+        }
+    }
+
+    /// `true` or `false`.
+    pub(crate) fn boolean(s: &str) -> Result<bool, String> {
+        match s.trim() {
+            "true" => Ok(true),
+            "false" => Ok(false),
+            other => Err(format!("`{other}` is not true or false")),
+        }
+    }
+
+    /// Text that is not blank (`--project`, `--location`).
+    pub(crate) fn text(s: &str) -> Result<String, String> {
+        if s.trim().is_empty() {
+            Err("must not be empty".into())
+        } else {
+            Ok(s.trim().to_string())
+        }
+    }
+
+    /// A column name or path (one of `--columns a,b`).
+    pub(crate) fn column(s: &str) -> Result<String, String> {
+        text(s)
+    }
+
+    /// A `--where` predicate: no `;`, comments or unbalanced parentheses.
+    pub(crate) fn predicate(s: &str) -> Result<String, String> {
+        crate::checks::table_compare::validate_where(s).map(|()| s.to_string())
+    }
+}
 
 const EXIT_CODES: &str = "\
 Exit status (as diff(1)):
@@ -26,78 +200,78 @@ pub struct CommonArgs {
     /// Number of items processed at once (capped at 2 × CPUs, or --max-parallel). Each item
     /// has at most 2 requests to BigQuery in flight (its two sides, or a profile's query and
     /// its sample rows), so at most 2 × N at once.
-    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..))]
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = values::positive, help_heading = "Run")]
     pub parallel: u16,
 
     /// Cap on --parallel instead of 2 × CPUs. The work is waiting on BigQuery, not the CPU, so
     /// on a 2-core CI runner a batch of 200 tables can safely run 32 at once.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    #[arg(long, value_name = "N", value_parser = values::positive, help_heading = "Run")]
     pub max_parallel: Option<u16>,
 
     /// Give up on an item after this many seconds (it fails as timed out; its BigQuery jobs
     /// are cancelled). Each request also has its own 120 s limit.
-    #[arg(long, value_name = "SECS", default_value_t = 900, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_name = "SECS", default_value_t = 900, value_parser = values::seconds, help_heading = "Run")]
     pub timeout: u64,
 
     /// Say on stderr what is retried and why (status, reason, attempt, delay).
-    #[arg(long, short = 'v', num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value_t = false, action = clap::ArgAction::Set, value_name = "BOOL", hide_possible_values = true, hide_default_value = true)]
+    #[arg(long, short = 'v', num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value_t = false, action = clap::ArgAction::Set, value_parser = values::boolean, value_name = "BOOL", hide_default_value = true, help_heading = "Output")]
     pub verbose: bool,
 
     /// Show progress on stderr: a bar on a terminal, plain `[3/40] ✓ item` lines otherwise.
-    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value_t = false, action = clap::ArgAction::Set, value_name = "BOOL", hide_possible_values = true, hide_default_value = true)]
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value_t = false, action = clap::ArgAction::Set, value_parser = values::boolean, value_name = "BOOL", hide_default_value = true, help_heading = "Output")]
     pub progress: bool,
 
     /// Output format on stdout.
-    #[arg(long, value_enum, default_value_t = Format::Text, value_name = "FORMAT")]
+    #[arg(long, value_enum, default_value_t = Format::Text, value_name = "FORMAT", help_heading = "Output")]
     pub format: Format,
 
     /// Use no cache: fetch every table's metadata anew even if several items name the same
     /// table, and run every query even if a cached result of an unchanged table exists.
-    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value_t = false, action = clap::ArgAction::Set, value_name = "BOOL", hide_possible_values = true, hide_default_value = true)]
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value_t = false, action = clap::ArgAction::Set, value_parser = values::boolean, value_name = "BOOL", hide_default_value = true, help_heading = "Run")]
     pub no_cache: bool,
 
     /// Where query results of unchanged tables are cached between runs
     /// [default: $XDG_CACHE_HOME/bqcheck, else ~/.cache/bqcheck].
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", help_heading = "Run", value_hint = ValueHint::DirPath)]
     pub cache_dir: Option<PathBuf>,
 
     /// Settings file: defaults for these flags, pairs or tables, accepted schema changes
     /// [default: .bqcheck.yml in the working directory, if there is one]. Flags win over it.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", help_heading = "Input", value_hint = ValueHint::FilePath)]
     pub config: Option<PathBuf>,
 
     /// Default project for `dataset.table` references and for running jobs
     /// [default: $GOOGLE_CLOUD_PROJECT, $CLOUDSDK_CORE_PROJECT, then the credentials' project].
-    #[arg(long, value_name = "ID")]
+    #[arg(long, value_name = "ID", help_heading = "Connection", value_parser = values::text)]
     pub project: Option<String>,
 
     /// BigQuery API endpoint, e.g. an emulator at http://127.0.0.1:9050. No credentials are
     /// sent to it unless --send-credentials-to-api-url is given on the command line
     /// [default: $BIGQUERY_EMULATOR_HOST, else https://bigquery.googleapis.com].
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", help_heading = "Connection", value_parser = values::text)]
     pub api_url: Option<String>,
 
     /// Send Google credentials to the --api-url endpoint (a private endpoint or proxy): only
     /// over https, or http to this machine (127.0.0.1, ::1, localhost). A command-line flag
     /// only: a config file cannot set it.
-    #[arg(long)]
+    #[arg(long, help_heading = "Connection")]
     pub send_credentials_to_api_url: bool,
 
     /// Google credentials JSON (service_account, authorized_user or external_account)
     /// [default: $GOOGLE_APPLICATION_CREDENTIALS, gcloud's ADC file, the metadata server].
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", help_heading = "Connection", value_hint = ValueHint::FilePath)]
     pub credentials: Option<PathBuf>,
 
     /// Also write the JSON report to PATH.
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", help_heading = "Output", value_hint = ValueHint::FilePath)]
     pub report_json: Option<PathBuf>,
 
     /// Also write a JUnit XML report to PATH (one testcase per item).
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", help_heading = "Output", value_hint = ValueHint::FilePath)]
     pub report_junit: Option<PathBuf>,
 
     /// Also write a Markdown report to PATH (for PR comments and job summaries).
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", help_heading = "Output", value_hint = ValueHint::FilePath)]
     pub report_markdown: Option<PathBuf>,
 }
 
@@ -115,12 +289,12 @@ pub struct PairArgs {
     /// (project.dataset.table, dataset.table, project:dataset.table) or, for schema-diff, a
     /// schema file (`*.json` or `file:PATH`). With no pairs and no --pairs-file, pairs are read
     /// from stdin.
-    #[arg(value_name = "PAIR")]
+    #[arg(value_name = "PAIR", help_heading = "Input")]
     #[serde(skip)]
     pub pairs: Vec<String>,
 
     /// File with one pair per line (`A:B`, `A,B` or `A B`); blank lines and `#` comments skipped.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", help_heading = "Input", value_hint = ValueHint::FilePath)]
     pub pairs_file: Option<PathBuf>,
 }
 
@@ -128,25 +302,25 @@ pub struct PairArgs {
 #[derive(Debug, Clone, Args, Serialize)]
 pub struct QueryArgs {
     /// Only these columns (paths such as `address.zip`).
-    #[arg(long, value_name = "COL[,COL...]", value_delimiter = ',')]
+    #[arg(long, value_name = "COL[,COL...]", value_delimiter = ',', help_heading = "Query", value_parser = values::column)]
     pub columns: Option<Vec<String>>,
 
     /// A predicate applied to every table read, e.g. for partition pruning (columns by name or
     /// as `t.col`; no `;` or comments).
-    #[arg(long = "where", value_name = "PREDICATE")]
+    #[arg(long = "where", value_name = "PREDICATE", help_heading = "Query", value_parser = values::predicate)]
     #[serde(rename = "where")]
     pub where_clause: Option<String>,
 
     /// Set `maximumBytesBilled` on every job: BigQuery refuses a job that would bill more.
-    #[arg(long, value_name = "BYTES")]
+    #[arg(long, value_name = "BYTES", help_heading = "Query")]
     pub max_bytes_billed: Option<u64>,
 
     /// Print each generated query and BigQuery's bytes estimate; run nothing.
-    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value_t = false, action = clap::ArgAction::Set, value_name = "BOOL", hide_possible_values = true, hide_default_value = true)]
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value_t = false, action = clap::ArgAction::Set, value_parser = values::boolean, value_name = "BOOL", hide_default_value = true, help_heading = "Query")]
     pub dry_run: bool,
 
     /// Location to run query jobs in, e.g. `EU` [default: the tables' own location].
-    #[arg(long, value_name = "LOCATION")]
+    #[arg(long, value_name = "LOCATION", help_heading = "Query", value_parser = values::text)]
     pub location: Option<String>,
 }
 
@@ -175,21 +349,16 @@ pub struct SchemaDiffArgs {
     pub input: PairArgs,
 
     /// Which differences make the exit status 1.
-    #[arg(long, value_enum, default_value_t = SchemaFailOn::Any)]
+    #[arg(long, value_enum, default_value_t = SchemaFailOn::Any, help_heading = "Thresholds")]
     pub fail_on: SchemaFailOn,
 
     /// Also compare partitioning, clustering, table description, labels and primary key.
-    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value_t = false, action = clap::ArgAction::Set, value_name = "BOOL", hide_possible_values = true, hide_default_value = true)]
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value_t = false, action = clap::ArgAction::Set, value_parser = values::boolean, value_name = "BOOL", hide_default_value = true, help_heading = "Query")]
     pub include_table_options: bool,
 
     #[command(flatten)]
     #[serde(flatten)]
     pub common: CommonArgs,
-
-    /// What the config file adds (pairs, accept entries).
-    #[arg(skip)]
-    #[serde(skip)]
-    pub from_file: FromFile,
 }
 
 const SCHEMA_DIFF_HELP: &str = "\
@@ -217,23 +386,23 @@ pub struct TableCompareArgs {
     pub input: PairArgs,
 
     /// Number of example rows per kind of difference.
-    #[arg(long, value_name = "N", default_value_t = 100)]
+    #[arg(long, value_name = "N", default_value_t = 100, help_heading = "Query")]
     pub sample_size: u32,
 
     /// Skip per-column statistics (the scan still counts rows and fingerprints them).
-    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value_t = false, action = clap::ArgAction::Set, value_name = "BOOL", hide_possible_values = true, hide_default_value = true)]
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value_t = false, action = clap::ArgAction::Set, value_parser = values::boolean, value_name = "BOOL", hide_default_value = true, help_heading = "Query")]
     pub skip_stats: bool,
 
     /// Skip the row-level diff and example rows (no third query).
-    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value_t = false, action = clap::ArgAction::Set, value_name = "BOOL", hide_possible_values = true, hide_default_value = true)]
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value_t = false, action = clap::ArgAction::Set, value_parser = values::boolean, value_name = "BOOL", hide_default_value = true, help_heading = "Query")]
     pub skip_samples: bool,
 
     /// Key columns for the row-level diff [default: the primary key, else a multiset diff].
-    #[arg(long, value_name = "COL[,COL...]", value_delimiter = ',')]
+    #[arg(long, value_name = "COL[,COL...]", value_delimiter = ',', help_heading = "Query", value_parser = values::column)]
     pub key: Option<Vec<String>>,
 
     /// Leave these columns out.
-    #[arg(long, value_name = "COL[,COL...]", value_delimiter = ',')]
+    #[arg(long, value_name = "COL[,COL...]", value_delimiter = ',', help_heading = "Query", value_parser = values::column)]
     pub exclude_columns: Vec<String>,
 
     #[command(flatten)]
@@ -241,25 +410,20 @@ pub struct TableCompareArgs {
     pub query: QueryArgs,
 
     /// Which differences make the exit status 1.
-    #[arg(long, value_enum, default_value_t = CompareFailOn::Any)]
+    #[arg(long, value_enum, default_value_t = CompareFailOn::Any, help_heading = "Thresholds")]
     pub fail_on: CompareFailOn,
 
     /// Relative tolerance for numeric statistics (sum, avg), e.g. 0.001.
-    #[arg(long, value_name = "REL", default_value_t = 0.0)]
+    #[arg(long, value_name = "REL", default_value_t = 0.0, help_heading = "Thresholds", value_parser = values::non_negative)]
     pub tolerance: f64,
 
     /// Absolute tolerance for FLOAT64 values in the keyed row-level diff [default: exact].
-    #[arg(long, value_name = "ABS")]
+    #[arg(long, value_name = "ABS", help_heading = "Thresholds", value_parser = values::non_negative)]
     pub float_tolerance: Option<f64>,
 
     #[command(flatten)]
     #[serde(flatten)]
     pub common: CommonArgs,
-
-    /// What the config file adds (pairs with their own key and filter).
-    #[arg(skip)]
-    #[serde(skip)]
-    pub from_file: FromFile,
 }
 
 const TABLE_COMPARE_HELP: &str = "\
@@ -303,27 +467,27 @@ pub enum ProfileFailOn {
 #[command(name = "bq-profile", version, after_help = PROFILE_HELP)]
 pub struct ProfileArgs {
     /// Tables to profile; stdin (one per line, `#` comments) when none are given.
-    #[arg(value_name = "TABLE")]
+    #[arg(value_name = "TABLE", help_heading = "Input")]
     #[serde(skip)]
     pub tables: Vec<String>,
 
     /// Number of sample rows (0 for none).
-    #[arg(long, value_name = "N", default_value_t = 10)]
+    #[arg(long, value_name = "N", default_value_t = 10, help_heading = "Query")]
     pub sample_size: u32,
 
     /// Flag anomalies: empty tables, all-null and constant columns, high null rates, duplicate
     /// ids, outliers, future or pre-1970 dates, empty or padded strings, stale tables.
-    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value_t = false, action = clap::ArgAction::Set, value_name = "BOOL", hide_possible_values = true, hide_default_value = true)]
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value_t = false, action = clap::ArgAction::Set, value_parser = values::boolean, value_name = "BOOL", hide_default_value = true, help_heading = "Thresholds")]
     pub detect_anomalies: bool,
 
     /// A previous `--format json` output: flag drift in rows, null rates, distinct counts,
     /// means, and added or removed columns.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", help_heading = "Thresholds", value_hint = ValueHint::FilePath)]
     pub baseline: Option<PathBuf>,
 
     /// What makes the exit status 1
     /// [default: errors with --detect-anomalies or --baseline, else never].
-    #[arg(long, value_enum)]
+    #[arg(long, value_enum, help_heading = "Thresholds")]
     pub fail_on: Option<ProfileFailOn>,
 
     #[command(flatten)]
@@ -331,41 +495,36 @@ pub struct ProfileArgs {
     pub query: QueryArgs,
 
     /// Days without modification after which a table is stale.
-    #[arg(long, value_name = "DAYS", default_value_t = 30.0)]
+    #[arg(long, value_name = "DAYS", default_value_t = 30.0, help_heading = "Thresholds", value_parser = values::days)]
     pub stale_after: f64,
 
     /// Null rate (0–1) above which a column is flagged.
-    #[arg(long, value_name = "RATE", default_value_t = 0.5)]
+    #[arg(long, value_name = "RATE", default_value_t = 0.5, help_heading = "Thresholds", value_parser = values::rate)]
     pub null_rate_threshold: f64,
 
     /// Outliers: min or max beyond the quartiles by this many IQRs.
-    #[arg(long, value_name = "K", default_value_t = 3.0)]
+    #[arg(long, value_name = "K", default_value_t = 3.0, help_heading = "Thresholds", value_parser = values::non_negative)]
     pub outlier_iqr: f64,
 
     /// Drift: relative row-count change flagged.
-    #[arg(long, value_name = "REL", default_value_t = 0.1)]
+    #[arg(long, value_name = "REL", default_value_t = 0.1, help_heading = "Thresholds", value_parser = values::non_negative)]
     pub drift_rows: f64,
 
     /// Drift: absolute null-rate change flagged.
-    #[arg(long, value_name = "ABS", default_value_t = 0.1)]
+    #[arg(long, value_name = "ABS", default_value_t = 0.1, help_heading = "Thresholds", value_parser = values::rate)]
     pub drift_null_rate: f64,
 
     /// Drift: relative distinct-count change flagged.
-    #[arg(long, value_name = "REL", default_value_t = 0.2)]
+    #[arg(long, value_name = "REL", default_value_t = 0.2, help_heading = "Thresholds", value_parser = values::non_negative)]
     pub drift_distinct: f64,
 
     /// Drift: mean shift, in baseline standard deviations, flagged.
-    #[arg(long, value_name = "K", default_value_t = 3.0)]
+    #[arg(long, value_name = "K", default_value_t = 3.0, help_heading = "Thresholds", value_parser = values::non_negative)]
     pub drift_mean_stddevs: f64,
 
     #[command(flatten)]
     #[serde(flatten)]
     pub common: CommonArgs,
-
-    /// What the config file adds (tables).
-    #[arg(skip)]
-    #[serde(skip)]
-    pub from_file: FromFile,
 }
 
 const PROFILE_HELP: &str = "\
@@ -379,22 +538,20 @@ Exit status (as diff(1)):
   1  anomalies per --fail-on
   2  trouble: bad input, or any table failed";
 
-/// bqcheck: check BigQuery tables in CI and on a laptop with the same commands.
-#[derive(Debug, Parser)]
-#[command(name = "bqcheck", version, after_help = EXIT_CODES)]
-pub struct Bqcheck {
-    #[command(subcommand)]
-    pub command: Command,
+/// The umbrella `bqcheck`: one subcommand per check (from the registry, `app::CHECKS`) and
+/// these of its own.
+pub(crate) fn umbrella() -> clap::Command {
+    clap::Command::new("bqcheck")
+        .version(env!("CARGO_PKG_VERSION"))
+        .about("bqcheck: check BigQuery tables in CI and on a laptop with the same commands.")
+        .after_help(EXIT_CODES)
+        .subcommand_required(true)
+        .arg_required_else_help(true)
 }
 
+/// The umbrella's subcommands that are not checks.
 #[derive(Debug, Subcommand)]
-pub enum Command {
-    /// Compare schemas of table pairs (same flags as bq-schema-diff).
-    SchemaDiff(SchemaDiffArgs),
-    /// Compare the data of table pairs (same flags as bq-table-compare).
-    TableCompare(TableCompareArgs),
-    /// Profile tables (same flags as bq-profile).
-    Profile(ProfileArgs),
+pub(crate) enum Builtin {
     /// Run as the GitHub Action: read the action's inputs from INPUT_* variables, run the
     /// command they name, then write step outputs, the job summary, annotations, the reports
     /// and the sticky PR comment (see action.yml).
@@ -410,143 +567,14 @@ pub enum Command {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum ConfigCommand {
+pub(crate) enum ConfigCommand {
     /// Check a settings file and print the effective settings of each command (the defaults
     /// with the file applied; flags given on a command line would still win).
     Check {
         /// The file [default: .bqcheck.yml in the working directory].
-        #[arg(long, value_name = "FILE")]
+        #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
         config: Option<PathBuf>,
     },
-}
-
-impl Command {
-    /// Fill in what the command line left unset from the config file (`--config`, else
-    /// `.bqcheck.yml` if present). `m` are the subcommand's matches.
-    pub fn apply_config(&mut self, m: &ArgMatches) -> Result<(), ConfigError> {
-        match self {
-            Command::SchemaDiff(a) => a.apply_config(m),
-            Command::TableCompare(a) => a.apply_config(m),
-            Command::Profile(a) => a.apply_config(m),
-            Command::Action { .. } | Command::Config(_) => Ok(()),
-        }
-    }
-}
-
-impl SchemaDiffArgs {
-    pub fn apply_config(&mut self, m: &ArgMatches) -> Result<(), ConfigError> {
-        let path = self.common.config.clone();
-        crate::config::apply_file(path.as_deref(), |l| l.apply_schema_diff(m, self))
-    }
-}
-
-impl TableCompareArgs {
-    pub fn apply_config(&mut self, m: &ArgMatches) -> Result<(), ConfigError> {
-        let path = self.common.config.clone();
-        crate::config::apply_file(path.as_deref(), |l| l.apply_table_compare(m, self))
-    }
-}
-
-impl ProfileArgs {
-    pub fn apply_config(&mut self, m: &ArgMatches) -> Result<(), ConfigError> {
-        let path = self.common.config.clone();
-        crate::config::apply_file(path.as_deref(), |l| l.apply_profile(m, self))
-    }
-}
-
-/// Parse a standalone binary's command line and apply the config file; on trouble, say it
-/// and exit (clap's own status for usage errors, 2 for a bad config file).
-fn parse_configured<T: CommandFactory + FromArgMatches>(
-    apply: impl FnOnce(&mut T, &ArgMatches) -> Result<(), ConfigError>,
-) -> Result<T, ExitCode> {
-    let m = T::command().get_matches();
-    let mut args = match T::from_arg_matches(&m) {
-        Ok(a) => a,
-        Err(e) => e.exit(),
-    };
-    match apply(&mut args, &m) {
-        Ok(()) => Ok(args),
-        Err(e) => {
-            eprintln!("error: {e}");
-            Err(ExitCode::from(2))
-        }
-    }
-}
-
-/// Run a command on a fresh runtime, turning any error into exit status 2.
-fn run<F>(fut: F) -> ExitCode
-where
-    F: std::future::Future<Output = anyhow::Result<u8>>,
-{
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    let result = rt.block_on(async {
-        crate::cancel::install();
-        fut.await
-    });
-    // After SIGINT/SIGTERM the partial report is written; the status says it was cut short.
-    if let Some(code) = crate::cancel::exit_code() {
-        return ExitCode::from(code);
-    }
-    match result {
-        Ok(code) => ExitCode::from(code),
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::from(2)
-        }
-    }
-}
-
-pub fn main_schema_diff() -> ExitCode {
-    match parse_configured(SchemaDiffArgs::apply_config) {
-        Ok(args) => run(crate::commands::schema_diff::run(args)),
-        Err(code) => code,
-    }
-}
-
-pub fn main_table_compare() -> ExitCode {
-    match parse_configured(TableCompareArgs::apply_config) {
-        Ok(args) => run(crate::commands::table_compare::run(args)),
-        Err(code) => code,
-    }
-}
-
-pub fn main_profile() -> ExitCode {
-    match parse_configured(ProfileArgs::apply_config) {
-        Ok(args) => run(crate::commands::profile::run(args)),
-        Err(code) => code,
-    }
-}
-
-pub fn main_bqcheck() -> ExitCode {
-    let matches = Bqcheck::command().get_matches();
-    let mut parsed = match Bqcheck::from_arg_matches(&matches) {
-        Ok(p) => p,
-        Err(e) => e.exit(),
-    };
-    if let Some((_, sub)) = matches.subcommand() {
-        if let Err(e) = parsed.command.apply_config(sub) {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
-        }
-    }
-    match parsed.command {
-        Command::SchemaDiff(args) => run(crate::commands::schema_diff::run(args)),
-        Command::TableCompare(args) => run(crate::commands::table_compare::run(args)),
-        Command::Profile(args) => run(crate::commands::profile::run(args)),
-        Command::Action { .. } => run(crate::commands::action::run()),
-        Command::Config(ConfigCommand::Check { config }) => {
-            ExitCode::from(crate::commands::config::check(config.as_deref()))
-        }
-    }
 }
 
 #[cfg(test)]
@@ -556,7 +584,6 @@ mod tests {
 
     #[test]
     fn flag_definitions_are_consistent() {
-        Bqcheck::command().debug_assert();
         SchemaDiffArgs::command().debug_assert();
         TableCompareArgs::command().debug_assert();
         ProfileArgs::command().debug_assert();

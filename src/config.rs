@@ -1,39 +1,40 @@
 //! `.bqcheck.yml`: a gate's pairs, keys, thresholds and acknowledged changes, reviewed in the
 //! repository instead of spread over workflow flags.
 //!
-//! Rules (the README's "Configuration file" section says the same):
+//! The file's keys are not declared here: they are derived from the flags (`cli`), one key
+//! per option, so a new flag is a config key the moment it exists. Rules (the README's
+//! "Configuration file" section says the same):
 //! - `--config PATH`, else `.bqcheck.yml` in the working directory if there is one.
-//! - Top-level keys are defaults for the options every command takes; each command has a
-//!   section (`schema_diff`, `table_compare`, `profile`) for its own options.
-//! - A flag given on the command line (or by an action input) wins over the file.
+//! - Top-level keys are the options every command takes; each command has a section
+//!   (`schema_diff`, `table_compare`, `profile`) for its own. A key is its long flag with `_`
+//!   for `-` (`--max-bytes-billed` is `max_bytes_billed`), except the few grouped under
+//!   `anomalies:` and `drift:` (`cli::CONFIG_KEYS`).
+//! - The file's options become arguments (`--flag=value`), added to the command line for each
+//!   option it does not set itself: a flag given on the command line (or by an action input)
+//!   wins, and the file is checked by the flags' own value parsers.
 //! - Pairs (or tables) named by arguments, `--pairs-file`, stdin or the action's inputs
 //!   *replace* the file's: the file's list is the default set.
 //! - Unknown keys, wrong types and bad values are errors naming the file, line and column:
 //!   a typo in a gate's config must never silently disable a check.
 //! - Relative paths in the file are relative to the file's directory.
 //!
-//! Values are checked while the YAML is read (each value type below refuses what its flag
-//! would refuse), so every error carries the position serde_yaml_ng reports.
+//! Values are checked while the YAML is read, inside serde visitors, so every error carries
+//! the position serde_yaml_ng reports.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 use clap::parser::ValueSource;
-use clap::{ArgMatches, ValueEnum};
-use serde::de::{self, Deserializer};
-use serde::{Deserialize, Serialize};
+use clap::ArgMatches;
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
 
 use crate::checks::schema_diff::{AcceptRule, ChangeKind};
-use crate::cli::{
-    CommonArgs, CompareFailOn, ProfileArgs, ProfileFailOn, QueryArgs, SchemaDiffArgs, SchemaFailOn,
-    TableCompareArgs,
-};
 use crate::input::split_pair_line;
 use crate::model::{Pair, Source, TableRef};
-use crate::report::Format;
 
 /// The file looked for when `--config` is not given.
-pub const DEFAULT_FILE: &str = ".bqcheck.yml";
+pub(crate) const DEFAULT_FILE: &str = ".bqcheck.yml";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -55,8 +56,669 @@ pub enum ConfigError {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Value types: each refuses what the matching flag refuses, with a message for the file.
-// Checks run inside the visitor, so serde_yaml_ng places the error at the value itself.
+// What a file may say: derived from the commands' flags.
+
+/// The kind of items a command's section lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Items {
+    /// `pairs:` and `pairs_file:`; `per_pair`: each pair may carry its own `key` and `where`;
+    /// `accept`: the section takes `accept:` entries (acknowledged schema changes).
+    Pairs { per_pair: bool, accept: bool },
+    /// `tables:`.
+    Tables,
+}
+
+/// A command's section: its name in the file, its flags, its items.
+#[derive(Debug, Clone)]
+pub(crate) struct SectionSpec {
+    pub(crate) name: &'static str,
+    pub(crate) command: clap::Command,
+    pub(crate) items: Items,
+}
+
+/// One option as the file sees it.
+#[derive(Debug, Clone)]
+struct Opt {
+    /// Its key within its scope: `parallel`, `anomalies.null_rate`.
+    key: String,
+    /// The flag's id and long name.
+    id: String,
+    long: String,
+    /// Takes a list (`key: [id, region]`).
+    list: bool,
+    /// Names a file or directory (rebased on the file's directory).
+    path: bool,
+    /// The command whose parser checks the value.
+    command: clap::Command,
+}
+
+impl Opt {
+    fn all(command: &clap::Command, skip: &dyn Fn(&str) -> bool) -> Vec<Opt> {
+        command
+            .get_arguments()
+            .filter(|a| !a.is_positional() && a.get_long().is_some())
+            .filter(|a| !matches!(a.get_id().as_str(), "help" | "version"))
+            .filter(|a| {
+                !crate::cli::NOT_IN_CONFIG
+                    .iter()
+                    .any(|(id, _)| a.get_id() == *id)
+            })
+            .filter(|a| !skip(a.get_id().as_str()))
+            .map(|a| {
+                let id = a.get_id().to_string();
+                let key = crate::cli::CONFIG_KEYS
+                    .iter()
+                    .find(|(i, _)| *i == id)
+                    .map(|(_, k)| k.to_string())
+                    .unwrap_or_else(|| crate::cli::key_of(a));
+                Opt {
+                    key,
+                    long: a.get_long().unwrap_or_default().to_string(),
+                    list: a.get_value_delimiter().is_some(),
+                    path: a.get_value_parser().type_id() == std::any::TypeId::of::<PathBuf>(),
+                    command: command.clone(),
+                    id,
+                }
+            })
+            .collect()
+    }
+
+    /// Check `value` with the flag's own parser; the message for the file if refused.
+    fn check(&self, value: &str) -> Result<(), String> {
+        let name = self.command.get_name().to_string();
+        match self
+            .command
+            .clone()
+            .try_get_matches_from([name, format!("--{}={value}", self.long)])
+        {
+            Ok(_) => Ok(()),
+            Err(e) => Err(clap_message(&e, value)),
+        }
+    }
+}
+
+/// A clap error as one message for the file: the value parser's own words where it has them.
+fn clap_message(e: &clap::Error, value: &str) -> String {
+    use clap::error::{ContextKind, ContextValue};
+    if let Some(ContextValue::Strings(valid)) = e.get(ContextKind::ValidValue) {
+        return format!("`{value}` is not one of {}", valid.join(", "));
+    }
+    if let Some(source) = std::error::Error::source(e) {
+        let s = source.to_string();
+        return if s.contains(value) || value.is_empty() {
+            s
+        } else {
+            format!("`{value}`: {s}")
+        };
+    }
+    let rendered = e.to_string();
+    rendered
+        .lines()
+        .next()
+        .unwrap_or("invalid value")
+        .trim_start_matches("error: ")
+        .to_string()
+}
+
+/// Every key the file may hold.
+#[derive(Debug, Clone)]
+pub(crate) struct Schema {
+    common: Vec<Opt>,
+    sections: Vec<(SectionSpec, Vec<Opt>)>,
+}
+
+impl Schema {
+    /// The options every command takes (`common`) sit at the top level; the rest in sections.
+    pub(crate) fn new(common: &clap::Command, sections: Vec<SectionSpec>) -> Schema {
+        let common_ids: Vec<String> = common
+            .get_arguments()
+            .map(|a| a.get_id().to_string())
+            .collect();
+        let common = Opt::all(common, &|_| false);
+        let sections = sections
+            .into_iter()
+            .map(|s| {
+                let opts = Opt::all(&s.command, &|id| {
+                    common_ids.iter().any(|c| c == id) || id == "pairs_file"
+                });
+                (s, opts)
+            })
+            .collect();
+        Schema { common, sections }
+    }
+
+    /// Every key, as `section.key` (for tests).
+    #[cfg(test)]
+    pub(crate) fn keys(&self) -> Vec<String> {
+        let mut out: Vec<String> = self.common.iter().map(|o| o.key.clone()).collect();
+        for (s, opts) in &self.sections {
+            out.extend(opts.iter().map(|o| format!("{}.{}", s.name, o.key)));
+        }
+        out
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The file as read.
+
+/// One option the file sets, as the argument it becomes.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Setting {
+    /// Where it was written: `table_compare.key`.
+    pub(crate) key: String,
+    id: String,
+    long: String,
+    /// The flag's argument: `1000`, `id,region`, `true`.
+    pub(crate) value: String,
+    path: bool,
+}
+
+impl Setting {
+    fn argument(&self) -> String {
+        format!("--{}={}", self.long, self.value)
+    }
+}
+
+/// A command's section as read.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Section {
+    pub(crate) name: String,
+    settings: Vec<Setting>,
+    pub(crate) pairs: Vec<ComparePairEntry>,
+    pub(crate) pairs_file: Option<PathBuf>,
+    pub(crate) tables: Vec<TableName>,
+    pub(crate) accept: Vec<AcceptEntry>,
+}
+
+/// A config file, read and checked.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Config {
+    pub(crate) path: PathBuf,
+    common: Vec<Setting>,
+    sections: Vec<Section>,
+}
+
+/// Reads a value for one option, checked where it stands.
+struct ValueSeed<'a> {
+    opt: &'a Opt,
+    key: String,
+}
+
+impl<'de> DeserializeSeed<'de> for ValueSeed<'_> {
+    type Value = Setting;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Setting, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl ValueSeed<'_> {
+    fn setting<E: de::Error>(self, value: String) -> Result<Setting, E> {
+        self.opt.check(&value).map_err(E::custom)?;
+        Ok(Setting {
+            key: self.key,
+            id: self.opt.id.clone(),
+            long: self.opt.long.clone(),
+            value,
+            path: self.opt.path,
+        })
+    }
+}
+
+impl<'de> Visitor<'de> for ValueSeed<'_> {
+    type Value = Setting;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        if self.opt.list {
+            f.write_str("a list, e.g. [id, region]")
+        } else {
+            f.write_str("a value")
+        }
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Setting, E> {
+        self.setting(v.to_string())
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Setting, E> {
+        self.setting(v.to_string())
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Setting, E> {
+        self.setting(v.to_string())
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Setting, E> {
+        self.setting(v.to_string())
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Setting, E> {
+        if self.opt.list {
+            // One name is a list of one: `key: id`.
+            return self.setting(Text::checked(v).map_err(E::custom)?);
+        }
+        self.setting(v.to_string())
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Setting, A::Error> {
+        if !self.opt.list {
+            return Err(de::Error::invalid_type(de::Unexpected::Seq, &self));
+        }
+        let mut names = Vec::new();
+        while let Some(t) = seq.next_element::<Text>()? {
+            if t.0.contains(',') {
+                return Err(de::Error::custom(format!(
+                    "`{}`: a name cannot hold `,`",
+                    t.0
+                )));
+            }
+            names.push(t.0);
+        }
+        if names.is_empty() {
+            return Err(de::Error::custom(
+                "an empty list: name at least one column, or leave the key out",
+            ));
+        }
+        self.setting(names.join(","))
+    }
+}
+
+/// Reads a key, refusing one the scope does not have (at the key's position).
+struct KeySeed<'a> {
+    allowed: &'a [String],
+}
+
+impl<'de> DeserializeSeed<'de> for KeySeed<'_> {
+    type Value = String;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<String, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeySeed<'_> {
+    type Value = String;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a key")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<String, E> {
+        if self.allowed.iter().any(|a| a == v) {
+            Ok(v.to_string())
+        } else {
+            Err(E::custom(format!(
+                "unknown field `{v}`, expected one of {}",
+                self.allowed
+                    .iter()
+                    .map(|a| format!("`{a}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )))
+        }
+    }
+}
+
+/// What a map (the file, a section, a group) may hold.
+struct Scope<'a> {
+    /// `""`, `table_compare.`, `profile.anomalies.`: for the keys settings are shown with.
+    prefix: String,
+    /// The options, each with its key relative to this scope (`null_rate` in `anomalies:`).
+    opts: Vec<(String, &'a Opt)>,
+    /// At the top level: the commands' sections.
+    sections: &'a [(SectionSpec, Vec<Opt>)],
+    root: bool,
+    items: Option<Items>,
+}
+
+#[derive(Default)]
+struct Read {
+    settings: Vec<Setting>,
+    sections: Vec<Section>,
+    section: Section,
+    groups: Vec<String>,
+}
+
+impl Scope<'_> {
+    fn allowed(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for (k, _) in &self.opts {
+            let first = k.split('.').next().unwrap_or(k).to_string();
+            if !out.contains(&first) {
+                out.push(first);
+            }
+        }
+        if self.root {
+            out.extend(self.sections.iter().map(|(s, _)| s.name.to_string()));
+        }
+        match self.items {
+            Some(Items::Pairs { accept, .. }) => {
+                out.push("pairs".into());
+                out.push("pairs_file".into());
+                if accept {
+                    out.push("accept".into());
+                }
+            }
+            Some(Items::Tables) => out.push("tables".into()),
+            None => {}
+        }
+        out
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for Scope<'_> {
+    type Value = Read;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Read, D::Error> {
+        if self.root {
+            d.deserialize_map(self)
+        } else {
+            d.deserialize_any(self)
+        }
+    }
+}
+
+impl<'de> Visitor<'de> for Scope<'_> {
+    type Value = Read;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a map of settings")
+    }
+    /// `anomalies:` with every line commented out: present and empty.
+    fn visit_unit<E: de::Error>(self) -> Result<Read, E> {
+        Ok(Read::default())
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Read, A::Error> {
+        let allowed = self.allowed();
+        let mut seen: Vec<String> = Vec::new();
+        let mut read = Read::default();
+        while let Some(key) = map.next_key_seed(KeySeed { allowed: &allowed })? {
+            if seen.contains(&key) {
+                return Err(de::Error::custom(format!("duplicate field `{key}`")));
+            }
+            seen.push(key.clone());
+            let shown = format!("{}{key}", self.prefix);
+            if self.root {
+                if let Some((spec, opts)) = self.sections.iter().find(|(s, _)| s.name == key) {
+                    let inner = map.next_value_seed(Scope {
+                        prefix: format!("{key}."),
+                        opts: opts.iter().map(|o| (o.key.clone(), o)).collect(),
+                        sections: self.sections,
+                        root: false,
+                        items: Some(spec.items),
+                    })?;
+                    let mut section = inner.section;
+                    section.name = key.clone();
+                    section.settings = inner.settings;
+                    for g in inner.groups {
+                        turn_on(&mut section.settings, &g, opts, &key);
+                    }
+                    read.sections.push(section);
+                    continue;
+                }
+            }
+            match key.as_str() {
+                "pairs" if self.items.is_some() => {
+                    read.section.pairs = match self.items {
+                        Some(Items::Pairs { per_pair: true, .. }) => {
+                            map.next_value::<Vec<ComparePairEntry>>()?
+                        }
+                        _ => map
+                            .next_value::<Vec<PairEntry>>()?
+                            .into_iter()
+                            .map(|p| ComparePairEntry {
+                                a: p.a,
+                                b: p.b,
+                                key: None,
+                                where_clause: None,
+                            })
+                            .collect(),
+                    };
+                    continue;
+                }
+                "pairs_file" if self.items.is_some() => {
+                    read.section.pairs_file = Some(map.next_value::<PathBuf>()?);
+                    continue;
+                }
+                "tables" if self.items.is_some() => {
+                    read.section.tables = map.next_value::<Vec<TableName>>()?;
+                    continue;
+                }
+                "accept" if self.items.is_some() => {
+                    read.section.accept = map.next_value::<Vec<AcceptEntry>>()?;
+                    continue;
+                }
+                _ => {}
+            }
+            // An option, or a group of them (`anomalies:`).
+            match self.opts.iter().find(|(k, _)| *k == key) {
+                Some((_, opt)) => {
+                    let s = map.next_value_seed(ValueSeed { opt, key: shown })?;
+                    read.settings.push(s);
+                }
+                None => {
+                    let group = format!("{key}.");
+                    let inner = map.next_value_seed(Scope {
+                        prefix: format!("{shown}."),
+                        opts: self
+                            .opts
+                            .iter()
+                            .filter_map(|(k, o)| {
+                                k.strip_prefix(&group).map(|r| (r.to_string(), *o))
+                            })
+                            .collect(),
+                        sections: &[],
+                        root: false,
+                        items: None,
+                    })?;
+                    read.settings.extend(inner.settings);
+                    read.groups.push(key.clone());
+                }
+            }
+        }
+        Ok(read)
+    }
+}
+
+/// A group whose presence turns an option on (`anomalies:` → `detect_anomalies`), unless the
+/// section sets that option itself.
+fn turn_on(settings: &mut Vec<Setting>, group: &str, opts: &[Opt], section: &str) {
+    for (g, id) in crate::cli::CONFIG_GROUPS_TURN_ON {
+        if *g != group || settings.iter().any(|s| s.id == *id) {
+            continue;
+        }
+        if let Some(o) = opts.iter().find(|o| o.id == *id) {
+            settings.push(Setting {
+                key: format!("{section}.{group}"),
+                id: o.id.clone(),
+                long: o.long.clone(),
+                value: "true".into(),
+                path: false,
+            });
+        }
+    }
+}
+
+/// Parse a file's text. `path` is only for messages.
+pub(crate) fn parse(path: &Path, text: &str, schema: &Schema) -> Result<Config, ConfigError> {
+    let shown = path.display().to_string();
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut config = Config {
+        path: path.to_path_buf(),
+        ..Config::default()
+    };
+    // An empty file (or one of comments only) is an empty config, not an error.
+    if text
+        .lines()
+        .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
+    {
+        return Ok(config);
+    }
+    limits(&shown, text)?;
+    let root = Scope {
+        prefix: String::new(),
+        opts: schema.common.iter().map(|o| (o.key.clone(), o)).collect(),
+        sections: &schema.sections,
+        root: true,
+        items: None,
+    };
+    let read = root
+        .deserialize(serde_yaml_ng::Deserializer::from_str(text))
+        .map_err(|e| {
+            let full = e.to_string();
+            // serde_yaml_ng appends " at line L column C"; the position goes in front instead.
+            let message = match full.rfind(" at line ") {
+                Some(i) => full[..i].to_string(),
+                None => full.clone(),
+            };
+            match e.location() {
+                Some(loc) => ConfigError::Invalid {
+                    path: shown.clone(),
+                    line: loc.line(),
+                    column: loc.column(),
+                    message,
+                },
+                None => ConfigError::Unplaced {
+                    path: shown.clone(),
+                    message,
+                },
+            }
+        })?;
+    config.common = read.settings;
+    config.sections = read.sections;
+    Ok(config)
+}
+
+/// `--config PATH` (which must exist), else `.bqcheck.yml` in the working directory if any.
+pub(crate) fn load(
+    explicit: Option<&Path>,
+    schema: &Schema,
+) -> Result<Option<Config>, ConfigError> {
+    let path = match explicit {
+        Some(p) => p.to_path_buf(),
+        None => {
+            let p = PathBuf::from(DEFAULT_FILE);
+            if !p.is_file() {
+                return Ok(None);
+            }
+            p
+        }
+    };
+    let bytes = std::fs::read(&path).map_err(|error| ConfigError::Read {
+        path: path.display().to_string(),
+        error,
+    })?;
+    let text = String::from_utf8(bytes).map_err(|e| ConfigError::Unplaced {
+        path: path.display().to_string(),
+        message: format!(
+            "not UTF-8 text (invalid byte at offset {})",
+            e.utf8_error().valid_up_to()
+        ),
+    })?;
+    let mut config = parse(&path, &text, schema)?;
+    let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    config.rebase(&base);
+    Ok(Some(config))
+}
+
+impl Config {
+    fn section(&self, name: &str) -> Option<&Section> {
+        self.sections.iter().find(|s| s.name == name)
+    }
+
+    /// The arguments the file adds to `section`'s command line: `--flag=value` for every
+    /// option it sets that `given` says the command line did not.
+    pub(crate) fn arguments(&self, section: &str, given: &dyn Fn(&str) -> bool) -> Vec<String> {
+        let own = self
+            .section(section)
+            .map(|s| &s.settings[..])
+            .unwrap_or(&[]);
+        self.common
+            .iter()
+            .chain(own)
+            .filter(|s| !given(&s.id))
+            .map(Setting::argument)
+            .collect()
+    }
+
+    /// What the file lists for `section` (its pairs or tables, accept entries), with the
+    /// command line's precedence applied: its pairs replace the file's, and a `--key` or
+    /// `--where` given replaces every pair's own.
+    pub(crate) fn items(&self, section: &str, m: &ArgMatches) -> FromFile {
+        let mut out = FromFile {
+            path: Some(self.path.clone()),
+            ..FromFile::default()
+        };
+        let Some(s) = self.section(section) else {
+            return out;
+        };
+        let pairs_given = given(m, "pairs") || given(m, "pairs_file");
+        if !pairs_given {
+            out.pairs = s.pairs.clone();
+            out.pairs_file = s.pairs_file.clone();
+            for p in &mut out.pairs {
+                if given(m, "key") {
+                    p.key = None;
+                }
+                if given(m, "where_clause") {
+                    p.where_clause = None;
+                }
+            }
+        }
+        if !given(m, "tables") {
+            out.tables = s.tables.iter().map(|t| t.0.clone()).collect();
+        }
+        out.accept = s.accept.clone();
+        out
+    }
+
+    /// Every path the file names (after [`Config::rebase`]), with the key that names it:
+    /// files it makes bqcheck read or write, schema files among its pairs included.
+    pub(crate) fn paths(&self) -> Vec<(String, PathBuf)> {
+        let mut out: Vec<(String, PathBuf)> = Vec::new();
+        let settings = self
+            .common
+            .iter()
+            .chain(self.sections.iter().flat_map(|s| s.settings.iter()));
+        for s in settings.filter(|s| s.path) {
+            out.push((s.key.clone(), PathBuf::from(&s.value)));
+        }
+        for s in &self.sections {
+            if let Some(p) = &s.pairs_file {
+                out.push((format!("{}.pairs_file", s.name), p.clone()));
+            }
+            for e in &s.pairs {
+                for side in [&e.a, &e.b] {
+                    if let Ok(Source::SchemaFile(p)) = Source::parse(&side.0, Some("p")) {
+                        out.push((format!("{}.pairs", s.name), p));
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Make relative paths relative to the file's directory.
+    fn rebase(&mut self, base: &Path) {
+        let settings = self
+            .common
+            .iter_mut()
+            .chain(self.sections.iter_mut().flat_map(|s| s.settings.iter_mut()));
+        for s in settings.filter(|s| s.path) {
+            let mut p = PathBuf::from(&s.value);
+            rebase_path(base, &mut p);
+            s.value = p.display().to_string();
+        }
+        for s in &mut self.sections {
+            if let Some(p) = &mut s.pairs_file {
+                rebase_path(base, p);
+            }
+            for e in &mut s.pairs {
+                rebase_side(base, &mut e.a);
+                rebase_side(base, &mut e.b);
+            }
+            // An accept entry names its pair as the pairs do, so it is rebased the same way.
+            for e in &mut s.accept {
+                for side in [&mut e.pair.a, &mut e.pair.b] {
+                    let mut s = Side(side.clone());
+                    rebase_side(base, &mut s);
+                    *side = s.0;
+                }
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Item value types: each refuses what the command line would refuse, with a message for the
+// file. Checks run inside the visitor, so serde_yaml_ng places the error at the value itself.
 
 /// A YAML scalar as a check sees it.
 enum Scalar<'a> {
@@ -66,13 +728,6 @@ enum Scalar<'a> {
 }
 
 impl Scalar<'_> {
-    fn number(&self) -> Result<f64, String> {
-        match self {
-            Scalar::Int(i) => Ok(*i as f64),
-            Scalar::Float(f) => Ok(*f),
-            Scalar::Str(s) => Err(format!("`{s}` is not a number")),
-        }
-    }
     fn text(&self) -> Result<&str, String> {
         match self {
             Scalar::Str(s) => Ok(s),
@@ -127,166 +782,10 @@ fn checked_text<'de, D: Deserializer<'de>>(
     })
 }
 
-/// A whole number of at least 1 (`parallel`, `max_parallel`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct Positive(pub u16);
-
-impl<'de> Deserialize<'de> for Positive {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        scalar(d, "a whole number of at least 1", |v| match v {
-            Scalar::Int(n) if (1..=i128::from(u16::MAX)).contains(&n) => Ok(Positive(n as u16)),
-            Scalar::Int(n) => Err(format!(
-                "{n} is out of range: use a whole number from 1 to {}",
-                u16::MAX
-            )),
-            other => Err(format!(
-                "{}: use a whole number from 1 to {}",
-                other.number().map(|f| f.to_string()).unwrap_or_else(|e| e),
-                u16::MAX
-            )),
-        })
-    }
-}
-
-/// A number that is finite and not negative (tolerances, thresholds).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct NonNegative(pub f64);
-
-impl<'de> Deserialize<'de> for NonNegative {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        scalar(d, "a number of at least 0", |v| {
-            let n = v.number()?;
-            if n.is_finite() && n >= 0.0 {
-                Ok(NonNegative(n))
-            } else {
-                Err(format!("{n} is not allowed: use a number of at least 0"))
-            }
-        })
-    }
-}
-
-/// A rate from 0 to 1 (`null_rate`).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct Rate(pub f64);
-
-impl<'de> Deserialize<'de> for Rate {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        scalar(d, "a rate from 0 to 1", |v| {
-            let n = v.number()?;
-            if (0.0..=1.0).contains(&n) {
-                Ok(Rate(n))
-            } else {
-                Err(format!(
-                    "{n} is not a rate: use a number from 0 to 1 (0.2 = 20%)"
-                ))
-            }
-        })
-    }
-}
-
-/// A number, or a number with a unit: `s`, `m`, `h`, `d`, `w`.
-fn duration_seconds(text: &str) -> Result<f64, String> {
-    let t = text.trim();
-    let split = t.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let n: f64 = num
-        .trim()
-        .parse()
-        .map_err(|_| format!("`{text}` is not a duration: use e.g. 90s, 15m, 12h, 7d or 2w"))?;
-    let scale = match unit.trim() {
-        "s" => 1.0,
-        "m" => 60.0,
-        "h" => 3600.0,
-        "d" => 86_400.0,
-        "w" => 7.0 * 86_400.0,
-        other => {
-            return Err(format!(
-                "`{text}`: unknown unit `{other}`: use s, m, h, d or w"
-            ))
-        }
-    };
-    let v = n * scale;
-    if v.is_finite() && v > 0.0 {
-        Ok(v)
-    } else {
-        Err(format!("`{text}` is not a positive duration"))
-    }
-}
-
-/// Either a plain number (in `unit_seconds` units) or a string with a unit; in seconds.
-fn duration(v: Scalar, unit_seconds: f64) -> Result<f64, String> {
-    match v {
-        Scalar::Str(s) => duration_seconds(s),
-        n => {
-            let n = n.number()?;
-            if n.is_finite() && n > 0.0 {
-                Ok(n * unit_seconds)
-            } else {
-                Err(format!("{n} is not a positive duration"))
-            }
-        }
-    }
-}
-
-/// Days: `7`, `7d`, `12h`, `2w` (`stale_after`).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct Days(pub f64);
-
-impl<'de> Deserialize<'de> for Days {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        scalar(d, "days, or a duration such as 7d", |v| {
-            duration(v, 86_400.0).map(|s| Days(s / 86_400.0))
-        })
-    }
-}
-
-/// Whole seconds: `900`, `15m`, `1h` (`timeout`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct Seconds(pub u64);
-
-impl<'de> Deserialize<'de> for Seconds {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        scalar(d, "seconds, or a duration such as 15m", |v| {
-            let s = duration(v, 1.0)?;
-            if s < 1.0 || s > f64::from(u32::MAX) {
-                return Err(format!(
-                    "use a timeout from 1 second to {} seconds",
-                    u32::MAX
-                ));
-            }
-            Ok(Seconds(s.round() as u64))
-        })
-    }
-}
-
-/// One of a flag's values (`fail_on: breaking`, `format: json`), as clap spells them.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Choice<T>(pub T);
-
-impl<'de, T: ValueEnum> Deserialize<'de> for Choice<T> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        scalar(d, "a word", |v| {
-            let s = v.text()?;
-            T::from_str(s, false)
-                .map(Choice)
-                .map_err(|_| format!("`{s}` is not one of {}", names::<T>()))
-        })
-    }
-}
-
-fn names<T: ValueEnum>() -> String {
-    T::value_variants()
-        .iter()
-        .filter_map(|v| v.to_possible_value())
-        .map(|p| p.get_name().to_string())
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 /// A table reference or schema file, checked for shape as it is read (the project of
 /// `dataset.table` is resolved later, with `--project`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Side(pub String);
+pub(crate) struct Side(pub String);
 
 impl<'de> Deserialize<'de> for Side {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -301,7 +800,7 @@ impl<'de> Deserialize<'de> for Side {
 
 /// A `TABLE` (profile's `tables`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TableName(pub String);
+pub(crate) struct TableName(pub String);
 
 impl<'de> Deserialize<'de> for TableName {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -316,7 +815,7 @@ impl<'de> Deserialize<'de> for TableName {
 
 /// A `--where` predicate, refused as the flag refuses it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Predicate(pub String);
+pub(crate) struct Predicate(pub String);
 
 impl<'de> Deserialize<'de> for Predicate {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -330,25 +829,24 @@ impl<'de> Deserialize<'de> for Predicate {
 
 /// Text that must not be blank (`reason`, `project`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Text(pub String);
+pub(crate) struct Text(pub String);
+
+impl Text {
+    fn checked(s: &str) -> Result<String, String> {
+        crate::cli::values::text(s)
+    }
+}
 
 impl<'de> Deserialize<'de> for Text {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        scalar(d, "text", |v| {
-            let s = v.text()?;
-            if s.trim().is_empty() {
-                Err("must not be empty".into())
-            } else {
-                Ok(Text(s.trim().to_string()))
-            }
-        })
+        scalar(d, "text", |v| Text::checked(v.text()?).map(Text))
     }
 }
 
 /// A non-empty list of column names (`key`, `columns`, `exclude_columns`): `key: []` or a
 /// blank name is an error, not a silent "no key".
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Names(pub Vec<String>);
+pub(crate) struct Names(pub Vec<String>);
 
 impl<'de> Deserialize<'de> for Names {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -377,7 +875,7 @@ impl<'de> Deserialize<'de> for Names {
 
 /// `A:B` (an accept entry's `pair`), split as a pairs-file line is.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PairText {
+pub(crate) struct PairText {
     pub a: String,
     pub b: String,
 }
@@ -394,75 +892,16 @@ impl<'de> Deserialize<'de> for PairText {
     }
 }
 
-// ---------------------------------------------------------------------------------------------
-// The file's shape.
-
-/// A key that is written must have a value: `parallel: ~`, or a section whose lines are all
-/// commented out, is an error rather than a silent "not set".
+/// A key that is written must have a value: `key: ~` is an error rather than a silent
+/// "not set".
 fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
     T::deserialize(d).map(Some)
-}
-
-/// The whole file. Top-level keys are the options every command takes.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Config {
-    #[serde(default, deserialize_with = "present")]
-    pub parallel: Option<Positive>,
-    #[serde(default, deserialize_with = "present")]
-    pub max_parallel: Option<Positive>,
-    #[serde(default, deserialize_with = "present")]
-    pub timeout: Option<Seconds>,
-    #[serde(default, deserialize_with = "present")]
-    pub verbose: Option<bool>,
-    #[serde(default, deserialize_with = "present")]
-    pub progress: Option<bool>,
-    #[serde(default, deserialize_with = "present")]
-    pub format: Option<Choice<Format>>,
-    #[serde(default, deserialize_with = "present")]
-    pub no_cache: Option<bool>,
-    #[serde(default, deserialize_with = "present")]
-    pub cache_dir: Option<PathBuf>,
-    #[serde(default, deserialize_with = "present")]
-    pub project: Option<Text>,
-    #[serde(default, deserialize_with = "present")]
-    pub api_url: Option<Text>,
-    #[serde(default, deserialize_with = "present")]
-    pub credentials: Option<PathBuf>,
-    #[serde(default, deserialize_with = "present")]
-    pub report_json: Option<PathBuf>,
-    #[serde(default, deserialize_with = "present")]
-    pub report_junit: Option<PathBuf>,
-    #[serde(default, deserialize_with = "present")]
-    pub report_markdown: Option<PathBuf>,
-    #[serde(default, deserialize_with = "present")]
-    pub schema_diff: Option<SchemaDiffSection>,
-    #[serde(default, deserialize_with = "present")]
-    pub table_compare: Option<TableCompareSection>,
-    #[serde(default, deserialize_with = "present")]
-    pub profile: Option<ProfileSection>,
-}
-
-/// `schema_diff:`
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SchemaDiffSection {
-    #[serde(default, deserialize_with = "present")]
-    pub pairs: Option<Vec<PairEntry>>,
-    #[serde(default, deserialize_with = "present")]
-    pub pairs_file: Option<PathBuf>,
-    #[serde(default, deserialize_with = "present")]
-    pub fail_on: Option<Choice<SchemaFailOn>>,
-    #[serde(default, deserialize_with = "present")]
-    pub include_table_options: Option<bool>,
-    #[serde(default)]
-    pub accept: Vec<AcceptEntry>,
 }
 
 /// A pair: `{ a: dev.users, b: prod.users }`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct PairEntry {
+pub(crate) struct PairEntry {
     pub a: Side,
     pub b: Side,
 }
@@ -470,55 +909,17 @@ pub struct PairEntry {
 /// An acknowledged schema change.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct AcceptEntry {
+pub(crate) struct AcceptEntry {
     pub pair: PairText,
     pub path: Text,
     pub change: ChangeKind,
     pub reason: Text,
 }
 
-/// `table_compare:`
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TableCompareSection {
-    #[serde(default, deserialize_with = "present")]
-    pub pairs: Option<Vec<ComparePairEntry>>,
-    #[serde(default, deserialize_with = "present")]
-    pub pairs_file: Option<PathBuf>,
-    #[serde(default, deserialize_with = "present")]
-    pub sample_size: Option<u32>,
-    #[serde(default, deserialize_with = "present")]
-    pub skip_stats: Option<bool>,
-    #[serde(default, deserialize_with = "present")]
-    pub skip_samples: Option<bool>,
-    #[serde(default, deserialize_with = "present")]
-    pub key: Option<Names>,
-    #[serde(default, deserialize_with = "present")]
-    pub exclude_columns: Option<Names>,
-    #[serde(default, deserialize_with = "present")]
-    pub fail_on: Option<Choice<CompareFailOn>>,
-    #[serde(default, deserialize_with = "present")]
-    pub tolerance: Option<NonNegative>,
-    #[serde(default, deserialize_with = "present")]
-    pub float_tolerance: Option<NonNegative>,
-    // Flattening would lose `deny_unknown_fields`, so the query options are spelled out.
-    #[serde(default, deserialize_with = "present")]
-    pub columns: Option<Names>,
-    #[serde(rename = "where")]
-    #[serde(default, deserialize_with = "present")]
-    pub where_clause: Option<Predicate>,
-    #[serde(default, deserialize_with = "present")]
-    pub max_bytes_billed: Option<u64>,
-    #[serde(default, deserialize_with = "present")]
-    pub dry_run: Option<bool>,
-    #[serde(default, deserialize_with = "present")]
-    pub location: Option<Text>,
-}
-
 /// A pair with its own key and filter: `{ a: dev.orders, b: prod.orders, key: [id] }`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ComparePairEntry {
+pub(crate) struct ComparePairEntry {
     pub a: Side,
     pub b: Side,
     #[serde(default, deserialize_with = "present")]
@@ -528,111 +929,14 @@ pub struct ComparePairEntry {
     pub where_clause: Option<Predicate>,
 }
 
-/// `profile:`
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ProfileSection {
-    #[serde(default, deserialize_with = "present")]
-    pub tables: Option<Vec<TableName>>,
-    #[serde(default, deserialize_with = "present")]
-    pub sample_size: Option<u32>,
-    #[serde(default, deserialize_with = "present")]
-    pub detect_anomalies: Option<bool>,
-    #[serde(default, deserialize_with = "present")]
-    pub baseline: Option<PathBuf>,
-    #[serde(default, deserialize_with = "present")]
-    pub fail_on: Option<Choice<ProfileFailOn>>,
-    /// Thresholds; the section's presence turns anomaly detection on.
-    #[serde(default, deserialize_with = "present")]
-    pub anomalies: Option<Anomalies>,
-    #[serde(default, deserialize_with = "present")]
-    pub drift: Option<Drift>,
-    #[serde(default, deserialize_with = "present")]
-    pub columns: Option<Names>,
-    #[serde(rename = "where")]
-    #[serde(default, deserialize_with = "present")]
-    pub where_clause: Option<Predicate>,
-    #[serde(default, deserialize_with = "present")]
-    pub max_bytes_billed: Option<u64>,
-    #[serde(default, deserialize_with = "present")]
-    pub dry_run: Option<bool>,
-    #[serde(default, deserialize_with = "present")]
-    pub location: Option<Text>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Anomalies {
-    #[serde(default, deserialize_with = "present")]
-    pub null_rate: Option<Rate>,
-    #[serde(default, deserialize_with = "present")]
-    pub stale_after: Option<Days>,
-    #[serde(default, deserialize_with = "present")]
-    pub outlier_iqr: Option<NonNegative>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Drift {
-    #[serde(default, deserialize_with = "present")]
-    pub rows: Option<NonNegative>,
-    #[serde(default, deserialize_with = "present")]
-    pub null_rate: Option<Rate>,
-    #[serde(default, deserialize_with = "present")]
-    pub distinct: Option<NonNegative>,
-    #[serde(default, deserialize_with = "present")]
-    pub mean_stddevs: Option<NonNegative>,
-}
-
 // ---------------------------------------------------------------------------------------------
-// Loading.
-
-/// A config file, read and checked.
-#[derive(Debug, Clone)]
-pub struct Loaded {
-    pub path: PathBuf,
-    pub config: Config,
-}
-
-/// Parse a file's text. `path` is only for messages.
-pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
-    let shown = path.display().to_string();
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    // An empty file (or one of comments only) is an empty config, not an error.
-    if text
-        .lines()
-        .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
-    {
-        return Ok(Config::default());
-    }
-    limits(&shown, text)?;
-    serde_yaml_ng::from_str::<Config>(text).map_err(|e| {
-        let full = e.to_string();
-        // serde_yaml_ng appends " at line L column C"; the position goes in front instead.
-        let message = match full.rfind(" at line ") {
-            Some(i) => full[..i].to_string(),
-            None => full.clone(),
-        };
-        match e.location() {
-            Some(loc) => ConfigError::Invalid {
-                path: shown.clone(),
-                line: loc.line(),
-                column: loc.column(),
-                message,
-            },
-            None => ConfigError::Unplaced {
-                path: shown.clone(),
-                message,
-            },
-        }
-    })
-}
+// Limits and paths.
 
 /// The largest config file read (a real one is a few kilobytes).
-pub const MAX_CONFIG_BYTES: usize = 1 << 20;
+pub(crate) const MAX_CONFIG_BYTES: usize = 1 << 20;
 /// The deepest nesting of flow collections (`[`, `{`) or indentation levels read; the
 /// schema's own nesting is 4.
-pub const MAX_CONFIG_DEPTH: usize = 32;
+pub(crate) const MAX_CONFIG_DEPTH: usize = 32;
 
 /// Refuse, before the parser sees it, a file too large or too deeply nested to be a config
 /// (a PR can ship one: 100,000 nested `[` took the parser 45 s).
@@ -688,35 +992,6 @@ fn limits(shown: &str, text: &str) -> Result<(), ConfigError> {
     Ok(())
 }
 
-/// `--config PATH` (which must exist), else `.bqcheck.yml` in the working directory if any.
-pub fn load(explicit: Option<&Path>) -> Result<Option<Loaded>, ConfigError> {
-    let path = match explicit {
-        Some(p) => p.to_path_buf(),
-        None => {
-            let p = PathBuf::from(DEFAULT_FILE);
-            if !p.is_file() {
-                return Ok(None);
-            }
-            p
-        }
-    };
-    let bytes = std::fs::read(&path).map_err(|error| ConfigError::Read {
-        path: path.display().to_string(),
-        error,
-    })?;
-    let text = String::from_utf8(bytes).map_err(|e| ConfigError::Unplaced {
-        path: path.display().to_string(),
-        message: format!(
-            "not UTF-8 text (invalid byte at offset {})",
-            e.utf8_error().valid_up_to()
-        ),
-    })?;
-    let mut config = parse(&path, &text)?;
-    let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    config.rebase(&base);
-    Ok(Some(Loaded { path, config }))
-}
-
 fn rebase_path(base: &Path, p: &mut PathBuf) {
     if p.is_relative() && !base.as_os_str().is_empty() {
         *p = base.join(&*p);
@@ -732,93 +1007,13 @@ fn rebase_side(base: &Path, s: &mut Side) {
     }
 }
 
-impl Config {
-    /// Every path the file names (after [`Config::rebase`]), with the key that names it:
-    /// files it makes bqcheck read or write, schema files among its pairs included.
-    pub fn paths(&self) -> Vec<(String, PathBuf)> {
-        let mut out: Vec<(String, PathBuf)> = Vec::new();
-        let mut add = |key: &str, p: &Option<PathBuf>| {
-            if let Some(p) = p {
-                out.push((key.to_string(), p.clone()));
-            }
-        };
-        add("cache_dir", &self.cache_dir);
-        add("credentials", &self.credentials);
-        add("report_json", &self.report_json);
-        add("report_junit", &self.report_junit);
-        add("report_markdown", &self.report_markdown);
-        if let Some(s) = &self.schema_diff {
-            add("schema_diff.pairs_file", &s.pairs_file);
-        }
-        if let Some(s) = &self.table_compare {
-            add("table_compare.pairs_file", &s.pairs_file);
-        }
-        if let Some(s) = &self.profile {
-            add("profile.baseline", &s.baseline);
-        }
-        if let Some(s) = &self.schema_diff {
-            for e in s.pairs.iter().flatten() {
-                for side in [&e.a, &e.b] {
-                    if let Ok(Source::SchemaFile(p)) = Source::parse(&side.0, Some("p")) {
-                        out.push(("schema_diff.pairs".into(), p));
-                    }
-                }
-            }
-        }
-        out
-    }
-
-    /// Make relative paths relative to the file's directory.
-    fn rebase(&mut self, base: &Path) {
-        for p in [
-            &mut self.cache_dir,
-            &mut self.credentials,
-            &mut self.report_json,
-            &mut self.report_junit,
-            &mut self.report_markdown,
-        ]
-        .into_iter()
-        .flatten()
-        {
-            rebase_path(base, p);
-        }
-        if let Some(s) = &mut self.schema_diff {
-            if let Some(p) = &mut s.pairs_file {
-                rebase_path(base, p);
-            }
-            for e in s.pairs.iter_mut().flatten() {
-                rebase_side(base, &mut e.a);
-                rebase_side(base, &mut e.b);
-            }
-            // An accept entry names its pair as the pairs do, so it is rebased the same way.
-            for e in &mut s.accept {
-                for side in [&mut e.pair.a, &mut e.pair.b] {
-                    let mut s = Side(side.clone());
-                    rebase_side(base, &mut s);
-                    *side = s.0;
-                }
-            }
-        }
-        if let Some(s) = &mut self.table_compare {
-            if let Some(p) = &mut s.pairs_file {
-                rebase_path(base, p);
-            }
-        }
-        if let Some(s) = &mut self.profile {
-            if let Some(p) = &mut s.baseline {
-                rebase_path(base, p);
-            }
-        }
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
-// Applying: a flag given on the command line wins; otherwise the file's value is used.
+// What the file adds that has no flag.
 
 /// What the file adds that has no flag: its pairs or tables (used when the command line
 /// names none), per-pair options, and accept entries.
 #[derive(Debug, Clone, Default)]
-pub struct FromFile {
+pub(crate) struct FromFile {
     /// The file, for messages (`None`: no config file).
     pub path: Option<PathBuf>,
     pub pairs: Vec<ComparePairEntry>,
@@ -829,7 +1024,7 @@ pub struct FromFile {
 
 /// Per-pair options from the file (table-compare).
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct PairOptions {
+pub(crate) struct PairOptions {
     pub key: Option<Vec<String>>,
     pub where_clause: Option<String>,
 }
@@ -843,12 +1038,12 @@ impl FromFile {
     }
 
     /// Does the file name any pair (or table)?
-    pub fn names_items(&self) -> bool {
+    pub(crate) fn names_items(&self) -> bool {
         !self.pairs.is_empty() || self.pairs_file.is_some() || !self.tables.is_empty()
     }
 
     /// The file's pairs, resolved with the default project, each with its own options.
-    pub fn pairs(
+    pub(crate) fn pairs(
         &self,
         section: &str,
         default_project: Option<&str>,
@@ -888,7 +1083,10 @@ impl FromFile {
     }
 
     /// The accept entries, resolved with the default project.
-    pub fn accept_rules(&self, default_project: Option<&str>) -> Result<Vec<AcceptRule>, String> {
+    pub(crate) fn accept_rules(
+        &self,
+        default_project: Option<&str>,
+    ) -> Result<Vec<AcceptRule>, String> {
         self.accept
             .iter()
             .enumerate()
@@ -915,7 +1113,7 @@ impl FromFile {
     }
 
     /// How a stale accept entry is named in a warning.
-    pub fn describe_accept(&self, i: usize) -> String {
+    pub(crate) fn describe_accept(&self, i: usize) -> String {
         let e = &self.accept[i.min(self.accept.len().saturating_sub(1))];
         let change = serde_json::to_value(e.change)
             .ok()
@@ -939,279 +1137,16 @@ fn given(m: &ArgMatches, id: &str) -> bool {
     )
 }
 
-/// Set `$field` from the file unless the flag `$id` was given.
-macro_rules! fill {
-    ($m:expr, $id:literal, $field:expr, $value:expr) => {
-        if let Some(v) = $value {
-            if !given($m, $id) {
-                $field = v;
-            }
-        }
-    };
-}
-
-fn apply_common(c: &Config, m: &ArgMatches, a: &mut CommonArgs) {
-    fill!(m, "parallel", a.parallel, c.parallel.map(|v| v.0));
-    fill!(
-        m,
-        "max_parallel",
-        a.max_parallel,
-        c.max_parallel.map(|v| Some(v.0))
-    );
-    fill!(m, "timeout", a.timeout, c.timeout.map(|v| v.0));
-    fill!(m, "verbose", a.verbose, c.verbose);
-    fill!(m, "progress", a.progress, c.progress);
-    fill!(m, "format", a.format, c.format.map(|v| v.0));
-    fill!(m, "no_cache", a.no_cache, c.no_cache);
-    fill!(m, "cache_dir", a.cache_dir, c.cache_dir.clone().map(Some));
-    fill!(
-        m,
-        "project",
-        a.project,
-        c.project.clone().map(|v| Some(v.0))
-    );
-    fill!(
-        m,
-        "api_url",
-        a.api_url,
-        c.api_url.clone().map(|v| Some(v.0))
-    );
-    fill!(
-        m,
-        "credentials",
-        a.credentials,
-        c.credentials.clone().map(Some)
-    );
-    fill!(
-        m,
-        "report_json",
-        a.report_json,
-        c.report_json.clone().map(Some)
-    );
-    fill!(
-        m,
-        "report_junit",
-        a.report_junit,
-        c.report_junit.clone().map(Some)
-    );
-    fill!(
-        m,
-        "report_markdown",
-        a.report_markdown,
-        c.report_markdown.clone().map(Some)
-    );
-}
-
-#[allow(clippy::too_many_arguments)]
-fn apply_query(
-    m: &ArgMatches,
-    q: &mut QueryArgs,
-    columns: &Option<Names>,
-    where_clause: &Option<Predicate>,
-    max_bytes_billed: Option<u64>,
-    dry_run: Option<bool>,
-    location: &Option<Text>,
-) {
-    fill!(
-        m,
-        "columns",
-        q.columns,
-        columns.as_ref().map(|c| Some(c.0.clone()))
-    );
-    fill!(
-        m,
-        "where_clause",
-        q.where_clause,
-        where_clause.clone().map(|w| Some(w.0))
-    );
-    fill!(
-        m,
-        "max_bytes_billed",
-        q.max_bytes_billed,
-        max_bytes_billed.map(Some)
-    );
-    fill!(m, "dry_run", q.dry_run, dry_run);
-    fill!(
-        m,
-        "location",
-        q.location,
-        location.clone().map(|l| Some(l.0))
-    );
-}
-
-/// Did the command line name pairs (arguments or `--pairs-file`)?
-fn pairs_given(m: &ArgMatches) -> bool {
-    given(m, "pairs") || given(m, "pairs_file")
-}
-
-impl Loaded {
-    fn extras(&self) -> FromFile {
-        FromFile {
-            path: Some(self.path.clone()),
-            ..FromFile::default()
-        }
-    }
-
-    pub fn apply_schema_diff(&self, m: &ArgMatches, a: &mut SchemaDiffArgs) {
-        let c = &self.config;
-        apply_common(c, m, &mut a.common);
-        let mut extra = self.extras();
-        if let Some(s) = &c.schema_diff {
-            fill!(m, "fail_on", a.fail_on, s.fail_on.map(|v| v.0));
-            fill!(
-                m,
-                "include_table_options",
-                a.include_table_options,
-                s.include_table_options
-            );
-            if !pairs_given(m) {
-                extra.pairs = s
-                    .pairs
-                    .iter()
-                    .flatten()
-                    .map(|p| ComparePairEntry {
-                        a: p.a.clone(),
-                        b: p.b.clone(),
-                        key: None,
-                        where_clause: None,
-                    })
-                    .collect();
-                extra.pairs_file = s.pairs_file.clone();
-            }
-            extra.accept = s.accept.clone();
-        }
-        a.from_file = extra;
-    }
-
-    pub fn apply_table_compare(&self, m: &ArgMatches, a: &mut TableCompareArgs) {
-        let c = &self.config;
-        apply_common(c, m, &mut a.common);
-        let mut extra = self.extras();
-        if let Some(s) = &c.table_compare {
-            fill!(m, "sample_size", a.sample_size, s.sample_size);
-            fill!(m, "skip_stats", a.skip_stats, s.skip_stats);
-            fill!(m, "skip_samples", a.skip_samples, s.skip_samples);
-            fill!(m, "key", a.key, s.key.as_ref().map(|k| Some(k.0.clone())));
-            fill!(
-                m,
-                "exclude_columns",
-                a.exclude_columns,
-                s.exclude_columns.as_ref().map(|c| c.0.clone())
-            );
-            fill!(m, "fail_on", a.fail_on, s.fail_on.map(|v| v.0));
-            fill!(m, "tolerance", a.tolerance, s.tolerance.map(|v| v.0));
-            fill!(
-                m,
-                "float_tolerance",
-                a.float_tolerance,
-                s.float_tolerance.map(|v| Some(v.0))
-            );
-            apply_query(
-                m,
-                &mut a.query,
-                &s.columns,
-                &s.where_clause,
-                s.max_bytes_billed,
-                s.dry_run,
-                &s.location,
-            );
-            if !pairs_given(m) {
-                extra.pairs = s.pairs.clone().unwrap_or_default();
-                extra.pairs_file = s.pairs_file.clone();
-                // A flag wins over a pair's own key or filter too.
-                for p in &mut extra.pairs {
-                    if given(m, "key") {
-                        p.key = None;
-                    }
-                    if given(m, "where_clause") {
-                        p.where_clause = None;
-                    }
-                }
-            }
-        }
-        a.from_file = extra;
-    }
-
-    pub fn apply_profile(&self, m: &ArgMatches, a: &mut ProfileArgs) {
-        let c = &self.config;
-        apply_common(c, m, &mut a.common);
-        let mut extra = self.extras();
-        if let Some(s) = &c.profile {
-            fill!(m, "sample_size", a.sample_size, s.sample_size);
-            fill!(
-                m,
-                "detect_anomalies",
-                a.detect_anomalies,
-                s.detect_anomalies
-            );
-            if s.anomalies.is_some()
-                && s.detect_anomalies.is_none()
-                && !given(m, "detect_anomalies")
-            {
-                a.detect_anomalies = true;
-            }
-            fill!(m, "baseline", a.baseline, s.baseline.clone().map(Some));
-            fill!(m, "fail_on", a.fail_on, s.fail_on.map(|v| Some(v.0)));
-            if let Some(t) = &s.anomalies {
-                fill!(
-                    m,
-                    "null_rate_threshold",
-                    a.null_rate_threshold,
-                    t.null_rate.map(|v| v.0)
-                );
-                fill!(m, "stale_after", a.stale_after, t.stale_after.map(|v| v.0));
-                fill!(m, "outlier_iqr", a.outlier_iqr, t.outlier_iqr.map(|v| v.0));
-            }
-            if let Some(t) = &s.drift {
-                fill!(m, "drift_rows", a.drift_rows, t.rows.map(|v| v.0));
-                fill!(
-                    m,
-                    "drift_null_rate",
-                    a.drift_null_rate,
-                    t.null_rate.map(|v| v.0)
-                );
-                fill!(
-                    m,
-                    "drift_distinct",
-                    a.drift_distinct,
-                    t.distinct.map(|v| v.0)
-                );
-                fill!(
-                    m,
-                    "drift_mean_stddevs",
-                    a.drift_mean_stddevs,
-                    t.mean_stddevs.map(|v| v.0)
-                );
-            }
-            apply_query(
-                m,
-                &mut a.query,
-                &s.columns,
-                &s.where_clause,
-                s.max_bytes_billed,
-                s.dry_run,
-                &s.location,
-            );
-            if !given(m, "tables") {
-                extra.tables = s.tables.iter().flatten().map(|t| t.0.clone()).collect();
-            }
-        }
-        a.from_file = extra;
-    }
-}
-
-/// Load the config (`--config`, else the default file, if any) and apply it.
-pub fn apply_file(explicit: Option<&Path>, apply: impl FnOnce(&Loaded)) -> Result<(), ConfigError> {
-    if let Some(l) = load(explicit)? {
-        apply(&l);
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cli::{CompareFailOn, ProfileArgs, SchemaDiffArgs, SchemaFailOn, TableCompareArgs};
+    use crate::report::Format;
     use clap::{CommandFactory, FromArgMatches};
+
+    fn schema() -> Schema {
+        crate::app::schema()
+    }
 
     const FULL: &str = r#"
 parallel: 8
@@ -1245,7 +1180,7 @@ profile:
 "#;
 
     fn err(text: &str) -> String {
-        parse(Path::new("cfg/.bqcheck.yml"), text)
+        parse(Path::new("cfg/.bqcheck.yml"), text, &schema())
             .expect_err("must be refused")
             .to_string()
     }
@@ -1269,12 +1204,12 @@ profile:
             err(&big)
         );
         // Quotes and apostrophes do not hide or invent nesting.
-        assert!(parse(Path::new("c"), FULL).is_ok());
+        assert!(parse(Path::new("c"), FULL, &schema()).is_ok());
         let fine = "schema_diff:\n  accept:\n    - { pair: \"a.b:c.d\", path: x, change: removed, reason: \"it's [[[[ fine\" }\n";
         assert!(
-            parse(Path::new("c"), fine).is_ok(),
+            parse(Path::new("c"), fine, &schema()).is_ok(),
             "{:?}",
-            parse(Path::new("c"), fine).err()
+            parse(Path::new("c"), fine, &schema()).err()
         );
         let hidden = format!(
             "table_compare:\n  exclude_columns: [a, it's, {}",
@@ -1283,38 +1218,59 @@ profile:
         assert!(err(&hidden).contains("nested deeper"), "{}", err(&hidden));
     }
 
-    fn loaded(text: &str) -> Loaded {
-        Loaded {
-            path: PathBuf::from(".bqcheck.yml"),
-            config: parse(Path::new(".bqcheck.yml"), text).unwrap(),
-        }
+    fn loaded(text: &str) -> Config {
+        parse(Path::new(".bqcheck.yml"), text, &schema()).unwrap()
     }
 
-    fn parsed<T: CommandFactory + FromArgMatches>(argv: &[&str]) -> (T, ArgMatches) {
-        let m = T::command().try_get_matches_from(argv).unwrap();
-        (T::from_arg_matches(&m).unwrap(), m)
+    /// A command line with the file applied as a run applies it: the typed arguments and
+    /// what the file lists.
+    fn parsed<T: CommandFactory + FromArgMatches>(
+        file: &Config,
+        section: &str,
+        argv: &[&str],
+    ) -> (T, FromFile) {
+        let first = T::command().try_get_matches_from(argv).unwrap();
+        let mut full: Vec<String> = argv.iter().map(|s| s.to_string()).collect();
+        let added = file.arguments(section, &|id| crate::app::given(&first, id));
+        full.splice(1..1, added);
+        let m = T::command().try_get_matches_from(full).unwrap();
+        (
+            T::from_arg_matches(&m).unwrap(),
+            file.items(section, &first),
+        )
+    }
+
+    fn setting<'c>(c: &'c Config, key: &str) -> Option<&'c str> {
+        c.common
+            .iter()
+            .chain(c.sections.iter().flat_map(|s| s.settings.iter()))
+            .find(|s| s.key == key)
+            .map(|s| s.value.as_str())
     }
 
     #[test]
     fn every_section_is_read() {
-        let c = parse(Path::new("x.yml"), FULL).unwrap();
-        assert_eq!(c.parallel, Some(Positive(8)));
-        assert_eq!(c.timeout, Some(Seconds(900)));
-        assert_eq!(c.format, Some(Choice(Format::Json)));
-        let sd = c.schema_diff.unwrap();
-        assert_eq!(sd.fail_on, Some(Choice(SchemaFailOn::Breaking)));
-        assert_eq!(sd.pairs.as_ref().map(Vec::len), Some(2));
+        let c = parse(Path::new("x.yml"), FULL, &schema()).unwrap();
+        assert_eq!(setting(&c, "parallel"), Some("8"));
+        assert_eq!(setting(&c, "timeout"), Some("15m"));
+        assert_eq!(setting(&c, "format"), Some("json"));
+        let sd = c.section("schema_diff").unwrap();
+        assert_eq!(setting(&c, "schema_diff.fail_on"), Some("breaking"));
+        assert_eq!(sd.pairs.len(), 2);
         assert_eq!(sd.accept[0].change, ChangeKind::ColumnRemoved);
         assert_eq!(sd.accept[0].reason.0, "dropped in #123");
-        let tc = c.table_compare.unwrap();
-        let p = &tc.pairs.unwrap()[0];
+        let tc = c.section("table_compare").unwrap();
+        let p = &tc.pairs[0];
         assert_eq!(p.key, Some(Names(vec!["id".to_string()])));
         assert_eq!(p.where_clause.as_ref().unwrap().0, "placed >= '2026-01-01'");
-        let pr = c.profile.unwrap();
-        let an = pr.anomalies.unwrap();
-        assert_eq!(an.stale_after, Some(Days(7.0)));
-        assert_eq!(an.null_rate, Some(Rate(0.2)));
-        assert_eq!(pr.drift.unwrap().mean_stddevs, Some(NonNegative(4.0)));
+        assert_eq!(setting(&c, "profile.anomalies.stale_after"), Some("7d"));
+        assert_eq!(setting(&c, "profile.anomalies.null_rate"), Some("0.2"));
+        assert_eq!(setting(&c, "profile.drift.mean_stddevs"), Some("4"));
+        assert_eq!(
+            setting(&c, "profile.anomalies"),
+            Some("true"),
+            "an anomalies group turns detection on"
+        );
     }
 
     #[test]
@@ -1362,24 +1318,22 @@ profile:
     fn an_empty_section_is_present_and_empty() {
         // As `anomalies: {}`: detection on, default thresholds (never silently off).
         let l = loaded("profile:\n  anomalies:\n  #  null_rate: 0.2\n");
-        let (mut p, m) = parsed::<ProfileArgs>(&["bq-profile"]);
-        l.apply_profile(&m, &mut p);
+        let (p, _) = parsed::<ProfileArgs>(&l, "profile", &["bq-profile"]);
         assert!(p.detect_anomalies);
         assert_eq!(p.null_rate_threshold, 0.5);
     }
 
     #[test]
     fn an_empty_file_is_an_empty_config() {
-        let c = parse(Path::new("x"), "# nothing yet\n\n").unwrap();
-        assert!(c.parallel.is_none() && c.schema_diff.is_none());
+        let c = parse(Path::new("x"), "# nothing yet\n\n", &schema()).unwrap();
+        assert!(c.common.is_empty() && c.sections.is_empty());
     }
 
     #[test]
     fn flags_win_over_the_file_and_the_file_over_defaults() {
         let l = loaded(FULL);
         // Nothing on the command line: the file's values.
-        let (mut a, m) = parsed::<SchemaDiffArgs>(&["bq-schema-diff"]);
-        l.apply_schema_diff(&m, &mut a);
+        let (a, a_file) = parsed::<SchemaDiffArgs>(&l, "schema_diff", &["bq-schema-diff"]);
         assert_eq!(a.common.parallel, 8);
         assert_eq!(a.common.timeout, 900);
         assert!(a.common.verbose);
@@ -1387,60 +1341,68 @@ profile:
         assert_eq!(a.common.project.as_deref(), Some("acme-data"));
         assert_eq!(a.fail_on, SchemaFailOn::Breaking);
         assert!(a.include_table_options);
-        assert_eq!(a.from_file.pairs.len(), 2);
-        assert_eq!(a.from_file.accept.len(), 1);
+        assert_eq!(a_file.pairs.len(), 2);
+        assert_eq!(a_file.accept.len(), 1);
         // Flags win, even when they name the default value.
-        let (mut a, m) = parsed::<SchemaDiffArgs>(&[
-            "bq-schema-diff",
-            "--parallel=4",
-            "--fail-on=any",
-            "--format",
-            "text",
-            "--project=other",
-            "dev.a:prod.a",
-        ]);
-        l.apply_schema_diff(&m, &mut a);
+        let (a, a_file) = parsed::<SchemaDiffArgs>(
+            &l,
+            "schema_diff",
+            &[
+                "bq-schema-diff",
+                "--parallel=4",
+                "--fail-on=any",
+                "--format",
+                "text",
+                "--project=other",
+                "dev.a:prod.a",
+            ],
+        );
         assert_eq!(a.common.parallel, 4);
         assert_eq!(a.fail_on, SchemaFailOn::Any);
         assert_eq!(a.common.format, Format::Text);
         assert_eq!(a.common.project.as_deref(), Some("other"));
         // Pairs on the command line replace the file's; accept entries still apply.
-        assert!(a.from_file.pairs.is_empty());
-        assert_eq!(a.from_file.accept.len(), 1);
+        assert!(a_file.pairs.is_empty());
+        assert_eq!(a_file.accept.len(), 1);
 
-        let (mut t, m) = parsed::<TableCompareArgs>(&["bq-table-compare", "--tolerance=0.5"]);
-        l.apply_table_compare(&m, &mut t);
+        let (t, t_file) = parsed::<TableCompareArgs>(
+            &l,
+            "table_compare",
+            &["bq-table-compare", "--tolerance=0.5"],
+        );
         assert_eq!(t.tolerance, 0.5);
         assert_eq!(t.fail_on, CompareFailOn::Never);
         assert_eq!(t.sample_size, 5);
         assert_eq!(t.exclude_columns, ["updated_at"]);
         assert_eq!(t.query.where_clause.as_deref(), Some("dt >= '2026-01-01'"));
         assert_eq!(t.query.max_bytes_billed, Some(1_000_000_000));
-        let pairs = t.from_file.pairs("table_compare", Some("acme")).unwrap();
+        let pairs = t_file.pairs("table_compare", Some("acme")).unwrap();
         assert_eq!(pairs[0].0.to_string(), "acme.dev.orders ↔ acme.prod.orders");
         assert_eq!(pairs[0].1.key.as_deref(), Some(&["id".to_string()][..]));
 
         // An on/off setting of the file is turned off by `--flag=false`.
         let on = loaded("verbose: true\ntable_compare:\n  skip_stats: true\n");
-        let (mut t, m) = parsed::<TableCompareArgs>(&["bq-table-compare"]);
-        on.apply_table_compare(&m, &mut t);
+        let (t, _) = parsed::<TableCompareArgs>(&on, "table_compare", &["bq-table-compare"]);
         assert!(t.skip_stats && t.common.verbose);
-        let (mut t, m) =
-            parsed::<TableCompareArgs>(&["bq-table-compare", "--skip-stats=false", "-v=false"]);
-        on.apply_table_compare(&m, &mut t);
+        let (t, _) = parsed::<TableCompareArgs>(
+            &on,
+            "table_compare",
+            &["bq-table-compare", "--skip-stats=false", "-v=false"],
+        );
         assert!(!t.skip_stats && !t.common.verbose);
 
         // A flag wins over a pair's own key and filter too.
-        let (mut t, m) =
-            parsed::<TableCompareArgs>(&["bq-table-compare", "--where", "dt >= '2026-02-01'"]);
-        l.apply_table_compare(&m, &mut t);
-        let pairs = t.from_file.pairs("table_compare", Some("acme")).unwrap();
+        let (t, t_file) = parsed::<TableCompareArgs>(
+            &l,
+            "table_compare",
+            &["bq-table-compare", "--where", "dt >= '2026-02-01'"],
+        );
+        let pairs = t_file.pairs("table_compare", Some("acme")).unwrap();
         assert_eq!(pairs[0].1.where_clause, None, "--where replaces the pair's");
         assert_eq!(pairs[0].1.key.as_deref(), Some(&["id".to_string()][..]));
         assert_eq!(t.query.where_clause.as_deref(), Some("dt >= '2026-02-01'"));
 
-        let (mut p, m) = parsed::<ProfileArgs>(&["bq-profile", "--stale-after=1"]);
-        l.apply_profile(&m, &mut p);
+        let (p, p_file) = parsed::<ProfileArgs>(&l, "profile", &["bq-profile", "--stale-after=1"]);
         assert!(
             p.detect_anomalies,
             "an anomalies section turns detection on"
@@ -1449,26 +1411,22 @@ profile:
         assert_eq!(p.null_rate_threshold, 0.2);
         assert_eq!(p.outlier_iqr, 2.0);
         assert_eq!(p.drift_rows, 0.05);
-        assert_eq!(p.from_file.tables, ["prod.customers"]);
-        let (mut p, m) = parsed::<ProfileArgs>(&["bq-profile", "prod.other"]);
-        l.apply_profile(&m, &mut p);
+        assert_eq!(p_file.tables, ["prod.customers"]);
+        let (_, p_file) = parsed::<ProfileArgs>(&l, "profile", &["bq-profile", "prod.other"]);
         assert!(
-            p.from_file.tables.is_empty(),
+            p_file.tables.is_empty(),
             "tables on the command line replace the file's"
         );
     }
 
     #[test]
     fn relative_paths_are_relative_to_the_file() {
-        let mut c = parse(Path::new("x"), FULL).unwrap();
+        let mut c = parse(Path::new("x"), FULL, &schema()).unwrap();
         c.rebase(Path::new("repo/ci"));
-        assert_eq!(c.cache_dir, Some(PathBuf::from("repo/ci/cache")));
-        assert_eq!(
-            c.report_junit,
-            Some(PathBuf::from("repo/ci/out/report.xml"))
-        );
-        let sd = c.schema_diff.unwrap();
-        let pairs = sd.pairs.unwrap();
+        assert_eq!(setting(&c, "cache_dir"), Some("repo/ci/cache"));
+        assert_eq!(setting(&c, "report_junit"), Some("repo/ci/out/report.xml"));
+        let sd = c.section("schema_diff").unwrap();
+        let pairs = &sd.pairs;
         assert_eq!(pairs[1].a.0, "repo/ci/schemas/orders.json");
         assert_eq!(pairs[0].a.0, "dev.users", "tables are not paths");
         assert_eq!(sd.accept[0].pair.a, "dev.users");
@@ -1477,15 +1435,14 @@ profile:
     #[test]
     fn accept_rules_resolve_with_the_default_project() {
         let l = loaded(FULL);
-        let (mut a, m) = parsed::<SchemaDiffArgs>(&["bq-schema-diff"]);
-        l.apply_schema_diff(&m, &mut a);
-        let rules = a.from_file.accept_rules(Some("acme")).unwrap();
+        let (_, a_file) = parsed::<SchemaDiffArgs>(&l, "schema_diff", &["bq-schema-diff"]);
+        let rules = a_file.accept_rules(Some("acme")).unwrap();
         assert_eq!(
             rules[0].pair.to_string(),
             "acme.dev.users ↔ acme.prod.users"
         );
         assert_eq!(rules[0].path, "legacy_flag");
-        let e = a.from_file.accept_rules(None).unwrap_err();
+        let e = a_file.accept_rules(None).unwrap_err();
         assert!(
             e.starts_with(".bqcheck.yml (schema_diff.accept[0]): `dev.users`"),
             "{e}"
@@ -1494,10 +1451,16 @@ profile:
 
     #[test]
     fn durations() {
-        assert_eq!(duration_seconds("90s"), Ok(90.0));
-        assert_eq!(duration_seconds("2w"), Ok(14.0 * 86_400.0));
-        assert_eq!(duration_seconds("1.5h"), Ok(5400.0));
-        assert!(duration_seconds("-1d").is_err());
-        assert!(duration_seconds("d").is_err());
+        use crate::cli::values::{days, duration_seconds, seconds};
+        assert_eq!(duration_seconds("90s", 1.0), Ok(90.0));
+        assert_eq!(duration_seconds("2w", 1.0), Ok(14.0 * 86_400.0));
+        assert_eq!(duration_seconds("1.5h", 1.0), Ok(5400.0));
+        assert!(duration_seconds("-1d", 1.0).is_err());
+        assert!(duration_seconds("d", 1.0).is_err());
+        // The flags take the same: `--timeout 15m`, `--stale-after 12h`.
+        assert_eq!(seconds("15m"), Ok(900));
+        assert_eq!(seconds("900"), Ok(900));
+        assert_eq!(days("12h"), Ok(0.5));
+        assert_eq!(days("7"), Ok(7.0));
     }
 }

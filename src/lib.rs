@@ -3,6 +3,7 @@
 //! Data flows one way: [`cli`] → [`input`] → [`runner`] → [`warehouse`] → [`checks`] →
 //! [`report`]; [`commands`] wires them together per utility. See `docs/ARCHITECTURE.md`.
 
+pub mod app;
 pub mod cancel;
 pub mod checks;
 pub mod cli;

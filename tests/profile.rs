@@ -237,7 +237,7 @@ async fn every_anomaly_rule_fires_on_a_bad_table_and_none_on_a_clean_one() {
         &job_project("pf-stale"),
         &[
             "--detect-anomalies",
-            "--stale-after=-1",
+            "--stale-after=0",
             "--fail-on",
             "never",
             &clean,

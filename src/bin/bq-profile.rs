@@ -1,3 +1,3 @@
 fn main() -> std::process::ExitCode {
-    bqcheck::cli::main_profile()
+    bqcheck::app::main_check("profile")
 }

@@ -1,3 +1,3 @@
 fn main() -> std::process::ExitCode {
-    bqcheck::cli::main_schema_diff()
+    bqcheck::app::main_check("schema-diff")
 }

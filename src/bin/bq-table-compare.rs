@@ -1,3 +1,3 @@
 fn main() -> std::process::ExitCode {
-    bqcheck::cli::main_table_compare()
+    bqcheck::app::main_check("table-compare")
 }

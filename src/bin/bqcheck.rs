@@ -1,3 +1,3 @@
 fn main() -> std::process::ExitCode {
-    bqcheck::cli::main_bqcheck()
+    bqcheck::app::main_bqcheck()
 }

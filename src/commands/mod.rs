@@ -1,11 +1,46 @@
-//! The glue of each utility: inputs → runner → warehouse → checks → reports → exit status.
-//! What is shared by all utilities lives here.
+//! The glue of each check: inputs → runner → warehouse → checks → reports. One module per
+//! check, each implementing [`Check`]; [`CHECKS`] is the registry the CLI, the action, the PR
+//! comment and `bqcheck config check` iterate. What is shared by all checks lives here.
 
-pub mod action;
-pub mod config;
-pub mod profile;
-pub mod schema_diff;
-pub mod table_compare;
+pub(crate) mod profile;
+pub(crate) mod schema_diff;
+pub(crate) mod table_compare;
+
+/// Every check, in the order `bqcheck --help` lists them. A new check is one line here.
+pub(crate) static CHECKS: &[&dyn Check] = &[
+    &schema_diff::SchemaDiff,
+    &table_compare::TableCompare,
+    &profile::Profile,
+];
+
+/// One check, as the entry points see it.
+pub(crate) trait Check: Sync {
+    /// The umbrella's subcommand and the action's `command` input: `schema-diff`.
+    fn name(&self) -> &'static str;
+    /// One line for `bqcheck --help`.
+    fn about(&self) -> &'static str;
+    /// Its flags (the standalone binary's command: `bq-schema-diff`).
+    fn command(&self) -> clap::Command;
+    /// What its config section lists besides options.
+    fn items(&self) -> crate::config::Items;
+    /// Its config section: `schema_diff`.
+    fn section(&self) -> &'static str;
+    /// Run it with a resolved command line; the reports are left to the caller.
+    fn execute<'a>(
+        &'a self,
+        m: &'a clap::ArgMatches,
+        run: &'a Run,
+    ) -> futures::future::BoxFuture<'a, anyhow::Result<Finished>>;
+    /// Its settings as `bqcheck config check` shows them (the typed arguments, serialized).
+    fn settings(&self, m: &clap::ArgMatches) -> anyhow::Result<serde_json::Value>;
+}
+
+/// What a run has besides its flags: the config file's items, and where else items come from.
+#[derive(Debug, Clone)]
+pub(crate) struct Run {
+    pub(crate) from_file: FromFile,
+    pub(crate) listed: Listed,
+}
 
 use std::io::{IsTerminal, Read, Write};
 use std::sync::Arc;
@@ -16,7 +51,7 @@ use crate::cli::CommonArgs;
 use crate::config::FromFile;
 use crate::input::{self, PairInputs};
 use crate::model::Pair;
-use crate::report::{self, Batch, Format};
+use crate::report::{self, Batch, ExitStatus, Format};
 use crate::warehouse::{auth, AuthMode, Client, RetryPolicy};
 
 /// `--project`, then `GOOGLE_CLOUD_PROJECT`, `CLOUDSDK_CORE_PROJECT`, then the credentials'.
@@ -217,40 +252,32 @@ pub enum Listed {
     Text { origin: String, text: String },
 }
 
-/// Why the input was refused, as said on stderr, kept for the GitHub Action's annotations.
-static REFUSALS: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
-
-/// Say on stderr why the input is refused (one line per problem), and keep it.
-pub fn refuse(message: impl std::fmt::Display) {
+/// Say on stderr why the input is refused (one line per problem); the lines, for
+/// [`Finished::Refused`].
+pub(crate) fn refuse(message: impl std::fmt::Display) -> Vec<String> {
     let m = message.to_string();
     eprintln!("{m}");
-    if let Ok(mut r) = REFUSALS.lock() {
-        r.extend(m.lines().map(String::from));
-    }
+    m.lines().map(String::from).collect()
 }
 
-/// Every refusal said so far.
-pub fn refusals() -> Vec<String> {
-    REFUSALS.lock().map(|r| r.clone()).unwrap_or_default()
-}
-
-/// How a command ended.
-pub enum Finished {
+/// How a check ended.
+pub(crate) enum Finished {
     /// The batch ran (some items may have failed); the reports are still to be written.
     Batch(Box<dyn Batch>),
-    /// The input was refused before any request; the problem is already on stderr.
-    Refused(u8),
+    /// The input was refused before any request: why, one line per problem (already said on
+    /// stderr). The exit status is 2.
+    Refused(Vec<String>),
 }
 
 impl Finished {
     /// The CLI's end: print and write the reports, return the exit status.
-    pub fn emit(self, common: &CommonArgs) -> anyhow::Result<u8> {
+    pub(crate) fn emit(self, common: &CommonArgs) -> anyhow::Result<ExitStatus> {
         match self {
             Finished::Batch(batch) => {
                 emit_reports(batch.as_ref(), common)?;
-                Ok(batch.exit_code())
+                Ok(batch.exit_status())
             }
-            Finished::Refused(code) => Ok(code),
+            Finished::Refused(_) => Ok(ExitStatus::Trouble),
         }
     }
 }
@@ -270,14 +297,14 @@ pub fn names_any(listed: &Listed) -> bool {
 /// names a pair), all validated. When none of those names a pair, the config file's pairs
 /// (`section.pairs`, `section.pairs_file`) are the default set. On bad input the problems are
 /// printed and `Err(2)` is the exit status.
-pub fn read_pairs(
+pub(crate) fn read_pairs(
     args: &[String],
     pairs_file: Option<&std::path::Path>,
     listed: &Listed,
     default_project: Option<&str>,
     from_file: &FromFile,
     section: &str,
-) -> anyhow::Result<Result<Vec<Pair>, u8>> {
+) -> anyhow::Result<Result<Vec<Pair>, Vec<String>>> {
     let cli_names = !args.is_empty() || pairs_file.is_some() || names_any(listed);
     let collected: Result<Vec<Pair>, String> = if !cli_names && from_file.names_items() {
         let mut pairs = Vec::new();
@@ -347,10 +374,7 @@ pub fn read_pairs(
             }
             Ok(Ok(pairs))
         }
-        Err(e) => {
-            refuse(e);
-            Ok(Err(2))
-        }
+        Err(e) => Ok(Err(refuse(e))),
     }
 }
 

@@ -10,10 +10,14 @@ use anyhow::Context;
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use super::{client, parallelism, progress, stdin_text, Finished, Listed};
+use clap::{ArgMatches, CommandFactory, FromArgMatches};
+use futures::future::BoxFuture;
+
+use super::{client, parallelism, progress, stdin_text, Check, Finished, Listed, Run};
 use crate::checks::profile::{self as pf, Anomaly, ColumnProfile, Severity, Thresholds};
 use crate::checks::table_compare::validate_where;
 use crate::cli::{ProfileArgs, ProfileFailOn};
+use crate::config::Items;
 use crate::input;
 use crate::model::TableRef;
 use crate::report::{
@@ -584,18 +588,10 @@ impl Batch for ProfileBatch {
         }
     }
 
-    fn exit_code(&self) -> u8 {
-        if self.failed() > 0 {
-            2
-        } else if self
-            .results
+    fn fails_gate(&self) -> bool {
+        self.results
             .iter()
             .any(|r| r.result.as_ref().is_ok_and(|p| self.fails(p)))
-        {
-            1
-        } else {
-            0
-        }
     }
 
     fn totals(&self) -> Totals {
@@ -705,17 +701,44 @@ impl Batch for ProfileBatch {
     }
 }
 
-/// Run the whole command; returns the exit status.
-pub async fn run(args: ProfileArgs) -> anyhow::Result<u8> {
-    execute(&args, &Listed::Stdin).await?.emit(&args.common)
+/// `profile`: tables, one query each.
+pub(crate) struct Profile;
+
+impl Check for Profile {
+    fn name(&self) -> &'static str {
+        "profile"
+    }
+    fn about(&self) -> &'static str {
+        "Profile tables (same flags as bq-profile)."
+    }
+    fn command(&self) -> clap::Command {
+        ProfileArgs::command()
+    }
+    fn items(&self) -> Items {
+        Items::Tables
+    }
+    fn section(&self) -> &'static str {
+        "profile"
+    }
+    fn execute<'a>(
+        &'a self,
+        m: &'a ArgMatches,
+        run: &'a Run,
+    ) -> BoxFuture<'a, anyhow::Result<Finished>> {
+        Box::pin(async move { execute(&ProfileArgs::from_arg_matches(m)?, run).await })
+    }
+    fn settings(&self, m: &ArgMatches) -> anyhow::Result<serde_json::Value> {
+        Ok(serde_json::to_value(ProfileArgs::from_arg_matches(m)?)?)
+    }
 }
 
 /// The tables from the arguments and listed text, or stdin when neither names one.
 fn read_tables(
     args: &ProfileArgs,
-    listed: &Listed,
+    run: &Run,
     project: Option<&str>,
-) -> anyhow::Result<Result<Vec<TableRef>, u8>> {
+) -> anyhow::Result<Result<Vec<TableRef>, Vec<String>>> {
+    let listed = &run.listed;
     let mut tables = Vec::new();
     let mut errors = Vec::new();
     let mut add = |parsed: Result<Vec<TableRef>, Vec<input::LineError>>| match parsed {
@@ -730,7 +753,7 @@ fn read_tables(
         ));
     }
     // The config file's tables are the default set: used when nothing else names a table.
-    let from_file = &args.from_file;
+    let from_file = &run.from_file;
     if args.tables.is_empty() && !super::names_any(listed) && !from_file.tables.is_empty() {
         let origin = match &from_file.path {
             Some(p) => format!("{} (profile.tables)", p.display()),
@@ -748,26 +771,21 @@ fn read_tables(
             Listed::Stdin if args.tables.is_empty() => match stdin_text()? {
                 Some(text) => add(input::parse_table_lines("<stdin>", &text, project)),
                 None => {
-                    super::refuse(
+                    return Ok(Err(super::refuse(
                         "no tables given: pass TABLE arguments or pipe one table per line to stdin",
-                    );
-                    return Ok(Err(2));
+                    )));
                 }
             },
             Listed::Stdin => {}
         }
     }
     if !errors.is_empty() {
-        for e in errors {
-            super::refuse(e);
-        }
-        return Ok(Err(2));
+        return Ok(Err(errors.into_iter().flat_map(super::refuse).collect()));
     }
     if tables.is_empty() {
-        super::refuse(
+        return Ok(Err(super::refuse(
             "no tables in the input: nothing to profile (blank lines and # comments are skipped)",
-        );
-        return Ok(Err(2));
+        )));
     }
     let (tables, notice) = input::dedup(tables, "table");
     if let Some(n) = notice {
@@ -777,25 +795,23 @@ fn read_tables(
 }
 
 /// Read the tables, profile them all; the reports are left to the caller.
-pub async fn execute(args: &ProfileArgs, listed: &Listed) -> anyhow::Result<Finished> {
+pub(crate) async fn execute(args: &ProfileArgs, run: &Run) -> anyhow::Result<Finished> {
     let common = &args.common;
     if let Some(w) = &args.query.where_clause {
         if let Err(e) = validate_where(w) {
-            super::refuse(e);
-            return Ok(Finished::Refused(2));
+            return Ok(Finished::Refused(super::refuse(e)));
         }
     }
     let project = super::checked_project(common)?;
-    let tables = match read_tables(args, listed, project.as_deref())? {
+    let tables = match read_tables(args, run, project.as_deref())? {
         Ok(t) => t,
-        Err(code) => return Ok(Finished::Refused(code)),
+        Err(why) => return Ok(Finished::Refused(why)),
     };
     let baseline = match &args.baseline {
         Some(p) => match load_baseline(p) {
             Ok(b) => Some(b),
             Err(e) => {
-                super::refuse(format!("{e:#}"));
-                return Ok(Finished::Refused(2));
+                return Ok(Finished::Refused(super::refuse(format!("{e:#}"))));
             }
         },
         None => None,

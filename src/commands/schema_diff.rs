@@ -5,9 +5,13 @@ use std::sync::Arc;
 
 use serde_json::{json, Value};
 
-use super::{client, parallelism, progress, read_pairs, Finished, Listed};
+use clap::{ArgMatches, CommandFactory, FromArgMatches};
+use futures::future::BoxFuture;
+
+use super::{client, parallelism, progress, read_pairs, Check, Finished, Run};
 use crate::checks::schema_diff::{self, Change, Class, DiffOptions};
 use crate::cli::{SchemaDiffArgs, SchemaFailOn};
+use crate::config::Items;
 use crate::model::{Pair, Source};
 use crate::report::{
     self, markdown::cell, markdown::code, Annotation, Batch, Case, Level, Outcome, Summary, Totals,
@@ -249,14 +253,8 @@ impl Batch for SchemaDiffBatch {
         }
     }
 
-    fn exit_code(&self) -> u8 {
-        if self.failed() > 0 {
-            2
-        } else if self.compared().any(|(_, c)| self.fails(c)) {
-            1
-        } else {
-            0
-        }
+    fn fails_gate(&self) -> bool {
+        self.compared().any(|(_, c)| self.fails(c))
     }
 
     fn totals(&self) -> Totals {
@@ -437,13 +435,43 @@ fn apply_accepts(
     (results, stale)
 }
 
-/// Run the whole command as the CLI does; returns the exit status.
-pub async fn run(args: SchemaDiffArgs) -> anyhow::Result<u8> {
-    execute(&args, &Listed::Stdin).await?.emit(&args.common)
+/// `schema-diff`: pairs.
+pub(crate) struct SchemaDiff;
+
+impl Check for SchemaDiff {
+    fn name(&self) -> &'static str {
+        "schema-diff"
+    }
+    fn about(&self) -> &'static str {
+        "Compare schemas of table pairs (same flags as bq-schema-diff)."
+    }
+    fn command(&self) -> clap::Command {
+        SchemaDiffArgs::command()
+    }
+    fn items(&self) -> Items {
+        Items::Pairs {
+            per_pair: false,
+            accept: true,
+        }
+    }
+    fn section(&self) -> &'static str {
+        "schema_diff"
+    }
+    fn execute<'a>(
+        &'a self,
+        m: &'a ArgMatches,
+        run: &'a Run,
+    ) -> BoxFuture<'a, anyhow::Result<Finished>> {
+        Box::pin(async move { execute(&SchemaDiffArgs::from_arg_matches(m)?, run).await })
+    }
+    fn settings(&self, m: &ArgMatches) -> anyhow::Result<serde_json::Value> {
+        Ok(serde_json::to_value(SchemaDiffArgs::from_arg_matches(m)?)?)
+    }
 }
 
 /// Read the pairs, compare them all; the reports are left to the caller.
-pub async fn execute(args: &SchemaDiffArgs, listed: &Listed) -> anyhow::Result<Finished> {
+pub(crate) async fn execute(args: &SchemaDiffArgs, run: &Run) -> anyhow::Result<Finished> {
+    let listed = &run.listed;
     let common = &args.common;
     let project = super::checked_project(common)?;
     let pairs = match read_pairs(
@@ -451,17 +479,16 @@ pub async fn execute(args: &SchemaDiffArgs, listed: &Listed) -> anyhow::Result<F
         args.input.pairs_file.as_deref(),
         listed,
         project.as_deref(),
-        &args.from_file,
+        &run.from_file,
         "schema_diff",
     )? {
         Ok(p) => p,
-        Err(code) => return Ok(Finished::Refused(code)),
+        Err(why) => return Ok(Finished::Refused(why)),
     };
-    let rules = match args.from_file.accept_rules(project.as_deref()) {
+    let rules = match run.from_file.accept_rules(project.as_deref()) {
         Ok(r) => r,
         Err(e) => {
-            super::refuse(e);
-            return Ok(Finished::Refused(2));
+            return Ok(Finished::Refused(super::refuse(e)));
         }
     };
     let parallel = parallelism(common);
@@ -491,7 +518,7 @@ pub async fn execute(args: &SchemaDiffArgs, listed: &Listed) -> anyhow::Result<F
     let (results, stale) = apply_accepts(results, &rules);
     let stale_accepts: Vec<String> = stale
         .into_iter()
-        .map(|i| args.from_file.describe_accept(i))
+        .map(|i| run.from_file.describe_accept(i))
         .collect();
     for s in &stale_accepts {
         eprintln!("warning: {s} matched no change: remove it if the change has landed");
@@ -556,23 +583,46 @@ mod tests {
     fn exit_codes_follow_diff_and_fail_on() {
         let cosmetic = || Ok(vec![change(Class::Cosmetic)]);
         let breaking = || Ok(vec![change(Class::Breaking)]);
-        assert_eq!(batch(vec![Ok(vec![])], SchemaFailOn::Any).exit_code(), 0);
-        assert_eq!(batch(vec![cosmetic()], SchemaFailOn::Any).exit_code(), 1);
         assert_eq!(
-            batch(vec![cosmetic()], SchemaFailOn::Breaking).exit_code(),
+            batch(vec![Ok(vec![])], SchemaFailOn::Any)
+                .exit_status()
+                .code(),
             0
         );
         assert_eq!(
-            batch(vec![breaking()], SchemaFailOn::Breaking).exit_code(),
+            batch(vec![cosmetic()], SchemaFailOn::Any)
+                .exit_status()
+                .code(),
             1
         );
-        assert_eq!(batch(vec![breaking()], SchemaFailOn::Never).exit_code(), 0);
         assert_eq!(
-            batch(vec![breaking(), Err("x".into())], SchemaFailOn::Any).exit_code(),
+            batch(vec![cosmetic()], SchemaFailOn::Breaking)
+                .exit_status()
+                .code(),
+            0
+        );
+        assert_eq!(
+            batch(vec![breaking()], SchemaFailOn::Breaking)
+                .exit_status()
+                .code(),
+            1
+        );
+        assert_eq!(
+            batch(vec![breaking()], SchemaFailOn::Never)
+                .exit_status()
+                .code(),
+            0
+        );
+        assert_eq!(
+            batch(vec![breaking(), Err("x".into())], SchemaFailOn::Any)
+                .exit_status()
+                .code(),
             2
         );
         assert_eq!(
-            batch(vec![Ok(vec![]), Err("x".into())], SchemaFailOn::Never).exit_code(),
+            batch(vec![Ok(vec![]), Err("x".into())], SchemaFailOn::Never)
+                .exit_status()
+                .code(),
             2
         );
     }

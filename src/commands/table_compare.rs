@@ -7,10 +7,14 @@ use anyhow::bail;
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use super::{client, parallelism, progress, read_pairs, Finished, Listed};
+use clap::{ArgMatches, CommandFactory, FromArgMatches};
+use futures::future::BoxFuture;
+
+use super::{client, parallelism, progress, read_pairs, Check, Finished, Run};
 use crate::checks::schema_diff::{self, Change, DiffOptions};
 use crate::checks::table_compare::{self as tc, ColumnComparison, CompareOptions, Plan, RowDiff};
 use crate::cli::{CompareFailOn, TableCompareArgs};
+use crate::config::Items;
 use crate::config::PairOptions;
 use crate::model::{Pair, Source, TableRef};
 use crate::report::{self, markdown::cell, markdown::code, Batch, Case, Outcome, Summary, Totals};
@@ -763,14 +767,8 @@ impl Batch for TableCompareBatch {
         }
     }
 
-    fn exit_code(&self) -> u8 {
-        if self.failed() > 0 {
-            2
-        } else if self.different() > 0 && self.fail_on == CompareFailOn::Any {
-            1
-        } else {
-            0
-        }
+    fn fails_gate(&self) -> bool {
+        self.different() > 0 && self.fail_on == CompareFailOn::Any
     }
 
     fn totals(&self) -> Totals {
@@ -838,18 +836,49 @@ impl Batch for TableCompareBatch {
     }
 }
 
-/// Run the whole command; returns the exit status.
-pub async fn run(args: TableCompareArgs) -> anyhow::Result<u8> {
-    execute(&args, &Listed::Stdin).await?.emit(&args.common)
+/// `table-compare`: pairs.
+pub(crate) struct TableCompare;
+
+impl Check for TableCompare {
+    fn name(&self) -> &'static str {
+        "table-compare"
+    }
+    fn about(&self) -> &'static str {
+        "Compare the data of table pairs (same flags as bq-table-compare)."
+    }
+    fn command(&self) -> clap::Command {
+        TableCompareArgs::command()
+    }
+    fn items(&self) -> Items {
+        Items::Pairs {
+            per_pair: true,
+            accept: false,
+        }
+    }
+    fn section(&self) -> &'static str {
+        "table_compare"
+    }
+    fn execute<'a>(
+        &'a self,
+        m: &'a ArgMatches,
+        run: &'a Run,
+    ) -> BoxFuture<'a, anyhow::Result<Finished>> {
+        Box::pin(async move { execute(&TableCompareArgs::from_arg_matches(m)?, run).await })
+    }
+    fn settings(&self, m: &ArgMatches) -> anyhow::Result<serde_json::Value> {
+        Ok(serde_json::to_value(TableCompareArgs::from_arg_matches(
+            m,
+        )?)?)
+    }
 }
 
 /// Read the pairs, compare them all; the reports are left to the caller.
-pub async fn execute(args: &TableCompareArgs, listed: &Listed) -> anyhow::Result<Finished> {
+pub(crate) async fn execute(args: &TableCompareArgs, run: &Run) -> anyhow::Result<Finished> {
+    let listed = &run.listed;
     let common = &args.common;
     if let Some(w) = &args.query.where_clause {
         if let Err(e) = tc::validate_where(w) {
-            super::refuse(e);
-            return Ok(Finished::Refused(2));
+            return Ok(Finished::Refused(super::refuse(e)));
         }
     }
     if !(args.tolerance >= 0.0 && args.tolerance.is_finite())
@@ -865,11 +894,11 @@ pub async fn execute(args: &TableCompareArgs, listed: &Listed) -> anyhow::Result
         args.input.pairs_file.as_deref(),
         listed,
         project.as_deref(),
-        &args.from_file,
+        &run.from_file,
         "table_compare",
     )? {
         Ok(p) => p,
-        Err(code) => return Ok(Finished::Refused(code)),
+        Err(why) => return Ok(Finished::Refused(why)),
     };
     let files: Vec<String> = pairs
         .iter()
@@ -878,18 +907,17 @@ pub async fn execute(args: &TableCompareArgs, listed: &Listed) -> anyhow::Result
         .map(ToString::to_string)
         .collect();
     if !files.is_empty() {
-        super::refuse(format!(
+        return Ok(Finished::Refused(super::refuse(format!(
             "bq-table-compare compares tables' data; these are schema files: {}",
             files.join(", ")
-        ));
-        return Ok(Finished::Refused(2));
+        ))));
     }
     // A pair's own key and filter apply when the file's pairs are the ones compared (nothing
     // on the command line or in the action's inputs named a pair). Checked when read.
     let file_pairs_used =
         args.input.pairs.is_empty() && args.input.pairs_file.is_none() && !super::names_any(listed);
     let per_pair = if file_pairs_used {
-        args.from_file
+        run.from_file
             .pairs("table_compare", project.as_deref())
             .unwrap_or_default()
     } else {

@@ -81,7 +81,7 @@ pub fn body(batch: &dyn Batch, ctx: &BodyContext<'_>) -> String {
     let head = format!(
         "{}\n### {}\n\n",
         marker(ctx.command, ctx.tag),
-        status_headline(ctx.command, &batch.totals(), batch.exit_code())
+        status_headline(ctx.command, &batch.totals(), batch.exit_status().code())
     );
     let mut footer = format!(
         "\n{FOOTER_MARK}\n---\n<sub>bqcheck {}",

@@ -26,6 +26,29 @@ pub enum ReportError {
     },
 }
 
+/// A run's exit status, as diff(1): trouble beats differences beats nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ExitStatus {
+    /// Nothing to fail on.
+    Clean = 0,
+    /// Differences (or anomalies) that fail the gate under `--fail-on`.
+    Differences = 1,
+    /// Bad input, or an item that could not be checked.
+    Trouble = 2,
+}
+
+impl ExitStatus {
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+}
+
+impl From<ExitStatus> for std::process::ExitCode {
+    fn from(s: ExitStatus) -> Self {
+        std::process::ExitCode::from(s.code())
+    }
+}
+
 /// How one item of a batch ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -132,8 +155,18 @@ pub trait Batch: Send + Sync {
     fn summary(&self) -> Summary;
     /// The machine-readable document (keys kept from the original utilities).
     fn json(&self) -> serde_json::Value;
-    /// diff(1) semantics: 2 if any item failed, else 1 if the gate fails, else 0.
-    fn exit_code(&self) -> u8;
+    /// Does any item fail the gate (under `--fail-on`)?
+    fn fails_gate(&self) -> bool;
+    /// diff(1) semantics: trouble if any item failed, else differences if the gate fails.
+    fn exit_status(&self) -> ExitStatus {
+        if self.totals().failed > 0 {
+            ExitStatus::Trouble
+        } else if self.fails_gate() {
+            ExitStatus::Differences
+        } else {
+            ExitStatus::Clean
+        }
+    }
     fn totals(&self) -> Totals;
     /// Findings for CI annotations, in item order (the caller ranks them). By default: every
     /// item that failed, and every item that fails the gate, with its headline.

@@ -3,26 +3,28 @@
 
 use std::path::Path;
 
-use clap::{CommandFactory, FromArgMatches};
+use clap::FromArgMatches;
 use serde_json::{json, Map, Value};
 
-use crate::cli::{ProfileArgs, SchemaDiffArgs, TableCompareArgs};
-use crate::config::{self, FromFile, Loaded};
+use crate::cli::CommonArgs;
+use crate::commands::CHECKS;
+use crate::config::{self, Config, FromFile, Items};
+use crate::report::ExitStatus;
 
 /// Check the file; print the effective settings on stdout. Returns the exit status.
-pub fn check(explicit: Option<&Path>) -> u8 {
-    let loaded = match config::load(explicit) {
+pub(crate) fn check(explicit: Option<&Path>) -> ExitStatus {
+    let loaded = match config::load(explicit, &super::schema()) {
         Ok(Some(l)) => l,
         Ok(None) => {
             eprintln!(
                 "error: no {} in the working directory (or pass --config FILE)",
                 config::DEFAULT_FILE
             );
-            return 2;
+            return ExitStatus::Trouble;
         }
         Err(e) => {
             eprintln!("error: {e}");
-            return 2;
+            return ExitStatus::Trouble;
         }
     };
     match effective(&loaded) {
@@ -33,16 +35,16 @@ pub fn check(explicit: Option<&Path>) -> u8 {
                     loaded.path.display()
                 );
                 print!("{yaml}");
-                0
+                ExitStatus::Clean
             }
             Err(e) => {
                 eprintln!("error: cannot show the settings: {e}");
-                2
+                ExitStatus::Trouble
             }
         },
         Err(e) => {
             eprintln!("error: {e}");
-            2
+            ExitStatus::Trouble
         }
     }
 }
@@ -90,8 +92,8 @@ fn items(f: &FromFile, section: &mut Map<String, Value>, with_options: bool) {
     }
 }
 
-fn section<T: serde::Serialize>(args: &T) -> Result<Map<String, Value>, String> {
-    match serde_json::to_value(args).map_err(|e| e.to_string())? {
+fn section(args: &Value) -> Result<Map<String, Value>, String> {
+    match args.clone() {
         Value::Object(mut m) => {
             // Where the settings came from is not a setting; unset ones are noise.
             m.remove("config");
@@ -104,36 +106,31 @@ fn section<T: serde::Serialize>(args: &T) -> Result<Map<String, Value>, String> 
 
 /// Each command's settings: its defaults (as parsed from an empty command line), with the file
 /// applied exactly as a run applies it.
-fn effective(l: &Loaded) -> Result<Value, String> {
-    fn defaults<T: CommandFactory + FromArgMatches>(
-        bin: &str,
-    ) -> Result<(T, clap::ArgMatches), String> {
-        let m = T::command()
-            .try_get_matches_from([bin])
-            .map_err(|e| e.to_string())?;
-        let a = T::from_arg_matches(&m).map_err(|e| e.to_string())?;
-        Ok((a, m))
-    }
+fn effective(file: &Config) -> Result<Value, String> {
     let mut out = Map::new();
-    let (mut sd, m) = defaults::<SchemaDiffArgs>("bq-schema-diff")?;
-    l.apply_schema_diff(&m, &mut sd);
-    // Accept entries must resolve, as a run resolves them.
-    let project = super::default_project(&sd.common);
-    sd.from_file.accept_rules(project.as_deref())?;
-    let mut s = section(&sd)?;
-    items(&sd.from_file, &mut s, false);
-    out.insert("schema_diff".into(), Value::Object(s));
-
-    let (mut tc, m) = defaults::<TableCompareArgs>("bq-table-compare")?;
-    l.apply_table_compare(&m, &mut tc);
-    let mut s = section(&tc)?;
-    items(&tc.from_file, &mut s, true);
-    out.insert("table_compare".into(), Value::Object(s));
-
-    let (mut pr, m) = defaults::<ProfileArgs>("bq-profile")?;
-    l.apply_profile(&m, &mut pr);
-    let mut s = section(&pr)?;
-    items(&pr.from_file, &mut s, false);
-    out.insert("profile".into(), Value::Object(s));
+    for check in CHECKS {
+        let name = check.command().get_name().to_string();
+        let argv = std::iter::once(name)
+            .chain(file.arguments(check.section(), &|_| false))
+            .collect::<Vec<_>>();
+        let m = check
+            .command()
+            .try_get_matches_from(argv)
+            .map_err(|e| format!("{}: {}", file.path.display(), e.render().to_string().trim()))?;
+        let items_of = file.items(check.section(), &m);
+        // Accept entries must resolve, as a run resolves them.
+        if !items_of.accept.is_empty() {
+            let common = CommonArgs::from_arg_matches(&m).map_err(|e| e.to_string())?;
+            let project = crate::commands::default_project(&common);
+            items_of.accept_rules(project.as_deref())?;
+        }
+        let mut s = section(&check.settings(&m).map_err(|e| e.to_string())?)?;
+        items(
+            &items_of,
+            &mut s,
+            matches!(check.items(), Items::Pairs { per_pair: true, .. }),
+        );
+        out.insert(check.section().into(), Value::Object(s));
+    }
     Ok(Value::Object(out))
 }

@@ -8,14 +8,12 @@ use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use clap::{CommandFactory, FromArgMatches};
-
-use super::{emit_reports_public, Finished, Listed};
-use crate::cli::{Bqcheck, Command, CommonArgs};
+use super::{check_named, resolve, ResolveError};
+use crate::commands::{emit_reports_public, Finished, Listed, CHECKS};
 use crate::github::comment::{self, BodyContext, Posted, Target};
 use crate::github::workflow::{self, MAX_ANNOTATIONS};
 use crate::github::{ActionEnv, GithubError};
-use crate::report::{self, Batch, Format, Level, Totals};
+use crate::report::{self, Batch, ExitStatus, Format, Level, Totals};
 
 /// The action's inputs, as GitHub passes them: `INPUT_<NAME>` with the name upper-cased
 /// (spaces become `_`, hyphens are kept). Every name read is recorded, so a test can check
@@ -66,6 +64,7 @@ impl Inputs {
     }
 
     /// The names read so far.
+    #[cfg(test)]
     pub fn names_read(&self) -> BTreeSet<String> {
         self.read.borrow().clone()
     }
@@ -115,24 +114,64 @@ impl std::fmt::Debug for Settings {
     }
 }
 
-const COMMANDS: [&str; 3] = ["schema-diff", "table-compare", "profile"];
+/// An input that stands for an option.
+#[derive(Debug, Clone)]
+pub(crate) struct OptionInput {
+    /// `max_bytes_billed`.
+    pub(crate) name: String,
+    /// `max-bytes-billed`.
+    pub(crate) long: String,
+    pub(crate) boolean: bool,
+    /// The checks that take it.
+    pub(crate) checks: Vec<&'static str>,
+}
+
+/// Every option of every check as an input, but those on `cli::NOT_ACTION_INPUTS`.
+pub(crate) fn option_inputs() -> Vec<OptionInput> {
+    let mut out: Vec<OptionInput> = Vec::new();
+    for check in CHECKS {
+        for a in check.command().get_arguments() {
+            let id = a.get_id().as_str();
+            if a.is_positional()
+                || a.get_long().is_none()
+                || matches!(id, "help" | "version")
+                || crate::cli::NOT_ACTION_INPUTS.iter().any(|(n, _)| *n == id)
+            {
+                continue;
+            }
+            let name = crate::cli::key_of(a);
+            match out.iter_mut().find(|i| i.name == name) {
+                Some(i) => i.checks.push(check.name()),
+                None => out.push(OptionInput {
+                    name,
+                    long: a.get_long().unwrap_or_default().to_string(),
+                    boolean: a.get_value_parser().type_id() == std::any::TypeId::of::<bool>(),
+                    checks: vec![check.name()],
+                }),
+            }
+        }
+    }
+    out
+}
 
 impl Settings {
     /// Read every input (each one, whatever the command, so none is silently ignored) and
     /// check that the ones given apply to the command.
     pub fn read(inputs: &Inputs) -> Result<Settings, String> {
+        let names: Vec<&str> = CHECKS.iter().map(|c| c.name()).collect();
         let command = inputs
             .get("command")
-            .ok_or("input `command` is required: schema-diff, table-compare or profile")?;
-        if !COMMANDS.contains(&command.as_str()) {
+            .ok_or_else(|| format!("input `command` is required: {}", names.join(", ")))?;
+        if !names.contains(&command.as_str()) {
             return Err(format!(
-                "input `command`: `{command}` is not one of schema-diff, table-compare, profile"
+                "input `command`: `{command}` is not one of {}",
+                names.join(", ")
             ));
         }
         let cmd = command.as_str();
         let mut argv = vec!["bqcheck".to_string(), command.clone()];
         let mut errors = Vec::new();
-        let applies = |name: &str, to: &[&str], errors: &mut Vec<String>| -> bool {
+        let applies = |name: &str, to: &[&'static str], errors: &mut Vec<String>| -> bool {
             if to.contains(&cmd) {
                 true
             } else {
@@ -143,60 +182,32 @@ impl Settings {
                 false
             }
         };
-        // Inputs that become a `--flag=value`.
-        let valued: [(&str, &str, &[&str]); 12] = [
-            ("parallel", "--parallel", &COMMANDS),
-            ("config", "--config", &COMMANDS),
-            ("cache_dir", "--cache-dir", &COMMANDS),
-            ("fail_on", "--fail-on", &COMMANDS),
-            ("project", "--project", &COMMANDS),
-            ("api_url", "--api-url", &COMMANDS),
-            (
-                "pairs_file",
-                "--pairs-file",
-                &["schema-diff", "table-compare"],
-            ),
-            ("location", "--location", &["table-compare", "profile"]),
-            ("key", "--key", &["table-compare"]),
-            (
-                "sample_size",
-                "--sample-size",
-                &["table-compare", "profile"],
-            ),
-            ("baseline", "--baseline", &["profile"]),
-            (
-                "max_bytes_billed",
-                "--max-bytes-billed",
-                &["table-compare", "profile"],
-            ),
-        ];
-        for (name, flag, to) in valued {
-            if let Some(v) = inputs.get(name) {
-                if applies(name, to, &mut errors) {
-                    argv.push(format!("{flag}={v}"));
-                }
-            }
-        }
-        let switches: [(&str, &str, &[&str]); 3] = [
-            ("skip_stats", "--skip-stats", &["table-compare"]),
-            ("skip_samples", "--skip-samples", &["table-compare"]),
-            ("detect_anomalies", "--detect-anomalies", &["profile"]),
-        ];
-        for (name, flag, to) in switches {
-            // An explicit false is passed on, so it wins over a config file's true.
-            match inputs.flag(name) {
-                Ok(Some(on)) => {
-                    if applies(name, to, &mut errors) {
-                        argv.push(format!("{flag}={on}"));
+        // Every option of the command is an input of the same name (`max_bytes_billed` is
+        // `--max-bytes-billed`), derived from the flags; each becomes a `--flag=value`.
+        for input in option_inputs() {
+            let value = if input.boolean {
+                // An explicit false is passed on, so it wins over a config file's true.
+                match inputs.flag(&input.name) {
+                    Ok(v) => v.map(|on| on.to_string()),
+                    Err(e) => {
+                        errors.push(e);
+                        None
                     }
                 }
-                Ok(None) => {}
-                Err(e) => errors.push(e),
+            } else {
+                inputs.get(&input.name)
+            };
+            if let Some(v) = value {
+                if applies(&input.name, &input.checks, &mut errors) {
+                    argv.push(format!("--{}={v}", input.long));
+                }
             }
         }
         let pairs = inputs.get("pairs");
         let tables = inputs.get("tables");
-        let listed = if cmd == "profile" {
+        let lists_tables =
+            check_named(cmd).is_some_and(|c| matches!(c.items(), crate::config::Items::Tables));
+        let listed = if lists_tables {
             if pairs.is_some() {
                 errors.push("input `pairs` does not apply to profile: use `tables`".into());
             }
@@ -534,15 +545,6 @@ fn write_outputs(env: &ActionEnv, log: &Log, values: &[(&str, String)]) -> Resul
     }
 }
 
-fn common(command: &Command) -> Option<&CommonArgs> {
-    match command {
-        Command::SchemaDiff(a) => Some(&a.common),
-        Command::TableCompare(a) => Some(&a.common),
-        Command::Profile(a) => Some(&a.common),
-        Command::Action { .. } | Command::Config(_) => None,
-    }
-}
-
 /// Run the action; returns the step's exit status.
 pub async fn run() -> anyhow::Result<u8> {
     let env = ActionEnv::from_env();
@@ -576,20 +578,13 @@ pub async fn run() -> anyhow::Result<u8> {
     } else {
         None
     };
-    let parsed = match Bqcheck::command()
-        .try_get_matches_from(&settings.argv)
-        .and_then(|m| Bqcheck::from_arg_matches(&m).map(|p| (p, m)))
-    {
-        Ok((mut p, m)) => {
-            // The config file fills in what the inputs left unset.
-            if let Some((_, sub)) = m.subcommand() {
-                if let Err(e) = p.command.apply_config(sub) {
-                    return trouble(&e.to_string());
-                }
-            }
-            p
-        }
-        Err(e) => {
+    let Some(check) = check_named(&settings.command) else {
+        return trouble("input `command` names no check");
+    };
+    let argv = settings.argv.iter().map(std::ffi::OsString::from).collect();
+    let resolved = match resolve(check, argv, 2, settings.listed.clone()) {
+        Ok(r) => r,
+        Err(ResolveError::Usage(e)) => {
             let rendered = e.render().to_string();
             let first = rendered.lines().next().unwrap_or("invalid arguments");
             return trouble(&format!(
@@ -597,17 +592,16 @@ pub async fn run() -> anyhow::Result<u8> {
                 settings.argv[1..].join(" ")
             ));
         }
+        Err(e) => return trouble(&e.to_string()),
     };
-    let Some(common) = common(&parsed.command).cloned() else {
-        return trouble("input `command` must be schema-diff, table-compare or profile");
-    };
+    let common = resolved.common.clone();
     // On a pull request the config file is the PR author's: it may not point bqcheck at
     // files outside the workspace (a runner's secrets, /proc/self/environ, ~/.ssh).
     if env.is_pull_request_event() {
         let workspace = workspace();
-        match crate::config::load(common.config.as_deref()) {
+        match crate::config::load(common.config.as_deref(), &super::schema()) {
             Ok(Some(loaded)) => {
-                let outside = outside_workspace(&workspace, &loaded.config.paths());
+                let outside = outside_workspace(&workspace, &loaded.paths());
                 if !outside.is_empty() {
                     for (key, path) in &outside {
                         log.say(
@@ -637,12 +631,7 @@ pub async fn run() -> anyhow::Result<u8> {
     // runner is told to ignore commands until a token no data can know.
     let fence = workflow::StopCommands::new();
     log.command(&fence.start());
-    let finished = match &parsed.command {
-        Command::SchemaDiff(a) => super::schema_diff::execute(a, &settings.listed).await,
-        Command::TableCompare(a) => super::table_compare::execute(a, &settings.listed).await,
-        Command::Profile(a) => super::profile::execute(a, &settings.listed).await,
-        Command::Action { .. } | Command::Config(_) => unreachable!("checked above"),
-    };
+    let finished = check.execute(&resolved.matches, &resolved.run).await;
     let report_error = match &finished {
         // Example rows are table data: they stay in the reports, out of the public log.
         Ok(Finished::Batch(b)) => emit_reports_public(b.as_ref(), &common, true).err(),
@@ -652,8 +641,8 @@ pub async fn run() -> anyhow::Result<u8> {
     log.command(workflow::GROUP_END);
     let batch = match finished {
         Ok(Finished::Batch(b)) => b,
-        Ok(Finished::Refused(code)) => {
-            let reasons = super::refusals();
+        Ok(Finished::Refused(reasons)) => {
+            let code = ExitStatus::Trouble.code();
             if reasons.is_empty() {
                 log.say(Level::Error, "the input was refused");
             }
@@ -667,7 +656,7 @@ pub async fn run() -> anyhow::Result<u8> {
         Err(e) => return trouble(&format!("{e:#}")),
     };
 
-    let mut code = batch.exit_code();
+    let mut code = batch.exit_status().code();
     if let Some(e) = report_error {
         log.say(Level::Error, &format!("{e:#}"));
         code = 2;
@@ -688,7 +677,8 @@ pub async fn run() -> anyhow::Result<u8> {
         }
     }
     if let Some(path) = &env.step_summary {
-        let headline = comment::status_headline(&settings.command, &totals, batch.exit_code());
+        let headline =
+            comment::status_headline(&settings.command, &totals, batch.exit_status().code());
         let md = String::from_utf8_lossy(&Format::Markdown.exporter().render(batch.as_ref())?)
             .into_owned();
         if let Err(e) = workflow::append_summary(path, &format!("### {headline}\n\n{md}")) {
@@ -858,12 +848,12 @@ mod tests {
                 "bqcheck",
                 "table-compare",
                 "--parallel=8",
-                "--location=EU",
-                "--key=id,region",
-                "--max-bytes-billed=1000000",
                 // An explicit false is passed on: it must win over a config file's true.
                 "--skip-stats=true",
                 "--skip-samples=false",
+                "--key=id,region",
+                "--max-bytes-billed=1000000",
+                "--location=EU",
                 "--where",
                 "dt >= '2026-01-01'",
                 "--exclude-columns=updated_at"
@@ -873,10 +863,13 @@ mod tests {
             if origin == "input `pairs`" && text.contains("dev.b prod.b")));
         assert_eq!(s.comment, CommentMode::Never);
         assert_eq!(s.report_dir, PathBuf::from("bqcheck-reports"));
-        let parsed = <Bqcheck as clap::Parser>::try_parse_from(&s.argv).unwrap();
-        let Command::TableCompare(a) = parsed.command else {
-            panic!("not table-compare")
-        };
+        let m = check_named("table-compare")
+            .unwrap()
+            .command()
+            .try_get_matches_from(&s.argv[1..])
+            .unwrap();
+        let a =
+            <crate::cli::TableCompareArgs as clap::FromArgMatches>::from_arg_matches(&m).unwrap();
         assert_eq!(a.key, Some(vec!["id".to_string(), "region".to_string()]));
         assert_eq!(a.query.where_clause.as_deref(), Some("dt >= '2026-01-01'"));
         assert_eq!(a.common.parallel, 8);
@@ -931,7 +924,7 @@ mod tests {
                 .collect()
         };
         let declared_inputs = keys("inputs");
-        for command in COMMANDS {
+        for command in CHECKS.iter().map(|c| c.name()) {
             let i = inputs(&[("command", command)]);
             let _ = Settings::read(&i);
             assert_eq!(
