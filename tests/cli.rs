@@ -734,3 +734,36 @@ fn a_project_id_that_could_change_the_route_is_refused() {
         );
     }
 }
+
+/// Issue 15.7: `Connection refused` from an `--api-url` on this machine is nearly always an
+/// emulator that is not running: the error says so, and stderr says it once.
+#[test]
+fn a_refused_local_endpoint_suggests_starting_the_emulator() {
+    const HINT: &str = "is the emulator running? start it with scripts/emulator start";
+    // A port that was free a moment ago: nothing listens on it.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap()
+        .port();
+    let out = bin("bq-schema-diff")
+        .args(["--api-url", &format!("http://user:secret@127.0.0.1:{port}")])
+        .args(["p.a.b", "p.c.d"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stdout}\n{stderr}");
+    assert_eq!(stderr.matches(HINT).count(), 1, "said once: {stderr}");
+    assert!(
+        stderr.contains(&format!("http://127.0.0.1:{port}/")),
+        "{stderr}"
+    );
+    assert!(
+        stdout.contains("Connection refused") && stdout.contains(&format!("attempts); {HINT}")),
+        "each failed pair's error carries it: {stdout}"
+    );
+    assert!(
+        !stdout.contains("secret") && !stderr.contains("secret"),
+        "the URL's password is never shown: {stdout}\n{stderr}"
+    );
+}
