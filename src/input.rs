@@ -192,19 +192,34 @@ pub fn split_pair_line(line: &str) -> Result<(String, String), String> {
 }
 
 /// Resolve both sides of a split pair, loading schema files so bad files are reported up front.
-fn resolve_side(value: &str, default_project: Option<&str>) -> Result<Source, String> {
-    let src = Source::parse(value, default_project).map_err(|e| e.to_string())?;
-    if let Source::SchemaFile(path) = &src {
+/// A relative schema-file path is taken relative to `base` (empty: the working directory).
+fn resolve_side(value: &str, default_project: Option<&str>, base: &Path) -> Result<Source, String> {
+    let mut src = Source::parse(value, default_project).map_err(|e| e.to_string())?;
+    if let Source::SchemaFile(path) = &mut src {
+        if path.is_relative() {
+            *path = base.join(&*path);
+        }
         schema_file::load(path).map_err(|e| e.to_string())?;
     }
     Ok(src)
 }
 
-/// Parse pair lines (a pairs file or stdin): blank lines and `#` comments are skipped.
+/// Parse pair lines (stdin, arguments, an action input): blank lines and `#` comments are
+/// skipped; schema-file paths are relative to the working directory.
 pub fn parse_pair_lines(
     origin: &str,
     text: &str,
     default_project: Option<&str>,
+) -> Result<Vec<Pair>, Vec<LineError>> {
+    parse_pair_lines_in(origin, text, default_project, Path::new(""))
+}
+
+/// [`parse_pair_lines`], with relative schema-file paths taken relative to `base`.
+fn parse_pair_lines_in(
+    origin: &str,
+    text: &str,
+    default_project: Option<&str>,
+    base: &Path,
 ) -> Result<Vec<Pair>, Vec<LineError>> {
     let mut pairs = Vec::new();
     let mut errors = Vec::new();
@@ -220,8 +235,8 @@ pub fn parse_pair_lines(
         };
         match split_pair_line(line) {
             Ok((a, b)) => {
-                let a = resolve_side(&a, default_project);
-                let b = resolve_side(&b, default_project);
+                let a = resolve_side(&a, default_project, base);
+                let b = resolve_side(&b, default_project, base);
                 match (a, b) {
                     (Ok(a), Ok(b)) => pairs.push(Pair { a, b }),
                     (Err(e), _) | (_, Err(e)) => errors.push(err(e)),
@@ -249,7 +264,7 @@ pub fn parse_pair_args(
         let mut errors = Vec::new();
         let mut sides = Vec::new();
         for (i, a) in args.iter().enumerate() {
-            match resolve_side(a, default_project) {
+            match resolve_side(a, default_project, Path::new("")) {
                 Ok(s) => sides.push(s),
                 Err(message) => errors.push(LineError {
                     origin: "argument".into(),
@@ -309,7 +324,9 @@ pub fn parse_table_lines(
     }
 }
 
-/// Read a pairs file, naming it in every error.
+/// Read a pairs file, naming it in every error. Relative schema-file paths in it are relative
+/// to the file's directory (as in the config file), so the file works from any directory;
+/// table references are not paths and stay as they are.
 pub fn read_pairs_file(
     path: &Path,
     default_project: Option<&str>,
@@ -320,7 +337,8 @@ pub fn read_pairs_file(
     })?;
     let origin = path.display().to_string();
     let text = utf8_text(&origin, bytes).map_err(|e| InputError::Lines(vec![e]))?;
-    parse_pair_lines(&origin, &text, default_project).map_err(InputError::Lines)
+    let base = path.parent().unwrap_or(Path::new(""));
+    parse_pair_lines_in(&origin, &text, default_project, base).map_err(InputError::Lines)
 }
 
 /// Where the pairs came from, in the order of precedence used by the CLI.
@@ -410,6 +428,7 @@ mod tests {
     }
 
     use super::*;
+    use std::path::PathBuf;
 
     fn t(p: &str, d: &str, t: &str) -> TableRef {
         TableRef {
@@ -597,5 +616,78 @@ mod tests {
         assert_eq!(t.len(), 2);
         let e = parse_table_lines("<stdin>", "p.d.t\nbad one\n", Some("q")).unwrap_err();
         assert_eq!(e[0].line, 2);
+    }
+
+    const SCHEMA: &str = r#"[{"name": "id", "type": "INT64"}]"#;
+
+    /// Issue 15.7: a pairs file's schema-file paths are relative to the pairs file, as the
+    /// config file's are; table references and absolute paths stay as written.
+    #[test]
+    fn a_pairs_files_schema_paths_are_relative_to_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let gate = dir.path().join("gate");
+        std::fs::create_dir_all(gate.join("old")).unwrap();
+        for f in ["users.json", "other.json", "old/users.json"] {
+            std::fs::write(gate.join(f), SCHEMA).unwrap();
+        }
+        let abs = dir.path().join("abs.json");
+        std::fs::write(&abs, SCHEMA).unwrap();
+        let pairs = gate.join("pairs.txt");
+        std::fs::write(
+            &pairs,
+            format!(
+                "users.json:old/users.json\nusers.json:p.prod.users\nfile:other.json,{}\n",
+                abs.display()
+            ),
+        )
+        .unwrap();
+        let got = read_pairs_file(&pairs, None).unwrap();
+        let file = |p: PathBuf| Source::SchemaFile(p);
+        assert_eq!(
+            got,
+            vec![
+                Pair {
+                    a: file(gate.join("users.json")),
+                    b: file(gate.join("old/users.json")),
+                },
+                Pair {
+                    a: file(gate.join("users.json")),
+                    b: Source::Table(t("p", "prod", "users")),
+                },
+                Pair {
+                    a: file(gate.join("other.json")),
+                    b: file(abs.clone()),
+                },
+            ]
+        );
+    }
+
+    /// A missing schema file is named where it was looked for: beside the pairs file.
+    #[test]
+    fn a_missing_schema_file_in_a_pairs_file_is_named_beside_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let pairs = dir.path().join("pairs.txt");
+        std::fs::write(&pairs, "# gate\nnope.json:p.d.t\n").unwrap();
+        let e = read_pairs_file(&pairs, None).unwrap_err().to_string();
+        let want = dir.path().join("nope.json").display().to_string();
+        assert!(e.contains(&format!("{}:2: ", pairs.display())), "{e}");
+        assert!(e.contains(&want), "{e}");
+    }
+
+    /// Stdin, arguments and the action's `pairs` input have no file: their schema files stay
+    /// relative to the working directory (the crate root in tests).
+    #[test]
+    fn pair_lines_without_a_file_keep_paths_as_written() {
+        let line = "examples/schemas/pr/users.json:examples/schemas/prod/users.json";
+        let got = parse_pair_lines("<stdin>", line, None).unwrap();
+        assert_eq!(
+            got[0].a,
+            Source::SchemaFile(PathBuf::from("examples/schemas/pr/users.json"))
+        );
+        let got = parse_pair_args(&[line.to_string()], None).unwrap();
+        assert_eq!(
+            got[0].b,
+            Source::SchemaFile(PathBuf::from("examples/schemas/prod/users.json"))
+        );
     }
 }

@@ -132,7 +132,7 @@ fn unquote(s: &str) -> Option<String> {
         return Some(s.to_string());
     }
     // Backticks must be balanced and may only stand at the edges of parts.
-    if s.matches('`').count() % 2 != 0 {
+    if !s.matches('`').count().is_multiple_of(2) {
         return None;
     }
     let mut out = String::with_capacity(s.len());

@@ -734,3 +734,88 @@ fn a_project_id_that_could_change_the_route_is_refused() {
         );
     }
 }
+
+/// Issue 15.7: `Connection refused` from an `--api-url` on this machine is nearly always an
+/// emulator that is not running: the error says so, and stderr says it once.
+#[test]
+fn a_refused_local_endpoint_suggests_starting_the_emulator() {
+    const HINT: &str = "is the emulator running? start it with scripts/emulator start";
+    // A port that was free a moment ago: nothing listens on it.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap()
+        .port();
+    let out = bin("bq-schema-diff")
+        .args(["--api-url", &format!("http://user:secret@127.0.0.1:{port}")])
+        .args(["p.a.b", "p.c.d"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stdout}\n{stderr}");
+    assert_eq!(stderr.matches(HINT).count(), 1, "said once: {stderr}");
+    assert!(
+        stderr.contains(&format!("http://127.0.0.1:{port}/")),
+        "{stderr}"
+    );
+    assert!(
+        stdout.contains("Connection refused") && stdout.contains(&format!("attempts); {HINT}")),
+        "each failed pair's error carries it: {stdout}"
+    );
+    assert!(
+        !stdout.contains("secret") && !stderr.contains("secret"),
+        "the URL's password is never shown: {stdout}\n{stderr}"
+    );
+}
+
+/// Issue 15.7: a pairs file's schema-file paths are relative to the pairs file, so a gate's
+/// pairs file works from any directory.
+#[test]
+fn a_pairs_files_schema_files_are_found_beside_it_from_any_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let gate = dir.path().join("gate");
+    std::fs::create_dir(&gate).unwrap();
+    std::fs::copy(
+        repo("examples/schemas/pr/users.json"),
+        gate.join("users.json"),
+    )
+    .unwrap();
+    std::fs::copy(
+        repo("examples/schemas/prod/users.json"),
+        gate.join("prod-users.json"),
+    )
+    .unwrap();
+    std::fs::write(
+        gate.join("pairs.txt"),
+        "# beside this file\nusers.json:prod-users.json\n",
+    )
+    .unwrap();
+    let elsewhere = dir.path().join("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+    for (cwd, pairs_file) in [
+        (dir.path().to_path_buf(), PathBuf::from("gate/pairs.txt")),
+        (elsewhere, gate.join("pairs.txt")),
+    ] {
+        let out = bin("bq-schema-diff")
+            .current_dir(&cwd)
+            .arg("--pairs-file")
+            .arg(&pairs_file)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "from {}: {stdout}\n{stderr}",
+            cwd.display()
+        );
+        let base = pairs_file.parent().unwrap();
+        let shown = format!(
+            "{} ↔ {}: 7 changes (2 breaking",
+            base.join("users.json").display(),
+            base.join("prod-users.json").display()
+        );
+        assert!(stdout.contains(&shown), "want `{shown}` in: {stdout}");
+    }
+}

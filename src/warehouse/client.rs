@@ -3,6 +3,7 @@
 //! Only read operations live here. Errors keep BigQuery's own message and reason so a user can
 //! act on them; tokens are never part of any message.
 
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -40,7 +41,7 @@ pub enum WarehouseError {
         reason: Option<String>,
         message: String,
     },
-    #[error("cannot reach BigQuery at {url}: {message}")]
+    #[error("cannot reach BigQuery at {url}: {message}{}", emulator_hint(url, *connect))]
     Network {
         url: String,
         message: String,
@@ -200,6 +201,45 @@ pub fn redact_url(url: &str) -> String {
     match scheme {
         Some(s) => format!("{s}://{rest}"),
         None => rest.to_string(),
+    }
+}
+
+/// What to add to a failure to connect at all to `url`: when it is this machine (an
+/// `--api-url` or `BIGQUERY_EMULATOR_HOST` such as `127.0.0.1:9050`), most likely the local
+/// emulator is not running.
+fn emulator_hint(url: &str, connect: bool) -> String {
+    if connect && is_this_machine(url) {
+        format!("; {EMULATOR_HINT}")
+    } else {
+        String::new()
+    }
+}
+
+const EMULATOR_HINT: &str = "is the emulator running? start it with scripts/emulator start";
+
+/// Does `url` (with or without a scheme) name this machine: `localhost`, a loopback address,
+/// or the unspecified address (which connects to this machine)?
+fn is_this_machine(url: &str) -> bool {
+    let parsed = if url.contains("://") {
+        Url::parse(url)
+    } else {
+        Url::parse(&format!("http://{url}"))
+    };
+    let Some(host) = parsed.as_ref().ok().and_then(Url::host_str) else {
+        return false;
+    };
+    // An IPv6 host comes in brackets; a domain comes lowercased.
+    match host.trim_start_matches('[').trim_end_matches(']').parse() {
+        Ok(IpAddr::V4(ip)) => ip.is_loopback() || ip.is_unspecified(),
+        Ok(IpAddr::V6(ip)) => {
+            ip.is_loopback()
+                || ip.is_unspecified()
+                || ip.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
+        }
+        Err(_) => {
+            let d = host.trim_end_matches('.');
+            d == "localhost" || d.ends_with(".localhost")
+        }
     }
 }
 
@@ -376,8 +416,16 @@ impl Client {
         loop {
             let result = self.send_once(method.clone(), url.clone(), body).await;
             if let Err(WarehouseError::Network { connect: true, .. }) = &result {
-                if attempt + 1 >= self.retry.max_attempts {
-                    self.unreachable.store(true, Ordering::Relaxed);
+                if attempt + 1 >= self.retry.max_attempts
+                    && !self.unreachable.swap(true, Ordering::Relaxed)
+                    && is_this_machine(self.base.as_str())
+                {
+                    // The errors go into the report (stdout, maybe JSON to a file): say it
+                    // once where a person at the terminal sees it.
+                    eprintln!(
+                        "note: nothing accepts connections at {}: {EMULATOR_HINT}",
+                        redact_url(self.base.as_str())
+                    );
                 }
             }
             match result {
@@ -594,6 +642,80 @@ mod tests {
         for a in 0..20 {
             assert!(p.delay(a) <= Duration::from_millis(300));
         }
+    }
+
+    const HINT: &str = "is the emulator running? start it with scripts/emulator start";
+
+    #[test]
+    fn a_refused_connection_to_this_machine_suggests_the_emulator() {
+        let network = |url: &str, connect: bool| {
+            WarehouseError::Network {
+                url: url.into(),
+                message: "Connection refused (os error 111)".into(),
+                connect,
+            }
+            .to_string()
+        };
+        for local in [
+            "http://127.0.0.1:9050/bigquery/v2/projects/p/datasets/d/tables/t",
+            "127.0.0.1:9050",
+            "http://127.8.9.10:1",
+            "http://localhost:9050",
+            "LocalHost:9050",
+            "http://emulator.localhost:9050/",
+            "http://[::1]:9050",
+            "http://[::ffff:127.0.0.1]:9050",
+            "http://0.0.0.0:9050",
+        ] {
+            let e = network(local, true);
+            assert!(e.ends_with(&format!("; {HINT}")), "{local}: {e}");
+            // A failure after connecting (a timeout, a reset) is not a missing emulator.
+            assert!(!network(local, false).contains(HINT), "{local}");
+        }
+        for remote in [
+            "https://bigquery.googleapis.com/bigquery/v2/projects/p",
+            "http://10.0.0.5:9050",
+            "http://[2001:db8::1]:9050",
+            "http://localhost.example.com:9050",
+            "http://127.0.0.1.nip.io:9050",
+            "not a url",
+        ] {
+            assert!(!network(remote, true).contains(HINT), "{remote}");
+        }
+    }
+
+    /// A real refused connection, through the client: the hint is there and the URL's
+    /// password is not.
+    #[tokio::test]
+    async fn a_closed_local_port_gives_the_hint() {
+        let port = match std::net::TcpListener::bind("127.0.0.1:0") {
+            Ok(l) => l.local_addr().map(|a| a.port()),
+            Err(e) => Err(e),
+        }
+        .expect("a free local port");
+        let one_try = RetryPolicy {
+            max_attempts: 1,
+            ..RetryPolicy::default()
+        };
+        let c = Client::new(
+            &format!("http://user:secret@127.0.0.1:{port}"),
+            AuthMode::None,
+            one_try,
+        )
+        .expect("a client");
+        let t = TableRef::parse("p.d.t", None).expect("a table");
+        let e = c.get_table(&t).await.expect_err("nothing listens there");
+        assert!(
+            matches!(e, WarehouseError::Network { connect: true, .. }),
+            "{e:?}"
+        );
+        let text = e.to_string();
+        assert!(text.contains(HINT), "{text}");
+        assert!(
+            text.contains(&format!("http://127.0.0.1:{port}/")),
+            "{text}"
+        );
+        assert!(!text.contains("secret"), "{text}");
     }
 
     #[test]
