@@ -208,8 +208,8 @@ pub struct CommonArgs {
     #[arg(long, value_name = "N", value_parser = values::positive, help_heading = "Run")]
     pub max_parallel: Option<u16>,
 
-    /// Give up on an item after this many seconds (it fails as timed out; its BigQuery jobs
-    /// are cancelled). Each request also has its own 120 s limit.
+    /// Give up on an item after this long: seconds, or a duration such as 15m (it fails as
+    /// timed out; its BigQuery jobs are cancelled). Each request also has its own 120 s limit.
     #[arg(long, value_name = "SECS", default_value_t = 900, value_parser = values::seconds, help_heading = "Run")]
     pub timeout: u64,
 
@@ -276,6 +276,16 @@ pub struct CommonArgs {
 }
 
 impl CommonArgs {
+    /// The `--report-*` flag's path for a report target, if given.
+    pub(crate) fn report_file(&self, target: &crate::report::Target) -> Option<&std::path::Path> {
+        match target.format {
+            Format::Json => self.report_json.as_deref(),
+            Format::Junit => self.report_junit.as_deref(),
+            Format::Markdown => self.report_markdown.as_deref(),
+            Format::Text => None,
+        }
+    }
+
     /// `--timeout` as a duration.
     pub fn item_timeout(&self) -> std::time::Duration {
         std::time::Duration::from_secs(self.timeout)
@@ -286,9 +296,8 @@ impl CommonArgs {
 #[derive(Debug, Clone, Args, Serialize)]
 pub struct PairArgs {
     /// `TABLE_A TABLE_B` (one pair) or pairs `A:B`. A side is a table
-    /// (project.dataset.table, dataset.table, project:dataset.table) or, for schema-diff, a
-    /// schema file (`*.json` or `file:PATH`). With no pairs and no --pairs-file, pairs are read
-    /// from stdin.
+    /// (project.dataset.table, dataset.table, project:dataset.table) or a schema file
+    /// (`*.json` or `file:PATH`). With no pairs and no --pairs-file, pairs are read from stdin.
     #[arg(value_name = "PAIR", help_heading = "Input")]
     #[serde(skip)]
     pub pairs: Vec<String>,
@@ -364,9 +373,15 @@ pub struct SchemaDiffArgs {
 const SCHEMA_DIFF_HELP: &str = "\
 Examples:
   bq-schema-diff project.dev.users project.prod.users
-  bq-schema-diff schemas/users.json prod.users            # offline: a PR's schema file vs prod
-  echo -e \"dev.t1:prod.t1\\ndev.t2:prod.t2\" | bq-schema-diff --parallel 2 --progress
-  bq-schema-diff --pairs-file=table_pairs.txt --format=json --fail-on=breaking
+
+  # offline: a PR's schema file vs prod
+  bq-schema-diff schemas/users.json prod.users
+
+  printf 'dev.t1:prod.t1\\ndev.t2:prod.t2\\n' \\
+    | bq-schema-diff --parallel 2 --progress
+
+  bq-schema-diff --pairs-file=table_pairs.txt \\
+    --format=json --fail-on=breaking
 
 Exit status (as diff(1)):
   0  nothing to fail on
@@ -380,6 +395,11 @@ Exit status (as diff(1)):
 /// and, only when those differ, one more query joining both sides.
 #[derive(Debug, Clone, Parser, Serialize)]
 #[command(name = "bq-table-compare", version, after_help = TABLE_COMPARE_HELP)]
+#[command(mut_arg("pairs", |a| a.help(
+    "`TABLE_A TABLE_B` (one pair) or pairs `A:B`, each side a table (project.dataset.table, \
+     dataset.table, project:dataset.table). With no pairs and no --pairs-file, pairs are read \
+     from stdin."
+)))]
 pub struct TableCompareArgs {
     #[command(flatten)]
     #[serde(flatten)]
@@ -429,8 +449,15 @@ pub struct TableCompareArgs {
 const TABLE_COMPARE_HELP: &str = "\
 Examples:
   bq-table-compare staging.orders prod.orders --key order_id
-  echo -e \"staging.t1:prod.t1\\nstaging.t2:prod.t2\" | bq-table-compare --parallel 2 --progress --skip-stats
-  bq-table-compare --pairs-file=pairs.txt --where \"order_date >= '2024-01-01'\" --max-bytes-billed 10000000000
+
+  printf 'staging.t1:prod.t1\\nstaging.t2:prod.t2\\n' \\
+    | bq-table-compare --parallel 2 --progress --skip-stats
+
+  bq-table-compare --pairs-file=pairs.txt \\
+    --where \"order_date >= '2024-01-01'\" \\
+    --max-bytes-billed 10000000000
+
+  # the queries and their cost, nothing run
   bq-table-compare --dry-run dev.orders prod.orders
 
 Exit status (as diff(1)):
@@ -494,7 +521,7 @@ pub struct ProfileArgs {
     #[serde(flatten)]
     pub query: QueryArgs,
 
-    /// Days without modification after which a table is stale.
+    /// Days (or a duration such as 12h) without modification after which a table is stale.
     #[arg(long, value_name = "DAYS", default_value_t = 30.0, help_heading = "Thresholds", value_parser = values::days)]
     pub stale_after: f64,
 
@@ -529,9 +556,14 @@ pub struct ProfileArgs {
 
 const PROFILE_HELP: &str = "\
 Examples:
-  bq-profile --parallel 4 --progress project.dataset.table1 project.dataset.table2
-  bq-profile --detect-anomalies --format=json analytics.events > profile.json
-  bq-profile --baseline yesterday.json --detect-anomalies analytics.events
+  bq-profile --parallel 4 --progress \\
+    project.dataset.table1 project.dataset.table2
+
+  bq-profile --detect-anomalies --format=json \\
+    analytics.events > profile.json
+
+  bq-profile --baseline yesterday.json --detect-anomalies \\
+    analytics.events
 
 Exit status (as diff(1)):
   0  nothing to fail on
@@ -587,6 +619,20 @@ mod tests {
         SchemaDiffArgs::command().debug_assert();
         TableCompareArgs::command().debug_assert();
         ProfileArgs::command().debug_assert();
+    }
+
+    #[test]
+    fn every_report_target_is_a_flag_that_reaches_its_file() {
+        for t in crate::report::TARGETS {
+            let flag = format!("--{}=out.file", t.flag.replace('_', "-"));
+            let a = SchemaDiffArgs::try_parse_from(["x", &flag]).unwrap();
+            assert_eq!(
+                a.common.report_file(t),
+                Some(std::path::Path::new("out.file")),
+                "{}",
+                t.flag
+            );
+        }
     }
 
     #[test]

@@ -310,3 +310,51 @@ impl fmt::Display for Pair {
         write!(f, "{} ↔ {}", self.a, self.b)
     }
 }
+
+/// What kind of trouble stopped an item: in the JSON report's `errors[].kind`, so a pipeline
+/// can tell a missing table from a timeout without reading the message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// A table (or dataset) does not exist.
+    NotFound,
+    /// The credentials may not read it.
+    AccessDenied,
+    /// No usable credentials.
+    Auth,
+    /// BigQuery refused the request or query (a bad column, `--where`, `--max-bytes-billed`).
+    Invalid,
+    /// A job ran something other than a SELECT.
+    NotReadOnly,
+    /// BigQuery answered with another error, after retries.
+    Api,
+    /// BigQuery could not be reached.
+    Network,
+    /// BigQuery's answer could not be read.
+    Decode,
+    /// A schema file or other input of the item could not be used.
+    Input,
+    /// `--timeout` passed.
+    Timeout,
+    /// SIGINT or SIGTERM.
+    Cancelled,
+    /// A bug in bqcheck.
+    Internal,
+}
+
+/// Why one item could not be checked. The batch goes on; the run exits 2.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("{message}")]
+pub struct ItemError {
+    pub kind: ErrorKind,
+    pub message: String,
+}
+
+impl ItemError {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> ItemError {
+        ItemError {
+            kind,
+            message: message.into(),
+        }
+    }
+}

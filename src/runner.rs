@@ -9,6 +9,8 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use futures::{FutureExt, StreamExt};
+
+use crate::model::{ErrorKind, ItemError};
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// The most workers allowed: twice the CPUs, as the original utilities did.
@@ -131,19 +133,19 @@ pub async fn run_batch<T, O, F, Fut>(
     timeout: Duration,
     progress: &Progress,
     work: F,
-) -> Vec<(T, Result<O, String>)>
+) -> Vec<(T, Result<O, ItemError>)>
 where
     T: Clone + std::fmt::Display,
     F: Fn(T) -> Fut,
-    Fut: Future<Output = Result<O, String>>,
+    Fut: Future<Output = Result<O, ItemError>>,
 {
     let mut results = futures::stream::iter(items.into_iter().enumerate().map(|(index, item)| {
         let fut = AssertUnwindSafe(work(item.clone())).catch_unwind();
         async move {
             let r = if let Some(sig) = crate::cancel::requested() {
-                Err(format!(
-                    "cancelled ({}) before it started",
-                    crate::cancel::signal_name(sig)
+                Err(ItemError::new(
+                    ErrorKind::Cancelled,
+                    format!("cancelled ({}) before it started", crate::cancel::signal_name(sig)),
                 ))
             } else {
                 tokio::select! {
@@ -155,16 +157,25 @@ where
                                 .map(|s| s.to_string())
                                 .or_else(|| panic.downcast_ref::<String>().cloned())
                                 .unwrap_or_else(|| "unknown panic".into());
-                            Err(format!("internal error (please report): {msg}"))
+                            Err(ItemError::new(
+                                ErrorKind::Internal,
+                                format!("internal error (please report): {msg}"),
+                            ))
                         }
-                        Err(_) => Err(format!(
-                            "timed out after {} s (--timeout); any BigQuery job it started is cancelled",
-                            timeout.as_secs_f64()
+                        Err(_) => Err(ItemError::new(
+                            ErrorKind::Timeout,
+                            format!(
+                                "timed out after {} s (--timeout); any BigQuery job it started is cancelled",
+                                timeout.as_secs_f64()
+                            ),
                         )),
                     },
-                    _ = crate::cancel::cancelled() => Err(format!(
-                        "cancelled ({}) before it finished",
-                        crate::cancel::requested().map_or("signal", crate::cancel::signal_name)
+                    _ = crate::cancel::cancelled() => Err(ItemError::new(
+                        ErrorKind::Cancelled,
+                        format!(
+                            "cancelled ({}) before it finished",
+                            crate::cancel::requested().map_or("signal", crate::cancel::signal_name)
+                        ),
                     )),
                 }
             };
@@ -221,7 +232,7 @@ mod tests {
                     } else if i == 9 {
                         last_done.notify_one();
                     }
-                    Ok::<_, String>(i)
+                    Ok::<_, ItemError>(i)
                 }
             },
         );
@@ -254,7 +265,7 @@ mod tests {
                         panic!("boom on 4");
                     }
                     if i == 7 {
-                        return Err("failed 7".to_string());
+                        return Err(ItemError::new(ErrorKind::NotFound, "failed 7"));
                     }
                     Ok(i * 10)
                 }
@@ -266,7 +277,12 @@ mod tests {
         assert_eq!(out[0], (0, Ok(0)));
         assert_eq!(out[9], (9, Ok(90)));
         assert_eq!(out[4].0, 4, "a panicking item keeps its identity");
-        assert!(out[4].1.as_ref().unwrap_err().contains("boom on 4"));
-        assert_eq!(out[7], (7, Err("failed 7".to_string())));
+        let panicked = out[4].1.as_ref().unwrap_err();
+        assert!(panicked.message.contains("boom on 4"));
+        assert_eq!(panicked.kind, ErrorKind::Internal);
+        assert_eq!(
+            out[7],
+            (7, Err(ItemError::new(ErrorKind::NotFound, "failed 7")))
+        );
     }
 }

@@ -476,31 +476,24 @@ impl Log {
     }
 }
 
-/// The three report files under `report_dir`.
-struct ReportPaths {
-    json: PathBuf,
-    junit: PathBuf,
-    markdown: PathBuf,
-}
+/// Every report file (`report::TARGETS`) under `report_dir`.
+struct ReportPaths(Vec<(&'static report::Target, PathBuf)>);
 
 impl ReportPaths {
     fn new(dir: &Path) -> ReportPaths {
-        ReportPaths {
-            json: dir.join("report.json"),
-            junit: dir.join("report.xml"),
-            markdown: dir.join("report.md"),
-        }
+        ReportPaths(
+            report::TARGETS
+                .iter()
+                .map(|t| (t, dir.join(t.action_file)))
+                .collect(),
+        )
     }
 
     fn write(&self, dir: &Path, batch: &dyn Batch) -> Result<(), String> {
         std::fs::create_dir_all(dir)
             .map_err(|e| format!("cannot create report_dir {}: {e}", dir.display()))?;
-        for (path, format) in [
-            (&self.json, Format::Json),
-            (&self.junit, Format::Junit),
-            (&self.markdown, Format::Markdown),
-        ] {
-            report::write_file(batch, format, path).map_err(|e| e.to_string())?;
+        for (target, path) in &self.0 {
+            report::write_file(batch, target.format, path).map_err(|e| e.to_string())?;
         }
         Ok(())
     }
@@ -513,12 +506,7 @@ fn outputs(
     reports: Option<&ReportPaths>,
     comment_url: &str,
 ) -> Vec<(&'static str, String)> {
-    let path = |p: fn(&ReportPaths) -> &PathBuf| {
-        reports
-            .map(|r| p(r).display().to_string())
-            .unwrap_or_default()
-    };
-    vec![
+    let mut out = vec![
         ("total", totals.total.to_string()),
         ("identical", totals.identical.to_string()),
         ("different", totals.different.to_string()),
@@ -526,11 +514,17 @@ fn outputs(
         ("breaking", totals.breaking.to_string()),
         ("anomalies", totals.anomalies.to_string()),
         ("exit_code", exit_code.to_string()),
-        ("report_json", path(|r| &r.json)),
-        ("report_junit", path(|r| &r.junit)),
-        ("report_markdown", path(|r| &r.markdown)),
-        ("comment_url", comment_url.to_string()),
-    ]
+    ];
+    // One output per report file, named as its flag: `report_json`.
+    for t in report::TARGETS {
+        let path = reports
+            .and_then(|r| r.0.iter().find(|(x, _)| x.flag == t.flag))
+            .map(|(_, p)| p.display().to_string())
+            .unwrap_or_default();
+        out.push((t.flag, path));
+    }
+    out.push(("comment_url", comment_url.to_string()));
+    out
 }
 
 fn write_outputs(env: &ActionEnv, log: &Log, values: &[(&str, String)]) -> Result<(), GithubError> {
@@ -677,8 +671,7 @@ pub async fn run() -> anyhow::Result<u8> {
         }
     }
     if let Some(path) = &env.step_summary {
-        let headline =
-            comment::status_headline(&settings.command, &totals, batch.exit_status().code());
+        let headline = comment::status_headline(&settings.command, batch.as_ref());
         let md = String::from_utf8_lossy(&Format::Markdown.exporter().render(batch.as_ref())?)
             .into_owned();
         if let Err(e) = workflow::append_summary(path, &format!("### {headline}\n\n{md}")) {

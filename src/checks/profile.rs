@@ -529,7 +529,11 @@ pub fn detect(
                         pct(rate),
                         pct(th.null_rate)
                     ),
-                    "most values are missing",
+                    &format!(
+                        "{} of the values are missing, more than the {} allowed",
+                        pct(rate),
+                        pct(th.null_rate)
+                    ),
                 ));
             }
         }

@@ -221,13 +221,9 @@ pub fn emit_reports_public(
     }
     drop(out);
     let mut first_error = None;
-    for (path, format) in [
-        (&common.report_json, Format::Json),
-        (&common.report_junit, Format::Junit),
-        (&common.report_markdown, Format::Markdown),
-    ] {
-        if let Some(path) = path {
-            if let Err(e) = report::write_file(batch, format, path) {
+    for target in report::TARGETS {
+        if let Some(path) = common.report_file(target) {
+            if let Err(e) = report::write_file(batch, target.format, path) {
                 if first_error.is_some() {
                     eprintln!("error: {e}");
                 } else {

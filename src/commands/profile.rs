@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 use clap::{ArgMatches, CommandFactory, FromArgMatches};
 use futures::future::BoxFuture;
@@ -20,13 +20,13 @@ use crate::cli::{ProfileArgs, ProfileFailOn};
 use crate::config::Items;
 use crate::input;
 use crate::model::TableRef;
-use crate::report::{
-    self, markdown::cell, Annotation, Batch, Case, Level, Outcome, Summary, Totals,
-};
+use crate::model::{ErrorKind, ItemError};
+use crate::report::batch::{CheckResults, Details, Results, Tally};
+use crate::report::{self, markdown::cell, Annotation, Level, Totals};
 use crate::runner;
 use crate::warehouse::cache::{Served, Store};
 use crate::warehouse::query::{QueryOptions, Row};
-use crate::warehouse::{Client, Metadata, TableMeta, WarehouseError};
+use crate::warehouse::{Client, Metadata, TableMeta};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct PlannedQuery {
@@ -48,16 +48,16 @@ pub struct TableProfile {
     pub dry_run: Vec<PlannedQuery>,
 }
 
-pub struct TableResult {
-    pub table: TableRef,
-    pub result: Result<TableProfile, String>,
+/// How profile's results read, under its gate.
+pub(crate) struct ProfileView {
+    pub(crate) fail_on: ProfileFailOn,
+    /// Anomalies were looked for (`--detect-anomalies` or `--baseline`): finding none is
+    /// said, and the summary counts them.
+    pub(crate) detecting: bool,
 }
 
-pub struct ProfileBatch {
-    pub results: Vec<TableResult>,
-    pub fail_on: ProfileFailOn,
-    pub timestamp: String,
-}
+/// A whole run.
+pub(crate) type ProfileBatch = Results<ProfileView>;
 
 /// A previous run's profiles, by table id.
 type Baseline = HashMap<String, (i64, Vec<ColumnProfile>)>;
@@ -139,14 +139,14 @@ impl Ctx {
         }
     }
 
-    async fn profile(&self, t: &TableRef) -> Result<TableProfile, String> {
-        let err = |e: WarehouseError| e.to_string();
+    async fn profile(&self, t: &TableRef) -> Result<TableProfile, ItemError> {
+        let err = ItemError::from;
         let m = self
             .meta
             .get(&crate::model::Source::Table(t.clone()))
-            .await
-            .map_err(|e| e.to_string())?;
-        let (cols, skipped) = pf::columns(&m, self.args.query.columns.as_deref())?;
+            .await?;
+        let (cols, skipped) = pf::columns(&m, self.args.query.columns.as_deref())
+            .map_err(|e| ItemError::new(ErrorKind::Input, e))?;
         let sqls = pf::profile_sql(t, &cols, self.args.query.where_clause.as_deref());
         let project = self.job_project.as_deref().unwrap_or(&t.project);
         let location = m.location.as_deref();
@@ -219,7 +219,7 @@ impl Ctx {
                 }
                 rows.extend(r.rows);
             }
-            Ok::<_, String>((rows, queries, bytes, served_notes))
+            Ok::<_, ItemError>((rows, queries, bytes, served_notes))
         };
         // Samples: free through tabledata.list; views (and other virtual tables) have no table
         // data, so they take one small LIMIT query.
@@ -227,7 +227,7 @@ impl Ctx {
             // tabledata.list is free but cannot filter rows: with --where its rows could be
             // ones the predicate excludes, so none are shown.
             if self.args.sample_size == 0 || self.args.query.where_clause.is_some() {
-                return Ok::<_, String>((Vec::new(), 0u32, 0u64));
+                return Ok::<_, ItemError>((Vec::new(), 0u32, 0u64));
             }
             let virtual_table = matches!(
                 m.table_type.as_deref(),
@@ -320,19 +320,6 @@ impl Ctx {
             bytes_processed: bytes,
             dry_run: Vec::new(),
         })
-    }
-}
-
-impl ProfileBatch {
-    fn fails(&self, p: &TableProfile) -> bool {
-        match self.fail_on {
-            ProfileFailOn::Anomalies => !p.anomalies.is_empty(),
-            ProfileFailOn::Errors => p.anomalies.iter().any(|a| a.severity == Severity::Error),
-            ProfileFailOn::Never => false,
-        }
-    }
-    fn failed(&self) -> usize {
-        self.results.iter().filter(|r| r.result.is_err()).count()
     }
 }
 
@@ -546,158 +533,137 @@ fn markdown_details(p: &TableProfile) -> String {
     out
 }
 
-impl Batch for ProfileBatch {
+impl CheckResults for ProfileView {
+    type Item = TableRef;
+    type Value = TableProfile;
+
     fn tool(&self) -> &'static str {
         "bq-profile"
     }
-
-    fn cases(&self) -> Vec<Case> {
-        self.results
-            .iter()
-            .map(|r| match &r.result {
-                Ok(p) => Case {
-                    name: r.table.to_string(),
-                    outcome: if self.fails(p) {
-                        Outcome::Fail
-                    } else {
-                        Outcome::Pass
-                    },
-                    headline: headline(p),
-                    text: text_details(p, true),
-                    public_text: Some(text_details(p, false)),
-                    markdown: if p.dry_run.is_empty() {
-                        markdown_details(p)
-                    } else {
-                        String::new()
-                    },
-                },
-                Err(e) => Case::error(r.table.to_string(), e),
-            })
-            .collect()
+    fn noun(&self) -> &'static str {
+        "table"
     }
-
-    fn summary(&self) -> Summary {
-        Summary {
-            title: "Batch Profile Summary".into(),
-            counts: vec![
-                ("Total tables".into(), self.results.len()),
-                ("Successful".into(), self.results.len() - self.failed()),
-                ("Failed".into(), self.failed()),
-            ],
-            failed_heading: "Failed tables:".into(),
+    fn title(&self) -> &'static str {
+        "Batch Profile Summary"
+    }
+    fn differs(&self, p: &TableProfile) -> bool {
+        !p.anomalies.is_empty()
+    }
+    fn fails(&self, p: &TableProfile) -> bool {
+        match self.fail_on {
+            ProfileFailOn::Anomalies => !p.anomalies.is_empty(),
+            ProfileFailOn::Errors => p.anomalies.iter().any(|a| a.severity == Severity::Error),
+            ProfileFailOn::Never => false,
         }
     }
-
-    fn fails_gate(&self) -> bool {
-        self.results
-            .iter()
-            .any(|r| r.result.as_ref().is_ok_and(|p| self.fails(p)))
-    }
-
-    fn totals(&self) -> Totals {
-        let profiled = || self.results.iter().filter_map(|r| r.result.as_ref().ok());
-        let different = profiled().filter(|p| !p.anomalies.is_empty()).count();
-        Totals {
-            total: self.results.len(),
-            identical: profiled().count() - different,
-            different,
-            failed: self.failed(),
-            breaking: 0,
-            anomalies: profiled().map(|p| p.anomalies.len()).sum(),
+    fn details(&self, p: &TableProfile) -> Details {
+        let mut text = text_details(p, true);
+        let mut public = text_details(p, false);
+        if self.detecting && p.anomalies.is_empty() && p.dry_run.is_empty() {
+            for t in [&mut text, &mut public] {
+                t.push_str("  anomalies: none found\n");
+            }
+        }
+        Details {
+            headline: headline(p),
+            text,
+            public_text: Some(public),
+            markdown: if p.dry_run.is_empty() {
+                markdown_details(p)
+            } else {
+                String::new()
+            },
         }
     }
-
-    /// A failed table; each table with anomalies, as loud as its worst one (an error only
-    /// when it fails the gate), listing them.
-    fn annotations(&self) -> Vec<Annotation> {
-        let mut out = Vec::new();
-        for r in &self.results {
-            let p = match &r.result {
-                Err(e) => {
-                    out.push(Annotation {
-                        level: Level::Error,
-                        rank: 0,
-                        title: format!("Profile failed: {}", r.table),
-                        message: e.clone(),
-                    });
-                    continue;
-                }
-                Ok(p) if p.anomalies.is_empty() => continue,
-                Ok(p) => p,
-            };
-            let worst = p.anomalies.iter().map(|a| a.severity).max();
-            let (level, rank) = match worst {
-                Some(Severity::Error) if self.fails(p) => (Level::Error, 2),
-                Some(Severity::Error) | Some(Severity::Warning) => (Level::Warning, 3),
-                _ => (Level::Notice, 3),
-            };
-            let n = p.anomalies.len();
-            let message = p
-                .anomalies
-                .iter()
-                .map(|a| match &a.column {
-                    Some(c) => format!("{} {} ({c}): {}", a.severity, a.rule, a.evidence),
-                    None => format!("{} {}: {}", a.severity, a.rule, a.evidence),
-                })
-                .collect::<Vec<_>>()
-                .join("\n");
-            out.push(Annotation {
-                level,
-                rank,
-                title: format!(
-                    "{n} anomal{}: {}",
-                    if n == 1 { "y" } else { "ies" },
-                    r.table
-                ),
-                message,
-            });
+    fn extra_totals(&self, values: &[&TableProfile]) -> (usize, usize) {
+        (0, values.iter().map(|p| p.anomalies.len()).sum())
+    }
+    fn summary_counts(&self, t: &Tally) -> Vec<(String, usize)> {
+        let mut out = vec![
+            ("Successful".into(), t.checked),
+            ("Failed".into(), t.failed),
+        ];
+        if self.detecting {
+            out.push(("Tables with anomalies".into(), t.different));
+            out.push(("Anomalies".into(), t.anomalies));
         }
         out
     }
-
-    fn json(&self) -> Value {
-        let profiles: Vec<Value> = self
-            .results
+    fn summary_json(&self, t: &Tally) -> Map<String, Value> {
+        let v = json!({
+            "total_tables": t.total,
+            "successful": t.checked,
+            "failed": t.failed,
+            "tables_with_anomalies": t.different,
+            "anomalies": t.anomalies,
+        });
+        v.as_object().cloned().unwrap_or_default()
+    }
+    fn list_key(&self) -> &'static str {
+        "profiles"
+    }
+    fn id_json(&self, t: &TableRef) -> Map<String, Value> {
+        let mut m = Map::new();
+        m.insert("table_id".into(), json!(t.to_string()));
+        m
+    }
+    fn item_json(&self, t: &TableRef, p: &TableProfile) -> Value {
+        let mut profile = json!({
+            "metadata": p.metadata,
+            "row_count": p.row_count,
+            "columns": p.columns,
+            "samples": p.samples,
+            "anomalies": p.anomalies,
+            "notes": p.notes,
+            "queries": {"count": p.queries, "bytes_processed": p.bytes_processed},
+        });
+        if !p.dry_run.is_empty() {
+            profile["dry_run"] = json!(p.dry_run);
+        }
+        json!({"table_id": t.to_string(), "profile": profile})
+    }
+    fn failed_title(&self, t: &TableRef) -> String {
+        format!("Profile failed: {t}")
+    }
+    /// Each table with anomalies, as loud as its worst one (an error only when it fails the
+    /// gate), listing them.
+    fn annotations(&self, t: &TableRef, p: &TableProfile) -> Vec<Annotation> {
+        if p.anomalies.is_empty() {
+            return Vec::new();
+        }
+        let worst = p.anomalies.iter().map(|a| a.severity).max();
+        let (level, rank) = match worst {
+            Some(Severity::Error) if self.fails(p) => (Level::Error, 2),
+            Some(Severity::Error) | Some(Severity::Warning) => (Level::Warning, 3),
+            _ => (Level::Notice, 3),
+        };
+        let n = p.anomalies.len();
+        let message = p
+            .anomalies
             .iter()
-            .filter_map(|r| {
-                let p = r.result.as_ref().ok()?;
-                let mut profile = json!({
-                    "metadata": p.metadata,
-                    "row_count": p.row_count,
-                    "columns": p.columns,
-                    "samples": p.samples,
-                    "anomalies": p.anomalies,
-                    "notes": p.notes,
-                    "queries": {"count": p.queries, "bytes_processed": p.bytes_processed},
-                });
-                if !p.dry_run.is_empty() {
-                    profile["dry_run"] = json!(p.dry_run);
-                }
-                Some(json!({"table_id": r.table.to_string(), "profile": profile}))
+            .map(|a| match &a.column {
+                Some(c) => format!("{} {} ({c}): {}", a.severity, a.rule, a.evidence),
+                None => format!("{} {}: {}", a.severity, a.rule, a.evidence),
             })
-            .collect();
-        let errors: Vec<Value> = self
-            .results
-            .iter()
-            .filter_map(|r| {
-                r.result
-                    .as_ref()
-                    .err()
-                    .map(|e| json!({"table_id": r.table.to_string(), "error": e}))
-            })
-            .collect();
-        json!({
-            "tool": report::tool_json(self.tool()),
-            "schema_version": report::SCHEMA_VERSION,
-            "batch_summary": {
-                "total_tables": self.results.len(),
-                "successful": self.results.len() - self.failed(),
-                "failed": self.failed(),
-                "timestamp": self.timestamp,
-            },
-            "profiles": profiles,
-            "errors": errors,
-        })
+            .collect::<Vec<_>>()
+            .join("\n");
+        vec![Annotation {
+            level,
+            rank,
+            title: format!("{n} anomal{}: {t}", if n == 1 { "y" } else { "ies" }),
+            message,
+        }]
+    }
+    fn findings(&self, totals: &Totals) -> Vec<String> {
+        vec![format!(
+            "{} with anomalies ({} anomal{})",
+            totals.different,
+            totals.anomalies,
+            if totals.anomalies == 1 { "y" } else { "ies" }
+        )]
+    }
+    fn nothing_found(&self) -> &'static str {
+        "no anomalies"
     }
 }
 
@@ -856,14 +822,14 @@ pub(crate) async fn execute(args: &ProfileArgs, run: &Run) -> anyhow::Result<Fin
             async move { ctx.profile(&table).await }
         },
     )
-    .await
-    .into_iter()
-    .map(|(table, result)| TableResult { table, result })
-    .collect();
+    .await;
     super::cancel_abandoned_jobs(Some(&ctx.client)).await;
     let batch = ProfileBatch {
-        results,
-        fail_on,
+        check: ProfileView {
+            fail_on,
+            detecting: args.detect_anomalies || args.baseline.is_some(),
+        },
+        items: results,
         timestamp: report::timestamp_now(),
     };
     Ok(Finished::Batch(Box::new(batch)))

@@ -3,7 +3,7 @@
 use std::fmt::Write;
 use std::sync::Arc;
 
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 use clap::{ArgMatches, CommandFactory, FromArgMatches};
 use futures::future::BoxFuture;
@@ -12,70 +12,29 @@ use super::{client, parallelism, progress, read_pairs, Check, Finished, Run};
 use crate::checks::schema_diff::{self, Change, Class, DiffOptions};
 use crate::cli::{SchemaDiffArgs, SchemaFailOn};
 use crate::config::Items;
+use crate::model::ItemError;
 use crate::model::{Pair, Source};
-use crate::report::{
-    self, markdown::cell, markdown::code, Annotation, Batch, Case, Level, Outcome, Summary, Totals,
-};
+use crate::report::batch::{CheckResults, Checked, Details, Results, Tally};
+use crate::report::{self, markdown::cell, markdown::code, Annotation, Level, Totals};
 use crate::runner;
 use crate::warehouse::Metadata;
 
-/// One pair's result: its changes, or why it could not be compared.
+/// How schema-diff's results read, under its gate.
 #[derive(Debug, Clone)]
-pub struct PairResult {
-    pub pair: Pair,
-    pub result: Result<Vec<Change>, String>,
+pub(crate) struct SchemaDiffView {
+    pub(crate) fail_on: SchemaFailOn,
+    /// Accept entries of the config file that matched no change (described for warnings).
+    pub(crate) stale_accepts: Vec<String>,
 }
 
 /// A whole run.
-#[derive(Debug, Clone)]
-pub struct SchemaDiffBatch {
-    pub results: Vec<PairResult>,
-    pub fail_on: SchemaFailOn,
-    pub timestamp: String,
-    /// Accept entries of the config file that matched no change (described for warnings).
-    pub stale_accepts: Vec<String>,
-}
+pub(crate) type SchemaDiffBatch = Results<SchemaDiffView>;
 
-impl SchemaDiffBatch {
-    /// Does this pair fail the gate under `--fail-on`?
-    fn fails(&self, changes: &[Change]) -> bool {
-        match self.fail_on {
-            SchemaFailOn::Any => changes.iter().any(|c| c.accepted.is_none()),
-            SchemaFailOn::Breaking => changes
-                .iter()
-                .any(|c| c.class == Class::Breaking && c.accepted.is_none()),
-            SchemaFailOn::Never => false,
-        }
-    }
-
-    fn compared(&self) -> impl Iterator<Item = (&Pair, &Vec<Change>)> {
-        self.results
-            .iter()
-            .filter_map(|r| r.result.as_ref().ok().map(|c| (&r.pair, c)))
-    }
-
-    pub fn failed(&self) -> usize {
-        self.results.iter().filter(|r| r.result.is_err()).count()
-    }
-
-    pub fn different(&self) -> usize {
-        self.compared().filter(|(_, c)| !c.is_empty()).count()
-    }
-
-    /// Pairs with a breaking change that is not accepted.
-    pub fn breaking(&self) -> usize {
-        self.compared()
-            .filter(|(_, c)| {
-                c.iter()
-                    .any(|c| c.class == Class::Breaking && c.accepted.is_none())
-            })
-            .count()
-    }
-
-    /// Changes acknowledged by accept entries, over all pairs.
-    pub fn accepted(&self) -> usize {
-        self.compared().map(|(_, c)| accepted_count(c)).sum()
-    }
+/// Does a breaking change that is not accepted stand among these?
+fn breaks(changes: &[Change]) -> bool {
+    changes
+        .iter()
+        .any(|c| c.class == Class::Breaking && c.accepted.is_none())
 }
 
 /// A change as JSON; an accepted one carries `accepted: true` and the entry's `reason`.
@@ -189,242 +148,218 @@ fn markdown_rows(
     out
 }
 
-impl Batch for SchemaDiffBatch {
+impl CheckResults for SchemaDiffView {
+    type Item = Pair;
+    type Value = Vec<Change>;
+
     fn tool(&self) -> &'static str {
         "bq-schema-diff"
     }
-
+    fn noun(&self) -> &'static str {
+        "pair"
+    }
+    fn title(&self) -> &'static str {
+        "Batch Schema Diff Summary"
+    }
+    fn differs(&self, changes: &Vec<Change>) -> bool {
+        !changes.is_empty()
+    }
+    /// Does this pair fail the gate under `--fail-on`?
+    fn fails(&self, changes: &Vec<Change>) -> bool {
+        match self.fail_on {
+            SchemaFailOn::Any => changes.iter().any(|c| c.accepted.is_none()),
+            SchemaFailOn::Breaking => breaks(changes),
+            SchemaFailOn::Never => false,
+        }
+    }
+    fn details(&self, changes: &Vec<Change>) -> Details {
+        Details {
+            headline: headline(changes),
+            text: text_lines(changes),
+            public_text: None,
+            markdown: if changes.is_empty() {
+                String::new()
+            } else {
+                markdown_table(changes)
+            },
+        }
+    }
+    fn extra_totals(&self, values: &[&Vec<Change>]) -> (usize, usize) {
+        (values.iter().filter(|c| breaks(c)).count(), 0)
+    }
+    fn summary_counts(&self, t: &Tally) -> Vec<(String, usize)> {
+        let accepted = t.extra;
+        let mut out = vec![
+            ("Identical".into(), t.identical),
+            ("Different".into(), t.different),
+            ("Breaking".into(), t.breaking),
+            ("Failed".into(), t.failed),
+        ];
+        if accepted > 0 {
+            out.push(("Accepted changes".into(), accepted));
+        }
+        out
+    }
+    fn summary_json(&self, t: &Tally) -> Map<String, Value> {
+        let v = json!({
+            "total_pairs": t.total,
+            "identical": t.identical,
+            "different": t.different,
+            "failed": t.failed,
+            "breaking": t.breaking,
+            "accepted": t.extra,
+        });
+        v.as_object().cloned().unwrap_or_default()
+    }
+    fn extra_count(&self, values: &[&Vec<Change>]) -> usize {
+        values.iter().map(|c| accepted_count(c)).sum()
+    }
+    fn list_key(&self) -> &'static str {
+        "comparisons"
+    }
+    fn id_json(&self, pair: &Pair) -> Map<String, Value> {
+        let mut m = Map::new();
+        m.insert("table_a".into(), side_json(&pair.a));
+        m.insert("table_b".into(), side_json(&pair.b));
+        m
+    }
+    fn item_json(&self, pair: &Pair, changes: &Vec<Change>) -> Value {
+        json!({
+            "table_a": side_json(&pair.a),
+            "table_b": side_json(&pair.b),
+            "identical": changes.is_empty(),
+            "breaking": breaks(changes),
+            "counts": {
+                "breaking": schema_diff::count(changes, Class::Breaking),
+                "compatible": schema_diff::count(changes, Class::Compatible),
+                "cosmetic": schema_diff::count(changes, Class::Cosmetic),
+                "accepted": accepted_count(changes),
+            },
+            "changes": changes.iter().map(change_json).collect::<Vec<_>>(),
+        })
+    }
+    fn extra_json(&self) -> Map<String, Value> {
+        let mut m = Map::new();
+        m.insert("stale_accepts".into(), json!(self.stale_accepts));
+        m
+    }
+    fn legend(&self) -> Option<String> {
+        Some("A vs B: + only in A, - only in B, ~ changed from B's value → A's".into())
+    }
     fn warnings(&self) -> Vec<String> {
         self.stale_accepts
             .iter()
             .map(|s| format!("{s} matched no change: remove it if the change has landed"))
             .collect()
     }
-
-    fn legend(&self) -> Option<String> {
-        Some("A vs B: + only in A, - only in B, ~ changed from B's value → A's".into())
+    fn failed_title(&self, pair: &Pair) -> String {
+        format!("Schema diff failed: {pair}")
     }
-
-    fn cases(&self) -> Vec<Case> {
-        self.results
+    /// Each pair's breaking changes (one annotation per pair, listing them); other
+    /// differences, as warnings when they fail the gate and notices when not.
+    fn annotations(&self, pair: &Pair, changes: &Vec<Change>) -> Vec<Annotation> {
+        if changes.is_empty() {
+            return Vec::new();
+        }
+        let name = pair.to_string();
+        let breaking: Vec<&Change> = changes
             .iter()
-            .map(|r| {
-                let name = r.pair.to_string();
-                match &r.result {
-                    Ok(changes) => Case {
-                        name,
-                        outcome: if self.fails(changes) {
-                            Outcome::Fail
-                        } else {
-                            Outcome::Pass
-                        },
-                        headline: headline(changes),
-                        text: text_lines(changes),
-                        public_text: None,
-                        markdown: if changes.is_empty() {
-                            String::new()
-                        } else {
-                            markdown_table(changes)
-                        },
-                    },
-                    Err(e) => Case::error(name, e),
-                }
-            })
-            .collect()
-    }
-
-    fn summary(&self) -> Summary {
-        let total = self.results.len();
-        let failed = self.failed();
-        let different = self.different();
-        Summary {
-            title: "Batch Schema Diff Summary".into(),
-            counts: vec![
-                ("Total pairs".into(), total),
-                ("Identical".into(), total - failed - different),
-                ("Different".into(), different),
-                ("Breaking".into(), self.breaking()),
-                ("Failed".into(), failed),
-            ]
-            .into_iter()
-            .chain((self.accepted() > 0).then(|| ("Accepted changes".into(), self.accepted())))
-            .collect(),
-            failed_heading: "Failed pairs:".into(),
-        }
-    }
-
-    fn fails_gate(&self) -> bool {
-        self.compared().any(|(_, c)| self.fails(c))
-    }
-
-    fn totals(&self) -> Totals {
-        let total = self.results.len();
-        let (failed, different) = (self.failed(), self.different());
-        Totals {
-            total,
-            identical: total - failed - different,
-            different,
-            failed,
-            breaking: self.breaking(),
-            anomalies: 0,
-        }
-    }
-
-    /// A failed pair; each pair's breaking changes (one annotation per pair, listing them);
-    /// other differences, as warnings when they fail the gate and notices when not.
-    fn annotations(&self) -> Vec<Annotation> {
-        let mut out = Vec::new();
-        for r in &self.results {
-            let name = r.pair.to_string();
-            let changes = match &r.result {
-                Err(e) => {
-                    out.push(Annotation {
-                        level: Level::Error,
-                        rank: 0,
-                        title: format!("Schema diff failed: {name}"),
-                        message: e.clone(),
-                    });
-                    continue;
-                }
-                Ok(c) if c.is_empty() => continue,
-                Ok(c) => c,
-            };
-            let breaking: Vec<&Change> = changes
-                .iter()
-                .filter(|c| c.class == Class::Breaking && c.accepted.is_none())
-                .collect();
-            let (level, rank, title, listed) = if !breaking.is_empty() {
-                let level = if self.fail_on == SchemaFailOn::Never {
-                    Level::Warning
-                } else {
-                    Level::Error
-                };
-                let n = breaking.len();
-                let title = format!(
-                    "{n} breaking schema change{}: {name}",
-                    if n == 1 { "" } else { "s" }
-                );
-                (level, 1, title, breaking)
+            .filter(|c| c.class == Class::Breaking && c.accepted.is_none())
+            .collect();
+        let (level, rank, title, listed) = if !breaking.is_empty() {
+            let level = if self.fail_on == SchemaFailOn::Never {
+                Level::Warning
             } else {
-                let level = if self.fails(changes) {
-                    Level::Warning
-                } else {
-                    Level::Notice
-                };
-                let title = format!("Schema differs ({}): {name}", headline(changes));
-                let listed = changes.iter().filter(|c| c.accepted.is_none()).collect();
-                (level, 3, title, listed)
+                Level::Error
             };
-            if listed.is_empty() {
-                // Only accepted changes: nothing to point at.
-                continue;
-            }
-            let message = listed
-                .iter()
-                .map(|c| format!("{} {}: {}", c.sign(), c.path, c.describe()))
-                .collect::<Vec<_>>()
-                .join("\n");
-            out.push(Annotation {
-                level,
-                rank,
-                title,
-                message,
-            });
+            let n = breaking.len();
+            let title = format!(
+                "{n} breaking schema change{}: {name}",
+                if n == 1 { "" } else { "s" }
+            );
+            (level, 1, title, breaking)
+        } else {
+            let level = if self.fails(changes) {
+                Level::Warning
+            } else {
+                Level::Notice
+            };
+            let title = format!("Schema differs ({}): {name}", headline(changes));
+            let listed = changes.iter().filter(|c| c.accepted.is_none()).collect();
+            (level, 3, title, listed)
+        };
+        if listed.is_empty() {
+            // Only accepted changes: nothing to point at.
+            return Vec::new();
         }
-        for s in &self.stale_accepts {
-            out.push(Annotation {
+        let message = listed
+            .iter()
+            .map(|c| format!("{} {}: {}", c.sign(), c.path, c.describe()))
+            .collect::<Vec<_>>()
+            .join("\n");
+        vec![Annotation {
+            level,
+            rank,
+            title,
+            message,
+        }]
+    }
+    fn batch_annotations(&self) -> Vec<Annotation> {
+        self.stale_accepts
+            .iter()
+            .map(|s| Annotation {
                 level: Level::Warning,
                 rank: 3,
                 title: "Stale accept entry".into(),
                 message: format!("{s} matched no change: remove it if the change has landed"),
-            });
-        }
-        out
+            })
+            .collect()
     }
-
-    fn json(&self) -> Value {
-        let total = self.results.len();
-        let failed = self.failed();
-        let different = self.different();
-        let comparisons: Vec<Value> = self
-            .compared()
-            .map(|(pair, changes)| {
-                json!({
-                    "table_a": side_json(&pair.a),
-                    "table_b": side_json(&pair.b),
-                    "identical": changes.is_empty(),
-                    "breaking": changes.iter().any(|c| c.class == Class::Breaking && c.accepted.is_none()),
-                    "counts": {
-                        "breaking": schema_diff::count(changes, Class::Breaking),
-                        "compatible": schema_diff::count(changes, Class::Compatible),
-                        "cosmetic": schema_diff::count(changes, Class::Cosmetic),
-                        "accepted": accepted_count(changes),
-                    },
-                    "changes": changes.iter().map(change_json).collect::<Vec<_>>(),
-                })
-            })
-            .collect();
-        let errors: Vec<Value> = self
-            .results
-            .iter()
-            .filter_map(|r| {
-                r.result.as_ref().err().map(|e| {
-                    json!({
-                        "table_a": side_json(&r.pair.a),
-                        "table_b": side_json(&r.pair.b),
-                        "error": e,
-                    })
-                })
-            })
-            .collect();
-        json!({
-            "tool": report::tool_json(self.tool()),
-            "schema_version": report::SCHEMA_VERSION,
-            "batch_summary": {
-                "total_pairs": total,
-                "identical": total - failed - different,
-                "different": different,
-                "failed": failed,
-                "breaking": self.breaking(),
-                "accepted": self.accepted(),
-                "timestamp": self.timestamp,
-            },
-            "comparisons": comparisons,
-            "errors": errors,
-            "stale_accepts": self.stale_accepts,
-        })
+    fn findings(&self, totals: &Totals) -> Vec<String> {
+        let mut out = Vec::new();
+        if totals.breaking > 0 {
+            out.push(format!("{} breaking", totals.breaking));
+        }
+        out.push(format!("{} different", totals.different));
+        out
     }
 }
 
 /// Compare one pair: both sides fetched concurrently (through the shared cache), then diffed.
-pub async fn compare_pair(
+pub(crate) async fn compare_pair(
     meta: &Metadata,
     pair: &Pair,
     opts: DiffOptions,
-) -> Result<Vec<Change>, String> {
+) -> Result<Vec<Change>, ItemError> {
     let (a, b) = futures::join!(meta.get(&pair.a), meta.get(&pair.b));
     match (a, b) {
         (Ok(a), Ok(b)) => Ok(schema_diff::diff(&a, &b, opts)),
-        (Err(e), Ok(_)) => Err(e.to_string()),
-        (Ok(_), Err(e)) => Err(e.to_string()),
-        (Err(ea), Err(eb)) if ea.to_string() == eb.to_string() => Err(ea.to_string()),
-        (Err(ea), Err(eb)) => Err(format!("{ea}; {eb}")),
+        (Err(e), Ok(_)) | (Ok(_), Err(e)) => Err(e.into()),
+        (Err(ea), Err(eb)) => {
+            let (ea, eb) = (ItemError::from(ea), ItemError::from(eb));
+            // Both sides missing the same way (one table named twice): said once.
+            if ea == eb {
+                Err(ea)
+            } else {
+                Err(ItemError::new(ea.kind, format!("{ea}; {eb}")))
+            }
+        }
     }
 }
 
 /// Mark accepted changes; return the indexes of rules that matched nothing. A rule for a pair
 /// that could not be compared is not called stale: nobody knows.
 fn apply_accepts(
-    mut results: Vec<PairResult>,
+    mut results: Vec<Checked<SchemaDiffView>>,
     rules: &[schema_diff::AcceptRule],
-) -> (Vec<PairResult>, Vec<usize>) {
+) -> (Vec<Checked<SchemaDiffView>>, Vec<usize>) {
     let mut used = vec![false; rules.len()];
-    for r in &mut results {
-        match &mut r.result {
-            Ok(changes) => schema_diff::accept(&r.pair, changes, rules, &mut used),
+    for (pair, result) in &mut results {
+        match result {
+            Ok(changes) => schema_diff::accept(pair, changes, rules, &mut used),
             Err(_) => {
                 for (i, rule) in rules.iter().enumerate() {
-                    if rule.pair.a.same_as(&r.pair.a) && rule.pair.b.same_as(&r.pair.b) {
+                    if rule.pair.a.same_as(&pair.a) && rule.pair.b.same_as(&pair.b) {
                         used[i] = true;
                     }
                 }
@@ -511,10 +446,7 @@ pub(crate) async fn execute(args: &SchemaDiffArgs, run: &Run) -> anyhow::Result<
         let meta = Arc::clone(&meta);
         async move { compare_pair(&meta, &pair, opts).await }
     })
-    .await
-    .into_iter()
-    .map(|(pair, result)| PairResult { pair, result })
-    .collect::<Vec<_>>();
+    .await;
     let (results, stale) = apply_accepts(results, &rules);
     let stale_accepts: Vec<String> = stale
         .into_iter()
@@ -524,10 +456,12 @@ pub(crate) async fn execute(args: &SchemaDiffArgs, run: &Run) -> anyhow::Result<
         eprintln!("warning: {s} matched no change: remove it if the change has landed");
     }
     let batch = SchemaDiffBatch {
-        results,
-        fail_on: args.fail_on,
+        check: SchemaDiffView {
+            fail_on: args.fail_on,
+            stale_accepts,
+        },
+        items: results,
         timestamp: report::timestamp_now(),
-        stale_accepts,
     };
     Ok(Finished::Batch(Box::new(batch)))
 }
@@ -535,7 +469,8 @@ pub(crate) async fn execute(args: &SchemaDiffArgs, run: &Run) -> anyhow::Result<
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::TableRef;
+    use crate::model::{ErrorKind, TableRef};
+    use crate::report::Batch;
 
     fn pair(n: &str) -> Pair {
         let t = |d: &str| {
@@ -565,17 +500,19 @@ mod tests {
 
     fn batch(results: Vec<Result<Vec<Change>, String>>, fail_on: SchemaFailOn) -> SchemaDiffBatch {
         SchemaDiffBatch {
-            results: results
+            check: SchemaDiffView {
+                fail_on,
+                stale_accepts: Vec::new(),
+            },
+            items: results
                 .into_iter()
                 .enumerate()
-                .map(|(i, result)| PairResult {
-                    pair: pair(&format!("t{i}")),
-                    result,
+                .map(|(i, result)| {
+                    let result = result.map_err(|m| ItemError::new(ErrorKind::NotFound, m));
+                    (pair(&format!("t{i}")), result)
                 })
                 .collect(),
-            fail_on,
             timestamp: "2026-01-13T12:00:00Z".into(),
-            stale_accepts: Vec::new(),
         }
     }
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use anyhow::bail;
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 use clap::{ArgMatches, CommandFactory, FromArgMatches};
 use futures::future::BoxFuture;
@@ -16,8 +16,10 @@ use crate::checks::table_compare::{self as tc, ColumnComparison, CompareOptions,
 use crate::cli::{CompareFailOn, TableCompareArgs};
 use crate::config::Items;
 use crate::config::PairOptions;
+use crate::model::{ErrorKind, ItemError};
 use crate::model::{Pair, Source, TableRef};
-use crate::report::{self, markdown::cell, markdown::code, Batch, Case, Outcome, Summary, Totals};
+use crate::report::batch::{CheckResults, Details, Results, Tally};
+use crate::report::{self, markdown::cell, markdown::code};
 use crate::runner;
 use crate::warehouse::cache::{Served, Store};
 use crate::warehouse::query::QueryOptions;
@@ -61,16 +63,13 @@ pub struct PairOutcome {
 }
 
 #[derive(Debug, Clone)]
-pub struct PairResult {
-    pub pair: Pair,
-    pub result: Result<PairOutcome, String>,
+/// How table-compare's results read, under its gate.
+pub(crate) struct TableCompareView {
+    pub(crate) fail_on: CompareFailOn,
 }
 
-pub struct TableCompareBatch {
-    pub results: Vec<PairResult>,
-    pub fail_on: CompareFailOn,
-    pub timestamp: String,
-}
+/// A whole run.
+pub(crate) type TableCompareBatch = Results<TableCompareView>;
 
 /// One query of a pair.
 struct Job<'a> {
@@ -101,12 +100,15 @@ struct Ctx {
     location: Option<String>,
 }
 
-fn table(s: &Source) -> Result<&TableRef, String> {
+fn table(s: &Source) -> Result<&TableRef, ItemError> {
     match s {
         Source::Table(t) => Ok(t),
-        Source::SchemaFile(p) => Err(format!(
-            "{} is a schema file: bq-table-compare compares tables' data",
-            p.display()
+        Source::SchemaFile(p) => Err(ItemError::new(
+            ErrorKind::Input,
+            format!(
+                "{} is a schema file: bq-table-compare compares tables' data",
+                p.display()
+            ),
         )),
     }
 }
@@ -123,10 +125,13 @@ fn scan_name(side: &str, n: usize) -> String {
 /// predicate that escaped its WHERE, and must never pass as a verdict.
 fn only_row(
     r: &crate::warehouse::query::QueryResult,
-) -> Result<crate::warehouse::query::Row, String> {
+) -> Result<crate::warehouse::query::Row, ItemError> {
     match r.rows.as_slice() {
         [row] => Ok(row.clone()),
-        rows => Err(format!("expected one result row, got {}", rows.len())),
+        rows => Err(ItemError::new(
+            ErrorKind::Decode,
+            format!("expected one result row, got {}", rows.len()),
+        )),
     }
 }
 
@@ -192,7 +197,7 @@ impl Ctx {
         meta: &TableMeta,
         filter: Option<&str>,
         stats: &mut QueryStats,
-    ) -> Result<Vec<crate::warehouse::query::Row>, String> {
+    ) -> Result<Vec<crate::warehouse::query::Row>, ItemError> {
         let tables = [(table, meta)];
         let mut rows = Vec::new();
         for (n, sql) in sqls.iter().enumerate() {
@@ -208,24 +213,23 @@ impl Ctx {
                     },
                     stats,
                 )
-                .await
-                .map_err(|e| e.to_string())?;
+                .await?;
             rows.push(only_row(&r)?);
         }
         Ok(rows)
     }
 
-    async fn compare(&self, pair: &Pair) -> Result<PairOutcome, String> {
+    async fn compare(&self, pair: &Pair) -> Result<PairOutcome, ItemError> {
         let opts = &self.options_for(pair);
         let (ta, tb) = (table(&pair.a)?, table(&pair.b)?);
         let (ma, mb) = futures::join!(self.meta.get(&pair.a), self.meta.get(&pair.b));
         let (ma, mb) = match (ma, mb) {
             (Ok(a), Ok(b)) => (a, b),
-            (Err(e), _) | (_, Err(e)) => return Err(e.to_string()),
+            (Err(e), _) | (_, Err(e)) => return Err(e.into()),
         };
         // Step 1: metadata.
         let schema_changes = schema_diff::diff(&ma, &mb, DiffOptions::default());
-        let plan = tc::plan(&ma, &mb, opts)?;
+        let plan = tc::plan(&ma, &mb, opts).map_err(|e| ItemError::new(ErrorKind::Input, e))?;
         let same_location = match (&ma.location, &mb.location) {
             (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
             _ => true,
@@ -240,7 +244,7 @@ impl Ctx {
         } else {
             tc::keyed_diff_sql(ta, tb, &plan, opts)
         };
-        let err = |e: WarehouseError| e.to_string();
+        let err = ItemError::from;
         let filter = opts.where_clause.as_deref();
         if self.dry_run {
             let mut planned = Vec::new();
@@ -390,24 +394,6 @@ impl Ctx {
             queries: stats,
             dry_run: Vec::new(),
         })
-    }
-}
-
-impl TableCompareBatch {
-    fn failed(&self) -> usize {
-        self.results.iter().filter(|r| r.result.is_err()).count()
-    }
-    fn different(&self) -> usize {
-        self.results
-            .iter()
-            .filter(|r| matches!(&r.result, Ok(o) if o.identical == Some(false)))
-            .count()
-    }
-    fn identical(&self) -> usize {
-        self.results
-            .iter()
-            .filter(|r| matches!(&r.result, Ok(o) if o.identical == Some(true)))
-            .count()
     }
 }
 
@@ -724,115 +710,86 @@ fn markdown_details(o: &PairOutcome) -> String {
     out
 }
 
-impl Batch for TableCompareBatch {
+impl CheckResults for TableCompareView {
+    type Item = Pair;
+    type Value = PairOutcome;
+
     fn tool(&self) -> &'static str {
         "bq-table-compare"
     }
-
-    fn cases(&self) -> Vec<Case> {
-        self.results
-            .iter()
-            .map(|r| match &r.result {
-                Ok(o) => Case {
-                    name: r.pair.to_string(),
-                    outcome: if o.identical == Some(false) && self.fail_on == CompareFailOn::Any {
-                        Outcome::Fail
-                    } else {
-                        Outcome::Pass
-                    },
-                    headline: headline(o),
-                    text: text_details(o, true),
-                    public_text: Some(text_details(o, false)),
-                    markdown: if o.identical == Some(false) {
-                        markdown_details(o)
-                    } else {
-                        String::new()
-                    },
-                },
-                Err(e) => Case::error(r.pair.to_string(), e),
-            })
-            .collect()
+    fn noun(&self) -> &'static str {
+        "pair"
     }
-
-    fn summary(&self) -> Summary {
-        Summary {
-            title: "Batch Table Compare Summary".into(),
-            counts: vec![
-                ("Total pairs".into(), self.results.len()),
-                ("Identical".into(), self.identical()),
-                ("Different".into(), self.different()),
-                ("Failed".into(), self.failed()),
-            ],
-            failed_heading: "Failed pairs:".into(),
-        }
+    fn title(&self) -> &'static str {
+        "Batch Table Compare Summary"
     }
-
-    fn fails_gate(&self) -> bool {
-        self.different() > 0 && self.fail_on == CompareFailOn::Any
+    fn differs(&self, o: &PairOutcome) -> bool {
+        o.identical == Some(false)
     }
-
-    fn totals(&self) -> Totals {
-        Totals {
-            total: self.results.len(),
-            identical: self.identical(),
-            different: self.different(),
-            failed: self.failed(),
-            breaking: 0,
-            anomalies: 0,
-        }
+    fn same(&self, o: &PairOutcome) -> bool {
+        o.identical == Some(true)
     }
-
-    fn json(&self) -> Value {
-        let comparisons: Vec<Value> = self
-            .results
-            .iter()
-            .filter_map(|r| {
-                let o = r.result.as_ref().ok()?;
-                let mut v = json!({
-                    "table_a": r.pair.a.to_string(),
-                    "table_b": r.pair.b.to_string(),
-                    "identical": o.identical,
-                    "row_count": o.row_count.map(|(a, b)| json!({"a": a, "b": b})),
-                    "fingerprints_equal": o.fingerprints_equal,
-                    "schema": {
-                        "identical": o.schema_changes.is_empty(),
-                        "changes": o.schema_changes,
-                        "compared_columns": o.plan.columns,
-                        "left_out": o.plan.left_out,
-                    },
-                    "columns": o.columns,
-                    "rows": o.rows,
-                    "notes": o.notes,
-                    "queries": o.queries,
-                });
-                if !o.dry_run.is_empty() {
-                    v["dry_run"] = json!(o.dry_run);
-                }
-                Some(v)
-            })
-            .collect();
-        let errors: Vec<Value> = self
-            .results
-            .iter()
-            .filter_map(|r| {
-                r.result.as_ref().err().map(|e| {
-                    json!({"table_a": r.pair.a.to_string(), "table_b": r.pair.b.to_string(), "error": e})
-                })
-            })
-            .collect();
-        json!({
-            "tool": report::tool_json(self.tool()),
-            "schema_version": report::SCHEMA_VERSION,
-            "batch_summary": {
-                "total_pairs": self.results.len(),
-                "identical": self.identical(),
-                "different": self.different(),
-                "failed": self.failed(),
-                "timestamp": self.timestamp,
+    fn fails(&self, o: &PairOutcome) -> bool {
+        self.differs(o) && self.fail_on == CompareFailOn::Any
+    }
+    fn details(&self, o: &PairOutcome) -> Details {
+        Details {
+            headline: headline(o),
+            text: text_details(o, true),
+            public_text: Some(text_details(o, false)),
+            markdown: if o.identical == Some(false) {
+                markdown_details(o)
+            } else {
+                String::new()
             },
-            "comparisons": comparisons,
-            "errors": errors,
-        })
+        }
+    }
+    fn summary_counts(&self, t: &Tally) -> Vec<(String, usize)> {
+        vec![
+            ("Identical".into(), t.identical),
+            ("Different".into(), t.different),
+        ]
+    }
+    fn summary_json(&self, t: &Tally) -> Map<String, Value> {
+        let v = json!({
+            "total_pairs": t.total,
+            "identical": t.identical,
+            "different": t.different,
+            "failed": t.failed,
+        });
+        v.as_object().cloned().unwrap_or_default()
+    }
+    fn list_key(&self) -> &'static str {
+        "comparisons"
+    }
+    fn id_json(&self, pair: &Pair) -> Map<String, Value> {
+        let mut m = Map::new();
+        m.insert("table_a".into(), json!(pair.a.to_string()));
+        m.insert("table_b".into(), json!(pair.b.to_string()));
+        m
+    }
+    fn item_json(&self, pair: &Pair, o: &PairOutcome) -> Value {
+        let mut v = json!({
+            "table_a": pair.a.to_string(),
+            "table_b": pair.b.to_string(),
+            "identical": o.identical,
+            "row_count": o.row_count.map(|(a, b)| json!({"a": a, "b": b})),
+            "fingerprints_equal": o.fingerprints_equal,
+            "schema": {
+                "identical": o.schema_changes.is_empty(),
+                "changes": o.schema_changes,
+                "compared_columns": o.plan.columns,
+                "left_out": o.plan.left_out,
+            },
+            "columns": o.columns,
+            "rows": o.rows,
+            "notes": o.notes,
+            "queries": o.queries,
+        });
+        if !o.dry_run.is_empty() {
+            v["dry_run"] = json!(o.dry_run);
+        }
+        v
     }
 }
 
@@ -952,14 +909,13 @@ pub(crate) async fn execute(args: &TableCompareArgs, run: &Run) -> anyhow::Resul
         let ctx = Arc::clone(&ctx);
         async move { ctx.compare(&pair).await }
     })
-    .await
-    .into_iter()
-    .map(|(pair, result)| PairResult { pair, result })
-    .collect();
+    .await;
     super::cancel_abandoned_jobs(Some(&ctx.client)).await;
     let batch = TableCompareBatch {
-        results,
-        fail_on: args.fail_on,
+        check: TableCompareView {
+            fail_on: args.fail_on,
+        },
+        items: results,
         timestamp: report::timestamp_now(),
     };
     Ok(Finished::Batch(Box::new(batch)))

@@ -22,40 +22,35 @@ pub fn marker(command: &str, tag: &str) -> String {
 }
 
 /// The status line: `✅ bqcheck schema-diff: no differences`, `❌ … 1 breaking, 2 different`,
-/// `⚠️ … 1 failed`.
-pub fn status_headline(command: &str, totals: &Totals, exit_code: u8) -> String {
+/// `⚠️ … 1 failed`. What a check found is the check's to say (`Batch::status`).
+pub fn status_headline(command: &str, batch: &dyn Batch) -> String {
+    headline_of(
+        command,
+        &batch.totals(),
+        batch.status(),
+        batch.exit_status().code(),
+    )
+}
+
+fn headline_of(
+    command: &str,
+    totals: &Totals,
+    (findings, nothing): (Vec<String>, &str),
+    exit_code: u8,
+) -> String {
     let mut parts = Vec::new();
     if totals.failed > 0 {
         parts.push(format!("{} failed", totals.failed));
     }
-    if totals.breaking > 0 {
-        parts.push(format!("{} breaking", totals.breaking));
-    }
-    if totals.different > 0 {
-        parts.push(if command == "profile" {
-            format!(
-                "{} with anomalies ({} anomal{})",
-                totals.different,
-                totals.anomalies,
-                if totals.anomalies == 1 { "y" } else { "ies" }
-            )
-        } else {
-            format!("{} different", totals.different)
-        });
-    }
+    parts.extend(findings);
     let icon = match exit_code {
         0 => "✅",
         1 => "❌",
         _ => "⚠️",
     };
     if parts.is_empty() {
-        let none = if command == "profile" {
-            "no anomalies"
-        } else {
-            "no differences"
-        };
         format!(
-            "{icon} bqcheck {command}: {none} ({} checked)",
+            "{icon} bqcheck {command}: {nothing} ({} checked)",
             totals.total
         )
     } else {
@@ -81,7 +76,7 @@ pub fn body(batch: &dyn Batch, ctx: &BodyContext<'_>) -> String {
     let head = format!(
         "{}\n### {}\n\n",
         marker(ctx.command, ctx.tag),
-        status_headline(ctx.command, &batch.totals(), batch.exit_status().code())
+        status_headline(ctx.command, batch)
     );
     let mut footer = format!(
         "\n{FOOTER_MARK}\n---\n<sub>bqcheck {}",
@@ -260,15 +255,28 @@ mod tests {
             anomalies: 0,
         };
         assert_eq!(
-            status_headline("schema-diff", &t(3, 0, 0, 0), 0),
+            headline_of("schema-diff", &t(3, 0, 0, 0), (vec![], "no differences"), 0),
             "✅ bqcheck schema-diff: no differences (3 checked)"
         );
         assert_eq!(
-            status_headline("schema-diff", &t(3, 2, 0, 1), 1),
+            headline_of(
+                "schema-diff",
+                &t(3, 2, 0, 1),
+                (
+                    vec!["1 breaking".into(), "2 different".into()],
+                    "no differences"
+                ),
+                1
+            ),
             "❌ bqcheck schema-diff: 1 breaking, 2 different (of 3)"
         );
         assert_eq!(
-            status_headline("table-compare", &t(3, 1, 1, 0), 2),
+            headline_of(
+                "table-compare",
+                &t(3, 1, 1, 0),
+                (vec!["1 different".into()], "no differences"),
+                2
+            ),
             "⚠️ bqcheck table-compare: 1 failed, 1 different (of 3)"
         );
     }

@@ -2,6 +2,7 @@
 //! batch result implements [`Batch`], a format-neutral view; each [`Exporter`] renders it.
 //! Several formats can be written in one run.
 
+pub(crate) mod batch;
 pub mod json;
 pub mod junit;
 pub mod markdown;
@@ -168,6 +169,9 @@ pub trait Batch: Send + Sync {
         }
     }
     fn totals(&self) -> Totals;
+    /// The PR comment's status line: the findings when something differs, else what to say
+    /// (`no differences`).
+    fn status(&self) -> (Vec<String>, &'static str);
     /// Findings for CI annotations, in item order (the caller ranks them). By default: every
     /// item that failed, and every item that fails the gate, with its headline.
     fn annotations(&self) -> Vec<Annotation> {
@@ -222,6 +226,36 @@ impl Format {
         }
     }
 }
+
+/// A report file a run can write: by a flag (`--report-json PATH`) on the command line, and
+/// into `report_dir` in the action.
+#[derive(Debug)]
+pub struct Target {
+    pub format: Format,
+    /// The flag's id, and the action's output naming the file: `report_json`.
+    pub flag: &'static str,
+    /// Its name in the action's `report_dir`.
+    pub action_file: &'static str,
+}
+
+/// Every report file, for the CLI's `--report-*` flags and the action alike.
+pub const TARGETS: &[Target] = &[
+    Target {
+        format: Format::Json,
+        flag: "report_json",
+        action_file: "report.json",
+    },
+    Target {
+        format: Format::Junit,
+        flag: "report_junit",
+        action_file: "report.xml",
+    },
+    Target {
+        format: Format::Markdown,
+        flag: "report_markdown",
+        action_file: "report.md",
+    },
+];
 
 /// Render `batch` in `format` and write it to `path`.
 pub fn write_file(batch: &dyn Batch, format: Format, path: &Path) -> Result<(), ReportError> {

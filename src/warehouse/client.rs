@@ -56,6 +56,24 @@ pub enum WarehouseError {
     BadApiUrl(String),
 }
 
+impl From<WarehouseError> for crate::model::ItemError {
+    fn from(e: WarehouseError) -> Self {
+        use crate::model::ErrorKind as K;
+        let kind = match &e {
+            WarehouseError::NotFound(_) => K::NotFound,
+            WarehouseError::AccessDenied(_) => K::AccessDenied,
+            WarehouseError::Invalid(_) => K::Invalid,
+            WarehouseError::NotReadOnly(_) => K::NotReadOnly,
+            WarehouseError::Api { .. } => K::Api,
+            WarehouseError::Network { .. } => K::Network,
+            WarehouseError::Auth(_) => K::Auth,
+            WarehouseError::Decode { .. } => K::Decode,
+            WarehouseError::BadApiUrl(_) => K::Input,
+        };
+        crate::model::ItemError::new(kind, e.to_string())
+    }
+}
+
 impl WarehouseError {
     /// The same error with `secret` (the access token we sent) blanked out of its text, in
     /// case a server or proxy echoed it back.

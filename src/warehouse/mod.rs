@@ -75,3 +75,14 @@ pub enum SourceFetchError {
     #[error("{0}")]
     File(String),
 }
+
+impl From<SourceFetchError> for crate::model::ItemError {
+    fn from(e: SourceFetchError) -> Self {
+        match e {
+            SourceFetchError::Warehouse(w) => w.into(),
+            SourceFetchError::File(m) => {
+                crate::model::ItemError::new(crate::model::ErrorKind::Input, m)
+            }
+        }
+    }
+}
