@@ -14,13 +14,13 @@ static SIGNAL: AtomicI32 = AtomicI32::new(0);
 static CANCEL: LazyLock<watch::Sender<bool>> = LazyLock::new(|| watch::channel(false).0);
 
 /// Ask every running batch to stop, as if `signal` had been received.
-pub fn cancel(signal: i32) {
+pub(crate) fn cancel(signal: i32) {
     let _ = SIGNAL.compare_exchange(0, signal, Ordering::SeqCst, Ordering::SeqCst);
     CANCEL.send_replace(true);
 }
 
 /// The signal that asked to stop, if any.
-pub fn requested() -> Option<i32> {
+pub(crate) fn requested() -> Option<i32> {
     match SIGNAL.load(Ordering::SeqCst) {
         0 => None,
         s => Some(s),
@@ -28,7 +28,7 @@ pub fn requested() -> Option<i32> {
 }
 
 /// `SIGINT` / `SIGTERM`, for messages.
-pub fn signal_name(signal: i32) -> &'static str {
+pub(crate) fn signal_name(signal: i32) -> &'static str {
     match signal {
         SIGINT => "SIGINT",
         SIGTERM => "SIGTERM",
@@ -37,12 +37,12 @@ pub fn signal_name(signal: i32) -> &'static str {
 }
 
 /// The exit status after a signal: 128 + its number (130 for SIGINT, 143 for SIGTERM).
-pub fn exit_code() -> Option<u8> {
+pub(crate) fn exit_code() -> Option<u8> {
     requested().map(|s| (128 + s).clamp(0, 255) as u8)
 }
 
 /// Resolves once a stop was asked for.
-pub async fn cancelled() {
+pub(crate) async fn cancelled() {
     let mut rx = CANCEL.subscribe();
     let _ = rx.wait_for(|c| *c).await;
 }
@@ -61,7 +61,7 @@ fn on_signal(signal: i32) {
 }
 
 /// Listen for SIGINT and SIGTERM for the rest of the run (call inside the runtime).
-pub fn install() {
+pub(crate) fn install() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};

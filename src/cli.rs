@@ -196,83 +196,83 @@ Exit status (as diff(1)):
 /// On/off flags (`--progress`, `--skip-stats`, ...) also take `=false`, so a command line or
 /// an action input can turn off what a config file turns on.
 #[derive(Debug, Clone, Args, Serialize)]
-pub struct CommonArgs {
+pub(crate) struct CommonArgs {
     /// Number of items processed at once (capped at 2 × CPUs, or --max-parallel). Each item
     /// has at most 2 requests to BigQuery in flight (its two sides, or a profile's query and
     /// its sample rows), so at most 2 × N at once.
     #[arg(long, value_name = "N", default_value_t = 4, value_parser = values::positive, help_heading = "Run")]
-    pub parallel: u16,
+    pub(crate) parallel: u16,
 
     /// Cap on --parallel instead of 2 × CPUs. The work is waiting on BigQuery, not the CPU, so
     /// on a 2-core CI runner a batch of 200 tables can safely run 32 at once.
     #[arg(long, value_name = "N", value_parser = values::positive, help_heading = "Run")]
-    pub max_parallel: Option<u16>,
+    pub(crate) max_parallel: Option<u16>,
 
     /// Give up on an item after this long: seconds, or a duration such as 15m (it fails as
     /// timed out; its BigQuery jobs are cancelled). Each request also has its own 120 s limit.
     #[arg(long, value_name = "SECS", default_value_t = 900, value_parser = values::seconds, help_heading = "Run")]
-    pub timeout: u64,
+    pub(crate) timeout: u64,
 
     /// Say on stderr what is retried and why (status, reason, attempt, delay).
     #[arg(long, short = 'v', num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value_t = false, action = clap::ArgAction::Set, value_parser = values::boolean, value_name = "BOOL", hide_default_value = true, help_heading = "Output")]
-    pub verbose: bool,
+    pub(crate) verbose: bool,
 
     /// Show progress on stderr: a bar on a terminal, plain `[3/40] ✓ item` lines otherwise.
     #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value_t = false, action = clap::ArgAction::Set, value_parser = values::boolean, value_name = "BOOL", hide_default_value = true, help_heading = "Output")]
-    pub progress: bool,
+    pub(crate) progress: bool,
 
     /// Output format on stdout.
     #[arg(long, value_enum, default_value_t = Format::Text, value_name = "FORMAT", help_heading = "Output")]
-    pub format: Format,
+    pub(crate) format: Format,
 
     /// Use no cache: fetch every table's metadata anew even if several items name the same
     /// table, and run every query even if a cached result of an unchanged table exists.
     #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value_t = false, action = clap::ArgAction::Set, value_parser = values::boolean, value_name = "BOOL", hide_default_value = true, help_heading = "Run")]
-    pub no_cache: bool,
+    pub(crate) no_cache: bool,
 
     /// Where query results of unchanged tables are cached between runs
     /// [default: $XDG_CACHE_HOME/bqcheck, else ~/.cache/bqcheck].
     #[arg(long, value_name = "DIR", help_heading = "Run", value_hint = ValueHint::DirPath)]
-    pub cache_dir: Option<PathBuf>,
+    pub(crate) cache_dir: Option<PathBuf>,
 
     /// Settings file: defaults for these flags, pairs or tables, accepted schema changes
     /// [default: .bqcheck.yml in the working directory, if there is one]. Flags win over it.
     #[arg(long, value_name = "FILE", help_heading = "Input", value_hint = ValueHint::FilePath)]
-    pub config: Option<PathBuf>,
+    pub(crate) config: Option<PathBuf>,
 
     /// Default project for `dataset.table` references and for running jobs
     /// [default: $GOOGLE_CLOUD_PROJECT, $CLOUDSDK_CORE_PROJECT, then the credentials' project].
     #[arg(long, value_name = "ID", help_heading = "Connection", value_parser = values::text)]
-    pub project: Option<String>,
+    pub(crate) project: Option<String>,
 
     /// BigQuery API endpoint, e.g. an emulator at http://127.0.0.1:9050. No credentials are
     /// sent to it unless --send-credentials-to-api-url is given on the command line
     /// [default: $BIGQUERY_EMULATOR_HOST, else https://bigquery.googleapis.com].
     #[arg(long, value_name = "URL", help_heading = "Connection", value_parser = values::text)]
-    pub api_url: Option<String>,
+    pub(crate) api_url: Option<String>,
 
     /// Send Google credentials to the --api-url endpoint (a private endpoint or proxy): only
     /// over https, or http to this machine (127.0.0.1, ::1, localhost). A command-line flag
     /// only: a config file cannot set it.
     #[arg(long, help_heading = "Connection")]
-    pub send_credentials_to_api_url: bool,
+    pub(crate) send_credentials_to_api_url: bool,
 
     /// Google credentials JSON (service_account, authorized_user or external_account)
     /// [default: $GOOGLE_APPLICATION_CREDENTIALS, gcloud's ADC file, the metadata server].
     #[arg(long, value_name = "FILE", help_heading = "Connection", value_hint = ValueHint::FilePath)]
-    pub credentials: Option<PathBuf>,
+    pub(crate) credentials: Option<PathBuf>,
 
     /// Also write the JSON report to PATH.
     #[arg(long, value_name = "PATH", help_heading = "Output", value_hint = ValueHint::FilePath)]
-    pub report_json: Option<PathBuf>,
+    pub(crate) report_json: Option<PathBuf>,
 
     /// Also write a JUnit XML report to PATH (one testcase per item).
     #[arg(long, value_name = "PATH", help_heading = "Output", value_hint = ValueHint::FilePath)]
-    pub report_junit: Option<PathBuf>,
+    pub(crate) report_junit: Option<PathBuf>,
 
     /// Also write a Markdown report to PATH (for PR comments and job summaries).
     #[arg(long, value_name = "PATH", help_heading = "Output", value_hint = ValueHint::FilePath)]
-    pub report_markdown: Option<PathBuf>,
+    pub(crate) report_markdown: Option<PathBuf>,
 }
 
 impl CommonArgs {
@@ -287,56 +287,56 @@ impl CommonArgs {
     }
 
     /// `--timeout` as a duration.
-    pub fn item_timeout(&self) -> std::time::Duration {
+    pub(crate) fn item_timeout(&self) -> std::time::Duration {
         std::time::Duration::from_secs(self.timeout)
     }
 }
 
 /// Where pairs come from (bq-schema-diff, bq-table-compare).
 #[derive(Debug, Clone, Args, Serialize)]
-pub struct PairArgs {
+pub(crate) struct PairArgs {
     /// `TABLE_A TABLE_B` (one pair) or pairs `A:B`. A side is a table
     /// (project.dataset.table, dataset.table, project:dataset.table) or a schema file
     /// (`*.json` or `file:PATH`). With no pairs and no --pairs-file, pairs are read from stdin.
     #[arg(value_name = "PAIR", help_heading = "Input")]
     #[serde(skip)]
-    pub pairs: Vec<String>,
+    pub(crate) pairs: Vec<String>,
 
     /// File with one pair per line (`A:B`, `A,B` or `A B`); blank lines and `#` comments skipped.
     #[arg(long, value_name = "FILE", help_heading = "Input", value_hint = ValueHint::FilePath)]
-    pub pairs_file: Option<PathBuf>,
+    pub(crate) pairs_file: Option<PathBuf>,
 }
 
 /// Flags of the utilities that run queries (bq-table-compare, bq-profile).
 #[derive(Debug, Clone, Args, Serialize)]
-pub struct QueryArgs {
+pub(crate) struct QueryArgs {
     /// Only these columns (paths such as `address.zip`).
     #[arg(long, value_name = "COL[,COL...]", value_delimiter = ',', help_heading = "Query", value_parser = values::column)]
-    pub columns: Option<Vec<String>>,
+    pub(crate) columns: Option<Vec<String>>,
 
     /// A predicate applied to every table read, e.g. for partition pruning (columns by name or
     /// as `t.col`; no `;` or comments).
     #[arg(long = "where", value_name = "PREDICATE", help_heading = "Query", value_parser = values::predicate)]
     #[serde(rename = "where")]
-    pub where_clause: Option<String>,
+    pub(crate) where_clause: Option<String>,
 
     /// Set `maximumBytesBilled` on every job: BigQuery refuses a job that would bill more.
     #[arg(long, value_name = "BYTES", help_heading = "Query")]
-    pub max_bytes_billed: Option<u64>,
+    pub(crate) max_bytes_billed: Option<u64>,
 
     /// Print each generated query and BigQuery's bytes estimate; run nothing.
     #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value_t = false, action = clap::ArgAction::Set, value_parser = values::boolean, value_name = "BOOL", hide_default_value = true, help_heading = "Query")]
-    pub dry_run: bool,
+    pub(crate) dry_run: bool,
 
     /// Location to run query jobs in, e.g. `EU` [default: the tables' own location].
     #[arg(long, value_name = "LOCATION", help_heading = "Query", value_parser = values::text)]
-    pub location: Option<String>,
+    pub(crate) location: Option<String>,
 }
 
 /// What makes `bq-schema-diff` exit 1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum SchemaFailOn {
+pub(crate) enum SchemaFailOn {
     /// Any difference, cosmetic ones included.
     Any,
     /// Only breaking changes.
@@ -352,22 +352,22 @@ pub enum SchemaFailOn {
 /// `+` is only in A, `-` only in B, `~` changed from B's value to A's.
 #[derive(Debug, Clone, Parser, Serialize)]
 #[command(name = "bq-schema-diff", version, after_help = SCHEMA_DIFF_HELP)]
-pub struct SchemaDiffArgs {
+pub(crate) struct SchemaDiffArgs {
     #[command(flatten)]
     #[serde(flatten)]
-    pub input: PairArgs,
+    pub(crate) input: PairArgs,
 
     /// Which differences make the exit status 1.
     #[arg(long, value_enum, default_value_t = SchemaFailOn::Any, help_heading = "Thresholds")]
-    pub fail_on: SchemaFailOn,
+    pub(crate) fail_on: SchemaFailOn,
 
     /// Also compare partitioning, clustering, table description, labels and primary key.
     #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value_t = false, action = clap::ArgAction::Set, value_parser = values::boolean, value_name = "BOOL", hide_default_value = true, help_heading = "Query")]
-    pub include_table_options: bool,
+    pub(crate) include_table_options: bool,
 
     #[command(flatten)]
     #[serde(flatten)]
-    pub common: CommonArgs,
+    pub(crate) common: CommonArgs,
 }
 
 const SCHEMA_DIFF_HELP: &str = "\
@@ -400,50 +400,50 @@ Exit status (as diff(1)):
      dataset.table, project:dataset.table). With no pairs and no --pairs-file, pairs are read \
      from stdin."
 )))]
-pub struct TableCompareArgs {
+pub(crate) struct TableCompareArgs {
     #[command(flatten)]
     #[serde(flatten)]
-    pub input: PairArgs,
+    pub(crate) input: PairArgs,
 
     /// Number of example rows per kind of difference.
     #[arg(long, value_name = "N", default_value_t = 100, help_heading = "Query")]
-    pub sample_size: u32,
+    pub(crate) sample_size: u32,
 
     /// Skip per-column statistics (the scan still counts rows and fingerprints them).
     #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value_t = false, action = clap::ArgAction::Set, value_parser = values::boolean, value_name = "BOOL", hide_default_value = true, help_heading = "Query")]
-    pub skip_stats: bool,
+    pub(crate) skip_stats: bool,
 
     /// Skip the row-level diff and example rows (no third query).
     #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value_t = false, action = clap::ArgAction::Set, value_parser = values::boolean, value_name = "BOOL", hide_default_value = true, help_heading = "Query")]
-    pub skip_samples: bool,
+    pub(crate) skip_samples: bool,
 
     /// Key columns for the row-level diff [default: the primary key, else a multiset diff].
     #[arg(long, value_name = "COL[,COL...]", value_delimiter = ',', help_heading = "Query", value_parser = values::column)]
-    pub key: Option<Vec<String>>,
+    pub(crate) key: Option<Vec<String>>,
 
     /// Leave these columns out.
     #[arg(long, value_name = "COL[,COL...]", value_delimiter = ',', help_heading = "Query", value_parser = values::column)]
-    pub exclude_columns: Vec<String>,
+    pub(crate) exclude_columns: Vec<String>,
 
     #[command(flatten)]
     #[serde(flatten)]
-    pub query: QueryArgs,
+    pub(crate) query: QueryArgs,
 
     /// Which differences make the exit status 1.
     #[arg(long, value_enum, default_value_t = CompareFailOn::Any, help_heading = "Thresholds")]
-    pub fail_on: CompareFailOn,
+    pub(crate) fail_on: CompareFailOn,
 
     /// Relative tolerance for numeric statistics (sum, avg), e.g. 0.001.
     #[arg(long, value_name = "REL", default_value_t = 0.0, help_heading = "Thresholds", value_parser = values::non_negative)]
-    pub tolerance: f64,
+    pub(crate) tolerance: f64,
 
     /// Absolute tolerance for FLOAT64 values in the keyed row-level diff [default: exact].
     #[arg(long, value_name = "ABS", help_heading = "Thresholds", value_parser = values::non_negative)]
-    pub float_tolerance: Option<f64>,
+    pub(crate) float_tolerance: Option<f64>,
 
     #[command(flatten)]
     #[serde(flatten)]
-    pub common: CommonArgs,
+    pub(crate) common: CommonArgs,
 }
 
 const TABLE_COMPARE_HELP: &str = "\
@@ -468,7 +468,7 @@ Exit status (as diff(1)):
 /// What makes `bq-table-compare` exit 1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum CompareFailOn {
+pub(crate) enum CompareFailOn {
     /// Any pair whose data differs.
     Any,
     /// Never (report only).
@@ -478,7 +478,7 @@ pub enum CompareFailOn {
 /// What makes `bq-profile` exit 1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum ProfileFailOn {
+pub(crate) enum ProfileFailOn {
     /// Any anomaly, info included.
     Anomalies,
     /// Error-severity anomalies only.
@@ -492,66 +492,66 @@ pub enum ProfileFailOn {
 /// against a baseline.
 #[derive(Debug, Clone, Parser, Serialize)]
 #[command(name = "bq-profile", version, after_help = PROFILE_HELP)]
-pub struct ProfileArgs {
+pub(crate) struct ProfileArgs {
     /// Tables to profile; stdin (one per line, `#` comments) when none are given.
     #[arg(value_name = "TABLE", help_heading = "Input")]
     #[serde(skip)]
-    pub tables: Vec<String>,
+    pub(crate) tables: Vec<String>,
 
     /// Number of sample rows (0 for none).
     #[arg(long, value_name = "N", default_value_t = 10, help_heading = "Query")]
-    pub sample_size: u32,
+    pub(crate) sample_size: u32,
 
     /// Flag anomalies: empty tables, all-null and constant columns, high null rates, duplicate
     /// ids, outliers, future or pre-1970 dates, empty or padded strings, stale tables.
     #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value_t = false, action = clap::ArgAction::Set, value_parser = values::boolean, value_name = "BOOL", hide_default_value = true, help_heading = "Thresholds")]
-    pub detect_anomalies: bool,
+    pub(crate) detect_anomalies: bool,
 
     /// A previous `--format json` output: flag drift in rows, null rates, distinct counts,
     /// means, and added or removed columns.
     #[arg(long, value_name = "FILE", help_heading = "Thresholds", value_hint = ValueHint::FilePath)]
-    pub baseline: Option<PathBuf>,
+    pub(crate) baseline: Option<PathBuf>,
 
     /// What makes the exit status 1
     /// [default: errors with --detect-anomalies or --baseline, else never].
     #[arg(long, value_enum, help_heading = "Thresholds")]
-    pub fail_on: Option<ProfileFailOn>,
+    pub(crate) fail_on: Option<ProfileFailOn>,
 
     #[command(flatten)]
     #[serde(flatten)]
-    pub query: QueryArgs,
+    pub(crate) query: QueryArgs,
 
     /// Days (or a duration such as 12h) without modification after which a table is stale.
     #[arg(long, value_name = "DAYS", default_value_t = 30.0, help_heading = "Thresholds", value_parser = values::days)]
-    pub stale_after: f64,
+    pub(crate) stale_after: f64,
 
     /// Null rate (0–1) above which a column is flagged.
     #[arg(long, value_name = "RATE", default_value_t = 0.5, help_heading = "Thresholds", value_parser = values::rate)]
-    pub null_rate_threshold: f64,
+    pub(crate) null_rate_threshold: f64,
 
     /// Outliers: min or max beyond the quartiles by this many IQRs.
     #[arg(long, value_name = "K", default_value_t = 3.0, help_heading = "Thresholds", value_parser = values::non_negative)]
-    pub outlier_iqr: f64,
+    pub(crate) outlier_iqr: f64,
 
     /// Drift: relative row-count change flagged.
     #[arg(long, value_name = "REL", default_value_t = 0.1, help_heading = "Thresholds", value_parser = values::non_negative)]
-    pub drift_rows: f64,
+    pub(crate) drift_rows: f64,
 
     /// Drift: absolute null-rate change flagged.
     #[arg(long, value_name = "ABS", default_value_t = 0.1, help_heading = "Thresholds", value_parser = values::rate)]
-    pub drift_null_rate: f64,
+    pub(crate) drift_null_rate: f64,
 
     /// Drift: relative distinct-count change flagged.
     #[arg(long, value_name = "REL", default_value_t = 0.2, help_heading = "Thresholds", value_parser = values::non_negative)]
-    pub drift_distinct: f64,
+    pub(crate) drift_distinct: f64,
 
     /// Drift: mean shift, in baseline standard deviations, flagged.
     #[arg(long, value_name = "K", default_value_t = 3.0, help_heading = "Thresholds", value_parser = values::non_negative)]
-    pub drift_mean_stddevs: f64,
+    pub(crate) drift_mean_stddevs: f64,
 
     #[command(flatten)]
     #[serde(flatten)]
-    pub common: CommonArgs,
+    pub(crate) common: CommonArgs,
 }
 
 const PROFILE_HELP: &str = "\

@@ -37,7 +37,7 @@ use crate::model::{Pair, Source, TableRef};
 pub(crate) const DEFAULT_FILE: &str = ".bqcheck.yml";
 
 #[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
+pub(crate) enum ConfigError {
     #[error("cannot read config file {path}: {error}")]
     Read {
         path: String,
@@ -876,8 +876,8 @@ impl<'de> Deserialize<'de> for Names {
 /// `A:B` (an accept entry's `pair`), split as a pairs-file line is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct PairText {
-    pub a: String,
-    pub b: String,
+    pub(crate) a: String,
+    pub(crate) b: String,
 }
 
 impl<'de> Deserialize<'de> for PairText {
@@ -902,31 +902,31 @@ fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Optio
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct PairEntry {
-    pub a: Side,
-    pub b: Side,
+    pub(crate) a: Side,
+    pub(crate) b: Side,
 }
 
 /// An acknowledged schema change.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct AcceptEntry {
-    pub pair: PairText,
-    pub path: Text,
-    pub change: ChangeKind,
-    pub reason: Text,
+    pub(crate) pair: PairText,
+    pub(crate) path: Text,
+    pub(crate) change: ChangeKind,
+    pub(crate) reason: Text,
 }
 
 /// A pair with its own key and filter: `{ a: dev.orders, b: prod.orders, key: [id] }`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ComparePairEntry {
-    pub a: Side,
-    pub b: Side,
+    pub(crate) a: Side,
+    pub(crate) b: Side,
     #[serde(default, deserialize_with = "present")]
-    pub key: Option<Names>,
+    pub(crate) key: Option<Names>,
     #[serde(rename = "where")]
     #[serde(default, deserialize_with = "present")]
-    pub where_clause: Option<Predicate>,
+    pub(crate) where_clause: Option<Predicate>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1015,18 +1015,18 @@ fn rebase_side(base: &Path, s: &mut Side) {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct FromFile {
     /// The file, for messages (`None`: no config file).
-    pub path: Option<PathBuf>,
-    pub pairs: Vec<ComparePairEntry>,
-    pub pairs_file: Option<PathBuf>,
-    pub tables: Vec<String>,
-    pub accept: Vec<AcceptEntry>,
+    pub(crate) path: Option<PathBuf>,
+    pub(crate) pairs: Vec<ComparePairEntry>,
+    pub(crate) pairs_file: Option<PathBuf>,
+    pub(crate) tables: Vec<String>,
+    pub(crate) accept: Vec<AcceptEntry>,
 }
 
 /// Per-pair options from the file (table-compare).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct PairOptions {
-    pub key: Option<Vec<String>>,
-    pub where_clause: Option<String>,
+    pub(crate) key: Option<Vec<String>>,
+    pub(crate) where_clause: Option<String>,
 }
 
 impl FromFile {

@@ -8,18 +8,8 @@ use std::path::Path;
 
 use thiserror::Error;
 
-use crate::model::{Pair, RefError, Source, TableRef};
-use crate::warehouse::schema_file::{self, SchemaFileError};
-use crate::warehouse::TableMeta;
-
-/// Why one side of a pair could not be used.
-#[derive(Debug, Error)]
-pub enum SourceError {
-    #[error(transparent)]
-    Ref(#[from] RefError),
-    #[error(transparent)]
-    SchemaFile(#[from] SchemaFileError),
-}
+use crate::model::{Pair, Source, TableRef};
+use crate::warehouse::schema_file;
 
 /// One bad input line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,7 +53,7 @@ fn shorten(message: &str) -> std::borrow::Cow<'_, str> {
 }
 
 /// Text that must be UTF-8: the line of the first invalid byte is named.
-pub fn utf8_text(origin: &str, bytes: Vec<u8>) -> Result<String, LineError> {
+pub(crate) fn utf8_text(origin: &str, bytes: Vec<u8>) -> Result<String, LineError> {
     // A leading byte-order mark (Windows editors add one) is not part of the first line.
     let bytes = match bytes.strip_prefix("\u{feff}".as_bytes()) {
         Some(rest) => rest.to_vec(),
@@ -84,7 +74,7 @@ pub fn utf8_text(origin: &str, bytes: Vec<u8>) -> Result<String, LineError> {
 }
 
 /// Drop repeated items, keeping the first of each; the notice names how many and the first.
-pub fn dedup<T: fmt::Display>(items: Vec<T>, noun: &str) -> (Vec<T>, Option<String>) {
+pub(crate) fn dedup<T: fmt::Display>(items: Vec<T>, noun: &str) -> (Vec<T>, Option<String>) {
     let mut seen = std::collections::HashSet::new();
     let mut kept = Vec::with_capacity(items.len());
     let mut dropped = 0usize;
@@ -109,7 +99,7 @@ pub fn dedup<T: fmt::Display>(items: Vec<T>, noun: &str) -> (Vec<T>, Option<Stri
 
 /// Every problem found in the input, so the user can fix them all at once.
 #[derive(Debug, Error)]
-pub enum InputError {
+pub(crate) enum InputError {
     #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
     Lines(Vec<LineError>),
     #[error("{0}")]
@@ -126,7 +116,7 @@ pub enum InputError {
 ///
 /// `A:B` splits at the one colon that leaves two valid references (legacy refs contain `:`);
 /// otherwise `A,B` or `A B`.
-pub fn split_pair_line(line: &str) -> Result<(String, String), String> {
+pub(crate) fn split_pair_line(line: &str) -> Result<(String, String), String> {
     let line = line.trim();
     // Each side holds at most one colon (`project:dataset.table`), a schema file's path a few
     // more; trying every colon of a line with thousands would be quadratic.
@@ -254,7 +244,7 @@ fn parse_pair_lines_in(
 
 /// Pairs from positional arguments: exactly two single references make one pair; otherwise
 /// each argument is a pair spec (`A:B`).
-pub fn parse_pair_args(
+pub(crate) fn parse_pair_args(
     args: &[String],
     default_project: Option<&str>,
 ) -> Result<Vec<Pair>, Vec<LineError>> {
@@ -327,7 +317,7 @@ pub fn parse_table_lines(
 /// Read a pairs file, naming it in every error. Relative schema-file paths in it are relative
 /// to the file's directory (as in the config file), so the file works from any directory;
 /// table references are not paths and stay as they are.
-pub fn read_pairs_file(
+pub(crate) fn read_pairs_file(
     path: &Path,
     default_project: Option<&str>,
 ) -> Result<Vec<Pair>, InputError> {
@@ -342,18 +332,18 @@ pub fn read_pairs_file(
 }
 
 /// Where the pairs came from, in the order of precedence used by the CLI.
-pub struct PairInputs<'a> {
-    pub args: &'a [String],
-    pub pairs_file: Option<&'a Path>,
+pub(crate) struct PairInputs<'a> {
+    pub(crate) args: &'a [String],
+    pub(crate) pairs_file: Option<&'a Path>,
     /// Stdin's text, when stdin is not a terminal and nothing else was given.
-    pub stdin: Option<String>,
+    pub(crate) stdin: Option<String>,
     /// Pair lines handed over by the caller (the GitHub Action's `pairs` input): where they
     /// come from, for error messages, and the text. Read even with arguments or a file.
-    pub listed: Option<(&'a str, &'a str)>,
+    pub(crate) listed: Option<(&'a str, &'a str)>,
 }
 
 /// Gather and validate every pair before any request is made.
-pub fn collect_pairs(
+pub(crate) fn collect_pairs(
     inputs: PairInputs<'_>,
     default_project: Option<&str>,
 ) -> Result<Vec<Pair>, InputError> {
@@ -409,11 +399,6 @@ pub fn collect_pairs(
         )));
     }
     Ok(pairs)
-}
-
-/// A schema file's fields, parsed, for use as one side of a pair.
-pub fn load_schema_file(path: &Path) -> Result<TableMeta, SchemaFileError> {
-    schema_file::load(path)
 }
 
 #[cfg(test)]
@@ -488,7 +473,7 @@ mod tests {
         assert!(TableRef::parse(&format!("{}.ds.t", "a".repeat(31)), def).is_err());
         assert_eq!(
             TableRef::parse("ds.t", None).unwrap_err(),
-            RefError::NoProject("ds.t".into())
+            crate::model::RefError::NoProject("ds.t".into())
         );
     }
 

@@ -164,7 +164,7 @@ fn unquote(s: &str) -> Option<String> {
 /// emulators and old projects work.)
 /// Is `p` a project id BigQuery could have? It goes into request paths (`/projects/{p}/...`),
 /// where `..` or `/` would change the route.
-pub fn check_project_id(p: &str) -> Result<(), &'static str> {
+pub(crate) fn check_project_id(p: &str) -> Result<(), &'static str> {
     validate_project(p)
 }
 
@@ -268,7 +268,7 @@ impl Source {
     /// Do two sides name the same thing? Schema files compare by their path with `.` and
     /// `dir/..` resolved (`ci/../schemas/a.json` is `schemas/a.json`), without touching the
     /// filesystem.
-    pub fn same_as(&self, other: &Source) -> bool {
+    pub(crate) fn same_as(&self, other: &Source) -> bool {
         match (self, other) {
             (Source::SchemaFile(a), Source::SchemaFile(b)) => lexical(a) == lexical(b),
             (a, b) => a == b,

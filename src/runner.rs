@@ -14,7 +14,7 @@ use crate::model::{ErrorKind, ItemError};
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// The most workers allowed: twice the CPUs, as the original utilities did.
-pub fn max_workers() -> usize {
+pub(crate) fn max_workers() -> usize {
     std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1)
@@ -23,7 +23,7 @@ pub fn max_workers() -> usize {
 
 /// Clamp `--parallel` to the cap: `--max-parallel` when given, else the system maximum (the
 /// warning text is the original utilities').
-pub fn effective_parallel(requested: usize, cap: Option<usize>) -> (usize, Option<String>) {
+pub(crate) fn effective_parallel(requested: usize, cap: Option<usize>) -> (usize, Option<String>) {
     let n = requested.max(1);
     match cap {
         Some(cap) if n > cap.max(1) => (
@@ -55,7 +55,7 @@ enum Display {
 }
 
 /// Progress for one batch, on stderr.
-pub struct Progress {
+pub(crate) struct Progress {
     display: Display,
     total: usize,
     done: AtomicUsize,
@@ -65,7 +65,7 @@ const LINE_INTERVAL: Duration = Duration::from_secs(2);
 
 impl Progress {
     /// `enabled` is `--progress`; a bar is drawn only when stderr is a terminal.
-    pub fn new(enabled: bool, total: usize, what: &str) -> Progress {
+    pub(crate) fn new(enabled: bool, total: usize, what: &str) -> Progress {
         let display = if !enabled {
             Display::Off
         } else if std::io::stderr().is_terminal() {
@@ -91,7 +91,7 @@ impl Progress {
     }
 
     /// Record one finished item.
-    pub fn item_done(&self, label: &str, ok: bool) {
+    pub(crate) fn item_done(&self, label: &str, ok: bool) {
         let n = self.done.fetch_add(1, Ordering::Relaxed) + 1;
         let mark = if ok { '✓' } else { '✗' };
         match &self.display {
@@ -111,7 +111,7 @@ impl Progress {
         }
     }
 
-    pub fn finish(&self) {
+    pub(crate) fn finish(&self) {
         if let Display::Bar(bar) = &self.display {
             bar.finish_and_clear();
         }
@@ -127,7 +127,7 @@ impl Progress {
 /// An item that takes longer than `timeout` fails as timed out. After SIGINT/SIGTERM
 /// ([`crate::cancel`]) no item starts, and the running ones end as cancelled: every item is
 /// still in the result, exactly once.
-pub async fn run_batch<T, O, F, Fut>(
+pub(crate) async fn run_batch<T, O, F, Fut>(
     items: Vec<T>,
     parallel: usize,
     timeout: Duration,

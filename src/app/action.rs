@@ -21,17 +21,17 @@ use crate::report::{self, Batch, ExitStatus, Format, Level, Totals};
 /// Looks up an environment variable.
 type Lookup = Box<dyn Fn(&str) -> Option<String>>;
 
-pub struct Inputs {
+pub(crate) struct Inputs {
     get: Lookup,
     read: RefCell<BTreeSet<String>>,
 }
 
 impl Inputs {
-    pub fn from_env() -> Inputs {
+    pub(crate) fn from_env() -> Inputs {
         Inputs::from_lookup(|k| std::env::var(k).ok())
     }
 
-    pub fn from_lookup(get: impl Fn(&str) -> Option<String> + 'static) -> Inputs {
+    pub(crate) fn from_lookup(get: impl Fn(&str) -> Option<String> + 'static) -> Inputs {
         Inputs {
             get: Box::new(get),
             read: RefCell::new(BTreeSet::new()),
@@ -43,7 +43,7 @@ impl Inputs {
     }
 
     /// The input's value, trimmed; `None` when unset or blank.
-    pub fn get(&self, name: &str) -> Option<String> {
+    pub(crate) fn get(&self, name: &str) -> Option<String> {
         self.read.borrow_mut().insert(name.to_string());
         (self.get)(&Self::var_name(name))
             .map(|v| v.trim().to_string())
@@ -52,7 +52,7 @@ impl Inputs {
 
     /// A boolean input, as `core.getBooleanInput` reads it: true/True/TRUE, false/False/FALSE;
     /// `None` when unset or blank (the config file, or the default, decides).
-    pub fn flag(&self, name: &str) -> Result<Option<bool>, String> {
+    pub(crate) fn flag(&self, name: &str) -> Result<Option<bool>, String> {
         match self.get(name).as_deref() {
             None => Ok(None),
             Some("false" | "False" | "FALSE") => Ok(Some(false)),
@@ -65,14 +65,14 @@ impl Inputs {
 
     /// The names read so far.
     #[cfg(test)]
-    pub fn names_read(&self) -> BTreeSet<String> {
+    pub(crate) fn names_read(&self) -> BTreeSet<String> {
         self.read.borrow().clone()
     }
 }
 
 /// When to post the sticky comment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CommentMode {
+pub(crate) enum CommentMode {
     /// On pull-request events.
     Auto,
     Always,
@@ -80,20 +80,20 @@ pub enum CommentMode {
 }
 
 /// The action's settings, read from its inputs. Its `Debug` never shows the token.
-pub struct Settings {
+pub(crate) struct Settings {
     /// `schema-diff`, `table-compare` or `profile`.
-    pub command: String,
+    pub(crate) command: String,
     /// The command line the inputs amount to, `bqcheck <command> ...` (for parsing, and shown
     /// in the log).
-    pub argv: Vec<String>,
+    pub(crate) argv: Vec<String>,
     /// The `pairs` or `tables` input's lines.
-    pub listed: Listed,
-    pub comment: CommentMode,
-    pub comment_tag: String,
-    pub github_token: Option<String>,
-    pub report_dir: PathBuf,
+    pub(crate) listed: Listed,
+    pub(crate) comment: CommentMode,
+    pub(crate) comment_tag: String,
+    pub(crate) github_token: Option<String>,
+    pub(crate) report_dir: PathBuf,
     /// On a pull request, take the config file from the base commit.
-    pub config_from_base: bool,
+    pub(crate) config_from_base: bool,
 }
 
 impl std::fmt::Debug for Settings {
@@ -157,7 +157,7 @@ pub(crate) fn option_inputs() -> Vec<OptionInput> {
 impl Settings {
     /// Read every input (each one, whatever the command, so none is silently ignored) and
     /// check that the ones given apply to the command.
-    pub fn read(inputs: &Inputs) -> Result<Settings, String> {
+    pub(crate) fn read(inputs: &Inputs) -> Result<Settings, String> {
         let names: Vec<&str> = CHECKS.iter().map(|c| c.name()).collect();
         let command = inputs
             .get("command")
@@ -540,7 +540,7 @@ fn write_outputs(env: &ActionEnv, log: &Log, values: &[(&str, String)]) -> Resul
 }
 
 /// Run the action; returns the step's exit status.
-pub async fn run() -> anyhow::Result<u8> {
+pub(crate) async fn run() -> anyhow::Result<u8> {
     let env = ActionEnv::from_env();
     let log = Log {
         in_actions: env.in_actions,

@@ -1,24 +1,24 @@
 //! The checks: pure logic over fetched metadata and query results. No I/O here.
 
-pub mod profile;
-pub mod schema_diff;
-pub mod table_compare;
+pub(crate) mod profile;
+pub(crate) mod schema_diff;
+pub(crate) mod table_compare;
 
 use crate::warehouse::Field;
 
 /// A column as the data checks see it: a leaf path through non-repeated RECORDs
 /// (`address.zip`), or a REPEATED column as a whole.
 #[derive(Debug, Clone)]
-pub struct Leaf {
-    pub path: String,
-    pub parts: Vec<String>,
+pub(crate) struct Leaf {
+    pub(crate) path: String,
+    pub(crate) parts: Vec<String>,
     /// Canonical type (`INT64`, `STRUCT` for a repeated record, ...).
-    pub ty: String,
-    pub repeated: bool,
+    pub(crate) ty: String,
+    pub(crate) repeated: bool,
 }
 
 /// Flatten a schema into leaves, in schema order.
-pub fn leaves(fields: &[Field], prefix: &[String], out: &mut Vec<Leaf>) {
+pub(crate) fn leaves(fields: &[Field], prefix: &[String], out: &mut Vec<Leaf>) {
     for f in fields {
         let mut parts = prefix.to_vec();
         parts.push(f.name.clone());
@@ -40,7 +40,7 @@ pub fn leaves(fields: &[Field], prefix: &[String], out: &mut Vec<Leaf>) {
 /// Does a name given by the user (`--columns`, `--exclude-columns`, `--key`) select this leaf?
 /// A leaf's own path does, and so does a STRUCT parent's: `address` selects `address.zip` and
 /// `address.city`. Case-insensitive, as BigQuery's column names are.
-pub fn selects(name: &str, path: &str) -> bool {
+pub(crate) fn selects(name: &str, path: &str) -> bool {
     path.eq_ignore_ascii_case(name)
         || (path.len() > name.len()
             && path.as_bytes()[name.len()] == b'.'
@@ -49,19 +49,19 @@ pub fn selects(name: &str, path: &str) -> bool {
 }
 
 /// A name we can put between backticks without any escaping.
-pub fn quotable(name: &str) -> bool {
+pub(crate) fn quotable(name: &str) -> bool {
     !name.is_empty() && !name.contains(['`', '\\']) && !name.chars().any(char::is_control)
 }
 
 /// `t.`address`.`zip``: a column path under the alias, each part backtick-quoted. Callers
 /// check [`quotable`] first.
-pub fn column_expr(alias: &str, parts: &[String]) -> String {
+pub(crate) fn column_expr(alias: &str, parts: &[String]) -> String {
     let path: Vec<String> = parts.iter().map(|p| format!("`{p}`")).collect();
     format!("{alias}.{}", path.join("."))
 }
 
 /// Types with an order (MIN/MAX work).
-pub fn orderable(t: &str) -> bool {
+pub(crate) fn orderable(t: &str) -> bool {
     matches!(
         t,
         "INT64"
@@ -79,12 +79,12 @@ pub fn orderable(t: &str) -> bool {
 }
 
 /// Types that can be grouped (COUNT DISTINCT, TOP_COUNT work).
-pub fn groupable(t: &str) -> bool {
+pub(crate) fn groupable(t: &str) -> bool {
     orderable(t) || t == "INTERVAL"
 }
 
 /// Numbers: sums, means and quantiles make sense.
-pub fn numeric(t: &str) -> bool {
+pub(crate) fn numeric(t: &str) -> bool {
     matches!(t, "INT64" | "NUMERIC" | "BIGNUMERIC" | "FLOAT64")
 }
 
@@ -112,7 +112,7 @@ pub(crate) mod fixtures {
     use crate::warehouse::{Field, TableMeta};
 
     /// A NULLABLE field of type `t`.
-    pub fn f(name: &str, t: &str) -> Field {
+    pub(crate) fn f(name: &str, t: &str) -> Field {
         Field {
             name: name.into(),
             field_type: t.into(),
@@ -121,7 +121,7 @@ pub(crate) mod fixtures {
     }
 
     /// A table with these fields and nothing else.
-    pub fn table(fields: Vec<Field>) -> TableMeta {
+    pub(crate) fn table(fields: Vec<Field>) -> TableMeta {
         TableMeta {
             schema: Some(Schema { fields }),
             ..TableMeta::default()

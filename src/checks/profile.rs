@@ -10,28 +10,28 @@ use crate::warehouse::query::{int, text, Row};
 use crate::warehouse::TableMeta;
 
 /// Columns per query before a table is split (BigQuery limits query text and complexity).
-pub const COLUMNS_PER_QUERY: usize = 120;
+pub(crate) const COLUMNS_PER_QUERY: usize = 120;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProfileColumn {
-    pub path: String,
-    pub parts: Vec<String>,
-    pub col_type: String,
-    pub repeated: bool,
+pub(crate) struct ProfileColumn {
+    pub(crate) path: String,
+    pub(crate) parts: Vec<String>,
+    pub(crate) col_type: String,
+    pub(crate) repeated: bool,
     /// Exact distinct count wanted (id-like columns and the primary key).
-    pub id_like: bool,
+    pub(crate) id_like: bool,
     /// Named `id` or in the primary key: must be unique.
-    pub key_like: bool,
+    pub(crate) key_like: bool,
 }
 
 /// Is this column named like an identifier (`id`, `*_id`) or part of the primary key?
-pub fn is_id_like(path: &str, pk: &[String]) -> bool {
+pub(crate) fn is_id_like(path: &str, pk: &[String]) -> bool {
     let last = path.rsplit('.').next().unwrap_or(path).to_ascii_lowercase();
     last == "id" || last.ends_with("_id") || pk.iter().any(|k| k.eq_ignore_ascii_case(path))
 }
 
 /// The columns to profile (`--columns` restricts them) and those skipped, with why.
-pub fn columns(
+pub(crate) fn columns(
     meta: &TableMeta,
     only: Option<&[String]>,
 ) -> Result<(Vec<ProfileColumn>, Vec<String>), String> {
@@ -184,7 +184,7 @@ fn column_items(i: usize, c: &ProfileColumn) -> Vec<String> {
 
 /// The profiling query (one; several only for very wide tables). Column `i` of the table is
 /// `c{i}_*` in whichever query holds it.
-pub fn profile_sql(
+pub(crate) fn profile_sql(
     table: &TableRef,
     cols: &[ProfileColumn],
     where_clause: Option<&str>,
@@ -213,84 +213,84 @@ pub fn profile_sql(
 
 /// A value with its count (top values).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TopValue {
-    pub value: Value,
-    pub count: i64,
+pub(crate) struct TopValue {
+    pub(crate) value: Value,
+    pub(crate) count: i64,
 }
 
 /// Everything measured about one column. Fields that do not apply are absent.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct ColumnProfile {
-    pub name: String,
+pub(crate) struct ColumnProfile {
+    pub(crate) name: String,
     #[serde(rename = "type")]
-    pub col_type: String,
-    pub mode: String,
-    pub count: i64,
+    pub(crate) col_type: String,
+    pub(crate) mode: String,
+    pub(crate) count: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub nulls: Option<i64>,
+    pub(crate) nulls: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub null_rate: Option<f64>,
+    pub(crate) null_rate: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub distinct: Option<i64>,
+    pub(crate) distinct: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub exact_distinct: Option<i64>,
+    pub(crate) exact_distinct: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub min: Option<Value>,
+    pub(crate) min: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max: Option<Value>,
+    pub(crate) max: Option<Value>,
     /// FLOAT64: NaN values (left out of min, max, mean, stddev and quantiles).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub nan_count: Option<i64>,
+    pub(crate) nan_count: Option<i64>,
     /// FLOAT64: +Inf and -Inf values (left out of mean, stddev and quantiles).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub inf_count: Option<i64>,
+    pub(crate) inf_count: Option<i64>,
     /// Over finite values.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mean: Option<f64>,
+    pub(crate) mean: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stddev: Option<f64>,
+    pub(crate) stddev: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub zeros: Option<i64>,
+    pub(crate) zeros: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub negatives: Option<i64>,
+    pub(crate) negatives: Option<i64>,
     /// p0, p25, p50, p75, p100 (approximate).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub quantiles: Option<Vec<f64>>,
+    pub(crate) quantiles: Option<Vec<f64>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub min_length: Option<i64>,
+    pub(crate) min_length: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_length: Option<i64>,
+    pub(crate) max_length: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub avg_length: Option<f64>,
+    pub(crate) avg_length: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub empty_strings: Option<i64>,
+    pub(crate) empty_strings: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub padded_strings: Option<i64>,
+    pub(crate) padded_strings: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub true_count: Option<i64>,
+    pub(crate) true_count: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub false_count: Option<i64>,
+    pub(crate) false_count: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub future: Option<i64>,
+    pub(crate) future: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub before_1970: Option<i64>,
+    pub(crate) before_1970: Option<i64>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub top_values: Vec<TopValue>,
+    pub(crate) top_values: Vec<TopValue>,
     /// Named `id` or part of the primary key: duplicates are an error.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub key_like: bool,
+    pub(crate) key_like: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub array: Option<ArrayProfile>,
+    pub(crate) array: Option<ArrayProfile>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct ArrayProfile {
-    pub min_length: Option<i64>,
-    pub max_length: Option<i64>,
-    pub avg_length: Option<f64>,
-    pub empty: Option<i64>,
-    pub elements: Option<i64>,
-    pub null_elements: Option<i64>,
+pub(crate) struct ArrayProfile {
+    pub(crate) min_length: Option<i64>,
+    pub(crate) max_length: Option<i64>,
+    pub(crate) avg_length: Option<f64>,
+    pub(crate) empty: Option<i64>,
+    pub(crate) elements: Option<i64>,
+    pub(crate) null_elements: Option<i64>,
 }
 
 fn float(row: &Row, key: &str) -> Option<f64> {
@@ -306,7 +306,7 @@ fn json_cell(row: &Row, key: &str) -> Option<Value> {
 }
 
 /// Read the profiling query's row(s) into column profiles.
-pub fn read_profile(rows: &[Row], cols: &[ProfileColumn]) -> (i64, Vec<ColumnProfile>) {
+pub(crate) fn read_profile(rows: &[Row], cols: &[ProfileColumn]) -> (i64, Vec<ColumnProfile>) {
     let row_count = rows.first().and_then(|r| int(r, "row_count")).unwrap_or(0);
     let find = |key: &str| rows.iter().find(|r| r.contains_key(key));
     let profiles = cols
@@ -375,7 +375,7 @@ pub fn read_profile(rows: &[Row], cols: &[ProfileColumn]) -> (i64, Vec<ColumnPro
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Severity {
+pub(crate) enum Severity {
     Info,
     Warning,
     Error,
@@ -393,13 +393,13 @@ impl std::fmt::Display for Severity {
 
 /// One finding: what, where, the evidence, and why it matters.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Anomaly {
-    pub severity: Severity,
-    pub rule: String,
+pub(crate) struct Anomaly {
+    pub(crate) severity: Severity,
+    pub(crate) rule: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub column: Option<String>,
-    pub evidence: String,
-    pub explanation: String,
+    pub(crate) column: Option<String>,
+    pub(crate) evidence: String,
+    pub(crate) explanation: String,
 }
 
 fn anomaly(
@@ -420,23 +420,23 @@ fn anomaly(
 
 /// Thresholds for the anomaly rules and drift (each a flag).
 #[derive(Debug, Clone)]
-pub struct Thresholds {
+pub(crate) struct Thresholds {
     /// Null rate above which a column is flagged (0..1).
-    pub null_rate: f64,
+    pub(crate) null_rate: f64,
     /// IQR multiple beyond the quartiles that counts as an outlier.
-    pub outlier_iqr: f64,
+    pub(crate) outlier_iqr: f64,
     /// Days without modification after which a table is stale.
-    pub stale_after_days: f64,
+    pub(crate) stale_after_days: f64,
     /// Relative row-count change flagged by drift.
-    pub drift_rows: f64,
+    pub(crate) drift_rows: f64,
     /// Absolute null-rate change flagged by drift.
-    pub drift_null_rate: f64,
+    pub(crate) drift_null_rate: f64,
     /// Relative distinct-count change flagged by drift.
-    pub drift_distinct: f64,
+    pub(crate) drift_distinct: f64,
     /// Mean shift, in baseline standard deviations, flagged by drift.
-    pub drift_mean_stddevs: f64,
+    pub(crate) drift_mean_stddevs: f64,
     /// The rows were filtered by `--where`: "empty" means no row matched.
-    pub filtered: bool,
+    pub(crate) filtered: bool,
 }
 
 impl Default for Thresholds {
@@ -459,7 +459,7 @@ fn pct(x: f64) -> String {
 }
 
 /// The anomaly rules over one table's profile. `now_ms` is the current time (ms since epoch).
-pub fn detect(
+pub(crate) fn detect(
     row_count: i64,
     cols: &[ColumnProfile],
     meta: &TableMeta,
@@ -635,7 +635,7 @@ pub fn detect(
 }
 
 /// Drift of a profile against a baseline profile of the same table.
-pub fn drift(
+pub(crate) fn drift(
     row_count: i64,
     cols: &[ColumnProfile],
     base_rows: i64,

@@ -15,7 +15,7 @@ use crate::warehouse::{Field, TableMeta};
 /// How a change affects consumers and whether BigQuery can apply it in place.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Class {
+pub(crate) enum Class {
     /// No effect on data or queries (descriptions, labels, column order).
     Cosmetic,
     /// Applied in place; existing data and queries keep working.
@@ -38,7 +38,7 @@ impl fmt::Display for Class {
 /// or by the short aliases `added`, `removed`, `type`, `mode`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum ChangeKind {
+pub(crate) enum ChangeKind {
     #[serde(alias = "added")]
     ColumnAdded,
     #[serde(alias = "removed")]
@@ -66,7 +66,7 @@ pub enum ChangeKind {
 
 impl ChangeKind {
     /// Words for text reports.
-    pub fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             ChangeKind::ColumnAdded => "column added",
             ChangeKind::ColumnRemoved => "column removed",
@@ -92,26 +92,26 @@ impl ChangeKind {
 }
 
 /// Path used for table-level changes (no column can be named this).
-pub const TABLE_PATH: &str = "(table)";
+pub(crate) const TABLE_PATH: &str = "(table)";
 
 /// One difference between the schemas.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Change {
+pub(crate) struct Change {
     /// Field path (`address.zip`), or `(table)` for table options.
-    pub path: String,
-    pub kind: ChangeKind,
-    pub class: Class,
+    pub(crate) path: String,
+    pub(crate) kind: ChangeKind,
+    pub(crate) class: Class,
     /// B's value (null when the column is added).
-    pub before: Option<String>,
+    pub(crate) before: Option<String>,
     /// A's value (null when the column is removed).
-    pub after: Option<String>,
+    pub(crate) after: Option<String>,
     /// Why the class was chosen, or a warning (precision loss, `SELECT *` order).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub note: Option<String>,
+    pub(crate) note: Option<String>,
     /// Acknowledged by a `.bqcheck.yml` accept entry: its reason. An accepted change is
     /// reported but never fails the gate.
     #[serde(skip)]
-    pub accepted: Option<String>,
+    pub(crate) accepted: Option<String>,
 }
 
 impl Change {
@@ -139,7 +139,7 @@ impl Change {
     }
 
     /// `+`, `-` or `~`, as in a diff.
-    pub fn sign(&self) -> char {
+    pub(crate) fn sign(&self) -> char {
         match self.kind {
             ChangeKind::ColumnAdded => '+',
             ChangeKind::ColumnRemoved => '-',
@@ -148,7 +148,7 @@ impl Change {
     }
 
     /// One line describing the change, e.g. `type INT64 → STRING`.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         let show = |v: &Option<String>| match v {
             Some(s) if s.is_empty() => "\"\"".to_string(),
             Some(s) => s.clone(),
@@ -169,13 +169,13 @@ impl Change {
 
 /// What to compare besides the columns.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct DiffOptions {
+pub(crate) struct DiffOptions {
     /// Partitioning, clustering, table description, labels, primary key.
-    pub include_table_options: bool,
+    pub(crate) include_table_options: bool,
 }
 
 /// The standard name of a type: legacy names are the same type.
-pub fn canonical_type(t: &str) -> String {
+pub(crate) fn canonical_type(t: &str) -> String {
     let up = t.trim().to_ascii_uppercase();
     match up.as_str() {
         "INTEGER" => "INT64".into(),
@@ -189,7 +189,7 @@ pub fn canonical_type(t: &str) -> String {
 }
 
 /// Missing mode means NULLABLE.
-pub fn canonical_mode(m: Option<&str>) -> String {
+pub(crate) fn canonical_mode(m: Option<&str>) -> String {
     match m.map(str::trim) {
         None | Some("") => "NULLABLE".into(),
         Some(m) => m.to_ascii_uppercase(),
@@ -207,7 +207,7 @@ fn type_with_params(f: &Field) -> String {
 }
 
 /// `STRING NULLABLE`, `STRUCT<zip STRING, city STRING> REPEATED`: a column's shape, for reports.
-pub fn describe_field(f: &Field) -> String {
+pub(crate) fn describe_field(f: &Field) -> String {
     format!("{} {}", describe_type(f), canonical_mode(f.mode.as_deref()))
 }
 
@@ -273,7 +273,7 @@ fn holds_every_value(from: &Field, from_ty: &str, to: &Field) -> bool {
 
 /// Compare two tables' schemas (and options when asked, and both sides have them). `a` is the
 /// proposed side, `b` the base.
-pub fn diff(a: &TableMeta, b: &TableMeta, opts: DiffOptions) -> Vec<Change> {
+pub(crate) fn diff(a: &TableMeta, b: &TableMeta, opts: DiffOptions) -> Vec<Change> {
     let mut changes = Vec::new();
     diff_fields(a.fields(), b.fields(), "", &mut changes);
     // A schema-only file has no table options to compare: comparing would invent changes.
@@ -695,14 +695,8 @@ fn diff_table_options(a: &TableMeta, b: &TableMeta, out: &mut Vec<Change>) {
     }
 }
 
-/// The most severe class among the changes.
-pub fn worst(changes: &[Change]) -> Option<Class> {
-    changes.iter().map(|c| c.class).max_by(Ord::cmp)
-}
-
-/// Counts per class, for summaries.
 /// Changes of `class` that are not accepted.
-pub fn count(changes: &[Change], class: Class) -> usize {
+pub(crate) fn count(changes: &[Change], class: Class) -> usize {
     changes
         .iter()
         .filter(|c| c.class == class && c.accepted.is_none())
@@ -711,13 +705,13 @@ pub fn count(changes: &[Change], class: Class) -> usize {
 
 /// An acknowledged change (a `.bqcheck.yml` accept entry), resolved to the pair's sides.
 #[derive(Debug, Clone, PartialEq)]
-pub struct AcceptRule {
-    pub pair: Pair,
+pub(crate) struct AcceptRule {
+    pub(crate) pair: Pair,
     /// The field path as reported (`address.zip`); compared case-insensitively, as BigQuery
     /// compares column names.
-    pub path: String,
-    pub kind: ChangeKind,
-    pub reason: String,
+    pub(crate) path: String,
+    pub(crate) kind: ChangeKind,
+    pub(crate) reason: String,
 }
 
 impl AcceptRule {
@@ -731,7 +725,7 @@ impl AcceptRule {
 
 /// Mark the changes of `pair` that a rule accepts (the first matching rule's reason), and set
 /// `used[i]` for every rule that matched something.
-pub fn accept(pair: &Pair, changes: &mut [Change], rules: &[AcceptRule], used: &mut [bool]) {
+pub(crate) fn accept(pair: &Pair, changes: &mut [Change], rules: &[AcceptRule], used: &mut [bool]) {
     for change in changes.iter_mut() {
         for (i, rule) in rules.iter().enumerate() {
             if rule.matches(pair, change) {
@@ -1246,7 +1240,7 @@ mod tests {
                 (ChangeKind::PrimaryKeyChanged, Class::Compatible),
             ]
         );
-        assert_eq!(worst(&c), Some(Class::Breaking));
+        assert_eq!(count(&c, Class::Breaking), 2);
         assert_eq!(count(&c, Class::Cosmetic), 2);
     }
 

@@ -18,56 +18,56 @@ use crate::warehouse::TableMeta;
 
 /// What the user asked for.
 #[derive(Debug, Clone, Default)]
-pub struct CompareOptions {
-    pub key: Option<Vec<String>>,
-    pub columns: Option<Vec<String>>,
-    pub exclude_columns: Vec<String>,
-    pub where_clause: Option<String>,
-    pub skip_stats: bool,
-    pub skip_samples: bool,
-    pub sample_size: u32,
+pub(crate) struct CompareOptions {
+    pub(crate) key: Option<Vec<String>>,
+    pub(crate) columns: Option<Vec<String>>,
+    pub(crate) exclude_columns: Vec<String>,
+    pub(crate) where_clause: Option<String>,
+    pub(crate) skip_stats: bool,
+    pub(crate) skip_samples: bool,
+    pub(crate) sample_size: u32,
     /// Absolute tolerance for FLOAT64 values in the row-level diff.
-    pub float_tolerance: Option<f64>,
+    pub(crate) float_tolerance: Option<f64>,
     /// Relative tolerance for numeric statistics.
-    pub tolerance: f64,
+    pub(crate) tolerance: f64,
 }
 
 /// One compared column (a leaf path, or a REPEATED column as a whole).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Column {
+pub(crate) struct Column {
     /// `address.zip`
-    pub path: String,
+    pub(crate) path: String,
     #[serde(skip)]
-    pub parts: Vec<String>,
+    pub(crate) parts: Vec<String>,
     /// Canonical type after any cast (e.g. `BIGNUMERIC` for INT64 vs NUMERIC).
     #[serde(rename = "type")]
-    pub col_type: String,
-    pub repeated: bool,
+    pub(crate) col_type: String,
+    pub(crate) repeated: bool,
     /// A cast applied on both sides so values compare equal across compatible types.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub cast: Option<String>,
+    pub(crate) cast: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct LeftOut {
-    pub column: String,
-    pub reason: String,
+pub(crate) struct LeftOut {
+    pub(crate) column: String,
+    pub(crate) reason: String,
 }
 
 /// Which columns are compared and on what key.
 #[derive(Debug, Clone, Serialize)]
-pub struct Plan {
-    pub columns: Vec<Column>,
-    pub left_out: Vec<LeftOut>,
+pub(crate) struct Plan {
+    pub(crate) columns: Vec<Column>,
+    pub(crate) left_out: Vec<LeftOut>,
     /// Indexes into `columns`.
     #[serde(skip)]
-    pub key: Vec<usize>,
+    pub(crate) key: Vec<usize>,
     /// `--key`, `primary key`, or `none`.
-    pub key_source: String,
+    pub(crate) key_source: String,
 }
 
 impl Plan {
-    pub fn key_names(&self) -> Vec<String> {
+    pub(crate) fn key_names(&self) -> Vec<String> {
         self.key
             .iter()
             .map(|&i| self.columns[i].path.clone())
@@ -101,7 +101,7 @@ fn common_type(a: &Leaf, b: &Leaf) -> Result<(String, Option<String>), String> {
 }
 
 /// Step 1: decide the compared columns and the key from both tables' metadata.
-pub fn plan(a: &TableMeta, b: &TableMeta, opts: &CompareOptions) -> Result<Plan, String> {
+pub(crate) fn plan(a: &TableMeta, b: &TableMeta, opts: &CompareOptions) -> Result<Plan, String> {
     let (mut la, mut lb) = (Vec::new(), Vec::new());
     leaves(a.fields(), &[], &mut la);
     leaves(b.fields(), &[], &mut lb);
@@ -256,7 +256,7 @@ fn plan_left_out_leaf<'a>(
 /// Reject predicates that could end the statement, hide the rest of it, or close the
 /// `WHERE (...)` they are wrapped in: outside string literals no `;`, comments or unbalanced
 /// parentheses; every quote closed.
-pub fn validate_where(pred: &str) -> Result<(), String> {
+pub(crate) fn validate_where(pred: &str) -> Result<(), String> {
     if pred.trim().is_empty() {
         return Err("--where is empty".into());
     }
@@ -352,7 +352,7 @@ fn key_struct(plan: &Plan) -> String {
 /// several queries per side (the first also carries the row count and the fingerprint), which
 /// keeps each query well inside BigQuery's limits on query text and complexity and its answer
 /// under 10,000 columns (a column has at most 9 aggregates).
-pub const STATS_COLUMNS_PER_QUERY: usize = 500;
+pub(crate) const STATS_COLUMNS_PER_QUERY: usize = 500;
 
 /// The hex digits of an MD5 (of 32) that the fingerprint sums, in parts of [`HASH_PART`].
 const HASH_PARTS: [usize; 3] = [1, 7, 13];
@@ -378,7 +378,7 @@ fn hash_sum(h: &str) -> String {
 /// Why the scans also fingerprint each column: only when no row diff will say which columns
 /// differ (the tables cannot be joined, `--skip-samples` skips the row diff, or there is no
 /// key, so the row diff compares whole rows).
-pub fn column_fingerprints_reason(
+pub(crate) fn column_fingerprints_reason(
     same_location: bool,
     plan: &Plan,
     opts: &CompareOptions,
@@ -461,7 +461,7 @@ fn column_stats(i: usize, c: &Column, fingerprint: bool) -> Vec<String> {
 /// statistics are cheap aggregates (counts, NULLs, NaN and ±Inf, min, max, sums, lengths,
 /// approximate distincts). `column_fingerprints` adds one hash per column and row: see
 /// [`column_fingerprints_reason`].
-pub fn scan_sql(
+pub(crate) fn scan_sql(
     table: &TableRef,
     plan: &Plan,
     opts: &CompareOptions,
@@ -506,7 +506,12 @@ pub fn scan_sql(
 
 /// Step 3 with a key: per-key FULL OUTER JOIN of both sides (duplicate keys counted, never
 /// joined), counts per kind and per column, and example rows.
-pub fn keyed_diff_sql(a: &TableRef, b: &TableRef, plan: &Plan, opts: &CompareOptions) -> String {
+pub(crate) fn keyed_diff_sql(
+    a: &TableRef,
+    b: &TableRef,
+    plan: &Plan,
+    opts: &CompareOptions,
+) -> String {
     let n = plan.columns.len();
     // Examples are the first rows by key value (id 7 before 1007) where the key can be
     // ordered; otherwise by the key's JSON text.
@@ -629,7 +634,12 @@ fn changed_flags(n: usize) -> String {
 }
 
 /// Step 3 without a key: multiset difference of whole rows (with multiplicity), both ways.
-pub fn multiset_diff_sql(a: &TableRef, b: &TableRef, plan: &Plan, opts: &CompareOptions) -> String {
+pub(crate) fn multiset_diff_sql(
+    a: &TableRef,
+    b: &TableRef,
+    plan: &Plan,
+    opts: &CompareOptions,
+) -> String {
     let w = opts.where_clause.as_deref();
     let mut sel = vec![
         "IFNULL(SUM(GREATEST(na - nb, 0)), 0) AS only_in_a".to_string(),
@@ -657,43 +667,43 @@ pub fn multiset_diff_sql(a: &TableRef, b: &TableRef, plan: &Plan, opts: &Compare
 
 /// Per-column statistics of one side.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct ColumnStats {
-    pub non_null: Option<i64>,
-    pub distinct: Option<i64>,
+pub(crate) struct ColumnStats {
+    pub(crate) non_null: Option<i64>,
+    pub(crate) distinct: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub min: Option<String>,
+    pub(crate) min: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub max: Option<String>,
+    pub(crate) max: Option<String>,
     /// FLOAT64 only: NaN values (not in min, max, sum or avg).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub nan_count: Option<i64>,
+    pub(crate) nan_count: Option<i64>,
     /// FLOAT64 only: +Inf and -Inf values (not in sum or avg).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub inf_count: Option<i64>,
+    pub(crate) inf_count: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub sum: Option<String>,
+    pub(crate) sum: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub avg: Option<String>,
+    pub(crate) avg: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub min_length: Option<i64>,
+    pub(crate) min_length: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub max_length: Option<i64>,
+    pub(crate) max_length: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub avg_length: Option<String>,
+    pub(crate) avg_length: Option<String>,
     #[serde(skip)]
-    pub fingerprint: Option<String>,
+    pub(crate) fingerprint: Option<String>,
 }
 
 /// The result of one side's scan.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct ScanResult {
-    pub row_count: i64,
-    pub fingerprint: Option<String>,
-    pub columns: Vec<ColumnStats>,
+pub(crate) struct ScanResult {
+    pub(crate) row_count: i64,
+    pub(crate) fingerprint: Option<String>,
+    pub(crate) columns: Vec<ColumnStats>,
 }
 
 /// Read step 2's answers for one side: one row per query, their columns merged.
-pub fn read_scan(rows: &[Row], plan: &Plan, with_stats: bool) -> ScanResult {
+pub(crate) fn read_scan(rows: &[Row], plan: &Plan, with_stats: bool) -> ScanResult {
     let mut row = Row::new();
     for r in rows {
         row.extend(r.clone());
@@ -748,16 +758,16 @@ fn close(a: &Option<String>, b: &Option<String>, rel: f64) -> bool {
 
 /// One column's statistics side by side.
 #[derive(Debug, Clone, Serialize)]
-pub struct ColumnComparison {
-    pub name: String,
-    pub a: ColumnStats,
-    pub b: ColumnStats,
-    pub differs: bool,
+pub(crate) struct ColumnComparison {
+    pub(crate) name: String,
+    pub(crate) a: ColumnStats,
+    pub(crate) b: ColumnStats,
+    pub(crate) differs: bool,
 }
 
 /// Compare step 2's per-column statistics. FLOAT64 sums and averages depend on summation
 /// order, so they always get at least a 1e-9 relative tolerance.
-pub fn compare_columns(
+pub(crate) fn compare_columns(
     plan: &Plan,
     a: &ScanResult,
     b: &ScanResult,
@@ -795,46 +805,46 @@ pub fn compare_columns(
 
 /// One differing column of a changed row.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ValueChange {
-    pub column: String,
-    pub a: Value,
-    pub b: Value,
+pub(crate) struct ValueChange {
+    pub(crate) column: String,
+    pub(crate) a: Value,
+    pub(crate) b: Value,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ChangedRow {
-    pub key: BTreeMap<String, Value>,
-    pub changes: Vec<ValueChange>,
+pub(crate) struct ChangedRow {
+    pub(crate) key: BTreeMap<String, Value>,
+    pub(crate) changes: Vec<ValueChange>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct Samples {
-    pub only_in_a: Vec<Value>,
-    pub only_in_b: Vec<Value>,
-    pub changed: Vec<ChangedRow>,
+pub(crate) struct Samples {
+    pub(crate) only_in_a: Vec<Value>,
+    pub(crate) only_in_b: Vec<Value>,
+    pub(crate) changed: Vec<ChangedRow>,
 }
 
 /// Step 3's result.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct RowDiff {
+pub(crate) struct RowDiff {
     /// Key columns, empty for a multiset comparison.
-    pub key: Vec<String>,
-    pub only_in_a: i64,
-    pub only_in_b: i64,
+    pub(crate) key: Vec<String>,
+    pub(crate) only_in_a: i64,
+    pub(crate) only_in_b: i64,
     /// Rows present on both sides (by key) whose values differ; always 0 without a key.
-    pub changed: i64,
-    pub changed_by_column: BTreeMap<String, i64>,
-    pub duplicate_keys_a: i64,
-    pub duplicate_keys_b: i64,
+    pub(crate) changed: i64,
+    pub(crate) changed_by_column: BTreeMap<String, i64>,
+    pub(crate) duplicate_keys_a: i64,
+    pub(crate) duplicate_keys_b: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub duplicate_rows_a: Option<i64>,
+    pub(crate) duplicate_rows_a: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub duplicate_rows_b: Option<i64>,
-    pub samples: Samples,
+    pub(crate) duplicate_rows_b: Option<i64>,
+    pub(crate) samples: Samples,
 }
 
 impl RowDiff {
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.only_in_a == 0
             && self.only_in_b == 0
             && self.changed == 0
@@ -902,7 +912,7 @@ fn value_order(a: Option<&Value>, b: Option<&Value>) -> std::cmp::Ordering {
 }
 
 /// Read step 3's single row (keyed).
-pub fn read_keyed_diff(row: &Row, plan: &Plan) -> RowDiff {
+pub(crate) fn read_keyed_diff(row: &Row, plan: &Plan) -> RowDiff {
     let mut changed_by_column = BTreeMap::new();
     for (i, c) in plan.columns.iter().enumerate() {
         let n = int(row, &format!("changed_c{i}")).unwrap_or(0);
@@ -995,7 +1005,7 @@ pub fn read_keyed_diff(row: &Row, plan: &Plan) -> RowDiff {
 }
 
 /// Read step 3's single row (multiset): samples carry their surplus count as `_count`.
-pub fn read_multiset_diff(row: &Row, plan: &Plan) -> RowDiff {
+pub(crate) fn read_multiset_diff(row: &Row, plan: &Plan) -> RowDiff {
     let rows = |k: &str| -> Vec<Value> {
         let mut v: Vec<Value> = strings(row, k)
             .iter()

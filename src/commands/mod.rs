@@ -55,7 +55,7 @@ use crate::report::{self, Batch, ExitStatus, Format};
 use crate::warehouse::{auth, AuthMode, Client, RetryPolicy};
 
 /// `--project`, then `GOOGLE_CLOUD_PROJECT`, `CLOUDSDK_CORE_PROJECT`, then the credentials'.
-pub fn default_project(common: &CommonArgs) -> Option<String> {
+pub(crate) fn default_project(common: &CommonArgs) -> Option<String> {
     let env = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
     common
         .project
@@ -73,7 +73,7 @@ pub fn default_project(common: &CommonArgs) -> Option<String> {
 
 /// [`default_project`], checked: it goes into request paths (`/projects/{id}/queries`),
 /// where `../x` would silently route elsewhere.
-pub fn checked_project(common: &CommonArgs) -> anyhow::Result<Option<String>> {
+pub(crate) fn checked_project(common: &CommonArgs) -> anyhow::Result<Option<String>> {
     match default_project(common) {
         Some(p) => match crate::model::check_project_id(&p) {
             Ok(()) => Ok(Some(p)),
@@ -93,7 +93,7 @@ fn api_url(common: &CommonArgs) -> Option<String> {
 }
 
 /// The BigQuery client for this run.
-pub fn client(common: &CommonArgs) -> anyhow::Result<Arc<Client>> {
+pub(crate) fn client(common: &CommonArgs) -> anyhow::Result<Arc<Client>> {
     let (url, auth) = match api_url(common) {
         Some(url) => {
             let auth = endpoint_auth(&url, common)?;
@@ -149,7 +149,7 @@ fn endpoint_auth(url: &str, common: &CommonArgs) -> anyhow::Result<AuthMode> {
 
 /// The run's on-disk result cache: `--cache-dir`, else the XDG cache directory; none with
 /// `--no-cache` or for a dry run (nothing runs, so nothing is worth keeping).
-pub fn result_store(common: &CommonArgs, dry_run: bool) -> crate::warehouse::cache::Store {
+pub(crate) fn result_store(common: &CommonArgs, dry_run: bool) -> crate::warehouse::cache::Store {
     use crate::warehouse::cache::{default_dir, ResultCache, Store};
     if common.no_cache || dry_run {
         return Store::new(None);
@@ -168,7 +168,7 @@ pub fn result_store(common: &CommonArgs, dry_run: bool) -> crate::warehouse::cac
 }
 
 /// After a batch: cancel the BigQuery jobs of items that timed out or were cancelled.
-pub async fn cancel_abandoned_jobs(client: Option<&Client>) {
+pub(crate) async fn cancel_abandoned_jobs(client: Option<&Client>) {
     if let Some(c) = client {
         let n = c.cancel_abandoned_jobs().await;
         if n > 0 {
@@ -181,7 +181,7 @@ pub async fn cancel_abandoned_jobs(client: Option<&Client>) {
 }
 
 /// Stdin's whole text when it is not a terminal (a pipe or a file), else `None`.
-pub fn stdin_text() -> anyhow::Result<Option<String>> {
+pub(crate) fn stdin_text() -> anyhow::Result<Option<String>> {
     let stdin = std::io::stdin();
     if stdin.is_terminal() {
         return Ok(None);
@@ -197,13 +197,13 @@ pub fn stdin_text() -> anyhow::Result<Option<String>> {
 /// Print the report on stdout in `--format` and write every `--report-*` file.
 /// The report on stdout comes first, so a report file that cannot be written never costs the
 /// user the results; then every file is attempted, and the first failure is returned.
-pub fn emit_reports(batch: &dyn Batch, common: &CommonArgs) -> anyhow::Result<()> {
+pub(crate) fn emit_reports(batch: &dyn Batch, common: &CommonArgs) -> anyhow::Result<()> {
     emit_reports_public(batch, common, false)
 }
 
 /// [`emit_reports`]; with `public`, the text on stdout leaves out example rows of table data
 /// (a public log: the GitHub Action's), which the report files keep.
-pub fn emit_reports_public(
+pub(crate) fn emit_reports_public(
     batch: &dyn Batch,
     common: &CommonArgs,
     public: bool,
@@ -241,7 +241,7 @@ pub fn emit_reports_public(
 /// Items (pairs or tables) beyond the arguments and files: stdin for the CLI, or the lines
 /// the GitHub Action was given in an input.
 #[derive(Debug, Clone)]
-pub enum Listed {
+pub(crate) enum Listed {
     /// Read stdin when no argument or file names any item (and stdin is not a terminal).
     Stdin,
     /// Lines from `origin` (e.g. ``input `pairs` ``), read in addition to arguments and files.
@@ -279,7 +279,7 @@ impl Finished {
 }
 
 /// Does listed text name anything (a line that is not blank or a comment)?
-pub fn names_any(listed: &Listed) -> bool {
+pub(crate) fn names_any(listed: &Listed) -> bool {
     match listed {
         Listed::Text { text, .. } => text.lines().any(|l| {
             let t = l.trim();
@@ -375,7 +375,7 @@ pub(crate) fn read_pairs(
 }
 
 /// `--parallel`, capped, with the original utilities' warning.
-pub fn parallelism(common: &CommonArgs) -> usize {
+pub(crate) fn parallelism(common: &CommonArgs) -> usize {
     let (parallel, warning) = crate::runner::effective_parallel(
         usize::from(common.parallel),
         common.max_parallel.map(usize::from),
@@ -387,7 +387,12 @@ pub fn parallelism(common: &CommonArgs) -> usize {
 }
 
 /// The progress display for `n` items, e.g. `Comparing 3 pairs`.
-pub fn progress(common: &CommonArgs, n: usize, verb: &str, noun: &str) -> crate::runner::Progress {
+pub(crate) fn progress(
+    common: &CommonArgs,
+    n: usize,
+    verb: &str,
+    noun: &str,
+) -> crate::runner::Progress {
     crate::runner::Progress::new(
         common.progress,
         n,

@@ -29,23 +29,23 @@ use crate::warehouse::query::{QueryOptions, Row};
 use crate::warehouse::{Client, Metadata, TableMeta};
 
 #[derive(Debug, Clone, Serialize)]
-pub struct PlannedQuery {
-    pub sql: String,
-    pub estimated_bytes: u64,
+pub(crate) struct PlannedQuery {
+    pub(crate) sql: String,
+    pub(crate) estimated_bytes: u64,
 }
 
 /// One table's profile.
 #[derive(Debug, Clone)]
-pub struct TableProfile {
-    pub metadata: Value,
-    pub row_count: i64,
-    pub columns: Vec<ColumnProfile>,
-    pub samples: Vec<Row>,
-    pub anomalies: Vec<Anomaly>,
-    pub notes: Vec<String>,
-    pub queries: u32,
-    pub bytes_processed: u64,
-    pub dry_run: Vec<PlannedQuery>,
+pub(crate) struct TableProfile {
+    pub(crate) metadata: Value,
+    pub(crate) row_count: i64,
+    pub(crate) columns: Vec<ColumnProfile>,
+    pub(crate) samples: Vec<Row>,
+    pub(crate) anomalies: Vec<Anomaly>,
+    pub(crate) notes: Vec<String>,
+    pub(crate) queries: u32,
+    pub(crate) bytes_processed: u64,
+    pub(crate) dry_run: Vec<PlannedQuery>,
 }
 
 /// How profile's results read, under its gate.
@@ -63,7 +63,7 @@ pub(crate) type ProfileBatch = Results<ProfileView>;
 type Baseline = HashMap<String, (i64, Vec<ColumnProfile>)>;
 
 /// Read a previous `--format json` output.
-pub fn load_baseline(path: &Path) -> anyhow::Result<Baseline> {
+pub(crate) fn load_baseline(path: &Path) -> anyhow::Result<Baseline> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read baseline {}", path.display()))?;
     let v: Value = serde_json::from_str(&text)

@@ -27,39 +27,39 @@ use crate::warehouse::{Client, Metadata, TableMeta, WarehouseError};
 
 /// A generated query and BigQuery's estimate (`--dry-run`).
 #[derive(Debug, Clone, Serialize)]
-pub struct PlannedQuery {
-    pub step: String,
-    pub sql: String,
-    pub estimated_bytes: u64,
+pub(crate) struct PlannedQuery {
+    pub(crate) step: String,
+    pub(crate) sql: String,
+    pub(crate) estimated_bytes: u64,
 }
 
 /// Jobs run for a pair.
 #[derive(Debug, Clone, Default, Serialize)]
-pub struct QueryStats {
+pub(crate) struct QueryStats {
     /// Jobs run in BigQuery.
-    pub count: u32,
-    pub bytes_processed: u64,
+    pub(crate) count: u32,
+    pub(crate) bytes_processed: u64,
     /// Results served from the on-disk cache instead (the tables were unchanged).
-    pub cached: u32,
+    pub(crate) cached: u32,
     /// What the cache did, for the report's notes.
     #[serde(skip)]
-    pub cache_notes: Vec<String>,
+    pub(crate) cache_notes: Vec<String>,
 }
 
 /// Everything learned about one pair.
 #[derive(Debug, Clone)]
-pub struct PairOutcome {
-    pub plan: Plan,
-    pub schema_changes: Vec<Change>,
-    pub row_count: Option<(i64, i64)>,
-    pub fingerprints_equal: Option<bool>,
-    pub columns: Vec<ColumnComparison>,
-    pub rows: Option<RowDiff>,
+pub(crate) struct PairOutcome {
+    pub(crate) plan: Plan,
+    pub(crate) schema_changes: Vec<Change>,
+    pub(crate) row_count: Option<(i64, i64)>,
+    pub(crate) fingerprints_equal: Option<bool>,
+    pub(crate) columns: Vec<ColumnComparison>,
+    pub(crate) rows: Option<RowDiff>,
     /// `None` for a dry run.
-    pub identical: Option<bool>,
-    pub notes: Vec<String>,
-    pub queries: QueryStats,
-    pub dry_run: Vec<PlannedQuery>,
+    pub(crate) identical: Option<bool>,
+    pub(crate) notes: Vec<String>,
+    pub(crate) queries: QueryStats,
+    pub(crate) dry_run: Vec<PlannedQuery>,
 }
 
 #[derive(Debug, Clone)]

@@ -10,20 +10,20 @@ use super::GithubError;
 use crate::report::{markdown, Batch, Totals};
 
 /// GitHub refuses a comment body above this many characters.
-pub const COMMENT_LIMIT: usize = 65_536;
+pub(crate) const COMMENT_LIMIT: usize = 65_536;
 
 /// Where the run-specific footer starts: what follows is ignored when deciding whether the
 /// comment changed, so a re-run with the same results makes no API call.
 const FOOTER_MARK: &str = "<!-- bqcheck:footer -->";
 
 /// The hidden marker that identifies our comment: `<!-- bqcheck:{command}:{tag} -->`.
-pub fn marker(command: &str, tag: &str) -> String {
+pub(crate) fn marker(command: &str, tag: &str) -> String {
     format!("<!-- bqcheck:{command}:{tag} -->")
 }
 
 /// The status line: `✅ bqcheck schema-diff: no differences`, `❌ … 1 breaking, 2 different`,
 /// `⚠️ … 1 failed`. What a check found is the check's to say (`Batch::status`).
-pub fn status_headline(command: &str, batch: &dyn Batch) -> String {
+pub(crate) fn status_headline(command: &str, batch: &dyn Batch) -> String {
     headline_of(
         command,
         &batch.totals(),
@@ -63,16 +63,16 @@ fn headline_of(
 }
 
 /// What goes around the report in the comment.
-pub struct BodyContext<'a> {
-    pub command: &'a str,
-    pub tag: &'a str,
-    pub run_url: Option<&'a str>,
-    pub sha: Option<&'a str>,
+pub(crate) struct BodyContext<'a> {
+    pub(crate) command: &'a str,
+    pub(crate) tag: &'a str,
+    pub(crate) run_url: Option<&'a str>,
+    pub(crate) sha: Option<&'a str>,
 }
 
 /// The comment: marker, status headline, the Markdown report (cut to fit GitHub's limit, with a
 /// link to the run for the rest), and a footer with version, commit and run link.
-pub fn body(batch: &dyn Batch, ctx: &BodyContext<'_>) -> String {
+pub(crate) fn body(batch: &dyn Batch, ctx: &BodyContext<'_>) -> String {
     let head = format!(
         "{}\n### {}\n\n",
         marker(ctx.command, ctx.tag),
@@ -102,7 +102,7 @@ pub fn body(batch: &dyn Batch, ctx: &BodyContext<'_>) -> String {
 }
 
 /// Do two bodies say the same, footer aside?
-pub fn same_content(a: &str, b: &str) -> bool {
+pub(crate) fn same_content(a: &str, b: &str) -> bool {
     let content = |s: &str| {
         s.split(FOOTER_MARK)
             .next()
@@ -114,18 +114,18 @@ pub fn same_content(a: &str, b: &str) -> bool {
 }
 
 /// Where to comment.
-pub struct Target<'a> {
+pub(crate) struct Target<'a> {
     /// `$GITHUB_API_URL`.
-    pub api_url: &'a str,
-    pub token: &'a str,
+    pub(crate) api_url: &'a str,
+    pub(crate) token: &'a str,
     /// `owner/repo`.
-    pub repository: &'a str,
-    pub number: u64,
+    pub(crate) repository: &'a str,
+    pub(crate) number: u64,
 }
 
 /// What was done.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Posted {
+pub(crate) enum Posted {
     Created(String),
     Updated(String),
     /// The comment already said this: no call was made.
@@ -133,7 +133,7 @@ pub enum Posted {
 }
 
 impl Posted {
-    pub fn url(&self) -> &str {
+    pub(crate) fn url(&self) -> &str {
         match self {
             Posted::Created(u) | Posted::Updated(u) | Posted::Unchanged(u) => u,
         }
@@ -158,7 +158,7 @@ struct Login {
 
 /// Who comments with the default `GITHUB_TOKEN` (an installation token, which cannot read
 /// `GET /user`).
-pub const ACTIONS_BOT: &str = "github-actions[bot]";
+pub(crate) const ACTIONS_BOT: &str = "github-actions[bot]";
 
 /// Is this comment ours to update? Written by the token's own identity, and starting with
 /// our marker: anyone can write the marker into a comment of theirs (a planted "✅ no
@@ -182,7 +182,11 @@ fn api_error(e: octocrab::Error) -> GithubError {
 
 /// Find the comment carrying `marker` on the pull request (every page of comments), then update
 /// it, or create one; no call when its content is already `body`.
-pub async fn upsert(target: &Target<'_>, marker: &str, body: &str) -> Result<Posted, GithubError> {
+pub(crate) async fn upsert(
+    target: &Target<'_>,
+    marker: &str,
+    body: &str,
+) -> Result<Posted, GithubError> {
     let octo = Octocrab::builder()
         .base_uri(target.api_url)
         .map_err(api_error)?

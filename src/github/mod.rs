@@ -1,7 +1,7 @@
 //! GitHub: the environment of an Actions step, its workflow commands and files
 //! ([`workflow`]), and the sticky pull-request comment ([`comment`]).
 
-pub mod comment;
+pub(crate) mod comment;
 pub mod workflow;
 
 use std::path::PathBuf;
@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use thiserror::Error;
 
 #[derive(Debug, Error)]
-pub enum GithubError {
+pub(crate) enum GithubError {
     #[error("cannot write {path}: {source}")]
     File {
         path: String,
@@ -29,34 +29,34 @@ pub enum GithubError {
 /// What GitHub Actions tells a step through its environment
 /// (<https://docs.github.com/actions/reference/variables-reference>).
 #[derive(Debug, Clone, Default)]
-pub struct ActionEnv {
+pub(crate) struct ActionEnv {
     /// `GITHUB_ACTIONS=true`: running in Actions.
-    pub in_actions: bool,
+    pub(crate) in_actions: bool,
     /// `GITHUB_OUTPUT`: the step-outputs file.
-    pub output: Option<PathBuf>,
+    pub(crate) output: Option<PathBuf>,
     /// `GITHUB_STEP_SUMMARY`: the job-summary file.
-    pub step_summary: Option<PathBuf>,
+    pub(crate) step_summary: Option<PathBuf>,
     /// `GITHUB_EVENT_NAME`, e.g. `pull_request`.
-    pub event_name: Option<String>,
+    pub(crate) event_name: Option<String>,
     /// `GITHUB_EVENT_PATH`: the webhook payload.
-    pub event_path: Option<PathBuf>,
+    pub(crate) event_path: Option<PathBuf>,
     /// `GITHUB_REPOSITORY`: `owner/repo`.
-    pub repository: Option<String>,
+    pub(crate) repository: Option<String>,
     /// `GITHUB_SERVER_URL` (default `https://github.com`).
-    pub server_url: String,
+    pub(crate) server_url: String,
     /// `GITHUB_API_URL` (default `https://api.github.com`; GitHub Enterprise sets its own).
-    pub api_url: String,
-    pub run_id: Option<String>,
-    pub sha: Option<String>,
+    pub(crate) api_url: String,
+    pub(crate) run_id: Option<String>,
+    pub(crate) sha: Option<String>,
 }
 
 impl ActionEnv {
-    pub fn from_env() -> ActionEnv {
+    pub(crate) fn from_env() -> ActionEnv {
         ActionEnv::from_lookup(|k| std::env::var(k).ok())
     }
 
     /// Built from any variable lookup (tests pass a map).
-    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> ActionEnv {
+    pub(crate) fn from_lookup(get: impl Fn(&str) -> Option<String>) -> ActionEnv {
         let var = |k: &str| get(k).filter(|v| !v.trim().is_empty());
         ActionEnv {
             in_actions: var("GITHUB_ACTIONS").is_some_and(|v| v == "true"),
@@ -77,7 +77,7 @@ impl ActionEnv {
     }
 
     /// `$GITHUB_SERVER_URL/$GITHUB_REPOSITORY/actions/runs/$GITHUB_RUN_ID`.
-    pub fn run_url(&self) -> Option<String> {
+    pub(crate) fn run_url(&self) -> Option<String> {
         Some(format!(
             "{}/{}/actions/runs/{}",
             self.server_url,
@@ -87,7 +87,7 @@ impl ActionEnv {
     }
 
     /// Is this a pull-request event (`pull_request` or `pull_request_target`)?
-    pub fn is_pull_request_event(&self) -> bool {
+    pub(crate) fn is_pull_request_event(&self) -> bool {
         matches!(
             self.event_name.as_deref(),
             Some("pull_request" | "pull_request_target")
@@ -95,7 +95,7 @@ impl ActionEnv {
     }
 
     /// The pull request's number, from the event payload of a pull-request event.
-    pub fn pull_request_number(&self) -> Result<Option<u64>, GithubError> {
+    pub(crate) fn pull_request_number(&self) -> Result<Option<u64>, GithubError> {
         if !self.is_pull_request_event() {
             return Ok(None);
         }

@@ -11,16 +11,16 @@ use super::GithubError;
 use crate::report::{Annotation, Level};
 
 /// GitHub shows at most this many annotations of each type per step.
-pub const MAX_ANNOTATIONS: usize = 10;
+pub(crate) const MAX_ANNOTATIONS: usize = 10;
 
 /// GitHub refuses a step summary above 1 MiB.
-pub const SUMMARY_LIMIT: usize = 1024 * 1024;
+pub(crate) const SUMMARY_LIMIT: usize = 1024 * 1024;
 
 /// Escape a workflow command's message.
 /// `::stop-commands::TOKEN` … `::TOKEN::`: while it is open the runner processes no workflow
 /// command, so printed data cannot add masks, annotations or stop the log. The token is random
 /// (128 bits), so no data can close the fence early.
-pub struct StopCommands {
+pub(crate) struct StopCommands {
     token: String,
 }
 
@@ -31,30 +31,30 @@ impl Default for StopCommands {
 }
 
 impl StopCommands {
-    pub fn new() -> StopCommands {
+    pub(crate) fn new() -> StopCommands {
         let bytes: [u8; 16] = rand::random();
         StopCommands {
             token: bytes.iter().map(|b| format!("{b:02x}")).collect(),
         }
     }
 
-    pub fn start(&self) -> String {
+    pub(crate) fn start(&self) -> String {
         format!("::stop-commands::{}", self.token)
     }
 
-    pub fn end(&self) -> String {
+    pub(crate) fn end(&self) -> String {
         format!("::{}::", self.token)
     }
 }
 
-pub fn escape_data(s: &str) -> String {
+pub(crate) fn escape_data(s: &str) -> String {
     s.replace('%', "%25")
         .replace('\r', "%0D")
         .replace('\n', "%0A")
 }
 
 /// Escape a workflow command's property value.
-pub fn escape_property(s: &str) -> String {
+pub(crate) fn escape_property(s: &str) -> String {
     escape_data(s).replace(':', "%3A").replace(',', "%2C")
 }
 
@@ -67,7 +67,7 @@ fn command_name(level: Level) -> &'static str {
 }
 
 /// `::error title=…::message`.
-pub fn annotation_line(a: &Annotation) -> String {
+pub(crate) fn annotation_line(a: &Annotation) -> String {
     format!(
         "::{} title={}::{}",
         command_name(a.level),
@@ -79,7 +79,7 @@ pub fn annotation_line(a: &Annotation) -> String {
 /// The lines to print for `all`: the `max` most severe (errors before warnings before
 /// notices; within a level, failures before breaking changes before differences; otherwise in
 /// input order), then one notice saying how many were left out.
-pub fn annotation_lines(mut all: Vec<Annotation>, max: usize) -> Vec<String> {
+pub(crate) fn annotation_lines(mut all: Vec<Annotation>, max: usize) -> Vec<String> {
     all.sort_by_key(|a| (a.level, a.rank));
     let left_out = all.len().saturating_sub(max);
     let mut lines: Vec<String> = all.iter().take(max).map(annotation_line).collect();
@@ -96,20 +96,20 @@ pub fn annotation_lines(mut all: Vec<Annotation>, max: usize) -> Vec<String> {
 }
 
 /// `::group::title`, to fold a long log section.
-pub fn group_start(title: &str) -> String {
+pub(crate) fn group_start(title: &str) -> String {
     format!("::group::{}", escape_data(title))
 }
 
-pub const GROUP_END: &str = "::endgroup::";
+pub(crate) const GROUP_END: &str = "::endgroup::";
 
 /// `::warning::message`, or `::error::message`.
-pub fn message_line(level: Level, message: &str) -> String {
+pub(crate) fn message_line(level: Level, message: &str) -> String {
     format!("::{}::{}", command_name(level), escape_data(message))
 }
 
 /// Append `name=value` pairs to the `$GITHUB_OUTPUT` file, in the multi-line form
 /// (`name<<DELIMITER`), with a random delimiter that no value contains.
-pub fn write_outputs(path: &Path, outputs: &[(&str, String)]) -> Result<(), GithubError> {
+pub(crate) fn write_outputs(path: &Path, outputs: &[(&str, String)]) -> Result<(), GithubError> {
     let mut text = String::new();
     for (name, value) in outputs {
         let delimiter = loop {
@@ -125,7 +125,7 @@ pub fn write_outputs(path: &Path, outputs: &[(&str, String)]) -> Result<(), Gith
 
 /// Append `markdown` to the job summary, cut (with a note) so the file stays under GitHub's
 /// 1 MiB limit.
-pub fn append_summary(path: &Path, markdown: &str) -> Result<(), GithubError> {
+pub(crate) fn append_summary(path: &Path, markdown: &str) -> Result<(), GithubError> {
     let existing = std::fs::metadata(path)
         .map(|m| m.len() as usize)
         .unwrap_or(0);
@@ -134,7 +134,7 @@ pub fn append_summary(path: &Path, markdown: &str) -> Result<(), GithubError> {
 }
 
 /// `markdown` if it fits in `room` bytes, else its head cut at a line boundary plus a note.
-pub fn fit_summary(markdown: &str, room: usize) -> String {
+pub(crate) fn fit_summary(markdown: &str, room: usize) -> String {
     const NOTE: &str =
         "\n\n> **Summary truncated** at GitHub's 1 MiB limit: the full report is in the reports.\n";
     if markdown.len() < room {

@@ -2,7 +2,7 @@
 
 use super::{Batch, Exporter, ReportError};
 
-pub struct Json;
+pub(crate) struct Json;
 
 impl Exporter for Json {
     fn render(&self, batch: &dyn Batch) -> Result<Vec<u8>, ReportError> {

@@ -6,7 +6,7 @@ use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
 use super::{Batch, Exporter, Outcome, ReportError};
 
-pub struct Junit;
+pub(crate) struct Junit;
 
 impl Exporter for Junit {
     fn render(&self, batch: &dyn Batch) -> Result<Vec<u8>, ReportError> {

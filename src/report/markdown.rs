@@ -4,7 +4,7 @@ use std::fmt::Write;
 
 use super::{Batch, Exporter, Outcome, ReportError};
 
-pub struct Markdown;
+pub(crate) struct Markdown;
 
 /// Make text safe inside a Markdown table cell: no HTML, no table break, and no @mention
 /// or image/link from a column description reaching a PR comment.
@@ -24,7 +24,7 @@ pub fn cell(s: &str) -> String {
 /// name with backticks cannot end the span and inject Markdown), padded when it starts or
 /// ends with one. Inside a code span entities are not decoded, so only `|` (a table cell's
 /// end) and line breaks are escaped.
-pub fn code(s: &str) -> String {
+pub(crate) fn code(s: &str) -> String {
     let text = s.replace('|', "\\|").replace(['\n', '\r'], " ");
     let mut longest = 0;
     let mut run = 0;
@@ -116,7 +116,7 @@ fn parts(batch: &dyn Batch) -> Parts {
 /// and summary always; then the item rows and the details blocks while they fit, in order;
 /// what is left out is counted in a closing note that ends with `overflow` (e.g. a link to
 /// the full report).
-pub fn render_bounded(batch: &dyn Batch, limit: usize, overflow: &str) -> String {
+pub(crate) fn render_bounded(batch: &dyn Batch, limit: usize, overflow: &str) -> String {
     let Parts {
         head,
         rows,

@@ -3,17 +3,17 @@
 //! Several formats can be written in one run.
 
 pub(crate) mod batch;
-pub mod json;
-pub mod junit;
+pub(crate) mod json;
+pub(crate) mod junit;
 pub mod markdown;
-pub mod text;
+pub(crate) mod text;
 
 use std::path::Path;
 
 use thiserror::Error;
 
 #[derive(Debug, Error)]
-pub enum ReportError {
+pub(crate) enum ReportError {
     #[error("cannot write report {path}: {error}")]
     Write {
         path: String,
@@ -29,7 +29,7 @@ pub enum ReportError {
 
 /// A run's exit status, as diff(1): trouble beats differences beats nothing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum ExitStatus {
+pub(crate) enum ExitStatus {
     /// Nothing to fail on.
     Clean = 0,
     /// Differences (or anomalies) that fail the gate under `--fail-on`.
@@ -39,7 +39,7 @@ pub enum ExitStatus {
 }
 
 impl ExitStatus {
-    pub fn code(self) -> u8 {
+    pub(crate) fn code(self) -> u8 {
         self as u8
     }
 }
@@ -52,7 +52,7 @@ impl From<ExitStatus> for std::process::ExitCode {
 
 /// How one item of a batch ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
+pub(crate) enum Outcome {
     /// Nothing to report (identical, or differences that `--fail-on` ignores).
     Pass,
     /// Differences that fail the gate.
@@ -63,24 +63,24 @@ pub enum Outcome {
 
 /// One item (pair or table), as every format sees it.
 #[derive(Debug, Clone)]
-pub struct Case {
+pub(crate) struct Case {
     /// `a ↔ b` or the table id.
-    pub name: String,
-    pub outcome: Outcome,
+    pub(crate) name: String,
+    pub(crate) outcome: Outcome,
     /// One line: `identical`, `3 changes (1 breaking)`, or the error.
-    pub headline: String,
+    pub(crate) headline: String,
     /// Detail lines for the text report (already indented by the check).
-    pub text: String,
+    pub(crate) text: String,
     /// The same for a public log (the action's): without example rows of table data. `None`:
     /// `text` holds none.
-    pub public_text: Option<String>,
+    pub(crate) public_text: Option<String>,
     /// Detail block for Markdown (empty if none).
-    pub markdown: String,
+    pub(crate) markdown: String,
 }
 
 impl Case {
     /// An item that could not be checked.
-    pub fn error(name: String, message: &str) -> Case {
+    pub(crate) fn error(name: String, message: &str) -> Case {
         Case {
             name,
             outcome: Outcome::Error,
@@ -94,35 +94,35 @@ impl Case {
 
 /// The batch summary: a title and counted lines, as the original utilities printed.
 #[derive(Debug, Clone)]
-pub struct Summary {
+pub(crate) struct Summary {
     /// `Batch Schema Diff Summary`.
-    pub title: String,
+    pub(crate) title: String,
     /// (`Total pairs`, 3), ...
-    pub counts: Vec<(String, usize)>,
+    pub(crate) counts: Vec<(String, usize)>,
     /// `Failed pairs:` / `Failed tables:`.
-    pub failed_heading: String,
+    pub(crate) failed_heading: String,
 }
 
 /// The counts a CI system wants as outputs (the GitHub Action's `total`, `identical`, ...).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Totals {
+pub(crate) struct Totals {
     /// Pairs or tables checked.
-    pub total: usize,
+    pub(crate) total: usize,
     /// Pairs that are identical; for profile, tables with no anomaly.
-    pub identical: usize,
+    pub(crate) identical: usize,
     /// Pairs that differ; for profile, tables with anomalies.
-    pub different: usize,
+    pub(crate) different: usize,
     /// Items that could not be checked.
-    pub failed: usize,
+    pub(crate) failed: usize,
     /// schema-diff: pairs with breaking changes.
-    pub breaking: usize,
+    pub(crate) breaking: usize,
     /// profile: anomalies found.
-    pub anomalies: usize,
+    pub(crate) anomalies: usize,
 }
 
 /// How loud a CI annotation is; ordered from most to least severe.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Level {
+pub(crate) enum Level {
     Error,
     Warning,
     Notice,
@@ -130,17 +130,17 @@ pub enum Level {
 
 /// One finding worth a CI annotation (GitHub's `::error title=…::…`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Annotation {
-    pub level: Level,
+pub(crate) struct Annotation {
+    pub(crate) level: Level,
     /// Within a level, lower is more severe: 0 an item that failed, 1 a breaking change,
     /// 2 a difference that fails the gate, 3 anything else.
-    pub rank: u8,
-    pub title: String,
-    pub message: String,
+    pub(crate) rank: u8,
+    pub(crate) title: String,
+    pub(crate) message: String,
 }
 
 /// A check's batch result, viewed by the exporters.
-pub trait Batch: Send + Sync {
+pub(crate) trait Batch: Send + Sync {
     /// The utility's name, e.g. `bq-schema-diff`.
     fn tool(&self) -> &'static str;
     /// A line shown above the items in text and Markdown reports, if any.
@@ -202,14 +202,14 @@ pub trait Batch: Send + Sync {
 }
 
 /// One output format.
-pub trait Exporter {
+pub(crate) trait Exporter {
     fn render(&self, batch: &dyn Batch) -> Result<Vec<u8>, ReportError>;
 }
 
 /// The formats, for `--format` and the `--report-*` flags.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Format {
+pub(crate) enum Format {
     Text,
     Json,
     Junit,
@@ -217,7 +217,7 @@ pub enum Format {
 }
 
 impl Format {
-    pub fn exporter(self) -> Box<dyn Exporter> {
+    pub(crate) fn exporter(self) -> Box<dyn Exporter> {
         match self {
             Format::Text => Box::new(text::Text),
             Format::Json => Box::new(json::Json),
@@ -230,16 +230,16 @@ impl Format {
 /// A report file a run can write: by a flag (`--report-json PATH`) on the command line, and
 /// into `report_dir` in the action.
 #[derive(Debug)]
-pub struct Target {
-    pub format: Format,
+pub(crate) struct Target {
+    pub(crate) format: Format,
     /// The flag's id, and the action's output naming the file: `report_json`.
-    pub flag: &'static str,
+    pub(crate) flag: &'static str,
     /// Its name in the action's `report_dir`.
-    pub action_file: &'static str,
+    pub(crate) action_file: &'static str,
 }
 
 /// Every report file, for the CLI's `--report-*` flags and the action alike.
-pub const TARGETS: &[Target] = &[
+pub(crate) const TARGETS: &[Target] = &[
     Target {
         format: Format::Json,
         flag: "report_json",
@@ -258,7 +258,11 @@ pub const TARGETS: &[Target] = &[
 ];
 
 /// Render `batch` in `format` and write it to `path`.
-pub fn write_file(batch: &dyn Batch, format: Format, path: &Path) -> Result<(), ReportError> {
+pub(crate) fn write_file(
+    batch: &dyn Batch,
+    format: Format,
+    path: &Path,
+) -> Result<(), ReportError> {
     let bytes = format.exporter().render(batch)?;
     std::fs::write(path, bytes).map_err(|error| ReportError::Write {
         path: path.display().to_string(),
@@ -267,19 +271,19 @@ pub fn write_file(batch: &dyn Batch, format: Format, path: &Path) -> Result<(), 
 }
 
 /// The tool block every JSON report carries.
-pub fn tool_json(name: &str) -> serde_json::Value {
+pub(crate) fn tool_json(name: &str) -> serde_json::Value {
     serde_json::json!({ "name": name, "version": env!("CARGO_PKG_VERSION") })
 }
 
 /// Version of the JSON report layout; bumped on incompatible changes.
-pub const SCHEMA_VERSION: u32 = 1;
+pub(crate) const SCHEMA_VERSION: u32 = 1;
 
 /// RFC 3339 UTC timestamp, seconds precision, as in the original reports.
 /// A value from table data, a schema or BigQuery, made safe to print on one line: every
 /// control character (newline, carriage return, ESC, ...) is shown escaped (`\n`, `\u{1b}`),
 /// so data can neither start a line of its own (a `::workflow-command::` in the Actions log)
 /// nor drive the terminal.
-pub fn one_line(s: &str) -> String {
+pub(crate) fn one_line(s: &str) -> String {
     if !s.chars().any(char::is_control) {
         return s.to_string();
     }
@@ -295,13 +299,13 @@ pub fn one_line(s: &str) -> String {
 }
 
 /// Text made of lines: every control character but the line breaks escaped.
-pub fn lines_only(s: &str) -> String {
+pub(crate) fn lines_only(s: &str) -> String {
     if !s.chars().any(|c| c.is_control() && c != '\n') {
         return s.to_string();
     }
     s.split('\n').map(one_line).collect::<Vec<_>>().join("\n")
 }
 
-pub fn timestamp_now() -> String {
+pub(crate) fn timestamp_now() -> String {
     chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }

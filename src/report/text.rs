@@ -4,7 +4,7 @@ use std::fmt::Write;
 
 use super::{lines_only, one_line, Batch, Exporter, Outcome, ReportError};
 
-pub struct Text;
+pub(crate) struct Text;
 
 const RULE: &str =
     "================================================================================";
@@ -17,7 +17,7 @@ impl Exporter for Text {
 
 /// The text report for a public log (the GitHub Action's): the same, without example rows of
 /// table data, which stay in the report files.
-pub fn render_public(batch: &dyn Batch) -> String {
+pub(crate) fn render_public(batch: &dyn Batch) -> String {
     render(batch, true)
 }
 

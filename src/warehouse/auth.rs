@@ -37,7 +37,7 @@ pub enum AuthError {
 
 /// Where a credential came from, for messages.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CredentialSource {
+pub(crate) enum CredentialSource {
     Flag(PathBuf),
     EnvVar(PathBuf),
     GcloudAdc(PathBuf),
@@ -60,12 +60,12 @@ impl std::fmt::Display for CredentialSource {
 /// The key file's location and kind, found without any network access. Its `Debug` shows
 /// neither the key nor any token in it.
 #[derive(Clone)]
-pub struct CredentialFile {
-    pub source: CredentialSource,
-    pub path: PathBuf,
-    pub kind: String,
+pub(crate) struct CredentialFile {
+    pub(crate) source: CredentialSource,
+    pub(crate) path: PathBuf,
+    pub(crate) kind: String,
     /// The project the credential names, if any (default project of last resort).
-    pub project: Option<String>,
+    pub(crate) project: Option<String>,
     json: Value,
 }
 
@@ -81,7 +81,7 @@ impl std::fmt::Debug for CredentialFile {
 }
 
 /// The path gcloud writes application-default credentials to.
-pub fn gcloud_adc_path() -> Option<PathBuf> {
+pub(crate) fn gcloud_adc_path() -> Option<PathBuf> {
     if let Some(dir) = std::env::var_os("CLOUDSDK_CONFIG") {
         return Some(PathBuf::from(dir).join("application_default_credentials.json"));
     }
@@ -140,7 +140,7 @@ fn read_credential(path: &Path, source: CredentialSource) -> Result<CredentialFi
 
 /// Find the credential file to use, without network access. `Ok(None)` means: fall back to the
 /// metadata server. `tried` collects what was looked at, for the final error message.
-pub fn find_credential_file(
+pub(crate) fn find_credential_file(
     flag: Option<&Path>,
     tried: &mut Vec<String>,
 ) -> Result<Option<CredentialFile>, AuthError> {
@@ -166,7 +166,7 @@ pub fn find_credential_file(
 }
 
 /// The project named by whatever credential would be used (no network).
-pub fn credential_project(flag: Option<&Path>) -> Option<String> {
+pub(crate) fn credential_project(flag: Option<&Path>) -> Option<String> {
     find_credential_file(flag, &mut Vec::new())
         .ok()
         .flatten()
@@ -176,7 +176,7 @@ pub fn credential_project(flag: Option<&Path>) -> Option<String> {
 /// Who the credentials that would be used are, for the result cache's key (no network, and
 /// nothing secret: a refresh token is represented by a hash of it). `anonymous` when no
 /// credentials are sent (an emulator).
-pub fn credential_identity(flag: Option<&Path>, sends_credentials: bool) -> String {
+pub(crate) fn credential_identity(flag: Option<&Path>, sends_credentials: bool) -> String {
     if !sends_credentials {
         return "anonymous".into();
     }
@@ -211,7 +211,7 @@ pub fn credential_identity(flag: Option<&Path>, sends_credentials: bool) -> Stri
 }
 
 /// A ready token source.
-pub struct TokenProvider {
+pub(crate) struct TokenProvider {
     auth: DefaultAuthenticator,
     source: CredentialSource,
     tried: Vec<String>,
@@ -227,7 +227,7 @@ impl std::fmt::Debug for TokenProvider {
 
 impl TokenProvider {
     /// Build the authenticator for the first available source.
-    pub async fn discover(flag: Option<&Path>) -> Result<TokenProvider, AuthError> {
+    pub(crate) async fn discover(flag: Option<&Path>) -> Result<TokenProvider, AuthError> {
         let mut tried = Vec::new();
         let timeout = Duration::from_secs(30);
         let Some(cred) = find_credential_file(flag, &mut tried)? else {
@@ -292,7 +292,7 @@ impl TokenProvider {
     }
 
     /// A bearer token for BigQuery.
-    pub async fn token(&self) -> Result<String, AuthError> {
+    pub(crate) async fn token(&self) -> Result<String, AuthError> {
         let fail = |message: String| {
             if self.source == CredentialSource::MetadataServer {
                 let mut tried = self.tried.clone();

@@ -35,13 +35,13 @@ const FORMAT: &str = "1";
 
 /// One table as read by a cached query: its id and the lastModifiedTime it had.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct TableVersion {
-    pub table: String,
-    pub last_modified: i64,
+pub(crate) struct TableVersion {
+    pub(crate) table: String,
+    pub(crate) last_modified: i64,
 }
 
 /// Why a table's results are never cached (None = cacheable). Phrased to follow "not cached: ".
-pub fn untrusted(meta: &TableMeta) -> Option<&'static str> {
+pub(crate) fn untrusted(meta: &TableMeta) -> Option<&'static str> {
     match meta.table_type.as_deref().unwrap_or("TABLE") {
         "TABLE" | "SNAPSHOT" | "CLONE" => {}
         "VIEW" => return Some("a view"),
@@ -59,7 +59,7 @@ pub fn untrusted(meta: &TableMeta) -> Option<&'static str> {
 }
 
 /// The version of `table` to key a cached result by, or why there is none.
-pub fn version(table: &TableRef, meta: &TableMeta) -> Result<TableVersion, &'static str> {
+pub(crate) fn version(table: &TableRef, meta: &TableMeta) -> Result<TableVersion, &'static str> {
     if let Some(reason) = untrusted(meta) {
         return Err(reason);
     }
@@ -73,7 +73,7 @@ pub fn version(table: &TableRef, meta: &TableMeta) -> Result<TableVersion, &'sta
 }
 
 /// `$XDG_CACHE_HOME/bqcheck`, else `$HOME/.cache/bqcheck`, else None.
-pub fn default_dir() -> Option<PathBuf> {
+pub(crate) fn default_dir() -> Option<PathBuf> {
     dir_from(
         std::env::var_os("XDG_CACHE_HOME").as_deref(),
         std::env::var_os("HOME").as_deref(),
@@ -93,7 +93,7 @@ fn dir_from(xdg: Option<&OsStr>, home: Option<&OsStr>) -> Option<PathBuf> {
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum CacheError {
+pub(crate) enum CacheError {
     #[error("cannot create cache directory {}: {source}", path.display())]
     CreateDir { path: PathBuf, source: io::Error },
     #[error("cannot write cache entry {}: {source}", path.display())]
@@ -102,11 +102,11 @@ pub enum CacheError {
 
 /// A cached result.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Hit {
-    pub rows: Vec<Map<String, Value>>,
-    pub bytes_processed: u64,
+pub(crate) struct Hit {
+    pub(crate) rows: Vec<Map<String, Value>>,
+    pub(crate) bytes_processed: u64,
     /// When it was stored, RFC 3339 UTC.
-    pub stored_at: String,
+    pub(crate) stored_at: String,
 }
 
 #[derive(Debug, PartialEq, Serialize, Deserialize)]
@@ -131,14 +131,14 @@ struct Entry {
     rows: Vec<Map<String, Value>>,
 }
 
-pub struct ResultCache {
+pub(crate) struct ResultCache {
     dir: PathBuf,
     endpoint: String,
     identity: String,
 }
 
 impl ResultCache {
-    pub fn new(dir: PathBuf, endpoint: &str, identity: &str) -> ResultCache {
+    pub(crate) fn new(dir: PathBuf, endpoint: &str, identity: &str) -> ResultCache {
         ResultCache {
             dir,
             endpoint: endpoint.to_string(),
@@ -146,7 +146,8 @@ impl ResultCache {
         }
     }
 
-    pub fn dir(&self) -> &Path {
+    #[cfg(test)]
+    pub(crate) fn dir(&self) -> &Path {
         &self.dir
     }
 
@@ -178,7 +179,7 @@ impl ResultCache {
     }
 
     /// The stored result of `sql` over exactly these table versions, if any.
-    pub fn get(&self, tables: &[TableVersion], sql: &str) -> Option<Hit> {
+    pub(crate) fn get(&self, tables: &[TableVersion], sql: &str) -> Option<Hit> {
         let key = self.key(tables, sql);
         let text = fs::read(self.path(&key)).ok()?;
         let entry: Entry = serde_json::from_slice(&text).ok()?;
@@ -193,7 +194,7 @@ impl ResultCache {
     }
 
     /// Store a result, replacing any entry (corrupt or not) under the same key.
-    pub fn put(
+    pub(crate) fn put(
         &self,
         tables: &[TableVersion],
         sql: &str,
@@ -267,7 +268,7 @@ fn private_dirs(root: &Path, leaf: &Path) -> io::Result<()> {
 
 /// How long a result whose query calls a clock function (`CURRENT_TIMESTAMP()` in the
 /// generated "future dates" check) is served: the table is unchanged, but "now" moved on.
-pub const CLOCK_MAX_AGE_SECS: i64 = 3600;
+pub(crate) const CLOCK_MAX_AGE_SECS: i64 = 3600;
 
 /// Functions whose value changes between runs over the same data. GoogleSQL lets the
 /// `CURRENT_*` ones go without parentheses, so whole words are matched.
@@ -283,7 +284,7 @@ const VOLATILE: [&str; 7] = [
 
 /// Does `text` name a clock or random function? Words are compared whole, so a column such
 /// as `current_balance` is not one (a false alarm would only cost a cache hit).
-pub fn calls_volatile(text: &str) -> bool {
+pub(crate) fn calls_volatile(text: &str) -> bool {
     text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
         .any(|word| VOLATILE.iter().any(|f| word.eq_ignore_ascii_case(f)))
 }
@@ -291,7 +292,7 @@ pub fn calls_volatile(text: &str) -> bool {
 /// Does a filter read something besides the tables it filters: a subquery (`IN (SELECT ...)`)
 /// or a persistent function (`dataset.fn(x)`)? Their changes do not move the filtered
 /// tables' `lastModifiedTime`, so such a result is never cached. (`SAFE.fn(x)` is a built-in.)
-pub fn reads_beyond_its_tables(text: &str) -> bool {
+pub(crate) fn reads_beyond_its_tables(text: &str) -> bool {
     let words_select = text
         .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
         .any(|w| w.eq_ignore_ascii_case("SELECT"));
@@ -338,7 +339,7 @@ pub fn reads_beyond_its_tables(text: &str) -> bool {
 
 /// Where a query's result came from.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Served {
+pub(crate) enum Served {
     /// Run in BigQuery (and stored, if it could be).
     Ran,
     /// From the cache: every table read is unchanged since `unchanged_since` (ms).
@@ -354,7 +355,7 @@ pub enum Served {
 
 impl Served {
     /// A line for the report, if there is something to say.
-    pub fn note(&self, what: &str) -> Option<String> {
+    pub(crate) fn note(&self, what: &str) -> Option<String> {
         match self {
             Served::Ran => None,
             Served::Cached {
@@ -375,13 +376,13 @@ impl Served {
 
 /// The run's cache: queries go through it. Disabled by `--no-cache`, for dry runs, and when
 /// there is no cache directory.
-pub struct Store {
+pub(crate) struct Store {
     cache: Option<ResultCache>,
     warned: std::sync::atomic::AtomicBool,
 }
 
 impl Store {
-    pub fn new(cache: Option<ResultCache>) -> Store {
+    pub(crate) fn new(cache: Option<ResultCache>) -> Store {
         Store {
             cache,
             warned: std::sync::atomic::AtomicBool::new(false),
@@ -390,7 +391,7 @@ impl Store {
 
     /// Run `sql` over `tables`, or serve its stored result when every table is unchanged.
     /// `filter` is the user's `--where` (a clock or random function in it: never cached).
-    pub async fn query(
+    pub(crate) async fn query(
         &self,
         client: &super::Client,
         project: &str,

@@ -17,7 +17,7 @@ use super::auth::{AuthError, TokenProvider};
 use super::model::TableMeta;
 use crate::model::TableRef;
 
-pub const DEFAULT_API_URL: &str = "https://bigquery.googleapis.com";
+pub(crate) const DEFAULT_API_URL: &str = "https://bigquery.googleapis.com";
 
 /// Everything that can go wrong talking to BigQuery. Cloneable so a cached failure can be
 /// handed to every pair that shares the table.
@@ -206,7 +206,7 @@ impl std::fmt::Debug for Client {
 }
 
 /// A URL as it may be shown or stored: without its `user:password@`.
-pub fn redact_url(url: &str) -> String {
+pub(crate) fn redact_url(url: &str) -> String {
     let (scheme, rest) = match url.split_once("://") {
         Some((s, r)) => (Some(s), r),
         None => (None, url),
@@ -262,7 +262,7 @@ fn is_this_machine(url: &str) -> bool {
 }
 
 /// Turn `--api-url` / `BIGQUERY_EMULATOR_HOST` into a base URL ending in `/bigquery/v2/`.
-pub fn api_base(api_url: &str) -> Result<Url, WarehouseError> {
+pub(crate) fn api_base(api_url: &str) -> Result<Url, WarehouseError> {
     let with_scheme = if api_url.contains("://") {
         api_url.to_string()
     } else {
@@ -313,7 +313,7 @@ impl Client {
     }
 
     /// Report retries on stderr (`--verbose`).
-    pub fn with_verbose(mut self, verbose: bool) -> Client {
+    pub(crate) fn with_verbose(mut self, verbose: bool) -> Client {
         self.verbose = verbose;
         self
     }
@@ -336,7 +336,7 @@ impl Client {
 
     /// `jobs.cancel` every job whose item was abandoned (timed out or cancelled by a signal):
     /// they would otherwise run, and bill, to the end. Returns how many were cancelled.
-    pub async fn cancel_abandoned_jobs(&self) -> usize {
+    pub(crate) async fn cancel_abandoned_jobs(&self) -> usize {
         let jobs: Vec<((String, String), Option<String>)> = match self.running.lock() {
             Ok(mut m) => m.drain().collect(),
             Err(_) => return 0,
@@ -400,7 +400,7 @@ impl Client {
 
     /// Get a token now (if this client uses Google auth), so a missing credential is reported
     /// once, before the batch, instead of once per item.
-    pub async fn check_auth(&self) -> Result<(), WarehouseError> {
+    pub(crate) async fn check_auth(&self) -> Result<(), WarehouseError> {
         self.bearer().await.map(|_| ())
     }
 
@@ -535,7 +535,7 @@ impl Client {
 }
 
 /// Map an error response (`{"error": {"code", "message", "errors": [{"reason"}]}}`) to an error.
-pub fn api_error(status: StatusCode, body: &str) -> WarehouseError {
+pub(crate) fn api_error(status: StatusCode, body: &str) -> WarehouseError {
     let v: Value = serde_json::from_str(body).unwrap_or(Value::Null);
     let err = v.get("error");
     let message = err
@@ -576,7 +576,7 @@ pub fn api_error(status: StatusCode, body: &str) -> WarehouseError {
 
 /// 429, 500, 502, 503, 504, `rateLimitExceeded`, `backendError` and network failures are
 /// transient; `notFound`, `invalid`, `accessDenied` and auth problems are not.
-pub fn is_retryable(e: &WarehouseError) -> bool {
+pub(crate) fn is_retryable(e: &WarehouseError) -> bool {
     match e {
         WarehouseError::Api { status, reason, .. } => {
             matches!(status, 429 | 500 | 502 | 503 | 504)

@@ -1,10 +1,10 @@
 //! Everything that talks to BigQuery (or reads a schema file in its place).
 
-pub mod auth;
-pub mod cache;
-pub mod client;
-pub mod model;
-pub mod query;
+pub(crate) mod auth;
+pub(crate) mod cache;
+pub(crate) mod client;
+pub(crate) mod model;
+pub(crate) mod query;
 pub mod schema_file;
 
 use std::collections::HashMap;
@@ -21,26 +21,22 @@ type Slot = Arc<OnceCell<Result<Arc<TableMeta>, WarehouseError>>>;
 
 /// Table metadata for a run: each distinct table is fetched once, however many pairs name it
 /// (unless caching is off), and concurrent requests for one table wait for the same fetch.
-pub struct Metadata {
+pub(crate) struct Metadata {
     client: Option<Arc<Client>>,
     cache: Option<Mutex<HashMap<TableRef, Slot>>>,
 }
 
 impl Metadata {
     /// `client` is `None` when every source is a schema file (no credentials needed).
-    pub fn new(client: Option<Arc<Client>>, cache: bool) -> Metadata {
+    pub(crate) fn new(client: Option<Arc<Client>>, cache: bool) -> Metadata {
         Metadata {
             client,
             cache: cache.then(|| Mutex::new(HashMap::new())),
         }
     }
 
-    pub fn client(&self) -> Option<&Arc<Client>> {
-        self.client.as_ref()
-    }
-
     /// The metadata of one side of a pair.
-    pub async fn get(&self, source: &Source) -> Result<Arc<TableMeta>, SourceFetchError> {
+    pub(crate) async fn get(&self, source: &Source) -> Result<Arc<TableMeta>, SourceFetchError> {
         match source {
             Source::SchemaFile(path) => schema_file::load(path)
                 .map(Arc::new)
@@ -69,7 +65,7 @@ impl Metadata {
 
 /// Why one side could not be read.
 #[derive(Debug, thiserror::Error, Clone)]
-pub enum SourceFetchError {
+pub(crate) enum SourceFetchError {
     #[error(transparent)]
     Warehouse(#[from] WarehouseError),
     #[error("{0}")]

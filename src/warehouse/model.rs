@@ -14,77 +14,77 @@ use serde_json::Value;
 pub struct Field {
     pub name: String,
     #[serde(rename = "type", default)]
-    pub field_type: String,
+    pub(crate) field_type: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mode: Option<String>,
+    pub(crate) mode: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub fields: Vec<Field>,
+    pub(crate) fields: Vec<Field>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
+    pub(crate) description: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub policy_tags: Option<PolicyTags>,
+    pub(crate) policy_tags: Option<PolicyTags>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub default_value_expression: Option<String>,
+    pub(crate) default_value_expression: Option<String>,
     /// int64 values arrive as JSON strings from the API and as numbers in hand-written files.
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
         with = "int_or_string"
     )]
-    pub max_length: Option<i64>,
+    pub(crate) max_length: Option<i64>,
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
         with = "int_or_string"
     )]
-    pub precision: Option<i64>,
+    pub(crate) precision: Option<i64>,
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
         with = "int_or_string"
     )]
-    pub scale: Option<i64>,
+    pub(crate) scale: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub collation: Option<String>,
+    pub(crate) collation: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub range_element_type: Option<RangeElementType>,
+    pub(crate) range_element_type: Option<RangeElementType>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PolicyTags {
+pub(crate) struct PolicyTags {
     #[serde(default)]
-    pub names: Vec<String>,
+    pub(crate) names: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RangeElementType {
+pub(crate) struct RangeElementType {
     #[serde(rename = "type", default)]
-    pub element_type: String,
+    pub(crate) element_type: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Schema {
+pub(crate) struct Schema {
     #[serde(default)]
-    pub fields: Vec<Field>,
+    pub(crate) fields: Vec<Field>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct TableConstraints {
+pub(crate) struct TableConstraints {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub primary_key: Option<PrimaryKey>,
+    pub(crate) primary_key: Option<PrimaryKey>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PrimaryKey {
+pub(crate) struct PrimaryKey {
     #[serde(default)]
-    pub columns: Vec<String>,
+    pub(crate) columns: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Clustering {
+pub(crate) struct Clustering {
     #[serde(default)]
-    pub fields: Vec<String>,
+    pub(crate) fields: Vec<String>,
 }
 
 /// The parts of a table resource the checks use. Unknown keys are ignored.
@@ -92,55 +92,55 @@ pub struct Clustering {
 #[serde(rename_all = "camelCase")]
 pub struct TableMeta {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub schema: Option<Schema>,
+    pub(crate) schema: Option<Schema>,
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
-    pub table_type: Option<String>,
+    pub(crate) table_type: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
+    pub(crate) description: Option<String>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub labels: BTreeMap<String, String>,
+    pub(crate) labels: BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub time_partitioning: Option<Value>,
+    pub(crate) time_partitioning: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub range_partitioning: Option<Value>,
+    pub(crate) range_partitioning: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub clustering: Option<Clustering>,
+    pub(crate) clustering: Option<Clustering>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub table_constraints: Option<TableConstraints>,
+    pub(crate) table_constraints: Option<TableConstraints>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub location: Option<String>,
+    pub(crate) location: Option<String>,
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
         with = "int_or_string"
     )]
-    pub num_rows: Option<i64>,
+    pub(crate) num_rows: Option<i64>,
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
         with = "int_or_string"
     )]
-    pub num_bytes: Option<i64>,
+    pub(crate) num_bytes: Option<i64>,
     /// Milliseconds since the epoch.
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
         with = "int_or_string"
     )]
-    pub creation_time: Option<i64>,
+    pub(crate) creation_time: Option<i64>,
     /// Milliseconds since the epoch.
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
         with = "int_or_string"
     )]
-    pub last_modified_time: Option<i64>,
+    pub(crate) last_modified_time: Option<i64>,
     /// BigQuery's `streamingBuffer` object: present while recently streamed rows are buffered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub streaming_buffer: Option<Value>,
+    pub(crate) streaming_buffer: Option<Value>,
     /// Set when this came from a schema-only file (a field list): it has no table options.
     #[serde(skip)]
-    pub schema_only: bool,
+    pub(crate) schema_only: bool,
 }
 
 impl TableMeta {
@@ -151,7 +151,7 @@ impl TableMeta {
             .unwrap_or(&[])
     }
 
-    pub fn primary_key(&self) -> Option<&[String]> {
+    pub(crate) fn primary_key(&self) -> Option<&[String]> {
         self.table_constraints
             .as_ref()
             .and_then(|c| c.primary_key.as_ref())
@@ -165,14 +165,14 @@ mod int_or_string {
     use serde::{de::Error, Deserialize, Deserializer, Serializer};
     use serde_json::Value;
 
-    pub fn serialize<S: Serializer>(v: &Option<i64>, s: S) -> Result<S::Ok, S::Error> {
+    pub(crate) fn serialize<S: Serializer>(v: &Option<i64>, s: S) -> Result<S::Ok, S::Error> {
         match v {
             Some(n) => s.serialize_str(&n.to_string()),
             None => s.serialize_none(),
         }
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
         match Option::<Value>::deserialize(d)? {
             None | Some(Value::Null) => Ok(None),
             Some(Value::Number(n)) => n

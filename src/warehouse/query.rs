@@ -15,23 +15,23 @@ use super::model::Field;
 
 /// How to run a query.
 #[derive(Debug, Clone, Default)]
-pub struct QueryOptions {
+pub(crate) struct QueryOptions {
     /// Where the tables live (`US`, `EU`, ...).
-    pub location: Option<String>,
+    pub(crate) location: Option<String>,
     /// `maximumBytesBilled`: BigQuery refuses the job rather than bill more.
-    pub max_bytes_billed: Option<u64>,
+    pub(crate) max_bytes_billed: Option<u64>,
     /// Value of the `bqcheck` job label, e.g. `table-compare`.
-    pub label: String,
+    pub(crate) label: String,
     /// Validate and estimate only (`dryRun: true`): nothing runs, nothing is billed.
-    pub dry_run: bool,
+    pub(crate) dry_run: bool,
 }
 
 /// A finished query: rows as JSON values keyed by column name.
 #[derive(Debug, Clone, Default)]
-pub struct QueryResult {
-    pub rows: Vec<Map<String, Value>>,
+pub(crate) struct QueryResult {
+    pub(crate) rows: Vec<Map<String, Value>>,
     /// `totalBytesProcessed` (for a dry run: the estimate).
-    pub bytes_processed: u64,
+    pub(crate) bytes_processed: u64,
 }
 
 fn decode(what: &str, message: impl Into<String>) -> WarehouseError {
@@ -115,7 +115,7 @@ fn typed_scalar(field_type: &str, v: &Value) -> Value {
 }
 
 /// Rows of a query response (`schema` + `rows[].f[].v`) as objects keyed by column name.
-pub fn parse_rows(resp: &Value) -> Result<Vec<Map<String, Value>>, WarehouseError> {
+pub(crate) fn parse_rows(resp: &Value) -> Result<Vec<Map<String, Value>>, WarehouseError> {
     let fields: Vec<Field> = match resp.get("schema").and_then(|s| s.get("fields")) {
         Some(f) => serde_json::from_value(f.clone())
             .map_err(|e| decode("query result schema", e.to_string()))?,
@@ -208,7 +208,7 @@ fn bytes(resp: &Value) -> u64 {
 
 impl Client {
     /// Run `sql` in `project` and return every row (all pages).
-    pub async fn query(
+    pub(crate) async fn query(
         &self,
         project: &str,
         sql: &str,
@@ -345,7 +345,7 @@ impl Client {
 
     /// `tabledata.list`: up to `max` rows of a table without running a query (free: no bytes
     /// billed). Views have no table data; query them instead.
-    pub async fn list_rows(
+    pub(crate) async fn list_rows(
         &self,
         t: &crate::model::TableRef,
         fields: &[Field],
@@ -407,10 +407,10 @@ impl Client {
 }
 
 /// Rows keyed by name, for lookups in tests and interpreters.
-pub type Row = Map<String, Value>;
+pub(crate) type Row = Map<String, Value>;
 
 /// A numeric or string cell as text (`"42"`, `"1.5"`), `None` for NULL.
-pub fn text(row: &Row, key: &str) -> Option<String> {
+pub(crate) fn text(row: &Row, key: &str) -> Option<String> {
     match row.get(key) {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) => Some(s.clone()),
@@ -419,7 +419,7 @@ pub fn text(row: &Row, key: &str) -> Option<String> {
 }
 
 /// An integer cell (BigQuery sends INT64 as a string).
-pub fn int(row: &Row, key: &str) -> Option<i64> {
+pub(crate) fn int(row: &Row, key: &str) -> Option<i64> {
     text(row, key).and_then(|s| {
         s.parse::<i64>()
             .ok()
@@ -428,7 +428,7 @@ pub fn int(row: &Row, key: &str) -> Option<i64> {
 }
 
 /// A string-array cell.
-pub fn strings(row: &Row, key: &str) -> Vec<String> {
+pub(crate) fn strings(row: &Row, key: &str) -> Vec<String> {
     row.get(key)
         .and_then(Value::as_array)
         .map(|a| {

@@ -31,7 +31,7 @@ pub enum SchemaFileError {
 }
 
 /// Read and parse a schema file.
-pub fn load(path: &Path) -> Result<TableMeta, SchemaFileError> {
+pub(crate) fn load(path: &Path) -> Result<TableMeta, SchemaFileError> {
     let text = std::fs::read_to_string(path).map_err(|source| SchemaFileError::Read {
         path: path.to_path_buf(),
         source,
@@ -93,14 +93,14 @@ pub fn parse(path: &Path, text: &str) -> Result<TableMeta, SchemaFileError> {
 }
 
 /// BigQuery allows at most this many columns in a table, nested fields included.
-pub const MAX_COLUMNS: usize = 10_000;
+pub(crate) const MAX_COLUMNS: usize = 10_000;
 
 fn count_fields(fields: &[Field]) -> usize {
     fields.iter().map(|f| 1 + count_fields(&f.fields)).sum()
 }
 
 /// BigQuery allows at most this many levels of nested RECORD types.
-pub const MAX_DEPTH: usize = 15;
+pub(crate) const MAX_DEPTH: usize = 15;
 
 /// Every field needs a name and a type; names are unique (case-insensitively) per level; no
 /// deeper than BigQuery allows.
