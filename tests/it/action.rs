@@ -2,7 +2,7 @@
 //! fake GitHub API (wiremock, with GitHub's documented request and response shapes) and, for
 //! the end-to-end test, the BigQuery emulator.
 
-mod common;
+use crate::support;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -71,7 +71,7 @@ impl Step {
             "base": {"ref": "main", "sha": BASE_SHA}}});
         std::fs::write(self.file("event.json"), event.to_string()).unwrap();
         let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin("bqcheck"));
-        c.env("XDG_CACHE_HOME", common::fresh_cache_home());
+        c.env("XDG_CACHE_HOME", support::fresh_cache_home());
         for (k, _) in std::env::vars() {
             if k.starts_with("INPUT_") || k.starts_with("GITHUB_") {
                 c.env_remove(k);
@@ -656,7 +656,7 @@ async fn end_to_end_table_compare_against_the_emulator() {
         .mount(&server)
         .await;
     let api = format!("http://{}", host.trim_start_matches("http://"));
-    let jobs = common::job_project("action-e2e");
+    let jobs = support::job_project("action-e2e");
     let step = Step::new(
         &server.uri(),
         &[

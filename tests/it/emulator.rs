@@ -6,8 +6,8 @@ use assert_cmd::Command;
 use serde_json::{json, Value};
 use std::path::Path;
 
-mod common;
-use common::Emu;
+use crate::support;
+use crate::support::Emu;
 
 const PROJECT: &str = "bqcheck-it";
 
@@ -21,7 +21,7 @@ fn bin(name: &str) -> Command {
     c.env_remove("GOOGLE_APPLICATION_CREDENTIALS")
         .env_remove("GOOGLE_CLOUD_PROJECT")
         .env_remove("CLOUDSDK_CORE_PROJECT")
-        .env("XDG_CACHE_HOME", common::fresh_cache_home())
+        .env("XDG_CACHE_HOME", support::fresh_cache_home())
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .timeout(std::time::Duration::from_secs(300));
     c
@@ -305,7 +305,7 @@ async fn schema_file_against_a_live_table_matches_the_offline_gate() {
 #[test]
 fn seed_examples_run_verbatim() {
     let _ = Emu::new(PROJECT);
-    let shell = common::Shell::new();
+    let shell = support::Shell::new();
     let sh = |script: &str| shell.run(script);
     let seeded = sh("bq-schema-diff project.dev.t1 project.prod.t1");
     assert_eq!(
@@ -398,7 +398,7 @@ jq -c '.comparisons[] | select(.identical == false) | .table_a' schema_diff.json
 #[test]
 fn seed_table_compare_examples_run_verbatim() {
     let _ = Emu::new(PROJECT);
-    let shell = common::Shell::new();
+    let shell = support::Shell::new();
     let sh = |script: &str| shell.run(script);
     let out = sh(r#"echo -e "staging.t1:prod.t1\nstaging.t2:prod.t2" | \
   bq-table-compare --parallel 2 --progress --skip-stats"#);

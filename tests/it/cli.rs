@@ -1,7 +1,7 @@
 //! CLI tests that need no emulator: schema files, input validation, and a fake BigQuery
 //! (wiremock) for request counting, retries and errors.
 
-mod common;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 
@@ -27,7 +27,7 @@ fn bin(name: &str) -> Command {
     ] {
         c.env_remove(k);
     }
-    c.env("XDG_CACHE_HOME", common::fresh_cache_home());
+    c.env("XDG_CACHE_HOME", support::fresh_cache_home());
     c.current_dir(repo(""));
     c
 }
@@ -113,7 +113,7 @@ fn fail_on_controls_exit_code() {
 #[tokio::test]
 async fn profile_validates_every_table_line_before_any_request() {
     let server = MockServer::start().await;
-    common::select_jobs(&server).await;
+    support::select_jobs(&server).await;
     Mock::given(method("GET"))
         .respond_with(ResponseTemplate::new(500))
         .expect(0)
@@ -143,7 +143,7 @@ async fn profile_validates_every_table_line_before_any_request() {
 #[tokio::test]
 async fn malformed_pairs_file_reports_every_line_before_any_request() {
     let server = MockServer::start().await;
-    common::select_jobs(&server).await;
+    support::select_jobs(&server).await;
     Mock::given(method("GET"))
         .respond_with(ResponseTemplate::new(200).set_body_json(table_body(json!([]))))
         .expect(0)
@@ -220,7 +220,7 @@ fn dataset_table_without_any_project_is_refused() {
 #[tokio::test]
 async fn each_table_is_fetched_once_unless_no_cache() {
     let server = MockServer::start().await;
-    common::select_jobs(&server).await;
+    support::select_jobs(&server).await;
     let base = "/bigquery/v2/projects/acme/datasets";
     Mock::given(method("GET"))
         .and(path(format!("{base}/prod/tables/shared")))
@@ -278,7 +278,7 @@ async fn each_table_is_fetched_once_unless_no_cache() {
 #[tokio::test]
 async fn emulator_host_env_is_used_without_auth_and_errors_keep_bigquerys_message() {
     let server = MockServer::start().await;
-    common::select_jobs(&server).await;
+    support::select_jobs(&server).await;
     Mock::given(method("GET"))
         .and(path("/bigquery/v2/projects/acme/datasets/dev/tables/gone"))
         .respond_with(ResponseTemplate::new(404).set_body_json(json!({
@@ -328,7 +328,7 @@ async fn transient_errors_are_retried() {
     use bqcheck::warehouse::{AuthMode, Client, RetryPolicy};
     use std::time::Duration;
     let server = MockServer::start().await;
-    common::select_jobs(&server).await;
+    support::select_jobs(&server).await;
     let t = TableRef {
         project: "acme".into(),
         dataset: "d".into(),
@@ -489,7 +489,7 @@ fn secrets_in_a_credentials_file_never_reach_output() {
 async fn table_compare_sets_cost_guards_polls_jobs_and_respects_locations() {
     use wiremock::Request;
     let server = MockServer::start().await;
-    common::select_jobs(&server).await;
+    support::select_jobs(&server).await;
     let meta = |loc: &str, rows: &str| json!({"schema": {"fields": [{"name": "id", "type": "INTEGER"}]}, "location": loc, "numRows": rows});
     Mock::given(method("GET"))
         .and(path("/bigquery/v2/projects/acme/datasets/us/tables/t"))
@@ -584,7 +584,7 @@ async fn table_compare_sets_cost_guards_polls_jobs_and_respects_locations() {
 #[tokio::test]
 async fn query_errors_are_reported_per_pair_whether_http_400_or_inside_a_200() {
     let server = MockServer::start().await;
-    common::select_jobs(&server).await;
+    support::select_jobs(&server).await;
     Mock::given(method("GET"))
         .respond_with(
             ResponseTemplate::new(200)

@@ -1,7 +1,6 @@
-//! Helpers for the tests that run against the local BigQuery emulator: they need
-//! `BIGQUERY_EMULATOR_HOST` (set by `scripts/test`) and fail, rather than skip, without it.
-
-#![allow(dead_code)]
+//! Helpers shared by the integration tests. [`Emu`] and the others that talk to the local
+//! BigQuery emulator need `BIGQUERY_EMULATOR_HOST` (set by `scripts/test`) and fail, rather
+//! than skip, without it.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 

@@ -2,16 +2,16 @@
 //! `scripts/test` starts it). These tables are small and hand-made for exact cases; realistic
 //! sizes and every type are in tests/realistic.rs.
 
-mod common;
+use crate::support;
 
 use assert_cmd::Command;
-use common::{job_project, Emu};
+use crate::support::{job_project, Emu};
 use serde_json::{json, Value};
 
 const PROJECT: &str = "bqcheck-tc";
 
 fn compare(job_project: &str, args: &[&str]) -> (i32, Value, String) {
-    common::run_json("bq-table-compare", job_project, args)
+    support::run_json("bq-table-compare", job_project, args)
 }
 
 fn users_schema() -> Value {
@@ -139,7 +139,7 @@ async fn keyed_diff_finds_added_removed_and_changed_rows() {
     // Text report: changed rows show only the differing columns as a → b.
     let out = Command::cargo_bin("bq-table-compare")
         .unwrap()
-        .env("XDG_CACHE_HOME", common::fresh_cache_home())
+        .env("XDG_CACHE_HOME", support::fresh_cache_home())
         .args([
             "--project",
             &job_project("jobs-text"),
@@ -296,7 +296,7 @@ async fn schema_differences_missing_tables_where_and_columns() {
     let pairs = format!("{a}:{b}\n{a}:{missing}\n{a}:{a}\n");
     let out = Command::cargo_bin("bq-table-compare")
         .unwrap()
-        .env("XDG_CACHE_HOME", common::fresh_cache_home())
+        .env("XDG_CACHE_HOME", support::fresh_cache_home())
         .args([
             "--project",
             &job_project("jobs-schema"),
@@ -357,7 +357,7 @@ async fn schema_differences_missing_tables_where_and_columns() {
 
     let out = Command::cargo_bin("bq-table-compare")
         .unwrap()
-        .env("XDG_CACHE_HOME", common::fresh_cache_home())
+        .env("XDG_CACHE_HOME", support::fresh_cache_home())
         .args(["--where", "1=1; DROP TABLE x", &a, &b])
         .output()
         .unwrap();
@@ -382,7 +382,7 @@ async fn dry_run_runs_no_job() {
     let jobs = &job_project("jobs-dry");
     let out = Command::cargo_bin("bq-table-compare")
         .unwrap()
-        .env("XDG_CACHE_HOME", common::fresh_cache_home())
+        .env("XDG_CACHE_HOME", support::fresh_cache_home())
         .args(["--project", jobs, "--dry-run", "--key", "id", &a, &b])
         .output()
         .unwrap();

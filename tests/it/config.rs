@@ -3,12 +3,12 @@
 //! accepted schema changes in every report, and errors with their line and column. Offline
 //! (schema files) except the table-compare and profile sections, which run on the emulator.
 
-mod common;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
-use common::{job_project, Emu};
+use crate::support::{job_project, Emu};
 use serde_json::{json, Value};
 
 fn examples() -> PathBuf {
@@ -44,7 +44,7 @@ fn bin(name: &str, dir: &Path) -> Command {
     ] {
         c.env_remove(k);
     }
-    c.env("XDG_CACHE_HOME", common::fresh_cache_home())
+    c.env("XDG_CACHE_HOME", support::fresh_cache_home())
         .current_dir(dir)
         .timeout(std::time::Duration::from_secs(120));
     c

@@ -1,15 +1,15 @@
 //! bq-profile against the local BigQuery emulator (`scripts/test` starts it).
 
-mod common;
+use crate::support;
 
 use assert_cmd::Command;
-use common::{job_project, Emu};
+use crate::support::{job_project, Emu};
 use serde_json::{json, Value};
 
 const PROJECT: &str = "bqcheck-pf";
 
 fn profile(job_project: &str, args: &[&str]) -> (i32, Value, String) {
-    common::run_json("bq-profile", job_project, args)
+    support::run_json("bq-profile", job_project, args)
 }
 
 fn col<'a>(p: &'a Value, name: &str) -> &'a Value {
@@ -268,7 +268,7 @@ async fn drift_against_a_baseline_a_view_and_a_missing_table() {
     let base = dir.path().join("baseline.json");
     let out = Command::cargo_bin("bq-profile")
         .unwrap()
-        .env("XDG_CACHE_HOME", common::fresh_cache_home())
+        .env("XDG_CACHE_HOME", support::fresh_cache_home())
         .args(["--project", &job_project("pf-base"), "--format", "json", &t])
         .output()
         .unwrap();
@@ -351,7 +351,7 @@ async fn drift_against_a_baseline_a_view_and_a_missing_table() {
 #[test]
 fn seed_profile_examples_and_the_data_quality_pipeline() {
     let _ = Emu::new(PROJECT);
-    let shell = common::Shell::new();
+    let shell = support::Shell::new();
     let sh = |script: &str| shell.run(script);
     let out = sh("bq-profile --parallel 4 --progress \\\n  project.analytics.events \\\n  project.analytics.sessions \\\n  project.prod.users \\\n  project.prod.t1");
     let text = String::from_utf8_lossy(&out.stdout);
@@ -468,7 +468,7 @@ async fn where_columns_and_dry_run() {
     let jobs = job_project("pf-dry");
     let out = Command::cargo_bin("bq-profile")
         .unwrap()
-        .env("XDG_CACHE_HOME", common::fresh_cache_home())
+        .env("XDG_CACHE_HOME", support::fresh_cache_home())
         .args(["--project", &jobs, "--dry-run", &t])
         .output()
         .unwrap();

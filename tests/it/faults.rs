@@ -2,7 +2,7 @@
 //! (partial report, jobs cancelled, 130 / 143), and transient errors retried visibly
 //! (--verbose). A fake BigQuery (wiremock) stands in for the real one.
 
-mod common;
+use crate::support;
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -20,7 +20,7 @@ fn bin(name: &str) -> Command {
     ] {
         c.env_remove(k);
     }
-    c.env("XDG_CACHE_HOME", common::fresh_cache_home());
+    c.env("XDG_CACHE_HOME", support::fresh_cache_home());
     c
 }
 
@@ -54,7 +54,7 @@ fn bq_error(status: u16, reason: &str, message: &str) -> ResponseTemplate {
 /// the others complete at once with equal counts and fingerprints.
 async fn fake_with_hanging_jobs() -> MockServer {
     let server = MockServer::start().await;
-    common::select_jobs(&server).await;
+    support::select_jobs(&server).await;
     Mock::given(method("GET"))
         .and(path_regex(r"/datasets/[^/]+/tables/[^/]+$"))
         .respond_with(ResponseTemplate::new(200).set_body_json(table_meta()))
@@ -256,7 +256,7 @@ async fn sigterm_exits_143() {
 #[tokio::test]
 async fn verbose_shows_each_retry_and_the_item_completes() {
     let server = MockServer::start().await;
-    common::select_jobs(&server).await;
+    support::select_jobs(&server).await;
     Mock::given(method("GET"))
         .respond_with(
             ResponseTemplate::new(503).set_body_json(json!({"error": {"code": 503,
@@ -328,7 +328,7 @@ impl wiremock::Respond for Storm {
 #[tokio::test]
 async fn retry_storms_on_every_endpoint_lose_no_item() {
     let server = MockServer::start().await;
-    common::select_jobs(&server).await;
+    support::select_jobs(&server).await;
     Mock::given(method("GET"))
         .and(path_regex(r"/tables/[^/]+$"))
         .respond_with(Storm {
@@ -406,7 +406,7 @@ async fn retry_storms_on_every_endpoint_lose_no_item() {
 #[tokio::test]
 async fn permanent_errors_are_not_retried_and_keep_bigquerys_message() {
     let server = MockServer::start().await;
-    common::select_jobs(&server).await;
+    support::select_jobs(&server).await;
     Mock::given(method("GET"))
         .and(path("/bigquery/v2/projects/acme/datasets/d/tables/missing"))
         .respond_with(bq_error(404, "notFound", "Not found: Table acme:d.missing"))
@@ -489,7 +489,7 @@ async fn permanent_errors_are_not_retried_and_keep_bigquerys_message() {
 #[tokio::test]
 async fn malformed_answers_are_clear_per_item_errors() {
     let server = MockServer::start().await;
-    common::select_jobs(&server).await;
+    support::select_jobs(&server).await;
     Mock::given(method("GET"))
         .and(path(
             "/bigquery/v2/projects/acme/datasets/d/tables/truncated",
@@ -611,7 +611,7 @@ async fn malformed_answers_are_clear_per_item_errors() {
 #[tokio::test]
 async fn every_generated_query_is_one_guarded_select() {
     let server = MockServer::start().await;
-    common::select_jobs(&server).await;
+    support::select_jobs(&server).await;
     Mock::given(method("GET"))
         .and(path_regex(r"/tables/[^/]+/data$"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"rows": []})))
@@ -769,7 +769,7 @@ async fn load_two_thousand_pairs_with_transient_failures() {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
     let server = MockServer::start().await;
-    common::select_jobs(&server).await;
+    support::select_jobs(&server).await;
     let spans = Arc::new(std::sync::Mutex::new(Vec::<(Instant, Duration)>::new()));
     let failures = Arc::new(AtomicUsize::new(0));
     let seen = Arc::new(std::sync::Mutex::new(
@@ -899,7 +899,7 @@ fn service_account_key(dir: &std::path::Path, server: &MockServer) -> std::path:
 /// A token endpoint and a BigQuery that log everything, for the credential-routing tests.
 async fn logging_endpoints() -> MockServer {
     let server = MockServer::start().await;
-    common::select_jobs(&server).await;
+    support::select_jobs(&server).await;
     Mock::given(method("POST"))
         .and(path("/token"))
         .respond_with(ResponseTemplate::new(200).set_body_json(
@@ -1015,7 +1015,7 @@ fn credentials_never_travel_over_plain_http() {
 async fn the_access_token_never_appears_in_any_output() {
     const TOKEN: &str = "ya29.FAKE-bqcheck-TOKEN-0123456789abcdef";
     let server = MockServer::start().await;
-    common::select_jobs(&server).await;
+    support::select_jobs(&server).await;
     Mock::given(method("POST"))
         .and(path("/token"))
         .respond_with(ResponseTemplate::new(200).set_body_json(

@@ -1,23 +1,23 @@
 //! Realistic data, the default test condition: tables of 20,000 rows with every BigQuery type
 //! and NULLs in every column, 300- and 1,000-column tables, and a partitioned, clustered
-//! table, all built inside the emulator (`tests/common/realistic.rs`). A 9-row fixture hid an
+//! table, all built inside the emulator (`tests/it/support/realistic.rs`). A 9-row fixture hid an
 //! overflow after ~20 rows, NaN failing a whole profile, and STRUCT names in `--columns`.
 
-mod common;
+use crate::support;
 
-use common::realistic::{self as fx, Diff, Side};
-use common::{job_project, Emu};
+use crate::support::realistic::{self as fx, Diff, Side};
+use crate::support::{job_project, Emu};
 use serde_json::{json, Value};
 
 const PROJECT: &str = "bqcheck-real";
 const ROWS: i64 = 20_000;
 
 fn compare(job_project: &str, args: &[&str]) -> (i32, Value, String) {
-    common::run_json("bq-table-compare", job_project, args)
+    support::run_json("bq-table-compare", job_project, args)
 }
 
 fn profile(job_project: &str, args: &[&str]) -> (i32, Value, String) {
-    common::run_json("bq-profile", job_project, args)
+    support::run_json("bq-profile", job_project, args)
 }
 
 /// `changed_by_column` as (column, rows) pairs.
@@ -399,7 +399,7 @@ async fn control_characters_in_table_data_are_printed_escaped() {
     let run = |bin: &str, args: &[&str]| {
         let out = assert_cmd::Command::cargo_bin(bin)
             .unwrap()
-            .env("XDG_CACHE_HOME", common::fresh_cache_home())
+            .env("XDG_CACHE_HOME", support::fresh_cache_home())
             .args(["--project", &job_project("ctl"), "--no-cache"])
             .args(args)
             .output()

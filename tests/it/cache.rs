@@ -4,13 +4,13 @@
 //! (wiremock), what the emulator cannot show: `lastModifiedTime` moving after an insert, and a
 //! streaming buffer.
 
-mod common;
+use crate::support;
 
 use std::path::Path;
 use std::process::Output;
 
 use assert_cmd::Command;
-use common::{job_project, Emu};
+use crate::support::{job_project, Emu};
 use serde_json::{json, Value};
 use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -332,7 +332,7 @@ async fn fake(meta: Value) -> MockServer {
 }
 
 async fn mount(server: &MockServer, meta: Value) {
-    common::select_jobs(server).await;
+    support::select_jobs(server).await;
     Mock::given(method("GET"))
         .and(path_regex(r"/datasets/[^/]+/tables/[^/]+$"))
         .respond_with(ResponseTemplate::new(200).set_body_json(meta))

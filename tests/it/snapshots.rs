@@ -1,5 +1,5 @@
 //! Snapshot tests of the report output: each binary's stdout in every `--format` (text,
-//! markdown, junit, json), compared with the files under `tests/snapshots/`. They pin the
+//! markdown, junit, json), compared with the files under `tests/it/snapshots/`. They pin the
 //! rendering exactly, so a rewrite of the report code can show that it changes nothing.
 //!
 //! Offline: schema files, and a fake BigQuery (wiremock) whose canned answers make a
@@ -7,9 +7,9 @@
 //! (timestamps, the version, ages in days) is redacted before the comparison.
 //!
 //! After an intended change of the output: `cargo insta review` (cargo-insta), or
-//! `INSTA_UPDATE=always cargo test --test snapshots` and review the diff of the `.snap` files.
+//! `INSTA_UPDATE=always cargo test --test it snapshots::` and review the diff of the `.snap` files.
 
-mod common;
+use crate::support;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -34,7 +34,7 @@ fn bin(name: &str) -> Command {
     ] {
         c.env_remove(k);
     }
-    c.env("XDG_CACHE_HOME", common::fresh_cache_home());
+    c.env("XDG_CACHE_HOME", support::fresh_cache_home());
     c.env("NO_COLOR", "1");
     c.current_dir(Path::new(env!("CARGO_MANIFEST_DIR")));
     c.timeout(std::time::Duration::from_secs(120));
@@ -125,7 +125,7 @@ struct Fake {
 impl Fake {
     async fn start() -> Fake {
         let server = MockServer::start().await;
-        common::select_jobs(&server).await;
+        support::select_jobs(&server).await;
         Fake { server }
     }
 
