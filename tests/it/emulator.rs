@@ -2,29 +2,15 @@
 //! everything with `scripts/test`). They need `BIGQUERY_EMULATOR_HOST`; without it they fail
 //! with a message saying how to start the emulator, rather than silently passing.
 
-use assert_cmd::Command;
 use serde_json::{json, Value};
-use std::path::Path;
 
-use crate::support;
-use crate::support::Emu;
+use crate::support::{self, emulator_bin as bin, Emu};
 
 const PROJECT: &str = "bqcheck-it";
 
 /// A table with a schema and no rows.
 async fn create(emu: &Emu, ds: &str, name: &str, fields: Value) {
     emu.table(ds, name, fields, json!({}), vec![]).await;
-}
-
-fn bin(name: &str) -> Command {
-    let mut c = Command::cargo_bin(name).unwrap();
-    c.env_remove("GOOGLE_APPLICATION_CREDENTIALS")
-        .env_remove("GOOGLE_CLOUD_PROJECT")
-        .env_remove("CLOUDSDK_CORE_PROJECT")
-        .env("XDG_CACHE_HOME", support::fresh_cache_home())
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .timeout(std::time::Duration::from_secs(300));
-    c
 }
 
 fn json_out(out: &std::process::Output) -> Value {
@@ -268,10 +254,8 @@ async fn schema_file_against_a_live_table_matches_the_offline_gate() {
     let emu = Emu::new(PROJECT);
     let prod = emu.dataset("prod").await;
     let fields: Value = serde_json::from_str(
-        &std::fs::read_to_string(
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/schemas/prod/users.json"),
-        )
-        .unwrap(),
+        &std::fs::read_to_string(support::repo_root().join("examples/schemas/prod/users.json"))
+            .unwrap(),
     )
     .unwrap();
     create(&emu, &prod, "users", fields).await;

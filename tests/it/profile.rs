@@ -1,10 +1,8 @@
 //! bq-profile against the local BigQuery emulator (`scripts/test` starts it).
 
-use crate::support;
-
-use assert_cmd::Command;
-use crate::support::{job_project, Emu};
 use serde_json::{json, Value};
+
+use crate::support::{self, emulator_bin, job_project, Emu};
 
 const PROJECT: &str = "bqcheck-pf";
 
@@ -266,9 +264,7 @@ async fn drift_against_a_baseline_a_view_and_a_missing_table() {
     let t = emu.table(&ds, "t", fields, json!({}), rows).await;
     let dir = tempfile::tempdir().unwrap();
     let base = dir.path().join("baseline.json");
-    let out = Command::cargo_bin("bq-profile")
-        .unwrap()
-        .env("XDG_CACHE_HOME", support::fresh_cache_home())
+    let out = emulator_bin("bq-profile")
         .args(["--project", &job_project("pf-base"), "--format", "json", &t])
         .output()
         .unwrap();
@@ -466,9 +462,7 @@ async fn where_columns_and_dry_run() {
     }
 
     let jobs = job_project("pf-dry");
-    let out = Command::cargo_bin("bq-profile")
-        .unwrap()
-        .env("XDG_CACHE_HOME", support::fresh_cache_home())
+    let out = emulator_bin("bq-profile")
         .args(["--project", &jobs, "--dry-run", &t])
         .output()
         .unwrap();

@@ -3,11 +3,10 @@
 //! table, all built inside the emulator (`tests/it/support/realistic.rs`). A 9-row fixture hid an
 //! overflow after ~20 rows, NaN failing a whole profile, and STRUCT names in `--columns`.
 
-use crate::support;
+use serde_json::{json, Value};
 
 use crate::support::realistic::{self as fx, Diff, Side};
-use crate::support::{job_project, Emu};
-use serde_json::{json, Value};
+use crate::support::{self, job_project, Emu};
 
 const PROJECT: &str = "bqcheck-real";
 const ROWS: i64 = 20_000;
@@ -397,9 +396,7 @@ async fn control_characters_in_table_data_are_printed_escaped() {
     ))
     .await;
     let run = |bin: &str, args: &[&str]| {
-        let out = assert_cmd::Command::cargo_bin(bin)
-            .unwrap()
-            .env("XDG_CACHE_HOME", support::fresh_cache_home())
+        let out = support::emulator_bin(bin)
             .args(["--project", &job_project("ctl"), "--no-cache"])
             .args(args)
             .output()

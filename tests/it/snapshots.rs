@@ -9,37 +9,11 @@
 //! After an intended change of the output: `cargo insta review` (cargo-insta), or
 //! `INSTA_UPDATE=always cargo test --test it snapshots::` and review the diff of the `.snap` files.
 
-use crate::support;
+use serde_json::{json, Value};
 
-use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
-
-use assert_cmd::Command;
-use serde_json::{json, Map, Value};
-use wiremock::matchers::{method, path, path_regex};
-use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+use crate::support::{bin, FakeBigQuery};
 
 const FORMATS: [&str; 4] = ["text", "markdown", "junit", "json"];
-
-/// A binary with a clean environment (no credentials, emulator or default project), run
-/// from the repository root with an empty result cache.
-fn bin(name: &str) -> Command {
-    let mut c = Command::cargo_bin(name).unwrap();
-    for k in [
-        "BIGQUERY_EMULATOR_HOST",
-        "GOOGLE_APPLICATION_CREDENTIALS",
-        "GOOGLE_CLOUD_PROJECT",
-        "CLOUDSDK_CORE_PROJECT",
-        "CLOUDSDK_CONFIG",
-    ] {
-        c.env_remove(k);
-    }
-    c.env("XDG_CACHE_HOME", support::fresh_cache_home());
-    c.env("NO_COLOR", "1");
-    c.current_dir(Path::new(env!("CARGO_MANIFEST_DIR")));
-    c.timeout(std::time::Duration::from_secs(120));
-    c
-}
 
 /// Run `name ARGS --format FORMAT` for each format and compare `exit: CODE` and stdout with
 /// the snapshot `{snapshot}_{format}`.
@@ -57,6 +31,7 @@ fn snapshot_formats(snapshot: &str, name: &str, args: &[&str]) {
         .collect();
     for format in FORMATS {
         let out = bin(name)
+            .env("NO_COLOR", "1")
             .args(args)
             .args(["--format", format])
             .output()
@@ -111,127 +86,6 @@ fn schema_diff_pairs_file() {
     );
 }
 
-/// A fake BigQuery answering with canned data: tables.get for the named tables (404 for
-/// any other), jobs.query with one row for each query, and tabledata.list.
-///
-/// A query's row holds every column of the canned answer whose marker (a table's
-/// `` `project.dataset.table` `` identifier, or a column alias such as `only_in_a`) the SQL
-/// contains; the first match wins. Every value is sent as BigQuery sends scalars (a string),
-/// an array as a REPEATED STRING.
-struct Fake {
-    server: MockServer,
-}
-
-impl Fake {
-    async fn start() -> Fake {
-        let server = MockServer::start().await;
-        support::select_jobs(&server).await;
-        Fake { server }
-    }
-
-    fn uri(&self) -> String {
-        self.server.uri()
-    }
-
-    /// tables.get of `project.dataset.table` answers `resource`.
-    async fn table(&self, id: &str, resource: Value) {
-        let parts: Vec<&str> = id.split('.').collect();
-        Mock::given(method("GET"))
-            .and(path(format!(
-                "/bigquery/v2/projects/{}/datasets/{}/tables/{}",
-                parts[0], parts[1], parts[2]
-            )))
-            .respond_with(ResponseTemplate::new(200).set_body_json(resource))
-            .mount(&self.server)
-            .await;
-    }
-
-    /// tabledata.list of `project.dataset.table` answers `rows` (cells as BigQuery sends them).
-    async fn rows(&self, id: &str, rows: Value) {
-        let parts: Vec<&str> = id.split('.').collect();
-        let n = rows.as_array().map_or(0, Vec::len);
-        Mock::given(method("GET"))
-            .and(path(format!(
-                "/bigquery/v2/projects/{}/datasets/{}/tables/{}/data",
-                parts[0], parts[1], parts[2]
-            )))
-            .respond_with(
-                ResponseTemplate::new(200)
-                    .set_body_json(json!({"totalRows": n.to_string(), "rows": rows})),
-            )
-            .mount(&self.server)
-            .await;
-    }
-
-    /// jobs.query in `project` answers from `answers`: (marker, columns).
-    async fn queries(&self, project: &str, answers: Vec<(String, Value)>) {
-        let jobs = AtomicUsize::new(0);
-        let project = project.to_string();
-        Mock::given(method("POST"))
-            .and(path(format!("/bigquery/v2/projects/{project}/queries")))
-            .respond_with(move |req: &Request| {
-                let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
-                let sql = body["query"].as_str().unwrap_or("");
-                let Some((_, cols)) = answers.iter().find(|(m, _)| sql.contains(m.as_str()))
-                else {
-                    return ResponseTemplate::new(400).set_body_json(json!({"error": {
-                        "code": 400, "message": format!("the fake has no answer for: {sql}"),
-                        "errors": [{"reason": "invalidQuery"}]}}));
-                };
-                let empty = Map::new();
-                let cols = cols.as_object().unwrap_or(&empty);
-                let fields: Vec<Value> = cols
-                    .iter()
-                    .map(|(k, v)| match v {
-                        Value::Array(_) => json!({"name": k, "type": "STRING", "mode": "REPEATED"}),
-                        _ => json!({"name": k, "type": "STRING"}),
-                    })
-                    .collect();
-                let cell = |v: &Value| match v {
-                    Value::Null => Value::Null,
-                    Value::String(s) => json!(s),
-                    other => json!(other.to_string()),
-                };
-                let cells: Vec<Value> = cols
-                    .values()
-                    .map(|v| match v {
-                        Value::Array(a) => {
-                            json!({"v": a.iter().map(|x| json!({"v": cell(x)})).collect::<Vec<_>>()})
-                        }
-                        v => json!({"v": cell(v)}),
-                    })
-                    .collect();
-                let n = jobs.fetch_add(1, Ordering::SeqCst);
-                ResponseTemplate::new(200).set_body_json(json!({
-                    "jobReference": {"projectId": project, "jobId": format!("job-{n}"), "location": "US"},
-                    "jobComplete": true,
-                    "totalBytesProcessed": "1000",
-                    "cacheHit": false,
-                    "schema": {"fields": fields},
-                    "rows": [{"f": cells}],
-                }))
-            })
-            .mount(&self.server)
-            .await;
-    }
-
-    /// Any other table: BigQuery's 404.
-    async fn not_found(&self) {
-        Mock::given(method("GET"))
-            .and(path_regex(r"/datasets/[^/]+/tables/[^/]+$"))
-            .respond_with(|req: &Request| {
-                let p: Vec<&str> = req.url.path().split('/').collect();
-                let (project, dataset, table) = (p[4], p[6], p[8]);
-                let message = format!("Not found: Table {project}:{dataset}.{table}");
-                ResponseTemplate::new(404).set_body_json(json!({"error": {"code": 404,
-                    "message": message, "status": "NOT_FOUND",
-                    "errors": [{"message": message, "domain": "global", "reason": "notFound"}]}}))
-            })
-            .mount(&self.server)
-            .await;
-    }
-}
-
 /// A table resource as tables.get sends it, last modified at a fixed time.
 fn table_resource(fields: Value, rows: &str) -> Value {
     json!({"kind": "bigquery#table", "type": "TABLE", "location": "US", "numRows": rows,
@@ -249,7 +103,7 @@ fn row(id: i64, name: &str, amount: &str) -> String {
 /// does not exist (the failed-items section).
 #[tokio::test]
 async fn table_compare_differing_identical_and_failed() {
-    let fake = Fake::start().await;
+    let fake = FakeBigQuery::start().await;
     let cols = json!([
         {"name": "id", "type": "INTEGER", "mode": "REQUIRED"},
         {"name": "name", "type": "STRING"},
@@ -267,7 +121,7 @@ async fn table_compare_differing_identical_and_failed() {
         .await;
     fake.table("acme.shop.users_b", table_resource(cols, "5"))
         .await;
-    fake.not_found().await;
+    fake.tables_not_found().await;
     let scan = |rows: i64, fingerprint: &str, max_name: &str, sum: &str, avg: &str| {
         json!({
             "row_count": rows, "fingerprint": fingerprint,
@@ -295,7 +149,7 @@ async fn table_compare_differing_identical_and_failed() {
             changed(2, row(2, "bob", "3"), row(2, "bobby", "3"), "010"),
         ],
     });
-    fake.queries(
+    fake.answer_queries(
         "billing",
         vec![
             ("only_in_a".into(), diff),
@@ -340,7 +194,7 @@ async fn table_compare_differing_identical_and_failed() {
 /// stale table), with sample rows, next to one that does not exist.
 #[tokio::test]
 async fn profile_with_anomalies_and_a_failed_table() {
-    let fake = Fake::start().await;
+    let fake = FakeBigQuery::start().await;
     let mut events = table_resource(
         json!([
             {"name": "id", "type": "INTEGER"},
@@ -353,8 +207,8 @@ async fn profile_with_anomalies_and_a_failed_table() {
     // Modified long ago: stale. Days are redacted, the date is fixed.
     events["lastModifiedTime"] = json!("1577836800000");
     fake.table("acme.shop.events", events).await;
-    fake.not_found().await;
-    fake.rows(
+    fake.tables_not_found().await;
+    fake.table_rows(
         "acme.shop.events",
         json!([
             {"f": [{"v": "1"}, {"v": "Oslo"}, {"v": "10.5"}, {"v": "1.7041032E9"}]},
@@ -379,7 +233,7 @@ async fn profile_with_anomalies_and_a_failed_table() {
         "c3_min": "\"2024-01-01T10:00:00Z\"", "c3_max": "\"2100-01-01T00:00:00Z\"",
         "c3_future": 1, "c3_before_1970": 0,
     });
-    fake.queries("billing", vec![("`acme.shop.events`".into(), profile)])
+    fake.answer_queries("billing", vec![("`acme.shop.events`".into(), profile)])
         .await;
     snapshot_formats(
         "profile_anomalies",

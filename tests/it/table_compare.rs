@@ -2,11 +2,9 @@
 //! `scripts/test` starts it). These tables are small and hand-made for exact cases; realistic
 //! sizes and every type are in tests/realistic.rs.
 
-use crate::support;
-
-use assert_cmd::Command;
-use crate::support::{job_project, Emu};
 use serde_json::{json, Value};
+
+use crate::support::{self, emulator_bin, job_project, Emu};
 
 const PROJECT: &str = "bqcheck-tc";
 
@@ -137,9 +135,7 @@ async fn keyed_diff_finds_added_removed_and_changed_rows() {
     assert_eq!(emu.jobs(jobs).await, 3);
 
     // Text report: changed rows show only the differing columns as a → b.
-    let out = Command::cargo_bin("bq-table-compare")
-        .unwrap()
-        .env("XDG_CACHE_HOME", support::fresh_cache_home())
+    let out = emulator_bin("bq-table-compare")
         .args([
             "--project",
             &job_project("jobs-text"),
@@ -294,9 +290,7 @@ async fn schema_differences_missing_tables_where_and_columns() {
     let b = emu.table(&ds, "b", schema_b, json!({}), rows_b).await;
     let missing = format!("{PROJECT}.{ds}.nope");
     let pairs = format!("{a}:{b}\n{a}:{missing}\n{a}:{a}\n");
-    let out = Command::cargo_bin("bq-table-compare")
-        .unwrap()
-        .env("XDG_CACHE_HOME", support::fresh_cache_home())
+    let out = emulator_bin("bq-table-compare")
         .args([
             "--project",
             &job_project("jobs-schema"),
@@ -355,9 +349,7 @@ async fn schema_differences_missing_tables_where_and_columns() {
     assert_eq!(compared, vec!["id", "name"]);
     assert_eq!(c["identical"], true);
 
-    let out = Command::cargo_bin("bq-table-compare")
-        .unwrap()
-        .env("XDG_CACHE_HOME", support::fresh_cache_home())
+    let out = emulator_bin("bq-table-compare")
         .args(["--where", "1=1; DROP TABLE x", &a, &b])
         .output()
         .unwrap();
@@ -380,9 +372,7 @@ async fn dry_run_runs_no_job() {
         .await;
     let b = emu.table(&ds, "b", users_schema(), json!({}), vec![]).await;
     let jobs = &job_project("jobs-dry");
-    let out = Command::cargo_bin("bq-table-compare")
-        .unwrap()
-        .env("XDG_CACHE_HOME", support::fresh_cache_home())
+    let out = emulator_bin("bq-table-compare")
         .args(["--project", jobs, "--dry-run", "--key", "id", &a, &b])
         .output()
         .unwrap();
