@@ -588,6 +588,10 @@ fn bad_inputs_are_reported_as_errors_with_outputs_written() {
 /// The whole action against the emulator: table-compare of seeded tables, comment on the fake
 /// GitHub.
 #[tokio::test]
+#[cfg_attr(
+    not(feature = "emulator-tests"),
+    ignore = "needs the BigQuery emulator: run scripts/test"
+)]
 async fn end_to_end_table_compare_against_the_emulator() {
     let host = support::emulator_host();
     let server = FakeGithub::start().await;

@@ -61,6 +61,10 @@ fn notes(c: &Value) -> Vec<String> {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(feature = "emulator-tests"),
+    ignore = "needs the BigQuery emulator: run scripts/test"
+)]
 async fn an_unchanged_table_is_not_scanned_again() {
     let emu = Emu::new(PROJECT);
     let ds = emu.dataset("hit").await;
@@ -186,6 +190,10 @@ async fn an_unchanged_table_is_not_scanned_again() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(feature = "emulator-tests"),
+    ignore = "needs the BigQuery emulator: run scripts/test"
+)]
 async fn a_filter_that_reads_another_table_is_never_cached() {
     let emu = Emu::new(PROJECT);
     let ds = emu.dataset("sub").await;
@@ -222,6 +230,10 @@ async fn a_filter_that_reads_another_table_is_never_cached() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(feature = "emulator-tests"),
+    ignore = "needs the BigQuery emulator: run scripts/test"
+)]
 async fn a_rebuilt_table_is_scanned_again() {
     let emu = Emu::new(PROJECT);
     let ds = emu.dataset("rebuilt").await;
@@ -252,6 +264,10 @@ async fn a_rebuilt_table_is_scanned_again() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(feature = "emulator-tests"),
+    ignore = "needs the BigQuery emulator: run scripts/test"
+)]
 async fn corrupt_or_unwritable_caches_are_never_fatal() {
     let emu = Emu::new(PROJECT);
     let ds = emu.dataset("corrupt").await;

@@ -331,6 +331,10 @@ fn a_bad_file_is_refused_with_its_line_and_column_before_anything_runs() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(feature = "emulator-tests"),
+    ignore = "needs the BigQuery emulator: run scripts/test"
+)]
 async fn table_compare_pairs_carry_their_key_and_filter_and_profile_its_thresholds() {
     let emu = Emu::new("bqcheck-config");
     let ds = emu.dataset("cfg").await;

@@ -1,5 +1,6 @@
 //! Integration tests against the local BigQuery emulator (`scripts/emulator start`, or run
-//! everything with `scripts/test`). They need `BIGQUERY_EMULATOR_HOST`; without it they fail
+//! everything with `scripts/test`). Without the `emulator-tests` feature they are ignored,
+//! with the reason; with it they need `BIGQUERY_EMULATOR_HOST`, and without that they fail
 //! with a message saying how to start the emulator, rather than silently passing.
 
 use serde_json::{json, Value};
@@ -44,6 +45,10 @@ fn triple(p: &str, k: &str, c: &str) -> (String, String, String) {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(feature = "emulator-tests"),
+    ignore = "needs the BigQuery emulator: run scripts/test"
+)]
 async fn nested_schemas_and_legacy_type_names() {
     let emu = Emu::new(PROJECT);
     let dev = emu.dataset("dev").await;
@@ -118,6 +123,10 @@ async fn nested_schemas_and_legacy_type_names() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(feature = "emulator-tests"),
+    ignore = "needs the BigQuery emulator: run scripts/test"
+)]
 async fn identical_schemas_in_legacy_and_standard_names_exit_0() {
     let emu = Emu::new(PROJECT);
     let a = emu.dataset("a").await;
@@ -143,6 +152,10 @@ async fn identical_schemas_in_legacy_and_standard_names_exit_0() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(feature = "emulator-tests"),
+    ignore = "needs the BigQuery emulator: run scripts/test"
+)]
 async fn a_missing_table_fails_alone_and_the_rest_are_compared() {
     let emu = Emu::new(PROJECT);
     let dev = emu.dataset("dev").await;
@@ -189,6 +202,10 @@ async fn a_missing_table_fails_alone_and_the_rest_are_compared() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(feature = "emulator-tests"),
+    ignore = "needs the BigQuery emulator: run scripts/test"
+)]
 async fn fifty_pair_batch() {
     let emu = Emu::new(PROJECT);
     let dev = emu.dataset("dev").await;
@@ -250,6 +267,10 @@ async fn fifty_pair_batch() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(feature = "emulator-tests"),
+    ignore = "needs the BigQuery emulator: run scripts/test"
+)]
 async fn schema_file_against_a_live_table_matches_the_offline_gate() {
     let emu = Emu::new(PROJECT);
     let prod = emu.dataset("prod").await;
@@ -287,6 +308,10 @@ async fn schema_file_against_a_live_table_matches_the_offline_gate() {
 /// The seed's documented examples, run verbatim through a shell against the demo data that
 /// `scripts/emulator seed` loads (project `project`, datasets dev/prod).
 #[test]
+#[cfg_attr(
+    not(feature = "emulator-tests"),
+    ignore = "needs the BigQuery emulator: run scripts/test"
+)]
 fn seed_examples_run_verbatim() {
     let _ = Emu::new(PROJECT);
     let shell = support::Shell::new();
@@ -380,6 +405,10 @@ jq -c '.comparisons[] | select(.identical == false) | .table_a' schema_diff.json
 /// The seed's bq-table-compare examples, verbatim, against the demo data: staging.t1 has one
 /// row more than prod.t1 (4 vs 3), staging.t2 one more than prod.t2 (3 vs 2).
 #[test]
+#[cfg_attr(
+    not(feature = "emulator-tests"),
+    ignore = "needs the BigQuery emulator: run scripts/test"
+)]
 fn seed_table_compare_examples_run_verbatim() {
     let _ = Emu::new(PROJECT);
     let shell = support::Shell::new();

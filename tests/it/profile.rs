@@ -37,6 +37,10 @@ fn r(rule: &str, column: &str, severity: &str) -> (String, String, String) {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(feature = "emulator-tests"),
+    ignore = "needs the BigQuery emulator: run scripts/test"
+)]
 async fn known_metrics_nested_repeated_one_query_per_table() {
     let emu = Emu::new(PROJECT);
     let ds = emu.dataset("pf").await;
@@ -146,6 +150,10 @@ async fn known_metrics_nested_repeated_one_query_per_table() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(feature = "emulator-tests"),
+    ignore = "needs the BigQuery emulator: run scripts/test"
+)]
 async fn every_anomaly_rule_fires_on_a_bad_table_and_none_on_a_clean_one() {
     let emu = Emu::new(PROJECT);
     let ds = emu.dataset("pf").await;
@@ -254,6 +262,10 @@ async fn every_anomaly_rule_fires_on_a_bad_table_and_none_on_a_clean_one() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(feature = "emulator-tests"),
+    ignore = "needs the BigQuery emulator: run scripts/test"
+)]
 async fn drift_against_a_baseline_a_view_and_a_missing_table() {
     let emu = Emu::new(PROJECT);
     let ds = emu.dataset("pf").await;
@@ -345,6 +357,10 @@ async fn drift_against_a_baseline_a_view_and_a_missing_table() {
 }
 
 #[test]
+#[cfg_attr(
+    not(feature = "emulator-tests"),
+    ignore = "needs the BigQuery emulator: run scripts/test"
+)]
 fn seed_profile_examples_and_the_data_quality_pipeline() {
     let _ = Emu::new(PROJECT);
     let shell = support::Shell::new();
@@ -391,6 +407,10 @@ jq -r '.batch_summary.successful, .profiles[].table_id' profiles.json"#);
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(feature = "emulator-tests"),
+    ignore = "needs the BigQuery emulator: run scripts/test"
+)]
 async fn where_columns_and_dry_run() {
     let emu = Emu::new(PROJECT);
     let ds = emu.dataset("pf").await;

@@ -39,6 +39,10 @@ fn column<'a>(p: &'a Value, name: &str) -> &'a Value {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(feature = "emulator-tests"),
+    ignore = "needs the BigQuery emulator: run scripts/test"
+)]
 async fn every_type_at_20k_rows_identical_copy_and_one_change_per_column() {
     let emu = Emu::new(PROJECT);
     let ds = emu.dataset("every").await;
@@ -165,6 +169,10 @@ async fn every_type_at_20k_rows_identical_copy_and_one_change_per_column() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(feature = "emulator-tests"),
+    ignore = "needs the BigQuery emulator: run scripts/test"
+)]
 async fn every_type_profile_at_20k_rows_matches_hand_counts() {
     let emu = Emu::new(PROJECT);
     let ds = emu.dataset("everyp").await;
@@ -219,6 +227,10 @@ async fn every_type_profile_at_20k_rows_matches_hand_counts() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(feature = "emulator-tests"),
+    ignore = "needs the BigQuery emulator: run scripts/test"
+)]
 async fn three_hundred_columns_at_20k_rows() {
     let emu = Emu::new(PROJECT);
     let ds = emu.dataset("wide").await;
@@ -266,6 +278,10 @@ async fn three_hundred_columns_at_20k_rows() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(feature = "emulator-tests"),
+    ignore = "needs the BigQuery emulator: run scripts/test"
+)]
 async fn a_thousand_columns() {
     let emu = Emu::new(PROJECT);
     let ds = emu.dataset("wider").await;
@@ -299,6 +315,10 @@ async fn a_thousand_columns() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(feature = "emulator-tests"),
+    ignore = "needs the BigQuery emulator: run scripts/test"
+)]
 async fn twenty_thousand_orders_with_known_differences() {
     let emu = Emu::new(PROJECT);
     let ds = emu.dataset("orders").await;
@@ -353,6 +373,10 @@ async fn twenty_thousand_orders_with_known_differences() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(feature = "emulator-tests"),
+    ignore = "needs the BigQuery emulator: run scripts/test"
+)]
 async fn a_partitioned_clustered_table() {
     let emu = Emu::new(PROJECT);
     let ds = emu.dataset("parts").await;
@@ -380,6 +404,10 @@ async fn a_partitioned_clustered_table() {
 /// Issue 14.2: table data holding workflow commands and terminal escapes is printed escaped
 /// in the text reports of table-compare (example rows, changed values) and profile (min/max).
 #[tokio::test]
+#[cfg_attr(
+    not(feature = "emulator-tests"),
+    ignore = "needs the BigQuery emulator: run scripts/test"
+)]
 async fn control_characters_in_table_data_are_printed_escaped() {
     let emu = Emu::new(PROJECT);
     let ds = emu.dataset("ctl").await;

@@ -27,6 +27,10 @@ fn user(id: i64, name: Option<&str>, score: f64, zip: &str, tags: &[&str]) -> Va
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(feature = "emulator-tests"),
+    ignore = "needs the BigQuery emulator: run scripts/test"
+)]
 async fn identical_tables_stop_after_one_scan_per_side() {
     let emu = Emu::new(PROJECT);
     let ds = emu.dataset("tc").await;
@@ -70,6 +74,10 @@ async fn identical_tables_stop_after_one_scan_per_side() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(feature = "emulator-tests"),
+    ignore = "needs the BigQuery emulator: run scripts/test"
+)]
 async fn keyed_diff_finds_added_removed_and_changed_rows() {
     let emu = Emu::new(PROJECT);
     let ds = emu.dataset("tc").await;
@@ -161,6 +169,10 @@ async fn keyed_diff_finds_added_removed_and_changed_rows() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(feature = "emulator-tests"),
+    ignore = "needs the BigQuery emulator: run scripts/test"
+)]
 async fn composite_primary_key_and_duplicate_keys() {
     let emu = Emu::new(PROJECT);
     let ds = emu.dataset("tc").await;
@@ -220,6 +232,10 @@ async fn composite_primary_key_and_duplicate_keys() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(feature = "emulator-tests"),
+    ignore = "needs the BigQuery emulator: run scripts/test"
+)]
 async fn without_a_key_duplicate_rows_count_with_multiplicity() {
     let emu = Emu::new(PROJECT);
     let ds = emu.dataset("tc").await;
@@ -263,6 +279,10 @@ async fn without_a_key_duplicate_rows_count_with_multiplicity() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(feature = "emulator-tests"),
+    ignore = "needs the BigQuery emulator: run scripts/test"
+)]
 async fn schema_differences_missing_tables_where_and_columns() {
     let emu = Emu::new(PROJECT);
     let ds = emu.dataset("tc").await;
@@ -358,6 +378,10 @@ async fn schema_differences_missing_tables_where_and_columns() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(feature = "emulator-tests"),
+    ignore = "needs the BigQuery emulator: run scripts/test"
+)]
 async fn dry_run_runs_no_job() {
     let emu = Emu::new(PROJECT);
     let ds = emu.dataset("tc").await;
@@ -387,6 +411,10 @@ async fn dry_run_runs_no_job() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(feature = "emulator-tests"),
+    ignore = "needs the BigQuery emulator: run scripts/test"
+)]
 async fn float_tolerance_and_nan() {
     let emu = Emu::new(PROJECT);
     let ds = emu.dataset("tc").await;

@@ -1,6 +1,8 @@
-//! Helpers shared by the integration tests. [`Emu`] and the others that talk to the local
-//! BigQuery emulator need `BIGQUERY_EMULATOR_HOST` (set by `scripts/test`) and fail, rather
-//! than skip, without it.
+//! Helpers shared by the integration tests: the built binaries ([`bin`]), the local BigQuery
+//! emulator ([`Emu`]), fake BigQuery and GitHub servers ([`bigquery`], [`github`]) and the
+//! realistic fixtures ([`realistic`]). What talks to the emulator needs
+//! `BIGQUERY_EMULATOR_HOST` (set by `scripts/test`) and fails, rather than skips, without
+//! it; the tests that use it are ignored unless the `emulator-tests` feature is on.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
