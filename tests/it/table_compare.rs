@@ -1,6 +1,6 @@
-//! bq-table-compare against the local BigQuery emulator (see tests/emulator.rs for the setup:
+//! bq-table-compare against the local BigQuery emulator (see tests/it/emulator.rs for the setup:
 //! `scripts/test` starts it). These tables are small and hand-made for exact cases; realistic
-//! sizes and every type are in tests/realistic.rs.
+//! sizes and every type are in tests/it/realistic.rs.
 
 use serde_json::{json, Value};
 
