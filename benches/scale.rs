@@ -10,14 +10,14 @@
 //! It starts a fresh emulator of its own (`scripts/emulator`, port $BQCHECK_BENCH_PORT,
 //! default 9150: an emulator slows down as it accumulates projects, so figures come from a
 //! clean one) and stops it at the end. Tables are built inside it from
-//! `tests/common/realistic.rs` (the fixtures the tests use). For each run it measures wall
+//! `tests/it/support/realistic.rs` (the fixtures the tests use). For each run it measures wall
 //! time, the jobs BigQuery ran (the emulator's jobs.list for a job project of the run's own),
 //! how many of them read each side, and the client's peak RSS (wait4). The floor is one plain
 //! scan per side, both at once, computing COUNT(*) and the same row fingerprint bqcheck uses.
 //! Peers (reladiff joindiff and hashdiff, data-diff joindiff) run through
 //! `benches/peers/peers.py` (set up by `benches/peers/setup`, from PyPI).
 
-#[path = "../tests/common/realistic.rs"]
+#[path = "../tests/it/support/realistic.rs"]
 mod realistic;
 
 use std::io::Read;

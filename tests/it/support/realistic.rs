@@ -3,7 +3,7 @@
 //! uploads, so 20,000 or 1,000,000 rows cost one query.
 //!
 //! Everything here is pure SQL building (no I/O) and uses only `std`, so the integration
-//! tests (`mod common;`) and the benchmark (`#[path = "../tests/common/realistic.rs"]`)
+//! tests (`tests/it/support/`) and the benchmark (`#[path = "../tests/it/support/realistic.rs"]`)
 //! share it. Run a statement with `Emu::query` (tests) or any `jobs.query` client.
 //!
 //! `table` is always a table path as BigQuery takes it in backticks, e.g.

@@ -3,16 +3,15 @@
 //! accepted schema changes in every report, and errors with their line and column. Offline
 //! (schema files) except the table-compare and profile sections, which run on the emulator.
 
-mod common;
-
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use assert_cmd::Command;
-use common::{job_project, Emu};
 use serde_json::{json, Value};
 
+use crate::support::{self, bin, emulator_bin, job_project, Emu};
+
 fn examples() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples")
+    support::repo_root().join("examples")
 }
 
 /// A directory holding the example schema files and this `.bqcheck.yml`.
@@ -31,23 +30,6 @@ fn repo_with(config: &str) -> tempfile::TempDir {
     }
     std::fs::write(dir.path().join(".bqcheck.yml"), config).unwrap();
     dir
-}
-
-/// `bin` run in `dir`, with no emulator, credentials or project from the environment.
-fn bin(name: &str, dir: &Path) -> Command {
-    let mut c = Command::cargo_bin(name).unwrap();
-    for k in [
-        "BIGQUERY_EMULATOR_HOST",
-        "GOOGLE_APPLICATION_CREDENTIALS",
-        "GOOGLE_CLOUD_PROJECT",
-        "CLOUDSDK_CORE_PROJECT",
-    ] {
-        c.env_remove(k);
-    }
-    c.env("XDG_CACHE_HOME", common::fresh_cache_home())
-        .current_dir(dir)
-        .timeout(std::time::Duration::from_secs(120));
-    c
 }
 
 struct Out {
@@ -82,7 +64,7 @@ schema_diff:
 fn accepted_changes_pass_the_gate_and_show_in_every_report() {
     let repo = repo_with(GATE);
     let d = repo.path();
-    let r = run(bin("bqcheck", d).args([
+    let r = run(bin("bqcheck").current_dir(d).args([
         "schema-diff",
         "--report-json",
         "r.json",
@@ -183,7 +165,7 @@ fn an_accept_entry_names_schema_files_relative_to_its_file() {
         "schema_diff:\n  fail_on: breaking\n  accept:\n    - { pair: \"../schemas/pr/users.json:../schemas/prod/users.json\", path: legacy_flag, change: removed, reason: r }\n    - { pair: \"../schemas/pr/users.json:../schemas/prod/users.json\", path: address.zip, change: type, reason: r }\n",
     )
     .unwrap();
-    let r = run(bin("bq-schema-diff", repo.path()).args([
+    let r = run(bin("bq-schema-diff").current_dir(repo.path()).args([
         "--config",
         "ci/gate.yml",
         "./schemas/pr/users.json:schemas/prod/users.json",
@@ -205,7 +187,9 @@ schema_diff:
     - { pair: "schemas/pr/users.json:schemas/prod/users.json", path: legacy_flag, change: type, reason: "x" }
 "#,
     );
-    let r = run(bin("bq-schema-diff", repo.path()).args(["--format", "json"]));
+    let r = run(bin("bq-schema-diff")
+        .current_dir(repo.path())
+        .args(["--format", "json"]));
     assert_eq!(r.code, 1, "{}", r.stderr);
     let j: Value = serde_json::from_str(&r.stdout).unwrap();
     assert_eq!(j["batch_summary"]["breaking"], 1);
@@ -218,21 +202,27 @@ fn flags_win_over_the_file_and_command_line_pairs_replace_its_pairs() {
     let repo = repo_with(&format!("format: json\n{GATE}"));
     let d = repo.path();
     // The file's format.
-    let r = run(&mut bin("bq-schema-diff", d));
+    let r = run(bin("bq-schema-diff").current_dir(d));
     assert!(r.stdout.trim_start().starts_with('{'), "{}", r.stdout);
     // A flag wins, even when it names the default.
-    let r = run(bin("bq-schema-diff", d).args(["--format", "text", "--fail-on", "any"]));
+    let r =
+        run(bin("bq-schema-diff")
+            .current_dir(d)
+            .args(["--format", "text", "--fail-on", "any"]));
     assert!(r.stdout.starts_with("A vs B"), "{}", r.stdout);
     assert_eq!(r.code, 1, "--fail-on any: compatible changes fail");
     // Pairs on the command line replace the file's (accept entries still apply).
-    let r =
-        run(bin("bq-schema-diff", d).args(["schemas/pr/products.json:schemas/prod/products.json"]));
+    let r = run(bin("bq-schema-diff")
+        .current_dir(d)
+        .args(["schemas/pr/products.json:schemas/prod/products.json"]));
     let j: Value = serde_json::from_str(&r.stdout).unwrap();
     assert_eq!(j["batch_summary"]["total_pairs"], 1, "{}", r.stdout);
     assert_eq!(r.code, 0);
     // So do pairs on stdin... only when nothing names a pair; with the file's pairs stdin is
     // not read (a CI step's stdin must not hang the gate).
-    let r = run(bin("bq-schema-diff", d).write_stdin("garbage that is not a pair\n"));
+    let r = run(bin("bq-schema-diff")
+        .current_dir(d)
+        .write_stdin("garbage that is not a pair\n"));
     let j: Value = serde_json::from_str(&r.stdout).unwrap();
     assert_eq!(j["batch_summary"]["total_pairs"], 2, "{}", r.stderr);
 }
@@ -242,7 +232,9 @@ fn config_check_prints_the_effective_settings() {
     let repo = repo_with(&format!(
         "parallel: 3\ntimeout: 2m\n{GATE}\nprofile:\n  tables: [prod.users]\n  anomalies: {{ stale_after: 2w }}\n"
     ));
-    let r = run(bin("bqcheck", repo.path()).args(["config", "check"]));
+    let r = run(bin("bqcheck")
+        .current_dir(repo.path())
+        .args(["config", "check"]));
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(
         r.stdout.starts_with("# .bqcheck.yml is valid."),
@@ -265,7 +257,7 @@ fn config_check_prints_the_effective_settings() {
     assert_eq!(v["profile"]["tables"], json!(["prod.users"]));
 
     // The shipped example is valid, and its paths resolve from where it lives.
-    let r = run(bin("bqcheck", Path::new(env!("CARGO_MANIFEST_DIR"))).args([
+    let r = run(bin("bqcheck").current_dir(support::repo_root()).args([
         "config",
         "check",
         "--config",
@@ -303,7 +295,8 @@ fn a_bad_file_is_refused_with_its_line_and_column_before_anything_runs() {
             ("bqcheck", vec!["profile", "dev.a"]),
             ("bqcheck", vec!["config", "check"]),
         ] {
-            let mut c = bin(name, repo.path());
+            let mut c = bin(name);
+            c.current_dir(repo.path());
             c.args(&args);
             if args[0] != "config" {
                 // An endpoint that answers nothing: a request would show as a connection error.
@@ -325,8 +318,9 @@ fn a_bad_file_is_refused_with_its_line_and_column_before_anything_runs() {
     }
     // --config names a file that must exist.
     let dir = tempfile::tempdir().unwrap();
-    let r =
-        run(bin("bq-schema-diff", dir.path()).args(["--config", "nope.yml", "a.json", "b.json"]));
+    let r = run(bin("bq-schema-diff")
+        .current_dir(dir.path())
+        .args(["--config", "nope.yml", "a.json", "b.json"]));
     assert_eq!(r.code, 2);
     assert!(
         r.stderr
@@ -337,6 +331,10 @@ fn a_bad_file_is_refused_with_its_line_and_column_before_anything_runs() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(feature = "emulator-tests"),
+    ignore = "needs the BigQuery emulator: run scripts/test"
+)]
 async fn table_compare_pairs_carry_their_key_and_filter_and_profile_its_thresholds() {
     let emu = Emu::new("bqcheck-config");
     let ds = emu.dataset("cfg").await;
@@ -360,8 +358,7 @@ async fn table_compare_pairs_carry_their_key_and_filter_and_profile_its_threshol
     let repo = repo_with(&format!(
         "project: {jobs}\nformat: json\ntable_compare:\n  pairs:\n    - {{ a: {a}, b: {b}, key: [id], where: \"id <> 2\" }}\n    - {{ a: {a}, b: {c}, key: [id] }}\nprofile:\n  tables: [ {a} ]\n  anomalies: {{ null_rate: 0.2 }}\n"
     ));
-    let host = std::env::var("BIGQUERY_EMULATOR_HOST").unwrap();
-    let r = run(bin("bq-table-compare", repo.path()).env("BIGQUERY_EMULATOR_HOST", &host));
+    let r = run(emulator_bin("bq-table-compare").current_dir(repo.path()));
     let j: Value =
         serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}: {}{}", r.stdout, r.stderr));
     // The first pair's filter leaves out the changed row; the second pair sees it.
@@ -375,7 +372,7 @@ async fn table_compare_pairs_carry_their_key_and_filter_and_profile_its_threshol
     assert_eq!(r.code, 1);
 
     // profile: the file's table and its null-rate threshold (1 of 3 names is null: 33% > 20%).
-    let r = run(bin("bq-profile", repo.path()).env("BIGQUERY_EMULATOR_HOST", &host));
+    let r = run(emulator_bin("bq-profile").current_dir(repo.path()));
     let j: Value =
         serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}: {}{}", r.stdout, r.stderr));
     let p = &j["profiles"][0];
@@ -388,8 +385,8 @@ async fn table_compare_pairs_carry_their_key_and_filter_and_profile_its_threshol
         .collect();
     assert!(rules.contains(&"high_null_rate"), "{rules:?}");
     // A flag wins: at 0.5 the column is not flagged.
-    let r = run(bin("bq-profile", repo.path())
-        .env("BIGQUERY_EMULATOR_HOST", &host)
+    let r = run(emulator_bin("bq-profile")
+        .current_dir(repo.path())
         .args(["--null-rate-threshold", "0.5"]));
     let j: Value = serde_json::from_str(&r.stdout).unwrap();
     let rules: Vec<&str> = j["profiles"][0]["profile"]["anomalies"]

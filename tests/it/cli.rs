@@ -1,40 +1,13 @@
 //! CLI tests that need no emulator: schema files, input validation, and a fake BigQuery
 //! (wiremock) for request counting, retries and errors.
 
-mod common;
-
-use std::path::{Path, PathBuf};
-
-use assert_cmd::Command;
 use predicates::prelude::*;
 use serde_json::{json, Value};
 use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::{Mock, ResponseTemplate};
 
-fn repo(p: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(p)
-}
-
-/// A binary with a clean environment: no real credentials, no emulator, no default project.
-fn bin(name: &str) -> Command {
-    let mut c = Command::cargo_bin(name).unwrap();
-    for k in [
-        "BIGQUERY_EMULATOR_HOST",
-        "GOOGLE_APPLICATION_CREDENTIALS",
-        "GOOGLE_CLOUD_PROJECT",
-        "CLOUDSDK_CORE_PROJECT",
-        "CLOUDSDK_CONFIG",
-    ] {
-        c.env_remove(k);
-    }
-    c.env("XDG_CACHE_HOME", common::fresh_cache_home());
-    c.current_dir(repo(""));
-    c
-}
-
-fn table_body(fields: Value) -> Value {
-    json!({"kind": "bigquery#table", "schema": {"fields": fields}, "numRows": "0"})
-}
+use crate::support::bigquery::table_body;
+use crate::support::{bin, FakeBigQuery};
 
 fn stdout_json(out: &std::process::Output) -> Value {
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
@@ -112,8 +85,7 @@ fn fail_on_controls_exit_code() {
 
 #[tokio::test]
 async fn profile_validates_every_table_line_before_any_request() {
-    let server = MockServer::start().await;
-    common::select_jobs(&server).await;
+    let server = FakeBigQuery::start().await;
     Mock::given(method("GET"))
         .respond_with(ResponseTemplate::new(500))
         .expect(0)
@@ -142,8 +114,7 @@ async fn profile_validates_every_table_line_before_any_request() {
 
 #[tokio::test]
 async fn malformed_pairs_file_reports_every_line_before_any_request() {
-    let server = MockServer::start().await;
-    common::select_jobs(&server).await;
+    let server = FakeBigQuery::start().await;
     Mock::given(method("GET"))
         .respond_with(ResponseTemplate::new(200).set_body_json(table_body(json!([]))))
         .expect(0)
@@ -219,8 +190,7 @@ fn dataset_table_without_any_project_is_refused() {
 
 #[tokio::test]
 async fn each_table_is_fetched_once_unless_no_cache() {
-    let server = MockServer::start().await;
-    common::select_jobs(&server).await;
+    let server = FakeBigQuery::start().await;
     let base = "/bigquery/v2/projects/acme/datasets";
     Mock::given(method("GET"))
         .and(path(format!("{base}/prod/tables/shared")))
@@ -277,8 +247,7 @@ async fn each_table_is_fetched_once_unless_no_cache() {
 
 #[tokio::test]
 async fn emulator_host_env_is_used_without_auth_and_errors_keep_bigquerys_message() {
-    let server = MockServer::start().await;
-    common::select_jobs(&server).await;
+    let server = FakeBigQuery::start().await;
     Mock::given(method("GET"))
         .and(path("/bigquery/v2/projects/acme/datasets/dev/tables/gone"))
         .respond_with(ResponseTemplate::new(404).set_body_json(json!({
@@ -327,8 +296,7 @@ async fn transient_errors_are_retried() {
     use bqcheck::model::TableRef;
     use bqcheck::warehouse::{AuthMode, Client, RetryPolicy};
     use std::time::Duration;
-    let server = MockServer::start().await;
-    common::select_jobs(&server).await;
+    let server = FakeBigQuery::start().await;
     let t = TableRef {
         project: "acme".into(),
         dataset: "d".into(),
@@ -488,8 +456,7 @@ fn secrets_in_a_credentials_file_never_reach_output() {
 #[tokio::test]
 async fn table_compare_sets_cost_guards_polls_jobs_and_respects_locations() {
     use wiremock::Request;
-    let server = MockServer::start().await;
-    common::select_jobs(&server).await;
+    let server = FakeBigQuery::start().await;
     let meta = |loc: &str, rows: &str| json!({"schema": {"fields": [{"name": "id", "type": "INTEGER"}]}, "location": loc, "numRows": rows});
     Mock::given(method("GET"))
         .and(path("/bigquery/v2/projects/acme/datasets/us/tables/t"))
@@ -583,8 +550,7 @@ async fn table_compare_sets_cost_guards_polls_jobs_and_respects_locations() {
 
 #[tokio::test]
 async fn query_errors_are_reported_per_pair_whether_http_400_or_inside_a_200() {
-    let server = MockServer::start().await;
-    common::select_jobs(&server).await;
+    let server = FakeBigQuery::start().await;
     Mock::given(method("GET"))
         .respond_with(
             ResponseTemplate::new(200)

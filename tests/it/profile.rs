@@ -1,15 +1,13 @@
 //! bq-profile against the local BigQuery emulator (`scripts/test` starts it).
 
-mod common;
-
-use assert_cmd::Command;
-use common::{job_project, Emu};
 use serde_json::{json, Value};
+
+use crate::support::{self, emulator_bin, job_project, Emu};
 
 const PROJECT: &str = "bqcheck-pf";
 
 fn profile(job_project: &str, args: &[&str]) -> (i32, Value, String) {
-    common::run_json("bq-profile", job_project, args)
+    support::run_json("bq-profile", job_project, args)
 }
 
 fn col<'a>(p: &'a Value, name: &str) -> &'a Value {
@@ -39,6 +37,10 @@ fn r(rule: &str, column: &str, severity: &str) -> (String, String, String) {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(feature = "emulator-tests"),
+    ignore = "needs the BigQuery emulator: run scripts/test"
+)]
 async fn known_metrics_nested_repeated_one_query_per_table() {
     let emu = Emu::new(PROJECT);
     let ds = emu.dataset("pf").await;
@@ -148,6 +150,10 @@ async fn known_metrics_nested_repeated_one_query_per_table() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(feature = "emulator-tests"),
+    ignore = "needs the BigQuery emulator: run scripts/test"
+)]
 async fn every_anomaly_rule_fires_on_a_bad_table_and_none_on_a_clean_one() {
     let emu = Emu::new(PROJECT);
     let ds = emu.dataset("pf").await;
@@ -256,6 +262,10 @@ async fn every_anomaly_rule_fires_on_a_bad_table_and_none_on_a_clean_one() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(feature = "emulator-tests"),
+    ignore = "needs the BigQuery emulator: run scripts/test"
+)]
 async fn drift_against_a_baseline_a_view_and_a_missing_table() {
     let emu = Emu::new(PROJECT);
     let ds = emu.dataset("pf").await;
@@ -266,9 +276,7 @@ async fn drift_against_a_baseline_a_view_and_a_missing_table() {
     let t = emu.table(&ds, "t", fields, json!({}), rows).await;
     let dir = tempfile::tempdir().unwrap();
     let base = dir.path().join("baseline.json");
-    let out = Command::cargo_bin("bq-profile")
-        .unwrap()
-        .env("XDG_CACHE_HOME", common::fresh_cache_home())
+    let out = emulator_bin("bq-profile")
         .args(["--project", &job_project("pf-base"), "--format", "json", &t])
         .output()
         .unwrap();
@@ -349,9 +357,13 @@ async fn drift_against_a_baseline_a_view_and_a_missing_table() {
 }
 
 #[test]
+#[cfg_attr(
+    not(feature = "emulator-tests"),
+    ignore = "needs the BigQuery emulator: run scripts/test"
+)]
 fn seed_profile_examples_and_the_data_quality_pipeline() {
     let _ = Emu::new(PROJECT);
-    let shell = common::Shell::new();
+    let shell = support::Shell::new();
     let sh = |script: &str| shell.run(script);
     let out = sh("bq-profile --parallel 4 --progress \\\n  project.analytics.events \\\n  project.analytics.sessions \\\n  project.prod.users \\\n  project.prod.t1");
     let text = String::from_utf8_lossy(&out.stdout);
@@ -395,6 +407,10 @@ jq -r '.batch_summary.successful, .profiles[].table_id' profiles.json"#);
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(feature = "emulator-tests"),
+    ignore = "needs the BigQuery emulator: run scripts/test"
+)]
 async fn where_columns_and_dry_run() {
     let emu = Emu::new(PROJECT);
     let ds = emu.dataset("pf").await;
@@ -466,9 +482,7 @@ async fn where_columns_and_dry_run() {
     }
 
     let jobs = job_project("pf-dry");
-    let out = Command::cargo_bin("bq-profile")
-        .unwrap()
-        .env("XDG_CACHE_HOME", common::fresh_cache_home())
+    let out = emulator_bin("bq-profile")
         .args(["--project", &jobs, "--dry-run", &t])
         .output()
         .unwrap();

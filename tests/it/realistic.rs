@@ -1,23 +1,22 @@
 //! Realistic data, the default test condition: tables of 20,000 rows with every BigQuery type
 //! and NULLs in every column, 300- and 1,000-column tables, and a partitioned, clustered
-//! table, all built inside the emulator (`tests/common/realistic.rs`). A 9-row fixture hid an
+//! table, all built inside the emulator (`tests/it/support/realistic.rs`). A 9-row fixture hid an
 //! overflow after ~20 rows, NaN failing a whole profile, and STRUCT names in `--columns`.
 
-mod common;
-
-use common::realistic::{self as fx, Diff, Side};
-use common::{job_project, Emu};
 use serde_json::{json, Value};
+
+use crate::support::realistic::{self as fx, Diff, Side};
+use crate::support::{self, job_project, Emu};
 
 const PROJECT: &str = "bqcheck-real";
 const ROWS: i64 = 20_000;
 
 fn compare(job_project: &str, args: &[&str]) -> (i32, Value, String) {
-    common::run_json("bq-table-compare", job_project, args)
+    support::run_json("bq-table-compare", job_project, args)
 }
 
 fn profile(job_project: &str, args: &[&str]) -> (i32, Value, String) {
-    common::run_json("bq-profile", job_project, args)
+    support::run_json("bq-profile", job_project, args)
 }
 
 /// `changed_by_column` as (column, rows) pairs.
@@ -40,6 +39,10 @@ fn column<'a>(p: &'a Value, name: &str) -> &'a Value {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(feature = "emulator-tests"),
+    ignore = "needs the BigQuery emulator: run scripts/test"
+)]
 async fn every_type_at_20k_rows_identical_copy_and_one_change_per_column() {
     let emu = Emu::new(PROJECT);
     let ds = emu.dataset("every").await;
@@ -166,6 +169,10 @@ async fn every_type_at_20k_rows_identical_copy_and_one_change_per_column() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(feature = "emulator-tests"),
+    ignore = "needs the BigQuery emulator: run scripts/test"
+)]
 async fn every_type_profile_at_20k_rows_matches_hand_counts() {
     let emu = Emu::new(PROJECT);
     let ds = emu.dataset("everyp").await;
@@ -220,6 +227,10 @@ async fn every_type_profile_at_20k_rows_matches_hand_counts() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(feature = "emulator-tests"),
+    ignore = "needs the BigQuery emulator: run scripts/test"
+)]
 async fn three_hundred_columns_at_20k_rows() {
     let emu = Emu::new(PROJECT);
     let ds = emu.dataset("wide").await;
@@ -267,6 +278,10 @@ async fn three_hundred_columns_at_20k_rows() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(feature = "emulator-tests"),
+    ignore = "needs the BigQuery emulator: run scripts/test"
+)]
 async fn a_thousand_columns() {
     let emu = Emu::new(PROJECT);
     let ds = emu.dataset("wider").await;
@@ -300,6 +315,10 @@ async fn a_thousand_columns() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(feature = "emulator-tests"),
+    ignore = "needs the BigQuery emulator: run scripts/test"
+)]
 async fn twenty_thousand_orders_with_known_differences() {
     let emu = Emu::new(PROJECT);
     let ds = emu.dataset("orders").await;
@@ -354,6 +373,10 @@ async fn twenty_thousand_orders_with_known_differences() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(feature = "emulator-tests"),
+    ignore = "needs the BigQuery emulator: run scripts/test"
+)]
 async fn a_partitioned_clustered_table() {
     let emu = Emu::new(PROJECT);
     let ds = emu.dataset("parts").await;
@@ -381,6 +404,10 @@ async fn a_partitioned_clustered_table() {
 /// Issue 14.2: table data holding workflow commands and terminal escapes is printed escaped
 /// in the text reports of table-compare (example rows, changed values) and profile (min/max).
 #[tokio::test]
+#[cfg_attr(
+    not(feature = "emulator-tests"),
+    ignore = "needs the BigQuery emulator: run scripts/test"
+)]
 async fn control_characters_in_table_data_are_printed_escaped() {
     let emu = Emu::new(PROJECT);
     let ds = emu.dataset("ctl").await;
@@ -397,9 +424,7 @@ async fn control_characters_in_table_data_are_printed_escaped() {
     ))
     .await;
     let run = |bin: &str, args: &[&str]| {
-        let out = assert_cmd::Command::cargo_bin(bin)
-            .unwrap()
-            .env("XDG_CACHE_HOME", common::fresh_cache_home())
+        let out = support::emulator_bin(bin)
             .args(["--project", &job_project("ctl"), "--no-cache"])
             .args(args)
             .output()

@@ -1,30 +1,17 @@
 //! Integration tests against the local BigQuery emulator (`scripts/emulator start`, or run
-//! everything with `scripts/test`). They need `BIGQUERY_EMULATOR_HOST`; without it they fail
+//! everything with `scripts/test`). Without the `emulator-tests` feature they are ignored,
+//! with the reason; with it they need `BIGQUERY_EMULATOR_HOST`, and without that they fail
 //! with a message saying how to start the emulator, rather than silently passing.
 
-use assert_cmd::Command;
 use serde_json::{json, Value};
-use std::path::Path;
 
-mod common;
-use common::Emu;
+use crate::support::{self, emulator_bin as bin, Emu};
 
 const PROJECT: &str = "bqcheck-it";
 
 /// A table with a schema and no rows.
 async fn create(emu: &Emu, ds: &str, name: &str, fields: Value) {
     emu.table(ds, name, fields, json!({}), vec![]).await;
-}
-
-fn bin(name: &str) -> Command {
-    let mut c = Command::cargo_bin(name).unwrap();
-    c.env_remove("GOOGLE_APPLICATION_CREDENTIALS")
-        .env_remove("GOOGLE_CLOUD_PROJECT")
-        .env_remove("CLOUDSDK_CORE_PROJECT")
-        .env("XDG_CACHE_HOME", common::fresh_cache_home())
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .timeout(std::time::Duration::from_secs(300));
-    c
 }
 
 fn json_out(out: &std::process::Output) -> Value {
@@ -58,6 +45,10 @@ fn triple(p: &str, k: &str, c: &str) -> (String, String, String) {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(feature = "emulator-tests"),
+    ignore = "needs the BigQuery emulator: run scripts/test"
+)]
 async fn nested_schemas_and_legacy_type_names() {
     let emu = Emu::new(PROJECT);
     let dev = emu.dataset("dev").await;
@@ -132,6 +123,10 @@ async fn nested_schemas_and_legacy_type_names() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(feature = "emulator-tests"),
+    ignore = "needs the BigQuery emulator: run scripts/test"
+)]
 async fn identical_schemas_in_legacy_and_standard_names_exit_0() {
     let emu = Emu::new(PROJECT);
     let a = emu.dataset("a").await;
@@ -157,6 +152,10 @@ async fn identical_schemas_in_legacy_and_standard_names_exit_0() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(feature = "emulator-tests"),
+    ignore = "needs the BigQuery emulator: run scripts/test"
+)]
 async fn a_missing_table_fails_alone_and_the_rest_are_compared() {
     let emu = Emu::new(PROJECT);
     let dev = emu.dataset("dev").await;
@@ -203,6 +202,10 @@ async fn a_missing_table_fails_alone_and_the_rest_are_compared() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(feature = "emulator-tests"),
+    ignore = "needs the BigQuery emulator: run scripts/test"
+)]
 async fn fifty_pair_batch() {
     let emu = Emu::new(PROJECT);
     let dev = emu.dataset("dev").await;
@@ -264,14 +267,16 @@ async fn fifty_pair_batch() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(feature = "emulator-tests"),
+    ignore = "needs the BigQuery emulator: run scripts/test"
+)]
 async fn schema_file_against_a_live_table_matches_the_offline_gate() {
     let emu = Emu::new(PROJECT);
     let prod = emu.dataset("prod").await;
     let fields: Value = serde_json::from_str(
-        &std::fs::read_to_string(
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/schemas/prod/users.json"),
-        )
-        .unwrap(),
+        &std::fs::read_to_string(support::repo_root().join("examples/schemas/prod/users.json"))
+            .unwrap(),
     )
     .unwrap();
     create(&emu, &prod, "users", fields).await;
@@ -303,9 +308,13 @@ async fn schema_file_against_a_live_table_matches_the_offline_gate() {
 /// The seed's documented examples, run verbatim through a shell against the demo data that
 /// `scripts/emulator seed` loads (project `project`, datasets dev/prod).
 #[test]
+#[cfg_attr(
+    not(feature = "emulator-tests"),
+    ignore = "needs the BigQuery emulator: run scripts/test"
+)]
 fn seed_examples_run_verbatim() {
     let _ = Emu::new(PROJECT);
-    let shell = common::Shell::new();
+    let shell = support::Shell::new();
     let sh = |script: &str| shell.run(script);
     let seeded = sh("bq-schema-diff project.dev.t1 project.prod.t1");
     assert_eq!(
@@ -396,9 +405,13 @@ jq -c '.comparisons[] | select(.identical == false) | .table_a' schema_diff.json
 /// The seed's bq-table-compare examples, verbatim, against the demo data: staging.t1 has one
 /// row more than prod.t1 (4 vs 3), staging.t2 one more than prod.t2 (3 vs 2).
 #[test]
+#[cfg_attr(
+    not(feature = "emulator-tests"),
+    ignore = "needs the BigQuery emulator: run scripts/test"
+)]
 fn seed_table_compare_examples_run_verbatim() {
     let _ = Emu::new(PROJECT);
-    let shell = common::Shell::new();
+    let shell = support::Shell::new();
     let sh = |script: &str| shell.run(script);
     let out = sh(r#"echo -e "staging.t1:prod.t1\nstaging.t2:prod.t2" | \
   bq-table-compare --parallel 2 --progress --skip-stats"#);

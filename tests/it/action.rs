@@ -2,26 +2,20 @@
 //! fake GitHub API (wiremock, with GitHub's documented request and response shapes) and, for
 //! the end-to-end test, the BigQuery emulator.
 
-mod common;
-
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
 use serde_json::{json, Value};
 use wiremock::matchers::{body_string_contains, header, method, path, query_param};
-use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+use wiremock::{Mock, ResponseTemplate};
 
-const REPO: &str = "acme/data";
-const PR: u64 = 7;
+use crate::support::github::{comment, comments_path, PR, REPO};
+use crate::support::{self, github, repo_root, FakeBigQuery, FakeGithub};
+
 /// A recognisable fake token: it must never appear in any output.
 const TOKEN: &str = "ghs_FAKE0TOKEN0bqcheck0test0123456789";
 const MARKER: &str = "<!-- bqcheck:schema-diff:default -->";
 const BASE_SHA: &str = "b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0";
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()
-}
 
 /// One step's files and environment.
 struct Step {
@@ -70,22 +64,13 @@ impl Step {
         let event = json!({"action": "synchronize", "number": PR, "pull_request": {"number": PR,
             "base": {"ref": "main", "sha": BASE_SHA}}});
         std::fs::write(self.file("event.json"), event.to_string()).unwrap();
-        let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin("bqcheck"));
-        c.env("XDG_CACHE_HOME", common::fresh_cache_home());
+        let mut c = support::command("bqcheck");
         for (k, _) in std::env::vars() {
             if k.starts_with("INPUT_") || k.starts_with("GITHUB_") {
                 c.env_remove(k);
             }
         }
-        for k in [
-            "BIGQUERY_EMULATOR_HOST",
-            "GOOGLE_APPLICATION_CREDENTIALS",
-            "GOOGLE_CLOUD_PROJECT",
-        ] {
-            c.env_remove(k);
-        }
-        c.current_dir(repo_root())
-            .arg("action")
+        c.arg("action")
             .env("GITHUB_ACTIONS", "true")
             .env("GITHUB_OUTPUT", self.file("output"))
             .env("GITHUB_STEP_SUMMARY", self.file("summary.md"))
@@ -151,22 +136,6 @@ impl Ran {
     }
 }
 
-/// An issue comment as GitHub's REST API returns it.
-fn comment(id: u64, body: &str) -> Value {
-    json!({
-        "id": id,
-        "node_id": format!("IC_kwDO{id}"),
-        "url": format!("https://api.github.com/repos/{REPO}/issues/comments/{id}"),
-        "html_url": format!("https://github.com/{REPO}/pull/{PR}#issuecomment-{id}"),
-        "issue_url": format!("https://api.github.com/repos/{REPO}/issues/{PR}"),
-        "body": body,
-        "user": {"login": "github-actions[bot]", "id": 41898282, "type": "Bot"},
-        "created_at": "2026-11-01T10:00:00Z",
-        "updated_at": "2026-11-01T10:00:00Z",
-        "author_association": "NONE"
-    })
-}
-
 /// The offline schema gate of the README: 3 pairs of schema files, 2 different, 1 breaking.
 fn schema_gate() -> Vec<(&'static str, &'static str)> {
     vec![
@@ -181,28 +150,9 @@ fn schema_gate() -> Vec<(&'static str, &'static str)> {
     ]
 }
 
-fn comments_path(prefix: &str) -> String {
-    format!("{prefix}/repos/{REPO}/issues/{PR}/comments")
-}
-
-/// The bodies POSTed or PATCHed so far.
-async fn sent_bodies(server: &MockServer, verb: &str) -> Vec<String> {
-    server
-        .received_requests()
-        .await
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|r: &Request| r.method.as_str() == verb)
-        .map(|r| {
-            let v: Value = serde_json::from_slice(&r.body).unwrap();
-            v["body"].as_str().unwrap().to_string()
-        })
-        .collect()
-}
-
 #[tokio::test]
 async fn creates_the_comment_when_absent_and_writes_outputs_summary_and_annotations() {
-    let server = MockServer::start().await;
+    let server = FakeGithub::start().await;
     Mock::given(method("GET"))
         .and(path(comments_path("")))
         .and(query_param("per_page", "100"))
@@ -255,7 +205,7 @@ async fn creates_the_comment_when_absent_and_writes_outputs_summary_and_annotati
     assert_eq!(json["batch_summary"]["breaking"], 1);
 
     // The comment: marker, headline, a details block per differing pair, footer with the run.
-    let body = &sent_bodies(&server, "POST").await[0];
+    let body = &server.sent_bodies("POST").await[0];
     assert!(body.starts_with(MARKER), "{body}");
     assert!(
         body.contains("### ❌ bqcheck schema-diff: 1 breaking, 2 different (of 3)"),
@@ -298,7 +248,7 @@ async fn creates_the_comment_when_absent_and_writes_outputs_summary_and_annotati
 
 #[tokio::test]
 async fn updates_the_comment_found_on_page_2_under_an_enterprise_api_path() {
-    let server = MockServer::start().await;
+    let server = FakeGithub::start().await;
     let prefix = "/api/v3";
     let page2 = format!(
         "{}{}?per_page=100&page=2",
@@ -347,7 +297,7 @@ async fn updates_the_comment_found_on_page_2_under_an_enterprise_api_path() {
         r.out("comment_url"),
         format!("https://github.com/{REPO}/pull/{PR}#issuecomment-6")
     );
-    let body = &sent_bodies(&server, "PATCH").await[0];
+    let body = &server.sent_bodies("PATCH").await[0];
     assert!(
         body.starts_with(MARKER) && body.contains("1 breaking"),
         "{body}"
@@ -357,7 +307,7 @@ async fn updates_the_comment_found_on_page_2_under_an_enterprise_api_path() {
 #[tokio::test]
 async fn no_call_when_the_comment_already_says_the_same() {
     // First run: capture the body the action posts.
-    let first = MockServer::start().await;
+    let first = FakeGithub::start().await;
     Mock::given(method("GET"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
         .mount(&first)
@@ -368,10 +318,10 @@ async fn no_call_when_the_comment_already_says_the_same() {
         .mount(&first)
         .await;
     Step::new(&first.uri(), &schema_gate()).run();
-    let body = sent_bodies(&first, "POST").await.remove(0);
+    let body = first.sent_bodies("POST").await.remove(0);
 
     // Second run, another workflow run (another footer), same results: no write.
-    let second = MockServer::start().await;
+    let second = FakeGithub::start().await;
     let old = body.replace("actions/runs/4242", "actions/runs/1111");
     Mock::given(method("GET"))
         .and(path(comments_path("")))
@@ -411,13 +361,13 @@ async fn a_read_only_token_is_a_warning_and_keeps_the_exit_code() {
             0,
         ),
     ] {
-        let server = MockServer::start().await;
+        let server = FakeGithub::start().await;
         Mock::given(method("GET"))
-            .respond_with(ResponseTemplate::new(status).set_body_json(json!({
-                "message": "Resource not accessible by integration",
-                "documentation_url": "https://docs.github.com/rest/issues/comments#list-issue-comments",
-                "status": status.to_string()
-            })))
+            .respond_with(github::error(
+                status,
+                "Resource not accessible by integration",
+                "https://docs.github.com/rest/issues/comments#list-issue-comments",
+            ))
             .mount(&server)
             .await;
         let r = Step::new(&server.uri(), &pairs).run();
@@ -436,7 +386,7 @@ async fn a_read_only_token_is_a_warning_and_keeps_the_exit_code() {
 
 #[tokio::test]
 async fn comments_only_on_pull_requests_unless_told() {
-    let server = MockServer::start().await;
+    let server = FakeGithub::start().await;
     Mock::given(method("GET"))
         .respond_with(ResponseTemplate::new(500))
         .expect(0)
@@ -459,7 +409,7 @@ async fn comments_only_on_pull_requests_unless_told() {
 /// settings file; an input still wins over it.
 #[tokio::test]
 async fn the_config_input_supplies_pairs_and_accepted_changes() {
-    let server = MockServer::start().await;
+    let server = FakeGithub::start().await;
     Mock::given(method("GET"))
         .and(path(comments_path("")))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
@@ -492,7 +442,7 @@ async fn the_config_input_supplies_pairs_and_accepted_changes() {
     assert_eq!(r.code, 0, "both breaking changes are accepted\n{}", r.log());
     assert_eq!(r.out("total"), "1", "the file's pair");
     assert_eq!(r.out("breaking"), "0");
-    let body = &sent_bodies(&server, "POST").await[0];
+    let body = &server.sent_bodies("POST").await[0];
     assert!(body.contains("**Accepted changes**"), "{body}");
     assert!(body.contains("numeric zips (#124)"), "{body}");
     assert!(!r.stdout.contains("::error"), "{}", r.log());
@@ -553,7 +503,7 @@ fn long_diff_pairs(dir: &Path, n: usize) -> String {
 
 #[tokio::test]
 async fn a_comment_that_would_be_too_long_is_cut_to_65536_characters() {
-    let server = MockServer::start().await;
+    let server = FakeGithub::start().await;
     Mock::given(method("GET"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
         .mount(&server)
@@ -576,7 +526,7 @@ async fn a_comment_that_would_be_too_long_is_cut_to_65536_characters() {
         full.chars().count() > 65_536,
         "the test needs a long report"
     );
-    let body = &sent_bodies(&server, "POST").await[0];
+    let body = &server.sent_bodies("POST").await[0];
     let n = body.chars().count();
     assert!(n <= 65_536, "{n} characters");
     assert!(n > 60_000, "the room is used: {n} characters");
@@ -638,10 +588,13 @@ fn bad_inputs_are_reported_as_errors_with_outputs_written() {
 /// The whole action against the emulator: table-compare of seeded tables, comment on the fake
 /// GitHub.
 #[tokio::test]
+#[cfg_attr(
+    not(feature = "emulator-tests"),
+    ignore = "needs the BigQuery emulator: run scripts/test"
+)]
 async fn end_to_end_table_compare_against_the_emulator() {
-    let host = std::env::var("BIGQUERY_EMULATOR_HOST")
-        .expect("BIGQUERY_EMULATOR_HOST: run the tests with scripts/test");
-    let server = MockServer::start().await;
+    let host = support::emulator_host();
+    let server = FakeGithub::start().await;
     Mock::given(method("GET"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
         .mount(&server)
@@ -656,7 +609,7 @@ async fn end_to_end_table_compare_against_the_emulator() {
         .mount(&server)
         .await;
     let api = format!("http://{}", host.trim_start_matches("http://"));
-    let jobs = common::job_project("action-e2e");
+    let jobs = support::job_project("action-e2e");
     let step = Step::new(
         &server.uri(),
         &[
@@ -697,7 +650,7 @@ async fn end_to_end_table_compare_against_the_emulator() {
         "{}",
         r.log()
     );
-    let body = &sent_bodies(&server, "POST").await[0];
+    let body = &server.sent_bodies("POST").await[0];
     assert!(
         body.contains("### ⚠️ bqcheck table-compare: 1 failed, 2 different (of 3)"),
         "{body}"
@@ -742,9 +695,7 @@ async fn end_to_end_table_compare_against_the_emulator() {
 /// they are ignored, the input is read from INPUT_ARGS.
 #[test]
 fn trailing_container_arguments_are_ignored() {
-    let out = Command::cargo_bin("bqcheck")
-        .unwrap()
-        .current_dir(repo_root())
+    let out = support::bin("bqcheck")
         .args(["action", "--where", "x > 1"])
         .env("INPUT_COMMAND", "schema-diff")
         .env(
@@ -768,7 +719,7 @@ fn trailing_container_arguments_are_ignored() {
 /// duplicate appears; the step warns and keeps its result.
 #[tokio::test]
 async fn a_failed_create_is_not_retried_into_duplicates() {
-    let server = MockServer::start().await;
+    let server = FakeGithub::start().await;
     Mock::given(method("GET"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
         .mount(&server)
@@ -788,13 +739,13 @@ async fn a_failed_create_is_not_retried_into_duplicates() {
 /// written, and the PR comment is left to the run that replaced this one.
 #[tokio::test]
 async fn a_cancelled_run_writes_its_outputs_and_leaves_the_comment_alone() {
-    let github = MockServer::start().await;
+    let github = FakeGithub::start().await;
     Mock::given(wiremock::matchers::any())
         .respond_with(ResponseTemplate::new(500))
         .expect(0)
         .mount(&github)
         .await;
-    let bigquery = MockServer::start().await;
+    let bigquery = FakeBigQuery::start().await;
     Mock::given(method("GET"))
         .and(wiremock::matchers::path_regex(r"/tables/[^/]+$"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
@@ -861,7 +812,7 @@ async fn a_cancelled_run_writes_its_outputs_and_leaves_the_comment_alone() {
 /// and bqcheck's own annotations come after the fence, alive.
 #[tokio::test]
 async fn workflow_commands_in_data_are_dead_in_the_log() {
-    let server = MockServer::start().await;
+    let server = FakeGithub::start().await;
     Mock::given(method("GET"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
         .mount(&server)
@@ -942,7 +893,7 @@ async fn workflow_commands_in_data_are_dead_in_the_log() {
 /// A token that can say who it is (GET /user) adopts that identity's own comment.
 #[tokio::test]
 async fn only_the_tokens_own_comment_is_updated() {
-    let server = MockServer::start().await;
+    let server = FakeGithub::start().await;
     let mut planted = comment(
         3,
         &format!("{MARKER}\n### ✅ bqcheck schema-diff: no differences"),
@@ -972,7 +923,7 @@ async fn only_the_tokens_own_comment_is_updated() {
         "{}",
         r.log()
     );
-    let posted = sent_bodies(&server, "POST").await;
+    let posted = server.sent_bodies("POST").await;
     assert!(
         posted[0].contains("breaking"),
         "the real result: {}",
@@ -981,7 +932,7 @@ async fn only_the_tokens_own_comment_is_updated() {
     server.verify().await;
 
     // A personal token: GET /user names it, and its own marked comment is updated.
-    let server = MockServer::start().await;
+    let server = FakeGithub::start().await;
     Mock::given(method("GET"))
         .and(path("/user"))
         .respond_with(
@@ -1018,7 +969,7 @@ async fn only_the_tokens_own_comment_is_updated() {
 /// INPUT_GITHUB_TOKEN), not `../`, not a symlink out. Nothing of such a file is printed.
 #[tokio::test]
 async fn a_pull_requests_config_cannot_name_files_outside_the_workspace() {
-    let server = MockServer::start().await;
+    let server = FakeGithub::start().await;
     let step = Step::new(&server.uri(), &[]);
     let link = repo_root().join(format!("target-link-{}", std::process::id()));
     let _ = std::fs::remove_file(&link);
@@ -1081,7 +1032,7 @@ async fn a_pull_requests_config_cannot_name_files_outside_the_workspace() {
 /// GitHub's contents API), not the PR's copy; a base without the file means no config.
 #[tokio::test]
 async fn config_from_base_uses_the_base_commits_file() {
-    let server = MockServer::start().await;
+    let server = FakeGithub::start().await;
     Mock::given(method("GET"))
         .and(path(format!(
             "/repos/{REPO}/contents/examples/.bqcheck.yml"

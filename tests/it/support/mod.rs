@@ -1,29 +1,84 @@
-//! Helpers for the tests that run against the local BigQuery emulator: they need
-//! `BIGQUERY_EMULATOR_HOST` (set by `scripts/test`) and fail, rather than skip, without it.
+//! Helpers shared by the integration tests: the built binaries ([`bin`]), the local BigQuery
+//! emulator ([`Emu`]), fake BigQuery and GitHub servers ([`bigquery`], [`github`]) and the
+//! realistic fixtures ([`realistic`]). What talks to the emulator needs
+//! `BIGQUERY_EMULATOR_HOST` (set by `scripts/test`) and fails, rather than skips, without
+//! it; the tests that use it are ignored unless the `emulator-tests` feature is on.
 
-#![allow(dead_code)]
-
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde_json::{json, Value};
 
+pub mod bigquery;
+pub mod github;
 pub mod realistic;
+
+pub use bigquery::FakeBigQuery;
+pub use github::FakeGithub;
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
-/// A fake BigQuery's jobs.get, answering that every job was a SELECT (bqcheck asks, since a
-/// real jobs.query answer does not say). Mount it first: it takes precedence over catch-alls.
-pub async fn select_jobs(server: &wiremock::MockServer) {
-    wiremock::Mock::given(wiremock::matchers::method("GET"))
-        .and(wiremock::matchers::path_regex(
-            r"/projects/[^/]+/jobs/[^/]+$",
-        ))
-        .respond_with(
-            wiremock::ResponseTemplate::new(200)
-                .set_body_json(json!({"statistics": {"query": {"statementType": "SELECT"}}})),
+/// The repository root (the crate's directory): where the binaries run unless told otherwise.
+pub fn repo_root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The path of one of the package's binaries, built by cargo for these tests.
+pub fn bin_path(name: &str) -> PathBuf {
+    PathBuf::from(match name {
+        "bqcheck" => env!("CARGO_BIN_EXE_bqcheck"),
+        "bq-schema-diff" => env!("CARGO_BIN_EXE_bq-schema-diff"),
+        "bq-table-compare" => env!("CARGO_BIN_EXE_bq-table-compare"),
+        "bq-profile" => env!("CARGO_BIN_EXE_bq-profile"),
+        other => panic!("no binary named {other}"),
+    })
+}
+
+/// What a run must not pick up from the environment of `cargo test`: credentials, a default
+/// project, the emulator.
+const OUTSIDE: [&str; 5] = [
+    "BIGQUERY_EMULATOR_HOST",
+    "GOOGLE_APPLICATION_CREDENTIALS",
+    "GOOGLE_CLOUD_PROJECT",
+    "CLOUDSDK_CORE_PROJECT",
+    "CLOUDSDK_CONFIG",
+];
+
+/// A binary in a clean environment (nothing of [`OUTSIDE`]), with an empty result cache of
+/// its own, run from the repository root. A `std` command, for the tests that spawn and
+/// signal it; the others take [`bin`].
+pub fn command(name: &str) -> std::process::Command {
+    let mut c = std::process::Command::new(bin_path(name));
+    for k in OUTSIDE {
+        c.env_remove(k);
+    }
+    c.env("XDG_CACHE_HOME", fresh_cache_home());
+    c.current_dir(repo_root());
+    c
+}
+
+/// [`command`] as an `assert_cmd` command (stdin, assertions), stopped after 300 s.
+pub fn bin(name: &str) -> assert_cmd::Command {
+    let mut c = assert_cmd::Command::from_std(command(name));
+    c.timeout(std::time::Duration::from_secs(300));
+    c
+}
+
+/// [`bin`] pointed at the local emulator (`BIGQUERY_EMULATOR_HOST`).
+pub fn emulator_bin(name: &str) -> assert_cmd::Command {
+    let mut c = bin(name);
+    c.env("BIGQUERY_EMULATOR_HOST", emulator_host());
+    c
+}
+
+/// `BIGQUERY_EMULATOR_HOST`, or a panic that says how to start the emulator.
+pub fn emulator_host() -> String {
+    std::env::var("BIGQUERY_EMULATOR_HOST").unwrap_or_else(|_| {
+        panic!(
+            "BIGQUERY_EMULATOR_HOST is not set: run the tests with `scripts/test`, or \
+             `scripts/emulator start` and export BIGQUERY_EMULATOR_HOST=127.0.0.1:9050"
         )
-        .mount(server)
-        .await;
+    })
 }
 
 /// A name unique to this test process and call.
@@ -54,12 +109,7 @@ pub struct Emu {
 
 impl Emu {
     pub fn new(project: &str) -> Emu {
-        let host = std::env::var("BIGQUERY_EMULATOR_HOST").unwrap_or_else(|_| {
-            panic!(
-                "BIGQUERY_EMULATOR_HOST is not set: run the tests with `scripts/test`, or \
-                 `scripts/emulator start` and export BIGQUERY_EMULATOR_HOST=127.0.0.1:9050"
-            )
-        });
+        let host = emulator_host();
         Emu {
             project: project.to_string(),
             base: format!(
@@ -226,14 +276,9 @@ impl Emu {
 
 /// Run a utility with `--project JOB_PROJECT --format json ARGS`; (exit code, JSON, stderr).
 pub fn run_json(bin: &str, job_project: &str, args: &[&str]) -> (i32, Value, String) {
-    let out = assert_cmd::Command::cargo_bin(bin)
-        .unwrap()
-        .env_remove("GOOGLE_APPLICATION_CREDENTIALS")
-        .env_remove("GOOGLE_CLOUD_PROJECT")
-        .env("XDG_CACHE_HOME", fresh_cache_home())
+    let out = emulator_bin(bin)
         .args(["--project", job_project, "--format", "json"])
         .args(args)
-        .timeout(std::time::Duration::from_secs(300))
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr).to_string();
@@ -273,7 +318,7 @@ impl Shell {
             .arg(&bq)
             .status()
             .unwrap();
-        let bins = assert_cmd::cargo::cargo_bin("bqcheck");
+        let bins = bin_path("bqcheck");
         let bins = bins.parent().unwrap();
         let path = format!(
             "{}:{}:{}",

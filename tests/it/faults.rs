@@ -2,8 +2,6 @@
 //! (partial report, jobs cancelled, 130 / 143), and transient errors retried visibly
 //! (--verbose). A fake BigQuery (wiremock) stands in for the real one.
 
-mod common;
-
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -11,50 +9,13 @@ use serde_json::{json, Value};
 use wiremock::matchers::{method, path, path_regex, query_param};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
-fn bin(name: &str) -> Command {
-    let mut c = Command::new(assert_cmd::cargo::cargo_bin(name));
-    for k in [
-        "BIGQUERY_EMULATOR_HOST",
-        "GOOGLE_APPLICATION_CREDENTIALS",
-        "GOOGLE_CLOUD_PROJECT",
-    ] {
-        c.env_remove(k);
-    }
-    c.env("XDG_CACHE_HOME", common::fresh_cache_home());
-    c
-}
-
-fn table_meta() -> Value {
-    json!({"kind": "bigquery#table", "type": "TABLE", "location": "US", "numRows": "3",
-           "schema": {"fields": [{"name": "id", "type": "INTEGER"}]}})
-}
-
-/// A completed scan as jobs.query or getQueryResults answers it: 3 rows, `fingerprint`;
-/// with `job`, the job reference jobs.query carries.
-fn scan_done(job: Option<&str>, fingerprint: &str) -> Value {
-    let mut v = json!({
-        "jobComplete": true, "totalBytesProcessed": "10",
-        "schema": {"fields": [{"name": "row_count", "type": "INTEGER"},
-                              {"name": "fingerprint", "type": "BIGNUMERIC"}]},
-        "rows": [{"f": [{"v": "3"}, {"v": fingerprint}]}]
-    });
-    if let Some(id) = job {
-        v["jobReference"] = json!({"projectId": "billing", "jobId": id, "location": "US"});
-    }
-    v
-}
-
-/// BigQuery's error body: `{"error": {"code", "message", "errors": [{"reason", "message"}]}}`.
-fn bq_error(status: u16, reason: &str, message: &str) -> ResponseTemplate {
-    ResponseTemplate::new(status).set_body_json(json!({"error": {"code": status,
-        "message": message, "errors": [{"reason": reason, "message": message}]}}))
-}
+use crate::support::bigquery::{error as bq_error, scan_done, table_meta};
+use crate::support::{self, bin, FakeBigQuery};
 
 /// A fake BigQuery where queries on tables whose name starts with `hang` never complete, and
 /// the others complete at once with equal counts and fingerprints.
-async fn fake_with_hanging_jobs() -> MockServer {
-    let server = MockServer::start().await;
-    common::select_jobs(&server).await;
+async fn fake_with_hanging_jobs() -> FakeBigQuery {
+    let server = FakeBigQuery::start().await;
     Mock::given(method("GET"))
         .and(path_regex(r"/datasets/[^/]+/tables/[^/]+$"))
         .respond_with(ResponseTemplate::new(200).set_body_json(table_meta()))
@@ -101,16 +62,6 @@ async fn fake_with_hanging_jobs() -> MockServer {
     server
 }
 
-async fn requests(server: &MockServer, verb: &str, path_part: &str) -> Vec<Request> {
-    server
-        .received_requests()
-        .await
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|r| r.method.as_str() == verb && r.url.path().contains(path_part))
-        .collect()
-}
-
 fn wait_with_deadline(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
     let start = Instant::now();
     loop {
@@ -150,7 +101,7 @@ async fn a_hung_item_times_out_its_jobs_are_cancelled_and_the_others_complete() 
     let err = j["errors"][0]["error"].as_str().unwrap();
     assert!(err.contains("timed out after 2 s (--timeout)"), "{err}");
     assert_eq!(j["errors"][0]["table_a"], "acme.d.hang_a");
-    let cancels = requests(&server, "POST", "/cancel").await;
+    let cancels = server.requests("POST", "/cancel").await;
     let mut ids: Vec<String> = cancels.iter().map(|r| r.url.path().to_string()).collect();
     ids.sort();
     assert_eq!(
@@ -174,7 +125,7 @@ async fn interrupted(signal: i32, expected_code: i32, name: &str) {
     let dir = tempfile::tempdir().unwrap();
     let junit = dir.path().join("report.xml");
     let md = dir.path().join("report.md");
-    let mut child = bin("bq-table-compare")
+    let mut child = support::command("bq-table-compare")
         .args(["--api-url", &server.uri(), "--project", "billing"])
         .args(["--format", "json", "--skip-stats", "--parallel", "1"])
         .arg("--report-junit")
@@ -191,10 +142,7 @@ async fn interrupted(signal: i32, expected_code: i32, name: &str) {
         .spawn()
         .unwrap();
     let start = Instant::now();
-    while requests(&server, "GET", "/queries/job-hang")
-        .await
-        .is_empty()
-    {
+    while server.requests("GET", "/queries/job-hang").await.is_empty() {
         assert!(
             start.elapsed() < Duration::from_secs(20),
             "the job was never polled"
@@ -237,7 +185,7 @@ async fn interrupted(signal: i32, expected_code: i32, name: &str) {
         .unwrap()
         .contains("before it finished"));
     assert_eq!(
-        requests(&server, "POST", "/cancel").await.len(),
+        server.requests("POST", "/cancel").await.len(),
         2,
         "the running jobs (both sides) are cancelled"
     );
@@ -255,8 +203,7 @@ async fn sigterm_exits_143() {
 
 #[tokio::test]
 async fn verbose_shows_each_retry_and_the_item_completes() {
-    let server = MockServer::start().await;
-    common::select_jobs(&server).await;
+    let server = FakeBigQuery::start().await;
     Mock::given(method("GET"))
         .respond_with(
             ResponseTemplate::new(503).set_body_json(json!({"error": {"code": 503,
@@ -327,8 +274,7 @@ impl wiremock::Respond for Storm {
 
 #[tokio::test]
 async fn retry_storms_on_every_endpoint_lose_no_item() {
-    let server = MockServer::start().await;
-    common::select_jobs(&server).await;
+    let server = FakeBigQuery::start().await;
     Mock::given(method("GET"))
         .and(path_regex(r"/tables/[^/]+$"))
         .respond_with(Storm {
@@ -405,8 +351,7 @@ async fn retry_storms_on_every_endpoint_lose_no_item() {
 
 #[tokio::test]
 async fn permanent_errors_are_not_retried_and_keep_bigquerys_message() {
-    let server = MockServer::start().await;
-    common::select_jobs(&server).await;
+    let server = FakeBigQuery::start().await;
     Mock::given(method("GET"))
         .and(path("/bigquery/v2/projects/acme/datasets/d/tables/missing"))
         .respond_with(bq_error(404, "notFound", "Not found: Table acme:d.missing"))
@@ -474,7 +419,7 @@ async fn permanent_errors_are_not_retried_and_keep_bigquerys_message() {
         errors[2].contains("Unrecognized name: idd at [1:8]"),
         "{errors:?}"
     );
-    let posts = requests(&server, "POST", "/queries").await;
+    let posts = server.requests("POST", "/queries").await;
     assert_eq!(
         posts
             .iter()
@@ -488,8 +433,7 @@ async fn permanent_errors_are_not_retried_and_keep_bigquerys_message() {
 
 #[tokio::test]
 async fn malformed_answers_are_clear_per_item_errors() {
-    let server = MockServer::start().await;
-    common::select_jobs(&server).await;
+    let server = FakeBigQuery::start().await;
     Mock::given(method("GET"))
         .and(path(
             "/bigquery/v2/projects/acme/datasets/d/tables/truncated",
@@ -610,8 +554,7 @@ async fn malformed_answers_are_clear_per_item_errors() {
 /// --where cannot smuggle a second statement.
 #[tokio::test]
 async fn every_generated_query_is_one_guarded_select() {
-    let server = MockServer::start().await;
-    common::select_jobs(&server).await;
+    let server = FakeBigQuery::start().await;
     Mock::given(method("GET"))
         .and(path_regex(r"/tables/[^/]+/data$"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"rows": []})))
@@ -667,7 +610,7 @@ async fn every_generated_query_is_one_guarded_select() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
-    let posts = requests(&server, "POST", "/queries").await;
+    let posts = server.requests("POST", "/queries").await;
     assert!(posts.len() >= 7, "{} queries", posts.len());
     for r in &posts {
         let body: Value = serde_json::from_slice(&r.body).unwrap();
@@ -713,14 +656,14 @@ async fn every_generated_query_is_one_guarded_select() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let posts = requests(&server, "POST", "/queries").await;
+    let posts = server.requests("POST", "/queries").await;
     assert!(posts.len() > before);
     for r in &posts[before..] {
         let body: Value = serde_json::from_slice(&r.body).unwrap();
         assert_eq!(body["dryRun"], true, "--dry-run must not run a job");
     }
     // --where cannot smuggle a second statement, a comment, or close the predicate.
-    let count = requests(&server, "POST", "/queries").await.len();
+    let count = server.requests("POST", "/queries").await.len();
     for evil in [
         "1=1; DROP TABLE acme.d.a",
         "1=1 -- ",
@@ -755,7 +698,7 @@ async fn every_generated_query_is_one_guarded_select() {
         }
     }
     assert_eq!(
-        requests(&server, "POST", "/queries").await.len(),
+        server.requests("POST", "/queries").await.len(),
         count,
         "no query ran for a refused --where"
     );
@@ -768,8 +711,7 @@ async fn every_generated_query_is_one_guarded_select() {
 async fn load_two_thousand_pairs_with_transient_failures() {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
-    let server = MockServer::start().await;
-    common::select_jobs(&server).await;
+    let server = FakeBigQuery::start().await;
     let spans = Arc::new(std::sync::Mutex::new(Vec::<(Instant, Duration)>::new()));
     let failures = Arc::new(AtomicUsize::new(0));
     let seen = Arc::new(std::sync::Mutex::new(
@@ -897,9 +839,8 @@ fn service_account_key(dir: &std::path::Path, server: &MockServer) -> std::path:
 }
 
 /// A token endpoint and a BigQuery that log everything, for the credential-routing tests.
-async fn logging_endpoints() -> MockServer {
-    let server = MockServer::start().await;
-    common::select_jobs(&server).await;
+async fn logging_endpoints() -> FakeBigQuery {
+    let server = FakeBigQuery::start().await;
     Mock::given(method("POST"))
         .and(path("/token"))
         .respond_with(ResponseTemplate::new(200).set_body_json(
@@ -1014,8 +955,7 @@ fn credentials_never_travel_over_plain_http() {
 #[tokio::test]
 async fn the_access_token_never_appears_in_any_output() {
     const TOKEN: &str = "ya29.FAKE-bqcheck-TOKEN-0123456789abcdef";
-    let server = MockServer::start().await;
-    common::select_jobs(&server).await;
+    let server = FakeBigQuery::start().await;
     Mock::given(method("POST"))
         .and(path("/token"))
         .respond_with(ResponseTemplate::new(200).set_body_json(
@@ -1051,7 +991,7 @@ async fn the_access_token_never_appears_in_any_output() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    let gets = requests(&server, "GET", "/tables/").await;
+    let gets = server.requests("GET", "/tables/").await;
     assert!(
         gets.iter().any(
             |r| r.headers.get("authorization").and_then(|v| v.to_str().ok())
@@ -1129,7 +1069,7 @@ async fn a_job_that_was_not_a_select_is_refused() {
         ("jobs.get", json!({})),
         ("jobs.get-select", json!({})),
     ] {
-        let server = MockServer::start().await;
+        let server = FakeBigQuery::bare().await;
         let statement = if tag == "jobs.get" {
             "DROP_TABLE"
         } else {

@@ -1,17 +1,15 @@
-//! bq-table-compare against the local BigQuery emulator (see tests/emulator.rs for the setup:
+//! bq-table-compare against the local BigQuery emulator (see tests/it/emulator.rs for the setup:
 //! `scripts/test` starts it). These tables are small and hand-made for exact cases; realistic
-//! sizes and every type are in tests/realistic.rs.
+//! sizes and every type are in tests/it/realistic.rs.
 
-mod common;
-
-use assert_cmd::Command;
-use common::{job_project, Emu};
 use serde_json::{json, Value};
+
+use crate::support::{self, emulator_bin, job_project, Emu};
 
 const PROJECT: &str = "bqcheck-tc";
 
 fn compare(job_project: &str, args: &[&str]) -> (i32, Value, String) {
-    common::run_json("bq-table-compare", job_project, args)
+    support::run_json("bq-table-compare", job_project, args)
 }
 
 fn users_schema() -> Value {
@@ -29,6 +27,10 @@ fn user(id: i64, name: Option<&str>, score: f64, zip: &str, tags: &[&str]) -> Va
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(feature = "emulator-tests"),
+    ignore = "needs the BigQuery emulator: run scripts/test"
+)]
 async fn identical_tables_stop_after_one_scan_per_side() {
     let emu = Emu::new(PROJECT);
     let ds = emu.dataset("tc").await;
@@ -72,6 +74,10 @@ async fn identical_tables_stop_after_one_scan_per_side() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(feature = "emulator-tests"),
+    ignore = "needs the BigQuery emulator: run scripts/test"
+)]
 async fn keyed_diff_finds_added_removed_and_changed_rows() {
     let emu = Emu::new(PROJECT);
     let ds = emu.dataset("tc").await;
@@ -137,9 +143,7 @@ async fn keyed_diff_finds_added_removed_and_changed_rows() {
     assert_eq!(emu.jobs(jobs).await, 3);
 
     // Text report: changed rows show only the differing columns as a → b.
-    let out = Command::cargo_bin("bq-table-compare")
-        .unwrap()
-        .env("XDG_CACHE_HOME", common::fresh_cache_home())
+    let out = emulator_bin("bq-table-compare")
         .args([
             "--project",
             &job_project("jobs-text"),
@@ -165,6 +169,10 @@ async fn keyed_diff_finds_added_removed_and_changed_rows() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(feature = "emulator-tests"),
+    ignore = "needs the BigQuery emulator: run scripts/test"
+)]
 async fn composite_primary_key_and_duplicate_keys() {
     let emu = Emu::new(PROJECT);
     let ds = emu.dataset("tc").await;
@@ -224,6 +232,10 @@ async fn composite_primary_key_and_duplicate_keys() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(feature = "emulator-tests"),
+    ignore = "needs the BigQuery emulator: run scripts/test"
+)]
 async fn without_a_key_duplicate_rows_count_with_multiplicity() {
     let emu = Emu::new(PROJECT);
     let ds = emu.dataset("tc").await;
@@ -267,6 +279,10 @@ async fn without_a_key_duplicate_rows_count_with_multiplicity() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(feature = "emulator-tests"),
+    ignore = "needs the BigQuery emulator: run scripts/test"
+)]
 async fn schema_differences_missing_tables_where_and_columns() {
     let emu = Emu::new(PROJECT);
     let ds = emu.dataset("tc").await;
@@ -294,9 +310,7 @@ async fn schema_differences_missing_tables_where_and_columns() {
     let b = emu.table(&ds, "b", schema_b, json!({}), rows_b).await;
     let missing = format!("{PROJECT}.{ds}.nope");
     let pairs = format!("{a}:{b}\n{a}:{missing}\n{a}:{a}\n");
-    let out = Command::cargo_bin("bq-table-compare")
-        .unwrap()
-        .env("XDG_CACHE_HOME", common::fresh_cache_home())
+    let out = emulator_bin("bq-table-compare")
         .args([
             "--project",
             &job_project("jobs-schema"),
@@ -355,9 +369,7 @@ async fn schema_differences_missing_tables_where_and_columns() {
     assert_eq!(compared, vec!["id", "name"]);
     assert_eq!(c["identical"], true);
 
-    let out = Command::cargo_bin("bq-table-compare")
-        .unwrap()
-        .env("XDG_CACHE_HOME", common::fresh_cache_home())
+    let out = emulator_bin("bq-table-compare")
         .args(["--where", "1=1; DROP TABLE x", &a, &b])
         .output()
         .unwrap();
@@ -366,6 +378,10 @@ async fn schema_differences_missing_tables_where_and_columns() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(feature = "emulator-tests"),
+    ignore = "needs the BigQuery emulator: run scripts/test"
+)]
 async fn dry_run_runs_no_job() {
     let emu = Emu::new(PROJECT);
     let ds = emu.dataset("tc").await;
@@ -380,9 +396,7 @@ async fn dry_run_runs_no_job() {
         .await;
     let b = emu.table(&ds, "b", users_schema(), json!({}), vec![]).await;
     let jobs = &job_project("jobs-dry");
-    let out = Command::cargo_bin("bq-table-compare")
-        .unwrap()
-        .env("XDG_CACHE_HOME", common::fresh_cache_home())
+    let out = emulator_bin("bq-table-compare")
         .args(["--project", jobs, "--dry-run", "--key", "id", &a, &b])
         .output()
         .unwrap();
@@ -397,6 +411,10 @@ async fn dry_run_runs_no_job() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(feature = "emulator-tests"),
+    ignore = "needs the BigQuery emulator: run scripts/test"
+)]
 async fn float_tolerance_and_nan() {
     let emu = Emu::new(PROJECT);
     let ds = emu.dataset("tc").await;

@@ -4,16 +4,15 @@
 //! (wiremock), what the emulator cannot show: `lastModifiedTime` moving after an insert, and a
 //! streaming buffer.
 
-mod common;
-
 use std::path::Path;
 use std::process::Output;
 
-use assert_cmd::Command;
-use common::{job_project, Emu};
 use serde_json::{json, Value};
 use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::support::bigquery::{scan_done, select_jobs};
+use crate::support::{self, job_project, Emu, FakeBigQuery};
 
 const PROJECT: &str = "bqcheck-cache";
 
@@ -29,15 +28,11 @@ fn rows(ids: &[i64]) -> Vec<Value> {
 
 /// Run a utility with a given cache directory; jobs run in `jobs`.
 fn run(bin: &str, cache: &Path, jobs: &str, args: &[&str]) -> (i32, Value, String) {
-    let out = Command::cargo_bin(bin)
-        .unwrap()
-        .env_remove("GOOGLE_APPLICATION_CREDENTIALS")
-        .env_remove("GOOGLE_CLOUD_PROJECT")
+    let out = support::emulator_bin(bin)
         .arg("--cache-dir")
         .arg(cache)
         .args(["--project", jobs, "--format", "json"])
         .args(args)
-        .timeout(std::time::Duration::from_secs(300))
         .output()
         .unwrap();
     parse(out)
@@ -66,6 +61,10 @@ fn notes(c: &Value) -> Vec<String> {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(feature = "emulator-tests"),
+    ignore = "needs the BigQuery emulator: run scripts/test"
+)]
 async fn an_unchanged_table_is_not_scanned_again() {
     let emu = Emu::new(PROJECT);
     let ds = emu.dataset("hit").await;
@@ -191,6 +190,10 @@ async fn an_unchanged_table_is_not_scanned_again() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(feature = "emulator-tests"),
+    ignore = "needs the BigQuery emulator: run scripts/test"
+)]
 async fn a_filter_that_reads_another_table_is_never_cached() {
     let emu = Emu::new(PROJECT);
     let ds = emu.dataset("sub").await;
@@ -227,6 +230,10 @@ async fn a_filter_that_reads_another_table_is_never_cached() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(feature = "emulator-tests"),
+    ignore = "needs the BigQuery emulator: run scripts/test"
+)]
 async fn a_rebuilt_table_is_scanned_again() {
     let emu = Emu::new(PROJECT);
     let ds = emu.dataset("rebuilt").await;
@@ -257,6 +264,10 @@ async fn a_rebuilt_table_is_scanned_again() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(feature = "emulator-tests"),
+    ignore = "needs the BigQuery emulator: run scripts/test"
+)]
 async fn corrupt_or_unwritable_caches_are_never_fatal() {
     let emu = Emu::new(PROJECT);
     let ds = emu.dataset("corrupt").await;
@@ -314,25 +325,15 @@ async fn corrupt_or_unwritable_caches_are_never_fatal() {
 
 // --- What the emulator cannot show: BigQuery's lastModifiedTime and streaming buffers. ---
 
-fn scan_done(fingerprint: &str) -> Value {
-    json!({
-        "jobComplete": true, "totalBytesProcessed": "10",
-        "jobReference": {"projectId": "billing", "jobId": "j", "location": "US"},
-        "schema": {"fields": [{"name": "row_count", "type": "INTEGER"},
-                              {"name": "fingerprint", "type": "BIGNUMERIC"}]},
-        "rows": [{"f": [{"v": "3"}, {"v": fingerprint}]}]
-    })
-}
-
 /// A fake BigQuery: every table has `meta`; every scan answers the same.
-async fn fake(meta: Value) -> MockServer {
-    let server = MockServer::start().await;
+async fn fake(meta: Value) -> FakeBigQuery {
+    let server = FakeBigQuery::bare().await;
     mount(&server, meta).await;
     server
 }
 
 async fn mount(server: &MockServer, meta: Value) {
-    common::select_jobs(server).await;
+    select_jobs(server).await;
     Mock::given(method("GET"))
         .and(path_regex(r"/datasets/[^/]+/tables/[^/]+$"))
         .respond_with(ResponseTemplate::new(200).set_body_json(meta))
@@ -340,7 +341,7 @@ async fn mount(server: &MockServer, meta: Value) {
         .await;
     Mock::given(method("POST"))
         .and(path("/bigquery/v2/projects/billing/queries"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(scan_done("42")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(scan_done(Some("j"), "42")))
         .mount(server)
         .await;
 }
@@ -355,27 +356,13 @@ fn meta(last_modified: &str, extra: Value) -> Value {
     m
 }
 
-async fn queries(server: &MockServer) -> usize {
-    server
-        .received_requests()
-        .await
-        .unwrap_or_default()
-        .iter()
-        .filter(|r| r.method.as_str() == "POST" && r.url.path().ends_with("/queries"))
-        .count()
-}
-
 fn compare_on(server: &MockServer, cache: &Path) -> (i32, Value, String) {
-    let out = Command::cargo_bin("bq-table-compare")
-        .unwrap()
-        .env_remove("BIGQUERY_EMULATOR_HOST")
-        .env_remove("GOOGLE_APPLICATION_CREDENTIALS")
+    let out = support::bin("bq-table-compare")
         .args(["--api-url", &server.uri(), "--project", "billing"])
         .args(["--format", "json", "--skip-stats"])
         .arg("--cache-dir")
         .arg(cache)
         .args(["acme.dev.t", "acme.prod.t"])
-        .timeout(std::time::Duration::from_secs(60))
         .output()
         .unwrap();
     parse(out)
@@ -387,10 +374,10 @@ async fn a_table_modified_after_the_cached_run_is_scanned_again() {
     let server = fake(meta("1764000000000", json!({}))).await;
     let (code, _, err) = compare_on(&server, cache.path());
     assert_eq!(code, 0, "{err}");
-    assert_eq!(queries(&server).await, 2);
+    assert_eq!(server.query_count().await, 2);
     let (_, j, _) = compare_on(&server, cache.path());
     assert_eq!(
-        queries(&server).await,
+        server.query_count().await,
         2,
         "unchanged: served from the cache"
     );
@@ -401,7 +388,7 @@ async fn a_table_modified_after_the_cached_run_is_scanned_again() {
     mount(&server, meta("1764000999000", json!({}))).await;
     let (code, j, _) = compare_on(&server, cache.path());
     assert_eq!(code, 0);
-    assert_eq!(queries(&server).await, 2, "modified: scanned again");
+    assert_eq!(server.query_count().await, 2, "modified: scanned again");
     assert_eq!(j["comparisons"][0]["queries"]["cached"], 0);
 }
 
@@ -414,7 +401,7 @@ async fn a_table_with_a_streaming_buffer_is_never_served_from_the_cache() {
     compare_on(&server, cache.path());
     let (code, j, err) = compare_on(&server, cache.path());
     assert_eq!(code, 0, "{err}");
-    assert_eq!(queries(&server).await, 4, "scanned both times");
+    assert_eq!(server.query_count().await, 4, "scanned both times");
     let n = notes(&j["comparisons"][0]);
     assert!(
         n.iter()

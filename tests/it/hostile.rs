@@ -175,9 +175,7 @@ fn column_text_cannot_mention_people_or_embed_images_in_a_pr_comment() {
 }
 
 fn schema_diff() -> Command {
-    let mut c = Command::cargo_bin("bq-schema-diff").unwrap();
-    c.env_remove("BIGQUERY_EMULATOR_HOST");
-    c
+    crate::support::bin("bq-schema-diff")
 }
 
 #[test]
