@@ -529,11 +529,7 @@ pub(crate) fn detect(
                         pct(rate),
                         pct(th.null_rate)
                     ),
-                    &format!(
-                        "{} of the values are missing, more than the {} allowed",
-                        pct(rate),
-                        pct(th.null_rate)
-                    ),
+                    "more values are missing than the null-rate threshold allows",
                 ));
             }
         }

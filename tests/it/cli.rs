@@ -742,12 +742,12 @@ fn a_pairs_files_schema_files_are_found_beside_it_from_any_directory() {
     let gate = dir.path().join("gate");
     std::fs::create_dir(&gate).unwrap();
     std::fs::copy(
-        repo("examples/schemas/pr/users.json"),
+        crate::support::repo_root().join("examples/schemas/pr/users.json"),
         gate.join("users.json"),
     )
     .unwrap();
     std::fs::copy(
-        repo("examples/schemas/prod/users.json"),
+        crate::support::repo_root().join("examples/schemas/prod/users.json"),
         gate.join("prod-users.json"),
     )
     .unwrap();
@@ -759,7 +759,7 @@ fn a_pairs_files_schema_files_are_found_beside_it_from_any_directory() {
     let elsewhere = dir.path().join("elsewhere");
     std::fs::create_dir(&elsewhere).unwrap();
     for (cwd, pairs_file) in [
-        (dir.path().to_path_buf(), PathBuf::from("gate/pairs.txt")),
+        (dir.path().to_path_buf(), std::path::PathBuf::from("gate/pairs.txt")),
         (elsewhere, gate.join("pairs.txt")),
     ] {
         let out = bin("bq-schema-diff")
