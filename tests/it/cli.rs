@@ -759,7 +759,10 @@ fn a_pairs_files_schema_files_are_found_beside_it_from_any_directory() {
     let elsewhere = dir.path().join("elsewhere");
     std::fs::create_dir(&elsewhere).unwrap();
     for (cwd, pairs_file) in [
-        (dir.path().to_path_buf(), std::path::PathBuf::from("gate/pairs.txt")),
+        (
+            dir.path().to_path_buf(),
+            std::path::PathBuf::from("gate/pairs.txt"),
+        ),
         (elsewhere, gate.join("pairs.txt")),
     ] {
         let out = bin("bq-schema-diff")
@@ -784,4 +787,114 @@ fn a_pairs_files_schema_files_are_found_beside_it_from_any_directory() {
         );
         assert!(stdout.contains(&shown), "want `{shown}` in: {stdout}");
     }
+}
+
+/// Issue 15.7: anomaly detection that finds nothing says so, and the summary counts
+/// anomalies, so a clean gate is told apart from one that did not look.
+#[tokio::test]
+async fn anomaly_detection_that_finds_nothing_says_so() {
+    let fake = crate::support::FakeBigQuery::start().await;
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis()
+        .to_string();
+    fake.table(
+        "acme.shop.clean",
+        json!({"kind": "bigquery#table", "type": "TABLE", "location": "US", "numRows": "3",
+               "numBytes": "64", "lastModifiedTime": now_ms,
+               "schema": {"fields": [{"name": "id", "type": "INTEGER"}]}}),
+    )
+    .await;
+    fake.table_rows("acme.shop.clean", json!([])).await;
+    let profile = json!({
+        "row_count": 3,
+        "c0_nulls": 0, "c0_distinct": 3, "c0_exact_distinct": 3,
+        "c0_min": "1", "c0_max": "3", "c0_mean": "2", "c0_stddev": "1",
+        "c0_zeros": 0, "c0_negatives": 0, "c0_quantiles": "[1.0,1.0,2.0,3.0,3.0]",
+    });
+    fake.answer_queries("billing", vec![("`acme.shop.clean`".into(), profile)])
+        .await;
+    let run = |extra: &[&str]| {
+        let mut c = bin("bq-profile");
+        c.args([
+            "--api-url",
+            &fake.uri(),
+            "--project",
+            "billing",
+            "--sample-size",
+            "0",
+        ])
+        .args(extra)
+        .arg("acme.shop.clean");
+        c.output().unwrap()
+    };
+    let out = run(&["--detect-anomalies"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("  anomalies: none found\n"), "{stdout}");
+    assert!(stdout.contains("  Anomalies: 0\n"), "{stdout}");
+    assert!(stdout.contains("  Tables with anomalies: 0\n"), "{stdout}");
+    // Without detection nothing is claimed either way.
+    let out = run(&[]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        !stdout.contains("none found") && !stdout.contains("Anomalies:"),
+        "{stdout}"
+    );
+}
+
+/// Issue 15.1: a flag refuses what its config key refuses, with the same words, and takes
+/// what the key takes (durations).
+#[test]
+fn flags_and_config_keys_share_their_checks() {
+    let out = bin("bq-profile")
+        .args(["--null-rate-threshold", "1.5", "p.d.t"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("1.5 is not a rate"), "{err}");
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("c.yml");
+    std::fs::write(&cfg, "profile:\n  anomalies:\n    null_rate: 1.5\n").unwrap();
+    let out = bin("bq-profile")
+        .args(["--config", cfg.to_str().unwrap(), "p.d.t"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("c.yml:3:16: profile.anomalies.null_rate: 1.5 is not a rate"),
+        "{err}"
+    );
+    // A duration, as the file has always taken: `--timeout 15m` is 900 seconds.
+    let out = bin("bqcheck")
+        .args(["config", "check", "--config"])
+        .arg(dir.path().join("t.yml"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "a missing file is trouble");
+    let out = bin("bq-schema-diff")
+        .args([
+            "--timeout",
+            "15m",
+            "examples/schemas/pr/users.json",
+            "examples/schemas/prod/users.json",
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "compared, and they differ: {err}"
+    );
+    let out = bin("bq-schema-diff")
+        .args(["--timeout", "soon", "x.json", "y.json"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(err.contains("`soon` is not a duration"), "{err}");
 }
