@@ -581,7 +581,8 @@ pub(crate) fn umbrella() -> clap::Command {
         .arg_required_else_help(true)
 }
 
-/// The umbrella's subcommands that are not checks.
+// The umbrella's subcommands that are not checks. (No doc comment: clap would make it the
+// umbrella's `about`.)
 #[derive(Debug, Subcommand)]
 pub(crate) enum Builtin {
     /// Run as the GitHub Action: read the action's inputs from INPUT_* variables, run the

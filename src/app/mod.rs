@@ -276,6 +276,10 @@ mod tests {
     fn each_check_is_a_subcommand_with_its_own_config_section() {
         let cmd = umbrella();
         cmd.clone().debug_assert();
+        assert_eq!(
+            cmd.get_about().map(|a| a.to_string()).as_deref(),
+            Some("bqcheck: check BigQuery tables in CI and on a laptop with the same commands.")
+        );
         for c in CHECKS {
             assert!(cmd.find_subcommand(c.name()).is_some(), "{}", c.name());
             c.command().debug_assert();
