@@ -13,7 +13,8 @@ pub(crate) static CHECKS: &[&dyn Check] = &[
     &profile::Profile,
 ];
 
-/// One check, as the entry points see it.
+/// One check, as the entry points see it (object-safe, for the registry). A check does not
+/// implement it by hand: it implements [`CheckDef`], and this follows.
 pub(crate) trait Check: Sync {
     /// The umbrella's subcommand and the action's `command` input: `schema-diff`.
     fn name(&self) -> &'static str;
@@ -33,6 +34,58 @@ pub(crate) trait Check: Sync {
     ) -> futures::future::BoxFuture<'a, anyhow::Result<Finished>>;
     /// Its settings as `bqcheck config check` shows them (the typed arguments, serialized).
     fn settings(&self, m: &clap::ArgMatches) -> anyhow::Result<serde_json::Value>;
+}
+
+/// What a check defines: its names, its typed flags, its items, and how it runs.
+pub(crate) trait CheckDef: Sync {
+    /// Its flags: a clap `Parser` (the standalone binary's command) that serializes for
+    /// `bqcheck config check`.
+    type Args: clap::Parser + serde::Serialize + Send + Sync;
+    /// The subcommand and the action's `command` input: `schema-diff`.
+    const NAME: &'static str;
+    /// Its config section: `schema_diff`.
+    const SECTION: &'static str;
+    /// One line for `bqcheck --help`.
+    const ABOUT: &'static str;
+    /// What its config section lists besides options.
+    const ITEMS: crate::config::Items;
+    /// Read its items and check them all; the reports are left to the caller.
+    fn run<'a>(
+        args: &'a Self::Args,
+        run: &'a Run,
+    ) -> futures::future::BoxFuture<'a, anyhow::Result<Finished>>;
+}
+
+impl<T: CheckDef> Check for T {
+    fn name(&self) -> &'static str {
+        T::NAME
+    }
+    fn about(&self) -> &'static str {
+        T::ABOUT
+    }
+    fn command(&self) -> clap::Command {
+        <T::Args as clap::CommandFactory>::command()
+    }
+    fn items(&self) -> crate::config::Items {
+        T::ITEMS
+    }
+    fn section(&self) -> &'static str {
+        T::SECTION
+    }
+    fn execute<'a>(
+        &'a self,
+        m: &'a clap::ArgMatches,
+        run: &'a Run,
+    ) -> futures::future::BoxFuture<'a, anyhow::Result<Finished>> {
+        Box::pin(async move {
+            let args = <T::Args as clap::FromArgMatches>::from_arg_matches(m)?;
+            T::run(&args, run).await
+        })
+    }
+    fn settings(&self, m: &clap::ArgMatches) -> anyhow::Result<serde_json::Value> {
+        let args = <T::Args as clap::FromArgMatches>::from_arg_matches(m)?;
+        Ok(serde_json::to_value(args)?)
+    }
 }
 
 /// What a run has besides its flags: the config file's items, and where else items come from.

@@ -10,10 +10,9 @@ use anyhow::Context;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
-use clap::{ArgMatches, CommandFactory, FromArgMatches};
 use futures::future::BoxFuture;
 
-use super::{client, parallelism, progress, stdin_text, Check, Finished, Listed, Run};
+use super::{client, parallelism, progress, stdin_text, CheckDef, Finished, Listed, Run};
 use crate::checks::profile::{self as pf, Anomaly, ColumnProfile, Severity, Thresholds};
 use crate::checks::table_compare::validate_where;
 use crate::cli::{ProfileArgs, ProfileFailOn};
@@ -670,31 +669,14 @@ impl CheckResults for ProfileView {
 /// `profile`: tables, one query each.
 pub(crate) struct Profile;
 
-impl Check for Profile {
-    fn name(&self) -> &'static str {
-        "profile"
-    }
-    fn about(&self) -> &'static str {
-        "Profile tables (same flags as bq-profile)."
-    }
-    fn command(&self) -> clap::Command {
-        ProfileArgs::command()
-    }
-    fn items(&self) -> Items {
-        Items::Tables
-    }
-    fn section(&self) -> &'static str {
-        "profile"
-    }
-    fn execute<'a>(
-        &'a self,
-        m: &'a ArgMatches,
-        run: &'a Run,
-    ) -> BoxFuture<'a, anyhow::Result<Finished>> {
-        Box::pin(async move { execute(&ProfileArgs::from_arg_matches(m)?, run).await })
-    }
-    fn settings(&self, m: &ArgMatches) -> anyhow::Result<serde_json::Value> {
-        Ok(serde_json::to_value(ProfileArgs::from_arg_matches(m)?)?)
+impl CheckDef for Profile {
+    type Args = ProfileArgs;
+    const NAME: &'static str = "profile";
+    const SECTION: &'static str = "profile";
+    const ABOUT: &'static str = "Profile tables (same flags as bq-profile).";
+    const ITEMS: Items = Items::Tables;
+    fn run<'a>(args: &'a ProfileArgs, run: &'a Run) -> BoxFuture<'a, anyhow::Result<Finished>> {
+        Box::pin(execute(args, run))
     }
 }
 

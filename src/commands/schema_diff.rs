@@ -5,10 +5,9 @@ use std::sync::Arc;
 
 use serde_json::{json, Map, Value};
 
-use clap::{ArgMatches, CommandFactory, FromArgMatches};
 use futures::future::BoxFuture;
 
-use super::{client, parallelism, progress, read_pairs, Check, Finished, Run};
+use super::{client, parallelism, progress, read_pairs, CheckDef, Finished, Run};
 use crate::checks::schema_diff::{self, Change, Class, DiffOptions};
 use crate::cli::{SchemaDiffArgs, SchemaFailOn};
 use crate::config::Items;
@@ -373,34 +372,17 @@ fn apply_accepts(
 /// `schema-diff`: pairs.
 pub(crate) struct SchemaDiff;
 
-impl Check for SchemaDiff {
-    fn name(&self) -> &'static str {
-        "schema-diff"
-    }
-    fn about(&self) -> &'static str {
-        "Compare schemas of table pairs (same flags as bq-schema-diff)."
-    }
-    fn command(&self) -> clap::Command {
-        SchemaDiffArgs::command()
-    }
-    fn items(&self) -> Items {
-        Items::Pairs {
-            per_pair: false,
-            accept: true,
-        }
-    }
-    fn section(&self) -> &'static str {
-        "schema_diff"
-    }
-    fn execute<'a>(
-        &'a self,
-        m: &'a ArgMatches,
-        run: &'a Run,
-    ) -> BoxFuture<'a, anyhow::Result<Finished>> {
-        Box::pin(async move { execute(&SchemaDiffArgs::from_arg_matches(m)?, run).await })
-    }
-    fn settings(&self, m: &ArgMatches) -> anyhow::Result<serde_json::Value> {
-        Ok(serde_json::to_value(SchemaDiffArgs::from_arg_matches(m)?)?)
+impl CheckDef for SchemaDiff {
+    type Args = SchemaDiffArgs;
+    const NAME: &'static str = "schema-diff";
+    const SECTION: &'static str = "schema_diff";
+    const ABOUT: &'static str = "Compare schemas of table pairs (same flags as bq-schema-diff).";
+    const ITEMS: Items = Items::Pairs {
+        per_pair: false,
+        accept: true,
+    };
+    fn run<'a>(args: &'a SchemaDiffArgs, run: &'a Run) -> BoxFuture<'a, anyhow::Result<Finished>> {
+        Box::pin(execute(args, run))
     }
 }
 

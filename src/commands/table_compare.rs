@@ -7,10 +7,9 @@ use anyhow::bail;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
-use clap::{ArgMatches, CommandFactory, FromArgMatches};
 use futures::future::BoxFuture;
 
-use super::{client, parallelism, progress, read_pairs, Check, Finished, Run};
+use super::{client, parallelism, progress, read_pairs, CheckDef, Finished, Run};
 use crate::checks::schema_diff::{self, Change, DiffOptions};
 use crate::checks::table_compare::{self as tc, ColumnComparison, CompareOptions, Plan, RowDiff};
 use crate::cli::{CompareFailOn, TableCompareArgs};
@@ -796,36 +795,20 @@ impl CheckResults for TableCompareView {
 /// `table-compare`: pairs.
 pub(crate) struct TableCompare;
 
-impl Check for TableCompare {
-    fn name(&self) -> &'static str {
-        "table-compare"
-    }
-    fn about(&self) -> &'static str {
-        "Compare the data of table pairs (same flags as bq-table-compare)."
-    }
-    fn command(&self) -> clap::Command {
-        TableCompareArgs::command()
-    }
-    fn items(&self) -> Items {
-        Items::Pairs {
-            per_pair: true,
-            accept: false,
-        }
-    }
-    fn section(&self) -> &'static str {
-        "table_compare"
-    }
-    fn execute<'a>(
-        &'a self,
-        m: &'a ArgMatches,
+impl CheckDef for TableCompare {
+    type Args = TableCompareArgs;
+    const NAME: &'static str = "table-compare";
+    const SECTION: &'static str = "table_compare";
+    const ABOUT: &'static str = "Compare the data of table pairs (same flags as bq-table-compare).";
+    const ITEMS: Items = Items::Pairs {
+        per_pair: true,
+        accept: false,
+    };
+    fn run<'a>(
+        args: &'a TableCompareArgs,
         run: &'a Run,
     ) -> BoxFuture<'a, anyhow::Result<Finished>> {
-        Box::pin(async move { execute(&TableCompareArgs::from_arg_matches(m)?, run).await })
-    }
-    fn settings(&self, m: &ArgMatches) -> anyhow::Result<serde_json::Value> {
-        Ok(serde_json::to_value(TableCompareArgs::from_arg_matches(
-            m,
-        )?)?)
+        Box::pin(execute(args, run))
     }
 }
 
