@@ -37,7 +37,10 @@ pub(crate) const NOT_IN_CONFIG: &[(&str, &str)] = &[
         "pairs",
         "the file lists `pairs:` (with per-pair options) in the command's section",
     ),
-    ("tables", "the file lists `tables:` in the profile section"),
+    (
+        "tables",
+        "the file lists `tables:` in the command's section",
+    ),
 ];
 
 /// Options with no action input, and why. A test fails for any other option without one.

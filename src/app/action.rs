@@ -81,7 +81,7 @@ pub(crate) enum CommentMode {
 
 /// The action's settings, read from its inputs. Its `Debug` never shows the token.
 pub(crate) struct Settings {
-    /// `schema-diff`, `table-compare` or `profile`.
+    /// A check's name (`schema-diff`, ...: `commands::CHECKS`).
     pub(crate) command: String,
     /// The command line the inputs amount to, `bqcheck <command> ...` (for parsing, and shown
     /// in the log).
@@ -205,11 +205,19 @@ impl Settings {
         }
         let pairs = inputs.get("pairs");
         let tables = inputs.get("tables");
-        let lists_tables =
-            check_named(cmd).is_some_and(|c| matches!(c.items(), crate::config::Items::Tables));
+        let takes_tables =
+            |c: &dyn crate::commands::Check| matches!(c.items(), crate::config::Items::Tables);
+        let lists_tables = check_named(cmd).is_some_and(takes_tables);
+        let table_checks: Vec<&str> = CHECKS
+            .iter()
+            .filter(|c| takes_tables(**c))
+            .map(|c| c.name())
+            .collect();
         let listed = if lists_tables {
             if pairs.is_some() {
-                errors.push("input `pairs` does not apply to profile: use `tables`".into());
+                errors.push(format!(
+                    "input `pairs` does not apply to {cmd}: use `tables`"
+                ));
             }
             Listed::Text {
                 origin: "input `tables`".into(),
@@ -218,7 +226,8 @@ impl Settings {
         } else {
             if tables.is_some() {
                 errors.push(format!(
-                    "input `tables` applies to profile only: {cmd} takes `pairs`"
+                    "input `tables` applies to {} only: {cmd} takes `pairs`",
+                    table_checks.join(" and ")
                 ));
             }
             Listed::Text {
@@ -920,10 +929,13 @@ mod tests {
         for command in CHECKS.iter().map(|c| c.name()) {
             let i = inputs(&[("command", command)]);
             let _ = Settings::read(&i);
+            let read = i.names_read();
             assert_eq!(
-                i.names_read(),
+                read,
                 declared_inputs,
-                "inputs read by `bqcheck action` for {command} vs inputs declared in action.yml"
+                "for {command}: read but not declared in action.yml: {:?}; declared but not read: {:?}",
+                read.difference(&declared_inputs).collect::<Vec<_>>(),
+                declared_inputs.difference(&read).collect::<Vec<_>>(),
             );
         }
         let written: BTreeSet<String> = outputs(&Totals::default(), 0, None, "")

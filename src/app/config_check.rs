@@ -96,7 +96,9 @@ fn section(args: &Value) -> Result<Map<String, Value>, String> {
     match args.clone() {
         Value::Object(mut m) => {
             // Where the settings came from is not a setting; unset ones are noise.
-            m.remove("config");
+            for (id, _) in crate::cli::NOT_IN_CONFIG {
+                m.remove(*id);
+            }
             m.retain(|_, v| !v.is_null());
             Ok(m)
         }

@@ -219,14 +219,14 @@ mod tests {
     use super::*;
     use crate::cli::{CONFIG_GROUPS_TURN_ON, CONFIG_KEYS, NOT_ACTION_INPUTS, NOT_IN_CONFIG};
 
-    /// Every option of every check: `(check, flag id, key)`.
+    /// Every option of every check: `(its config section, flag id, key)`.
     fn options() -> Vec<(&'static str, String, String)> {
         let mut out = Vec::new();
         for c in CHECKS {
             for a in c.command().get_arguments() {
                 let id = a.get_id().to_string();
                 if !matches!(id.as_str(), "help" | "version") {
-                    out.push((c.name(), id, crate::cli::key_of(a)));
+                    out.push((c.section(), id, crate::cli::key_of(a)));
                 }
             }
         }
@@ -240,8 +240,8 @@ mod tests {
             .into_iter()
             .map(|i| i.name)
             .collect();
-        for (check, id, key) in options() {
-            let section = check.replace('-', "_");
+        for (section, id, key) in options() {
+            let check = section;
             let in_config = keys.iter().any(|k| {
                 *k == key
                     || *k == format!("{section}.{key}")
@@ -269,6 +269,24 @@ mod tests {
         }
         for (_, id) in CONFIG_GROUPS_TURN_ON {
             assert!(ids.iter().any(|i| i == id), "{id} is not a flag");
+        }
+        // An input shared by several checks is read one way: the same flag, the same kind.
+        for c in CHECKS {
+            for a in c.command().get_arguments() {
+                if let Some(i) = action::option_inputs()
+                    .into_iter()
+                    .find(|i| i.name == crate::cli::key_of(a))
+                {
+                    let boolean = a.get_value_parser().type_id() == std::any::TypeId::of::<bool>();
+                    assert_eq!(
+                        (i.long.as_str(), i.boolean),
+                        (a.get_long().unwrap_or_default(), boolean),
+                        "input `{}` means different things in {} and another check",
+                        i.name,
+                        c.name()
+                    );
+                }
+            }
         }
     }
 

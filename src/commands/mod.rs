@@ -103,7 +103,7 @@ use anyhow::Context;
 use crate::cli::CommonArgs;
 use crate::config::FromFile;
 use crate::input::{self, PairInputs};
-use crate::model::Pair;
+use crate::model::{Pair, TableRef};
 use crate::report::{self, Batch, ExitStatus, Format};
 use crate::warehouse::{auth, AuthMode, Client, RetryPolicy};
 
@@ -425,6 +425,72 @@ pub(crate) fn read_pairs(
         }
         Err(e) => Ok(Err(refuse(e))),
     }
+}
+
+/// The tables from the arguments and listed text, or stdin when neither names one.
+/// `tables`: the TABLE arguments; `section`: the config file's section (its `tables:` are the
+/// default set); `verb`: what is done to them, for the message when there are none.
+pub(crate) fn read_tables(
+    tables_given: &[String],
+    run: &Run,
+    project: Option<&str>,
+    section: &str,
+    verb: &str,
+) -> anyhow::Result<Result<Vec<TableRef>, Vec<String>>> {
+    let listed = &run.listed;
+    let mut tables = Vec::new();
+    let mut errors = Vec::new();
+    let mut add = |parsed: Result<Vec<TableRef>, Vec<input::LineError>>| match parsed {
+        Ok(t) => tables.extend(t),
+        Err(e) => errors.extend(e),
+    };
+    if !tables_given.is_empty() {
+        add(input::parse_table_lines(
+            "argument",
+            &tables_given.join("\n"),
+            project,
+        ));
+    }
+    // The config file's tables are the default set: used when nothing else names a table.
+    let from_file = &run.from_file;
+    if tables_given.is_empty() && !names_any(listed) && !from_file.tables.is_empty() {
+        let origin = match &from_file.path {
+            Some(p) => format!("{} ({section}.tables)", p.display()),
+            None => format!("{section}.tables"),
+        };
+        eprintln!("note: the tables of {origin}; TABLE arguments replace them");
+        add(input::parse_table_lines(
+            &origin,
+            &from_file.tables.join("\n"),
+            project,
+        ));
+    } else {
+        match listed {
+            Listed::Text { origin, text } => add(input::parse_table_lines(origin, text, project)),
+            Listed::Stdin if tables_given.is_empty() => match stdin_text()? {
+                Some(text) => add(input::parse_table_lines("<stdin>", &text, project)),
+                None => {
+                    return Ok(Err(refuse(
+                        "no tables given: pass TABLE arguments or pipe one table per line to stdin",
+                    )));
+                }
+            },
+            Listed::Stdin => {}
+        }
+    }
+    if !errors.is_empty() {
+        return Ok(Err(errors.into_iter().flat_map(refuse).collect()));
+    }
+    if tables.is_empty() {
+        return Ok(Err(refuse(format!(
+            "no tables in the input: nothing to {verb} (blank lines and # comments are skipped)"
+        ))));
+    }
+    let (tables, notice) = input::dedup(tables, "table");
+    if let Some(n) = notice {
+        eprintln!("{n}");
+    }
+    Ok(Ok(tables))
 }
 
 /// `--parallel`, capped, with the original utilities' warning.

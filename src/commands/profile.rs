@@ -12,12 +12,11 @@ use serde_json::{json, Map, Value};
 
 use futures::future::BoxFuture;
 
-use super::{client, parallelism, progress, stdin_text, CheckDef, Finished, Listed, Run};
+use super::{client, parallelism, progress, CheckDef, Finished, Run};
 use crate::checks::profile::{self as pf, Anomaly, ColumnProfile, Severity, Thresholds};
 use crate::checks::table_compare::validate_where;
 use crate::cli::{ProfileArgs, ProfileFailOn};
 use crate::config::Items;
-use crate::input;
 use crate::model::TableRef;
 use crate::model::{ErrorKind, ItemError};
 use crate::report::batch::{CheckResults, Details, Results, Tally};
@@ -680,68 +679,6 @@ impl CheckDef for Profile {
     }
 }
 
-/// The tables from the arguments and listed text, or stdin when neither names one.
-fn read_tables(
-    args: &ProfileArgs,
-    run: &Run,
-    project: Option<&str>,
-) -> anyhow::Result<Result<Vec<TableRef>, Vec<String>>> {
-    let listed = &run.listed;
-    let mut tables = Vec::new();
-    let mut errors = Vec::new();
-    let mut add = |parsed: Result<Vec<TableRef>, Vec<input::LineError>>| match parsed {
-        Ok(t) => tables.extend(t),
-        Err(e) => errors.extend(e),
-    };
-    if !args.tables.is_empty() {
-        add(input::parse_table_lines(
-            "argument",
-            &args.tables.join("\n"),
-            project,
-        ));
-    }
-    // The config file's tables are the default set: used when nothing else names a table.
-    let from_file = &run.from_file;
-    if args.tables.is_empty() && !super::names_any(listed) && !from_file.tables.is_empty() {
-        let origin = match &from_file.path {
-            Some(p) => format!("{} (profile.tables)", p.display()),
-            None => "profile.tables".into(),
-        };
-        eprintln!("note: the tables of {origin}; TABLE arguments replace them");
-        add(input::parse_table_lines(
-            &origin,
-            &from_file.tables.join("\n"),
-            project,
-        ));
-    } else {
-        match listed {
-            Listed::Text { origin, text } => add(input::parse_table_lines(origin, text, project)),
-            Listed::Stdin if args.tables.is_empty() => match stdin_text()? {
-                Some(text) => add(input::parse_table_lines("<stdin>", &text, project)),
-                None => {
-                    return Ok(Err(super::refuse(
-                        "no tables given: pass TABLE arguments or pipe one table per line to stdin",
-                    )));
-                }
-            },
-            Listed::Stdin => {}
-        }
-    }
-    if !errors.is_empty() {
-        return Ok(Err(errors.into_iter().flat_map(super::refuse).collect()));
-    }
-    if tables.is_empty() {
-        return Ok(Err(super::refuse(
-            "no tables in the input: nothing to profile (blank lines and # comments are skipped)",
-        )));
-    }
-    let (tables, notice) = input::dedup(tables, "table");
-    if let Some(n) = notice {
-        eprintln!("{n}");
-    }
-    Ok(Ok(tables))
-}
-
 /// Read the tables, profile them all; the reports are left to the caller.
 pub(crate) async fn execute(args: &ProfileArgs, run: &Run) -> anyhow::Result<Finished> {
     let common = &args.common;
@@ -751,10 +688,11 @@ pub(crate) async fn execute(args: &ProfileArgs, run: &Run) -> anyhow::Result<Fin
         }
     }
     let project = super::checked_project(common)?;
-    let tables = match read_tables(args, run, project.as_deref())? {
-        Ok(t) => t,
-        Err(why) => return Ok(Finished::Refused(why)),
-    };
+    let tables =
+        match super::read_tables(&args.tables, run, project.as_deref(), "profile", "profile")? {
+            Ok(t) => t,
+            Err(why) => return Ok(Finished::Refused(why)),
+        };
     let baseline = match &args.baseline {
         Some(p) => match load_baseline(p) {
             Ok(b) => Some(b),
