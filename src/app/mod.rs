@@ -66,6 +66,9 @@ pub(crate) enum ResolveError {
     /// The file's values did not make a valid command line (a value its parser refuses).
     #[error("{path}: {message}")]
     ConfigArguments { path: String, message: String },
+    /// A setting resolved from flags, file and environment is unusable (a bad project id).
+    #[error("{0}")]
+    Settings(String),
 }
 
 /// Parse `argv` (`[bin, args...]`, or `[bqcheck, subcommand, args...]` with `skip` = 2) for
@@ -92,12 +95,14 @@ pub(crate) fn resolve(
     let first = parse(&argv)?;
     let common = CommonArgs::from_arg_matches(&first)?;
     let Some(file) = config::load(common.config.as_deref(), &schema())? else {
+        let project = crate::commands::checked_project(&common).map_err(ResolveError::Settings)?;
         return Ok(Resolved {
             common,
             matches: first,
             run: Run {
                 from_file: Default::default(),
                 listed,
+                project,
             },
         });
     };
@@ -117,12 +122,14 @@ pub(crate) fn resolve(
             .to_string(),
     })?;
     let common = CommonArgs::from_arg_matches(&matches)?;
+    let project = crate::commands::checked_project(&common).map_err(ResolveError::Settings)?;
     Ok(Resolved {
         common,
         matches,
         run: Run {
             from_file: file.items(check.section(), &first),
             listed,
+            project,
         },
     })
 }

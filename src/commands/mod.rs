@@ -88,11 +88,14 @@ impl<T: CheckDef> Check for T {
     }
 }
 
-/// What a run has besides its flags: the config file's items, and where else items come from.
+/// What a run has besides its flags, resolved once: the config file's items, where else
+/// items come from, and the default project.
 #[derive(Debug, Clone)]
 pub(crate) struct Run {
     pub(crate) from_file: FromFile,
     pub(crate) listed: Listed,
+    /// `--project`, the environment, or the credentials' project; checked.
+    pub(crate) project: Option<String>,
 }
 
 use std::io::{IsTerminal, Read, Write};
@@ -126,11 +129,11 @@ pub(crate) fn default_project(common: &CommonArgs) -> Option<String> {
 
 /// [`default_project`], checked: it goes into request paths (`/projects/{id}/queries`),
 /// where `../x` would silently route elsewhere.
-pub(crate) fn checked_project(common: &CommonArgs) -> anyhow::Result<Option<String>> {
+pub(crate) fn checked_project(common: &CommonArgs) -> Result<Option<String>, String> {
     match default_project(common) {
         Some(p) => match crate::model::check_project_id(&p) {
             Ok(()) => Ok(Some(p)),
-            Err(why) => anyhow::bail!("bad project id `{}`: {why}", report::one_line(&p)),
+            Err(why) => Err(format!("bad project id `{}`: {why}", report::one_line(&p))),
         },
         None => Ok(None),
     }

@@ -687,7 +687,7 @@ pub(crate) async fn execute(args: &ProfileArgs, run: &Run) -> anyhow::Result<Fin
             return Ok(Finished::Refused(super::refuse(e)));
         }
     }
-    let project = super::checked_project(common)?;
+    let project = run.project.clone();
     let tables =
         match super::read_tables(&args.tables, run, project.as_deref(), "profile", "profile")? {
             Ok(t) => t,

@@ -390,7 +390,7 @@ impl CheckDef for SchemaDiff {
 pub(crate) async fn execute(args: &SchemaDiffArgs, run: &Run) -> anyhow::Result<Finished> {
     let listed = &run.listed;
     let common = &args.common;
-    let project = super::checked_project(common)?;
+    let project = run.project.clone();
     let pairs = match read_pairs(
         &args.input.pairs,
         args.input.pairs_file.as_deref(),

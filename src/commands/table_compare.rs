@@ -828,7 +828,7 @@ pub(crate) async fn execute(args: &TableCompareArgs, run: &Run) -> anyhow::Resul
     {
         bail!("tolerances must be non-negative numbers");
     }
-    let project = super::checked_project(common)?;
+    let project = run.project.clone();
     let pairs = match read_pairs(
         &args.input.pairs,
         args.input.pairs_file.as_deref(),
