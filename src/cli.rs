@@ -60,6 +60,16 @@ pub(crate) const NOT_ACTION_INPUTS: &[(&str, &str)] = &[
     ("tables", "the `tables` input lists them, one per line"),
 ];
 
+/// A command's options: its named flags, but `--help` and `--version` (for the config file's
+/// keys, the action's inputs and their tests alike).
+pub(crate) fn options(command: &clap::Command) -> impl Iterator<Item = &clap::Arg> {
+    command.get_arguments().filter(|a| {
+        !a.is_positional()
+            && a.get_long().is_some()
+            && !matches!(a.get_id().as_str(), "help" | "version")
+    })
+}
+
 /// The flag id's config key or action input name: `--max-bytes-billed` is `max_bytes_billed`.
 pub(crate) fn key_of(arg: &clap::Arg) -> String {
     arg.get_long()

@@ -23,6 +23,7 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use clap::parser::ValueSource;
 use clap::ArgMatches;
@@ -88,16 +89,14 @@ struct Opt {
     list: bool,
     /// Names a file or directory (rebased on the file's directory).
     path: bool,
-    /// The command whose parser checks the value.
-    command: clap::Command,
+    /// The command whose parser checks the value (one per section, shared).
+    command: Arc<clap::Command>,
 }
 
 impl Opt {
     fn all(command: &clap::Command, skip: &dyn Fn(&str) -> bool) -> Vec<Opt> {
-        command
-            .get_arguments()
-            .filter(|a| !a.is_positional() && a.get_long().is_some())
-            .filter(|a| !matches!(a.get_id().as_str(), "help" | "version"))
+        let shared = Arc::new(command.clone());
+        crate::cli::options(command)
             .filter(|a| {
                 !crate::cli::NOT_IN_CONFIG
                     .iter()
@@ -116,7 +115,7 @@ impl Opt {
                     long: a.get_long().unwrap_or_default().to_string(),
                     list: a.get_value_delimiter().is_some(),
                     path: a.get_value_parser().type_id() == std::any::TypeId::of::<PathBuf>(),
-                    command: command.clone(),
+                    command: Arc::clone(&shared),
                     id,
                 }
             })
@@ -126,9 +125,7 @@ impl Opt {
     /// Check `value` with the flag's own parser; the message for the file if refused.
     fn check(&self, value: &str) -> Result<(), String> {
         let name = self.command.get_name().to_string();
-        match self
-            .command
-            .clone()
+        match clap::Command::clone(&self.command)
             .try_get_matches_from([name, format!("--{}={value}", self.long)])
         {
             Ok(_) => Ok(()),
@@ -554,10 +551,12 @@ pub(crate) fn parse(path: &Path, text: &str, schema: &Schema) -> Result<Config, 
         .map_err(|e| {
             let full = e.to_string();
             // serde_yaml_ng appends " at line L column C"; the position goes in front instead.
-            let message = match full.rfind(" at line ") {
-                Some(i) => full[..i].to_string(),
-                None => full.clone(),
-            };
+            // The message quotes the file's keys and values, which a pull request wrote: on
+            // one line, control characters escaped.
+            let message = crate::report::one_line(match full.rfind(" at line ") {
+                Some(i) => &full[..i],
+                None => &full,
+            });
             match e.location() {
                 Some(loc) => ConfigError::Invalid {
                     path: shown.clone(),
@@ -1130,7 +1129,7 @@ impl FromFile {
 }
 
 /// Was this argument given on the command line (or by the environment), not defaulted?
-fn given(m: &ArgMatches, id: &str) -> bool {
+pub(crate) fn given(m: &ArgMatches, id: &str) -> bool {
     matches!(
         m.try_get_raw(id).ok().and_then(|_| m.value_source(id)),
         Some(ValueSource::CommandLine | ValueSource::EnvVariable)
@@ -1231,7 +1230,7 @@ profile:
     ) -> (T, FromFile) {
         let first = T::command().try_get_matches_from(argv).unwrap();
         let mut full: Vec<String> = argv.iter().map(|s| s.to_string()).collect();
-        let added = file.arguments(section, &|id| crate::app::given(&first, id));
+        let added = file.arguments(section, &|id| given(&first, id));
         full.splice(1..1, added);
         let m = T::command().try_get_matches_from(full).unwrap();
         (
@@ -1312,6 +1311,18 @@ profile:
         // Not a map at all.
         let e = err("- a\n- b\n");
         assert!(e.starts_with("cfg/.bqcheck.yml:"), "{e}");
+    }
+
+    #[test]
+    fn what_the_file_says_is_quoted_escaped() {
+        let e = err("schema_diff:\n  \"fail\\e[31m\\n::error::x\": any\n");
+        assert!(
+            e.contains("unknown field `fail\\u{1b}[31m\\n::error::x`"),
+            "{e}"
+        );
+        assert!(!e.contains('\u{1b}') && !e.contains('\n'), "{e}");
+        let e = err("format: \"json\\e]8;;x\"\n");
+        assert!(!e.contains('\u{1b}'), "{e}");
     }
 
     #[test]

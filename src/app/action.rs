@@ -130,13 +130,10 @@ pub(crate) struct OptionInput {
 pub(crate) fn option_inputs() -> Vec<OptionInput> {
     let mut out: Vec<OptionInput> = Vec::new();
     for check in CHECKS {
-        for a in check.command().get_arguments() {
+        let command = check.command();
+        for a in crate::cli::options(&command) {
             let id = a.get_id().as_str();
-            if a.is_positional()
-                || a.get_long().is_none()
-                || matches!(id, "help" | "version")
-                || crate::cli::NOT_ACTION_INPUTS.iter().any(|(n, _)| *n == id)
-            {
+            if crate::cli::NOT_ACTION_INPUTS.iter().any(|(n, _)| *n == id) {
                 continue;
             }
             let name = crate::cli::key_of(a);
@@ -585,7 +582,27 @@ pub(crate) async fn run() -> anyhow::Result<u8> {
         return trouble("input `command` names no check");
     };
     let argv = settings.argv.iter().map(std::ffi::OsString::from).collect();
-    let resolved = match resolve(check, argv, 2, settings.listed.clone()) {
+    // On a pull request the config file is the PR author's: it may not point bqcheck at
+    // files outside the workspace (a runner's secrets, /proc/self/environ, ~/.ssh). Checked
+    // as soon as it is read, before anything it names is opened.
+    let pull_request = env.is_pull_request_event();
+    let workspace = workspace();
+    let inside_workspace = |loaded: &crate::config::Config| -> Vec<String> {
+        if !pull_request {
+            return Vec::new();
+        }
+        outside_workspace(&workspace, &loaded.paths())
+            .iter()
+            .map(|(key, path)| {
+                format!(
+                    "{}: `{key}` names {}, outside the workspace: on a pull request the config file may only name files inside it",
+                    loaded.path.display(),
+                    crate::report::one_line(&path.display().to_string())
+                )
+            })
+            .collect()
+    };
+    let resolved = match resolve(check, argv, 2, settings.listed.clone(), &inside_workspace) {
         Ok(r) => r,
         Err(ResolveError::Usage(e)) => {
             let rendered = e.render().to_string();
@@ -595,35 +612,16 @@ pub(crate) async fn run() -> anyhow::Result<u8> {
                 settings.argv[1..].join(" ")
             ));
         }
+        Err(ResolveError::Refused(problems)) => {
+            for p in &problems {
+                log.say(Level::Error, p);
+            }
+            write_outputs(&env, &log, &outputs(&Totals::default(), 2, None, ""))?;
+            return Ok(2);
+        }
         Err(e) => return trouble(&e.to_string()),
     };
     let common = resolved.common.clone();
-    // On a pull request the config file is the PR author's: it may not point bqcheck at
-    // files outside the workspace (a runner's secrets, /proc/self/environ, ~/.ssh).
-    if env.is_pull_request_event() {
-        let workspace = workspace();
-        match crate::config::load(common.config.as_deref(), &super::schema()) {
-            Ok(Some(loaded)) => {
-                let outside = outside_workspace(&workspace, &loaded.paths());
-                if !outside.is_empty() {
-                    for (key, path) in &outside {
-                        log.say(
-                            Level::Error,
-                            &format!(
-                                "{}: `{key}` names {}, outside the workspace: on a pull request the config file may only name files inside it",
-                                loaded.path.display(),
-                                crate::report::one_line(&path.display().to_string())
-                            ),
-                        );
-                    }
-                    write_outputs(&env, &log, &outputs(&Totals::default(), 2, None, ""))?;
-                    return Ok(2);
-                }
-            }
-            Ok(None) => {}
-            Err(e) => return trouble(&e.to_string()),
-        }
-    }
 
     log.command(&workflow::group_start(&format!(
         "bqcheck {}",

@@ -10,12 +10,11 @@ pub(crate) mod config_check;
 use std::ffi::OsString;
 use std::process::ExitCode;
 
-use clap::parser::ValueSource;
 use clap::{ArgMatches, Args, FromArgMatches, Subcommand};
 
 use crate::cli::{Builtin, CommonArgs, ConfigCommand};
 use crate::commands::{Check, Listed, Run, CHECKS};
-use crate::config::{self, ConfigError, Schema, SectionSpec};
+use crate::config::{self, given, Config, ConfigError, Schema, SectionSpec};
 use crate::report::ExitStatus;
 
 /// The config file's keys, derived from every check's flags.
@@ -39,14 +38,6 @@ pub(crate) fn check_named(name: &str) -> Option<&'static dyn Check> {
     CHECKS.iter().copied().find(|c| c.name() == name)
 }
 
-/// Was this argument given on the command line (or by the environment), not defaulted?
-pub(crate) fn given(m: &ArgMatches, id: &str) -> bool {
-    matches!(
-        m.try_get_raw(id).ok().and_then(|_| m.value_source(id)),
-        Some(ValueSource::CommandLine | ValueSource::EnvVariable)
-    )
-}
-
 /// A check's command line, resolved: the config file's options added where the command line
 /// left them unset, parsed again.
 pub(crate) struct Resolved {
@@ -66,9 +57,23 @@ pub(crate) enum ResolveError {
     /// The file's values did not make a valid command line (a value its parser refuses).
     #[error("{path}: {message}")]
     ConfigArguments { path: String, message: String },
+    /// The config file names what this run may not use (on a pull request, a path outside
+    /// the workspace): one message per problem.
+    #[error("{}", .0.join("\n"))]
+    Refused(Vec<String>),
     /// A setting resolved from flags, file and environment is unusable (a bad project id).
     #[error("{0}")]
     Settings(String),
+}
+
+/// What a run may not take from a config file: its problems with it (none: fine). Called as
+/// soon as the file is read, before anything it names is opened (the credentials file that
+/// resolving the default project reads included).
+pub(crate) type Guard<'a> = &'a dyn Fn(&Config) -> Vec<String>;
+
+/// Any config file will do (the command line's own user wrote it or chose it).
+pub(crate) fn trust_file(_: &Config) -> Vec<String> {
+    Vec::new()
 }
 
 /// Parse `argv` (`[bin, args...]`, or `[bqcheck, subcommand, args...]` with `skip` = 2) for
@@ -78,6 +83,7 @@ pub(crate) fn resolve(
     mut argv: Vec<OsString>,
     skip: usize,
     listed: Listed,
+    guard: Guard,
 ) -> Result<Resolved, ResolveError> {
     // Usage lines say what the user typed: `bq-schema-diff` or `bqcheck schema-diff`.
     let shown = if skip >= 2 {
@@ -106,6 +112,10 @@ pub(crate) fn resolve(
             },
         });
     };
+    let refused = guard(&file);
+    if !refused.is_empty() {
+        return Err(ResolveError::Refused(refused));
+    }
     // The file's options go first, so none can be taken for a value of the user's.
     let added = file.arguments(check.section(), &|id| given(&first, id));
     let at = skip.min(argv.len());
@@ -168,7 +178,7 @@ where
 
 /// Resolve and run one check as the CLI does: reports on stdout and in `--report-*` files.
 fn run_check(check: &'static dyn Check, argv: Vec<OsString>, skip: usize) -> ExitCode {
-    let resolved = match resolve(check, argv, skip, Listed::Stdin) {
+    let resolved = match resolve(check, argv, skip, Listed::Stdin, &trust_file) {
         Ok(r) => r,
         Err(ResolveError::Usage(e)) => e.exit(),
         Err(e) => {
@@ -335,7 +345,7 @@ mod tests {
                 .map(OsString::from)
                 .collect()
         };
-        let r = resolve(check, argv(&[]), 1, Listed::Stdin).unwrap();
+        let r = resolve(check, argv(&[]), 1, Listed::Stdin, &trust_file).unwrap();
         let a = crate::cli::TableCompareArgs::from_arg_matches(&r.matches).unwrap();
         assert_eq!(a.common.parallel, 3);
         assert_eq!(a.key, Some(vec!["id".to_string()]));
@@ -350,6 +360,7 @@ mod tests {
             argv(&["--key=k", "--parallel", "5", "d.y:p.y"]),
             1,
             Listed::Stdin,
+            &trust_file,
         )
         .unwrap();
         let a = crate::cli::TableCompareArgs::from_arg_matches(&r.matches).unwrap();
@@ -364,7 +375,7 @@ mod tests {
         let mut v = argv(&[]);
         v.insert(0, OsString::from("bqcheck"));
         v[1] = OsString::from("table-compare");
-        let r = resolve(check, v, 2, Listed::Stdin).unwrap();
+        let r = resolve(check, v, 2, Listed::Stdin, &trust_file).unwrap();
         assert_eq!(r.common.parallel, 3);
         let _ = std::fs::remove_dir_all(&dir);
     }
