@@ -172,33 +172,8 @@ pub(crate) trait Batch: Send + Sync {
     /// The PR comment's status line: the findings when something differs, else what to say
     /// (`no differences`).
     fn status(&self) -> (Vec<String>, &'static str);
-    /// Findings for CI annotations, in item order (the caller ranks them). By default: every
-    /// item that failed, and every item that fails the gate, with its headline.
-    fn annotations(&self) -> Vec<Annotation> {
-        self.cases()
-            .into_iter()
-            .filter_map(|c| match c.outcome {
-                Outcome::Error => Some(Annotation {
-                    level: Level::Error,
-                    rank: 0,
-                    title: format!("{}: {} could not be checked", self.tool(), c.name),
-                    message: c.headline,
-                }),
-                Outcome::Fail => Some(Annotation {
-                    level: Level::Error,
-                    rank: 2,
-                    title: format!("{}: {}", self.tool(), c.name),
-                    // Annotations are public (the checks page): no example rows.
-                    message: format!(
-                        "{}\n{}",
-                        c.headline,
-                        c.public_text.as_deref().unwrap_or(&c.text).trim_end()
-                    ),
-                }),
-                Outcome::Pass => None,
-            })
-            .collect()
-    }
+    /// Findings for CI annotations, in item order (the caller ranks them).
+    fn annotations(&self) -> Vec<Annotation>;
 }
 
 /// One output format.
