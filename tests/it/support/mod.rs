@@ -57,10 +57,15 @@ pub fn command(name: &str) -> std::process::Command {
     c
 }
 
-/// [`command`] as an `assert_cmd` command (stdin, assertions), stopped after 300 s.
+/// How long a run of a binary may take before the test kills it: a guard against hangs, as
+/// long as the tools' own default `--timeout`, not a timing assertion (a realistic compare on
+/// a busy CI machine has taken over 300 s).
+pub const GUARD: std::time::Duration = std::time::Duration::from_secs(900);
+
+/// [`command`] as an `assert_cmd` command (stdin, assertions), killed after [`GUARD`].
 pub fn bin(name: &str) -> assert_cmd::Command {
     let mut c = assert_cmd::Command::from_std(command(name));
-    c.timeout(std::time::Duration::from_secs(300));
+    c.timeout(GUARD);
     c
 }
 
@@ -283,8 +288,13 @@ pub fn run_json(bin: &str, job_project: &str, args: &[&str]) -> (i32, Value, Str
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr).to_string();
     let j: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        // No exit code: killed by a signal, or by the guard after GUARD.
         panic!(
-            "not JSON ({e}): {}\n{stderr}",
+            "{bin} {args:?}: {}; stdout is not JSON ({e}): {}\n{stderr}",
+            match out.status.code() {
+                Some(c) => format!("exit {c}"),
+                None => format!("killed (no exit code; the guard kills after {GUARD:?})"),
+            },
             String::from_utf8_lossy(&out.stdout)
         )
     });
