@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use serde::Serialize;
-use serde_json::{json, Map, Value};
+use serde_json::Value;
 
 use futures::future::BoxFuture;
 
@@ -19,8 +19,9 @@ use crate::cli::{ProfileArgs, ProfileFailOn};
 use crate::config::Items;
 use crate::model::TableRef;
 use crate::model::{ErrorKind, ItemError};
-use crate::report::batch::{CheckResults, Details, Results, Tally};
-use crate::report::{self, markdown::cell, Annotation, Level, Totals};
+use crate::report::batch::{CheckResults, Details, NoExtra, Results, TableId, Tally};
+use crate::report::doc::{Block, Column, Table};
+use crate::report::{self, Annotation, Level, Totals};
 use crate::runner;
 use crate::warehouse::cache::{Served, Store};
 use crate::warehouse::query::{QueryOptions, Row};
@@ -35,7 +36,7 @@ pub(crate) struct PlannedQuery {
 /// One table's profile.
 #[derive(Debug, Clone)]
 pub(crate) struct TableProfile {
-    pub(crate) metadata: Value,
+    pub(crate) metadata: MetadataJson,
     pub(crate) row_count: i64,
     pub(crate) columns: Vec<ColumnProfile>,
     pub(crate) samples: Vec<Row>,
@@ -91,25 +92,83 @@ pub(crate) fn load_baseline(path: &Path) -> anyhow::Result<Baseline> {
     Ok(out)
 }
 
-fn rfc3339(ms: Option<i64>) -> Value {
+fn rfc3339(ms: Option<i64>) -> Option<String> {
     ms.and_then(chrono::DateTime::from_timestamp_millis)
-        .map(|t| Value::String(t.format("%Y-%m-%dT%H:%M:%SZ").to_string()))
-        .unwrap_or(Value::Null)
+        .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
 }
 
-fn metadata_json(m: &TableMeta) -> Value {
-    json!({
-        "type": m.table_type.clone().unwrap_or_else(|| "TABLE".into()),
-        "rows": m.num_rows,
-        "bytes": m.num_bytes,
-        "created": rfc3339(m.creation_time),
-        "last_modified": rfc3339(m.last_modified_time),
-        "location": m.location,
-        "partitioning": m.time_partitioning.as_ref().or(m.range_partitioning.as_ref()),
-        "clustering": m.clustering.as_ref().map(|c| c.fields.clone()),
-        "primary_key": m.primary_key(),
-        "description": m.description,
-    })
+/// What `tables.get` told about a table, in the JSON report's `metadata`.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct MetadataJson {
+    #[serde(rename = "type")]
+    table_type: String,
+    rows: Option<i64>,
+    bytes: Option<i64>,
+    created: Option<String>,
+    last_modified: Option<String>,
+    location: Option<String>,
+    partitioning: Option<Value>,
+    clustering: Option<Vec<String>>,
+    primary_key: Option<Vec<String>>,
+    description: Option<String>,
+}
+
+impl From<&TableMeta> for MetadataJson {
+    fn from(m: &TableMeta) -> Self {
+        MetadataJson {
+            table_type: m.table_type.clone().unwrap_or_else(|| "TABLE".into()),
+            rows: m.num_rows,
+            bytes: m.num_bytes,
+            created: rfc3339(m.creation_time),
+            last_modified: rfc3339(m.last_modified_time),
+            location: m.location.clone(),
+            partitioning: m
+                .time_partitioning
+                .as_ref()
+                .or(m.range_partitioning.as_ref())
+                .cloned(),
+            clustering: m.clustering.as_ref().map(|c| c.fields.clone()),
+            primary_key: m.primary_key().map(<[String]>::to_vec),
+            description: m.description.clone(),
+        }
+    }
+}
+
+/// The JSON report's `batch_summary`.
+#[derive(Serialize)]
+pub(crate) struct SummaryJson {
+    total_tables: usize,
+    successful: usize,
+    failed: usize,
+    tables_with_anomalies: usize,
+    anomalies: usize,
+}
+
+/// A profiled table in the JSON report.
+#[derive(Serialize)]
+pub(crate) struct ProfileJson<'a> {
+    table_id: String,
+    profile: ProfileBody<'a>,
+}
+
+#[derive(Serialize)]
+struct ProfileBody<'a> {
+    metadata: &'a MetadataJson,
+    row_count: i64,
+    columns: &'a [ColumnProfile],
+    samples: &'a [Row],
+    anomalies: &'a [Anomaly],
+    notes: &'a [String],
+    queries: QueriesJson,
+    /// Only in a dry run.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    dry_run: &'a [PlannedQuery],
+}
+
+#[derive(Serialize)]
+struct QueriesJson {
+    count: u32,
+    bytes_processed: u64,
 }
 
 struct Ctx {
@@ -174,7 +233,7 @@ impl Ctx {
                 });
             }
             return Ok(TableProfile {
-                metadata: metadata_json(&m),
+                metadata: MetadataJson::from(m.as_ref()),
                 row_count: m.num_rows.unwrap_or(0),
                 columns: Vec::new(),
                 samples: Vec::new(),
@@ -308,7 +367,7 @@ impl Ctx {
         }
         anomalies.sort_by_key(|a| std::cmp::Reverse(a.severity));
         Ok(TableProfile {
-            metadata: metadata_json(&m),
+            metadata: MetadataJson::from(m.as_ref()),
             row_count,
             columns,
             samples,
@@ -336,26 +395,23 @@ fn short(v: &Option<Value>, width: usize) -> String {
     }
 }
 
-fn column_table(cols: &[ColumnProfile]) -> String {
-    let name_w = cols
-        .iter()
-        .map(|c| c.name.chars().count())
-        .max()
-        .unwrap_or(6)
-        .max(6);
-    let ty = |c: &ColumnProfile| {
-        if c.mode == "REPEATED" {
+fn column_table(cols: &[ColumnProfile]) -> Table {
+    let mut t = Table::new(vec![
+        Column::new("column").code(),
+        Column::new("type"),
+        Column::new("nulls").right(),
+        Column::new("distinct").right(),
+        Column::new("min"),
+        Column::new("max"),
+        Column::new("mean").right(),
+    ])
+    .with_header();
+    for c in cols {
+        let ty = if c.mode == "REPEATED" {
             format!("ARRAY<{}>", c.col_type)
         } else {
             c.col_type.clone()
-        }
-    };
-    let type_w = cols.iter().map(|c| ty(c).len()).max().unwrap_or(4).max(4);
-    let mut out = format!(
-        "  {:<name_w$}  {:<type_w$}  {:>14}  {:>9}  {:<20}  {:<20}  {:>10}\n",
-        "column", "type", "nulls", "distinct", "min", "max", "mean"
-    );
-    for c in cols {
+        };
         let nulls = match (c.nulls, c.null_rate) {
             (Some(n), Some(r)) => format!("{n} ({:.1}%)", r * 100.0),
             _ => c
@@ -365,34 +421,24 @@ fn column_table(cols: &[ColumnProfile]) -> String {
                 .map(|e| format!("{e} empty []"))
                 .unwrap_or_default(),
         };
-        let _ = writeln!(
-            out,
-            "  {:<name_w$}  {:<type_w$}  {:>14}  {:>9}  {:<20}  {:<20}  {:>10}",
-            crate::report::one_line(&c.name),
-            ty(c),
+        t.row(vec![
+            c.name.clone(),
+            ty,
             nulls,
             c.distinct.map(|d| d.to_string()).unwrap_or_default(),
-            short(&c.min, 20),
-            short(&c.max, 20),
+            short(&c.min, 24),
+            short(&c.max, 24),
             c.mean
-                .map(|m| format!("{m:.4}")
-                    .trim_end_matches('0')
-                    .trim_end_matches('.')
-                    .to_string())
-                .unwrap_or_default()
-        );
+                .map(|m| {
+                    format!("{m:.4}")
+                        .trim_end_matches('0')
+                        .trim_end_matches('.')
+                        .to_string()
+                })
+                .unwrap_or_default(),
+        ]);
     }
-    for c in cols {
-        let (nan, inf) = (c.nan_count.unwrap_or(0), c.inf_count.unwrap_or(0));
-        if nan + inf > 0 {
-            let _ = writeln!(
-                out,
-                "  {}: {nan} NaN, {inf} ±Inf (left out of min/max (NaN), mean, stddev and quantiles)",
-                c.name
-            );
-        }
-    }
-    out
+    t
 }
 
 fn headline(p: &TableProfile) -> String {
@@ -413,7 +459,7 @@ fn headline(p: &TableProfile) -> String {
         "{} rows, {} columns, {}",
         p.row_count,
         p.columns.len(),
-        p.metadata["type"].as_str().unwrap_or("TABLE")
+        p.metadata.table_type
     );
     if !p.anomalies.is_empty() {
         let _ = write!(
@@ -427,113 +473,94 @@ fn headline(p: &TableProfile) -> String {
     s
 }
 
-/// The text report's lines for a table; `samples: false` leaves out the sample rows (the
-/// action's public log).
-fn text_details(p: &TableProfile, samples: bool) -> String {
-    let mut out = String::new();
-    for q in &p.dry_run {
-        let _ = writeln!(
-            out,
-            "  -- profile query: ~{} bytes\n  {}\n",
-            q.estimated_bytes,
-            q.sql.replace('\n', "\n  ")
-        );
-    }
+/// What a table's profile shows, in the text report and Markdown alike; `detecting`: say so
+/// when anomaly detection found nothing. Sample rows are table data.
+fn blocks(p: &TableProfile, detecting: bool) -> Vec<Block> {
     if !p.dry_run.is_empty() {
-        return out;
+        return p
+            .dry_run
+            .iter()
+            .map(|q| Block::Code {
+                title: format!("profile query: ~{} bytes", q.estimated_bytes),
+                text: q.sql.clone(),
+            })
+            .collect();
     }
     let m = &p.metadata;
-    let _ = writeln!(
-        out,
-        "  created {}, last modified {}, {} bytes{}",
-        m["created"].as_str().unwrap_or("?"),
-        m["last_modified"].as_str().unwrap_or("?"),
-        m["bytes"]
-            .as_i64()
-            .map(|b| b.to_string())
-            .unwrap_or_else(|| "?".into()),
-        m["primary_key"]
-            .as_array()
-            .map(|k| format!(
-                ", primary key {}",
-                k.iter()
-                    .filter_map(Value::as_str)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ))
-            .unwrap_or_default()
-    );
-    out.push_str(&column_table(&p.columns));
-    if !p.anomalies.is_empty() {
-        out.push_str("  anomalies:\n");
-        for a in &p.anomalies {
-            let sev = a.severity.to_string();
-            let _ = writeln!(
-                out,
-                "    {sev:<7} {}{}: {} ({})",
-                a.column
-                    .as_deref()
-                    .map(|c| format!("{}: ", crate::report::one_line(c)))
-                    .unwrap_or_default(),
-                a.rule,
-                a.evidence,
-                a.explanation
-            );
-        }
+    let known = |v: Option<String>| v.unwrap_or_else(|| "?".into());
+    let mut facts = vec![
+        ("created".to_string(), known(m.created.clone())),
+        ("last modified".to_string(), known(m.last_modified.clone())),
+        ("bytes".to_string(), known(m.bytes.map(|b| b.to_string()))),
+    ];
+    if let Some(k) = &m.primary_key {
+        facts.push(("primary key".into(), k.join(", ")));
     }
-    if samples && !p.samples.is_empty() {
-        let _ = writeln!(out, "  sample rows ({}):", p.samples.len());
-        for r in &p.samples {
-            let _ = writeln!(out, "    {}", Value::Object(r.clone()));
-        }
-    }
-    for n in &p.notes {
-        let _ = writeln!(out, "  note: {n}");
-    }
-    let _ = writeln!(
-        out,
-        "  queries: {}, {} bytes processed",
-        p.queries, p.bytes_processed
-    );
-    out
-}
-
-fn markdown_details(p: &TableProfile) -> String {
-    let mut out = String::from(
-        "| column | type | nulls | distinct | min | max | mean |\n|---|---|---|---|---|---|---|\n",
-    );
+    let mut out = vec![
+        Block::KeyValues(facts),
+        Block::Table(column_table(&p.columns)),
+    ];
     for c in &p.columns {
-        let _ = writeln!(
-            out,
-            "| `{}` | {} | {} | {} | {} | {} | {} |",
-            cell(&c.name),
-            c.col_type,
-            c.nulls.map(|n| n.to_string()).unwrap_or_default(),
-            c.distinct.map(|n| n.to_string()).unwrap_or_default(),
-            cell(&short(&c.min, 30)),
-            cell(&short(&c.max, 30)),
-            c.mean.map(|m| m.to_string()).unwrap_or_default()
-        );
-    }
-    if !p.anomalies.is_empty() {
-        out.push_str("\n| severity | column | rule | evidence |\n|---|---|---|---|\n");
-        for a in &p.anomalies {
-            let _ = writeln!(
-                out,
-                "| {:?} | {} | {} | {} |",
-                a.severity,
-                cell(a.column.as_deref().unwrap_or("")),
-                a.rule,
-                cell(&a.evidence)
-            );
+        let (nan, inf) = (c.nan_count.unwrap_or(0), c.inf_count.unwrap_or(0));
+        if nan + inf > 0 {
+            out.push(Block::Note(format!(
+                "{}: {nan} NaN, {inf} ±Inf (left out of min/max (NaN), mean, stddev and quantiles)",
+                c.name
+            )));
         }
     }
+    if !p.anomalies.is_empty() {
+        let mut t = Table::new(vec![
+            Column::new("severity"),
+            Column::new("column").code(),
+            Column::new("rule"),
+            Column::new("evidence"),
+            Column::new("why it matters").aside(),
+        ])
+        .titled("anomalies")
+        .with_header();
+        for a in &p.anomalies {
+            t.row(vec![
+                a.severity.to_string(),
+                a.column.clone().unwrap_or_default(),
+                a.rule.to_string(),
+                a.evidence.clone(),
+                a.explanation.clone(),
+            ]);
+        }
+        out.push(Block::Table(t));
+    } else if detecting {
+        out.push(Block::KeyValues(vec![(
+            "anomalies".into(),
+            "none found".into(),
+        )]));
+    }
+    if !p.samples.is_empty() {
+        out.push(Block::List {
+            title: format!("sample rows ({})", p.samples.len()),
+            items: p
+                .samples
+                .iter()
+                .map(|r| Value::Object(r.clone()).to_string())
+                .collect(),
+            data: true,
+        });
+    }
+    out.extend(p.notes.iter().cloned().map(Block::Note));
+    out.push(Block::Stats(vec![(
+        "queries".into(),
+        format!("{}, {} bytes processed", p.queries, p.bytes_processed),
+    )]));
     out
 }
 
 impl CheckResults for ProfileView {
     type Item = TableRef;
     type Value = TableProfile;
+    type SummaryJson = SummaryJson;
+    type IdJson = TableId;
+    type ItemJson<'a> = ProfileJson<'a>;
+    type ExtraJson = NoExtra;
 
     fn tool(&self) -> &'static str {
         "bq-profile"
@@ -555,22 +582,9 @@ impl CheckResults for ProfileView {
         }
     }
     fn details(&self, p: &TableProfile) -> Details {
-        let mut text = text_details(p, true);
-        let mut public = text_details(p, false);
-        if self.detecting && p.anomalies.is_empty() && p.dry_run.is_empty() {
-            for t in [&mut text, &mut public] {
-                t.push_str("  anomalies: none found\n");
-            }
-        }
         Details {
             headline: headline(p),
-            text,
-            public_text: Some(public),
-            markdown: if p.dry_run.is_empty() {
-                markdown_details(p)
-            } else {
-                String::new()
-            },
+            blocks: blocks(p, self.detecting),
         }
     }
     fn extra_totals(&self, values: &[&TableProfile]) -> (usize, usize) {
@@ -587,38 +601,43 @@ impl CheckResults for ProfileView {
         }
         out
     }
-    fn summary_json(&self, t: &Tally) -> Map<String, Value> {
-        let v = json!({
-            "total_tables": t.total,
-            "successful": t.checked,
-            "failed": t.failed,
-            "tables_with_anomalies": t.different,
-            "anomalies": t.anomalies,
-        });
-        v.as_object().cloned().unwrap_or_default()
+    fn summary_json(&self, t: &Tally) -> SummaryJson {
+        SummaryJson {
+            total_tables: t.total,
+            successful: t.checked,
+            failed: t.failed,
+            tables_with_anomalies: t.different,
+            anomalies: t.anomalies,
+        }
     }
     fn list_key(&self) -> &'static str {
         "profiles"
     }
-    fn id_json(&self, t: &TableRef) -> Map<String, Value> {
-        let mut m = Map::new();
-        m.insert("table_id".into(), json!(t.to_string()));
-        m
-    }
-    fn item_json(&self, t: &TableRef, p: &TableProfile) -> Value {
-        let mut profile = json!({
-            "metadata": p.metadata,
-            "row_count": p.row_count,
-            "columns": p.columns,
-            "samples": p.samples,
-            "anomalies": p.anomalies,
-            "notes": p.notes,
-            "queries": {"count": p.queries, "bytes_processed": p.bytes_processed},
-        });
-        if !p.dry_run.is_empty() {
-            profile["dry_run"] = json!(p.dry_run);
+    fn id_json(&self, t: &TableRef) -> TableId {
+        TableId {
+            table_id: t.to_string(),
         }
-        json!({"table_id": t.to_string(), "profile": profile})
+    }
+    fn item_json<'a>(&'a self, t: &'a TableRef, p: &'a TableProfile) -> ProfileJson<'a> {
+        ProfileJson {
+            table_id: t.to_string(),
+            profile: ProfileBody {
+                metadata: &p.metadata,
+                row_count: p.row_count,
+                columns: &p.columns,
+                samples: &p.samples,
+                anomalies: &p.anomalies,
+                notes: &p.notes,
+                queries: QueriesJson {
+                    count: p.queries,
+                    bytes_processed: p.bytes_processed,
+                },
+                dry_run: &p.dry_run,
+            },
+        }
+    }
+    fn extra_json(&self) -> NoExtra {
+        NoExtra {}
     }
     fn failed_title(&self, t: &TableRef) -> String {
         format!("Profile failed: {t}")

@@ -1,9 +1,8 @@
 //! `bq-schema-diff`: fetch both sides of every pair (each table once), diff, report.
 
-use std::fmt::Write;
 use std::sync::Arc;
 
-use serde_json::{json, Map, Value};
+use serde::Serialize;
 
 use futures::future::BoxFuture;
 
@@ -13,8 +12,9 @@ use crate::cli::{SchemaDiffArgs, SchemaFailOn};
 use crate::config::Items;
 use crate::model::ItemError;
 use crate::model::{Pair, Source};
-use crate::report::batch::{CheckResults, Checked, Details, Results, Tally};
-use crate::report::{self, markdown::cell, markdown::code, Annotation, Level, Totals};
+use crate::report::batch::{CheckResults, Checked, Details, PairId, Results, Tally};
+use crate::report::doc::{Block, Column, Table};
+use crate::report::{self, Annotation, Level, Totals};
 use crate::runner;
 use crate::warehouse::Metadata;
 
@@ -37,17 +37,60 @@ fn breaks(changes: &[Change]) -> bool {
 }
 
 /// A change as JSON; an accepted one carries `accepted: true` and the entry's `reason`.
-fn change_json(c: &Change) -> Value {
-    let mut v = serde_json::to_value(c).unwrap_or(Value::Null);
-    if let (Some(reason), Value::Object(o)) = (&c.accepted, &mut v) {
-        o.insert("accepted".into(), Value::Bool(true));
-        o.insert("reason".into(), Value::String(reason.clone()));
-    }
-    v
+#[derive(Serialize)]
+struct ChangeJson<'a> {
+    #[serde(flatten)]
+    change: &'a Change,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    accepted: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'a str>,
 }
 
-fn side_json(s: &Source) -> Value {
-    Value::String(s.to_string())
+impl<'a> From<&'a Change> for ChangeJson<'a> {
+    fn from(change: &'a Change) -> Self {
+        ChangeJson {
+            change,
+            accepted: change.accepted.as_ref().map(|_| true),
+            reason: change.accepted.as_deref(),
+        }
+    }
+}
+
+/// A pair in the JSON report.
+#[derive(Serialize)]
+pub(crate) struct ComparisonJson<'a> {
+    #[serde(flatten)]
+    id: PairId,
+    identical: bool,
+    breaking: bool,
+    counts: CountsJson,
+    changes: Vec<ChangeJson<'a>>,
+}
+
+#[derive(Serialize)]
+struct CountsJson {
+    breaking: usize,
+    compatible: usize,
+    cosmetic: usize,
+    accepted: usize,
+}
+
+/// The JSON report's `batch_summary`.
+#[derive(Serialize)]
+pub(crate) struct SummaryJson {
+    total_pairs: usize,
+    identical: usize,
+    different: usize,
+    failed: usize,
+    breaking: usize,
+    accepted: usize,
+}
+
+/// Accept entries of the config file that matched no change.
+#[derive(Serialize)]
+pub(crate) struct StaleAccepts {
+    stale_accepts: Vec<String>,
 }
 
 fn accepted_count(changes: &[Change]) -> usize {
@@ -76,73 +119,41 @@ fn headline(changes: &[Change]) -> String {
     )
 }
 
-fn text_lines(changes: &[Change]) -> String {
-    let width = changes
-        .iter()
-        .map(|c| c.path.chars().count())
-        .max()
-        .unwrap_or(0);
-    let mut out = String::new();
-    for c in changes {
-        // Names, descriptions and reasons come from schemas and files: one line each.
-        let mut line = format!(
-            "  {} {:<width$}  {:<10}  {}",
-            c.sign(),
-            c.path,
-            c.class.to_string(),
-            c.describe()
-        );
-        if let Some(note) = &c.note {
-            let _ = write!(line, "  ({note})");
-        }
-        if let Some(reason) = &c.accepted {
-            let _ = write!(line, "  [accepted: {reason}]");
-        }
-        out.push_str(&crate::report::one_line(&line));
-        out.push('\n');
-    }
-    out
-}
-
-/// The changes that count, then the accepted ones in a section of their own.
-fn markdown_table(changes: &[Change]) -> String {
+/// The changes that count, then the accepted ones in a table of their own. The text lines
+/// are the original utility's: `  - legacy_flag      breaking    column removed: BOOL NULLABLE`.
+fn blocks(changes: &[Change]) -> Vec<Block> {
     let (accepted, open): (Vec<&Change>, Vec<&Change>) =
         changes.iter().partition(|c| c.accepted.is_some());
-    let mut out = String::new();
+    let table = |rows: &[&Change], last: &str, aside: fn(&Change) -> Option<&str>| {
+        let mut t = Table::new(vec![
+            Column::new("").code(),
+            Column::new("Path").code().tight(),
+            // The longest class, so that every pair's table lines up.
+            Column::new("Class").min_width(10),
+            Column::new("Change"),
+            Column::new(last).aside(),
+        ]);
+        for c in rows {
+            t.row(vec![
+                c.sign().to_string(),
+                c.path.clone(),
+                c.class.to_string(),
+                c.describe(),
+                aside(c).unwrap_or_default().to_string(),
+            ]);
+        }
+        t
+    };
+    let mut out = Vec::new();
     if !open.is_empty() {
-        out.push_str(&markdown_rows(&open, "Note", |c| c.note.as_deref()));
+        out.push(Block::Table(table(&open, "Note", |c| c.note.as_deref())));
     }
     if !accepted.is_empty() {
-        if !out.is_empty() {
-            out.push('\n');
-        }
-        out.push_str(
-            "**Accepted changes** (acknowledged in the config file; they do not fail the gate)\n\n",
-        );
-        out.push_str(&markdown_rows(&accepted, "Reason", |c| {
-            c.accepted.as_deref()
-        }));
-    }
-    out
-}
-
-/// A table of changes; the last column is `last` (its heading `last_heading`).
-fn markdown_rows(
-    changes: &[&Change],
-    last_heading: &str,
-    last: impl Fn(&Change) -> Option<&str>,
-) -> String {
-    let mut out = format!("| | Path | Class | Change | {last_heading} |\n|---|---|---|---|---|\n");
-    for c in changes {
-        let _ = writeln!(
-            out,
-            "| `{}` | {} | {} | {} | {} |",
-            c.sign(),
-            code(&c.path),
-            c.class,
-            cell(&c.describe()),
-            cell(last(c).unwrap_or(""))
-        );
+        out.push(Block::Table(
+            table(&accepted, "Reason", |c| c.accepted.as_deref()).titled(
+                "accepted changes (acknowledged in the config file; they do not fail the gate)",
+            ),
+        ));
     }
     out
 }
@@ -150,6 +161,10 @@ fn markdown_rows(
 impl CheckResults for SchemaDiffView {
     type Item = Pair;
     type Value = Vec<Change>;
+    type SummaryJson = SummaryJson;
+    type IdJson = PairId;
+    type ItemJson<'a> = ComparisonJson<'a>;
+    type ExtraJson = StaleAccepts;
 
     fn tool(&self) -> &'static str {
         "bq-schema-diff"
@@ -174,13 +189,7 @@ impl CheckResults for SchemaDiffView {
     fn details(&self, changes: &Vec<Change>) -> Details {
         Details {
             headline: headline(changes),
-            text: text_lines(changes),
-            public_text: None,
-            markdown: if changes.is_empty() {
-                String::new()
-            } else {
-                markdown_table(changes)
-            },
+            blocks: blocks(changes),
         }
     }
     fn extra_totals(&self, values: &[&Vec<Change>]) -> (usize, usize) {
@@ -199,16 +208,15 @@ impl CheckResults for SchemaDiffView {
         }
         out
     }
-    fn summary_json(&self, t: &Tally) -> Map<String, Value> {
-        let v = json!({
-            "total_pairs": t.total,
-            "identical": t.identical,
-            "different": t.different,
-            "failed": t.failed,
-            "breaking": t.breaking,
-            "accepted": t.extra,
-        });
-        v.as_object().cloned().unwrap_or_default()
+    fn summary_json(&self, t: &Tally) -> SummaryJson {
+        SummaryJson {
+            total_pairs: t.total,
+            identical: t.identical,
+            different: t.different,
+            failed: t.failed,
+            breaking: t.breaking,
+            accepted: t.extra,
+        }
     }
     fn extra_count(&self, values: &[&Vec<Change>]) -> usize {
         values.iter().map(|c| accepted_count(c)).sum()
@@ -216,31 +224,27 @@ impl CheckResults for SchemaDiffView {
     fn list_key(&self) -> &'static str {
         "comparisons"
     }
-    fn id_json(&self, pair: &Pair) -> Map<String, Value> {
-        let mut m = Map::new();
-        m.insert("table_a".into(), side_json(&pair.a));
-        m.insert("table_b".into(), side_json(&pair.b));
-        m
+    fn id_json(&self, pair: &Pair) -> PairId {
+        pair.into()
     }
-    fn item_json(&self, pair: &Pair, changes: &Vec<Change>) -> Value {
-        json!({
-            "table_a": side_json(&pair.a),
-            "table_b": side_json(&pair.b),
-            "identical": changes.is_empty(),
-            "breaking": breaks(changes),
-            "counts": {
-                "breaking": schema_diff::count(changes, Class::Breaking),
-                "compatible": schema_diff::count(changes, Class::Compatible),
-                "cosmetic": schema_diff::count(changes, Class::Cosmetic),
-                "accepted": accepted_count(changes),
+    fn item_json<'a>(&'a self, pair: &'a Pair, changes: &'a Vec<Change>) -> ComparisonJson<'a> {
+        ComparisonJson {
+            id: pair.into(),
+            identical: changes.is_empty(),
+            breaking: breaks(changes),
+            counts: CountsJson {
+                breaking: schema_diff::count(changes, Class::Breaking),
+                compatible: schema_diff::count(changes, Class::Compatible),
+                cosmetic: schema_diff::count(changes, Class::Cosmetic),
+                accepted: accepted_count(changes),
             },
-            "changes": changes.iter().map(change_json).collect::<Vec<_>>(),
-        })
+            changes: changes.iter().map(ChangeJson::from).collect(),
+        }
     }
-    fn extra_json(&self) -> Map<String, Value> {
-        let mut m = Map::new();
-        m.insert("stale_accepts".into(), json!(self.stale_accepts));
-        m
+    fn extra_json(&self) -> StaleAccepts {
+        StaleAccepts {
+            stale_accepts: self.stale_accepts.clone(),
+        }
     }
     fn legend(&self) -> Option<String> {
         Some("A vs B: + only in A, - only in B, ~ changed from B's value → A's".into())
@@ -556,7 +560,7 @@ mod tests {
             ],
             SchemaFailOn::Any,
         );
-        let j = b.json();
+        let j: serde_json::Value = serde_json::from_slice(&b.json().unwrap()).unwrap();
         assert_eq!(j["batch_summary"]["total_pairs"], 3);
         assert_eq!(j["batch_summary"]["identical"], 1);
         assert_eq!(j["batch_summary"]["different"], 1);
@@ -570,7 +574,10 @@ mod tests {
             "description_changed"
         );
         assert_eq!(j["comparisons"][1]["changes"][0]["class"], "breaking");
-        assert_eq!(j["comparisons"][1]["changes"][0]["before"], Value::Null);
+        assert_eq!(
+            j["comparisons"][1]["changes"][0]["before"],
+            serde_json::Value::Null
+        );
         assert_eq!(j["errors"][0]["error"], "Table not found: t2");
         assert_eq!(j["tool"]["name"], "bq-schema-diff");
         assert_eq!(j["schema_version"], 1);

@@ -1,11 +1,10 @@
 //! `bq-table-compare`: metadata → one scan per side → (only if they differ) one row-level diff.
 
-use std::fmt::Write;
 use std::sync::Arc;
 
 use anyhow::bail;
 use serde::Serialize;
-use serde_json::{json, Map, Value};
+use serde_json::Value;
 
 use futures::future::BoxFuture;
 
@@ -17,8 +16,9 @@ use crate::config::Items;
 use crate::config::PairOptions;
 use crate::model::{ErrorKind, ItemError};
 use crate::model::{Pair, Source, TableRef};
-use crate::report::batch::{CheckResults, Details, Results, Tally};
-use crate::report::{self, markdown::cell, markdown::code};
+use crate::report;
+use crate::report::batch::{CheckResults, Details, NoExtra, PairId, Results, Tally};
+use crate::report::doc::{Block, Column, Table};
 use crate::runner;
 use crate::warehouse::cache::{Served, Store};
 use crate::warehouse::query::QueryOptions;
@@ -69,6 +69,48 @@ pub(crate) struct TableCompareView {
 
 /// A whole run.
 pub(crate) type TableCompareBatch = Results<TableCompareView>;
+
+/// The JSON report's `batch_summary`.
+#[derive(Serialize)]
+pub(crate) struct SummaryJson {
+    total_pairs: usize,
+    identical: usize,
+    different: usize,
+    failed: usize,
+}
+
+/// A compared pair in the JSON report.
+#[derive(Serialize)]
+pub(crate) struct ComparisonJson<'a> {
+    #[serde(flatten)]
+    id: PairId,
+    /// `null` for a dry run.
+    identical: Option<bool>,
+    row_count: Option<RowCountJson>,
+    fingerprints_equal: Option<bool>,
+    schema: SchemaJson<'a>,
+    columns: &'a [ColumnComparison],
+    rows: Option<&'a RowDiff>,
+    notes: &'a [String],
+    queries: &'a QueryStats,
+    /// Only in a dry run.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    dry_run: &'a [PlannedQuery],
+}
+
+#[derive(Serialize)]
+struct RowCountJson {
+    a: i64,
+    b: i64,
+}
+
+#[derive(Serialize)]
+struct SchemaJson<'a> {
+    identical: bool,
+    changes: &'a [Change],
+    compared_columns: &'a [tc::Column],
+    left_out: &'a [tc::LeftOut],
+}
 
 /// One query of a pair.
 struct Job<'a> {
@@ -481,9 +523,9 @@ fn stat_line(c: &ColumnComparison) -> String {
     parts.join(", ")
 }
 
-/// Example rows as an aligned table: a header of column names, one line per row, long values
-/// cut at 30 characters. A multiset sample's surplus count (`_count`) comes first, as `×`.
-fn sample_table(rows: &[Value], indent: &str) -> String {
+/// Example rows as a table of table data: a column per name, long values cut at 30
+/// characters. A multiset sample's surplus count (`_count`) comes first, as `×`.
+fn sample_table(title: String, rows: &[Value]) -> Table {
     const MAX: usize = 30;
     let mut columns: Vec<String> = Vec::new();
     for r in rows {
@@ -508,75 +550,58 @@ fn sample_table(rows: &[Value], indent: &str) -> String {
             s
         }
     };
-    let header: Vec<String> = columns
-        .iter()
-        .map(|c| {
-            if c == "_count" {
-                "×".to_string()
-            } else {
-                report::one_line(c)
-            }
-        })
-        .collect();
-    let body: Vec<Vec<String>> = rows
-        .iter()
-        .map(|r| columns.iter().map(|c| cell_text(r.get(c))).collect())
-        .collect();
-    let widths: Vec<usize> = (0..columns.len())
-        .map(|i| {
-            body.iter()
-                .map(|row| row[i].chars().count())
-                .chain([header[i].chars().count()])
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let line = |cells: &[String]| {
-        let padded: Vec<String> = cells
+    let mut t = Table::new(
+        columns
             .iter()
-            .zip(&widths)
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect();
-        format!("{indent}{}\n", padded.join("  ").trim_end())
-    };
-    let mut out = line(&header);
-    for row in &body {
-        out.push_str(&line(row));
+            .map(|c| {
+                if c == "_count" {
+                    Column::new("×").right()
+                } else {
+                    Column::new(c).code()
+                }
+            })
+            .collect(),
+    )
+    .titled(title)
+    .with_header()
+    .of_data();
+    for r in rows {
+        t.row(columns.iter().map(|c| cell_text(r.get(c))).collect());
     }
-    out
+    t
 }
 
-/// The text report's lines for a pair; `samples: false` leaves out the example rows (the
-/// action's public log).
-fn text_details(o: &PairOutcome, samples: bool) -> String {
-    let mut out = String::new();
+/// What a pair's result shows, in the text report and Markdown alike. Example rows are table
+/// data (left out of public renderings).
+fn blocks(o: &PairOutcome) -> Vec<Block> {
+    let mut out = Vec::new();
     if !o.dry_run.is_empty() {
         for q in &o.dry_run {
-            let _ = writeln!(
-                out,
-                "  -- {}: ~{} bytes\n  {}\n",
-                q.step,
-                q.estimated_bytes,
-                q.sql.replace('\n', "\n  ")
-            );
+            out.push(Block::Code {
+                title: format!("{}: ~{} bytes", q.step, q.estimated_bytes),
+                text: q.sql.clone(),
+            });
         }
         return out;
     }
-    for l in &o.plan.left_out {
-        let _ = writeln!(
-            out,
-            "  not compared: {} ({})",
-            report::one_line(&l.column),
-            report::one_line(&l.reason)
-        );
+    if !o.plan.left_out.is_empty() {
+        let mut t = Table::new(vec![Column::new("column").code(), Column::new("why")])
+            .titled("not compared")
+            .with_header();
+        for l in &o.plan.left_out {
+            t.row(vec![l.column.clone(), l.reason.clone()]);
+        }
+        out.push(Block::Table(t));
     }
-    for c in o.columns.iter().filter(|c| c.differs) {
-        let _ = writeln!(
-            out,
-            "  column {}: {}",
-            report::one_line(&c.name),
-            report::one_line(&stat_line(c))
-        );
+    let differing: Vec<_> = o.columns.iter().filter(|c| c.differs).collect();
+    if !differing.is_empty() {
+        let mut t = Table::new(vec![Column::new("column").code(), Column::new("A → B")])
+            .titled("columns whose statistics differ")
+            .with_header();
+        for c in differing {
+            t.row(vec![c.name.clone(), stat_line(c)]);
+        }
+        out.push(Block::Table(t));
     }
     if let Some(r) = &o.rows {
         let how = if r.key.is_empty() {
@@ -593,118 +618,79 @@ fn text_details(o: &PairOutcome, samples: bool) -> String {
         } else {
             format!(", {} changed", r.changed)
         };
-        let _ = writeln!(
-            out,
-            "  {how}: {} only in A, {} only in B{changed}",
-            r.only_in_a, r.only_in_b
-        );
+        let mut facts = vec![(
+            how,
+            format!(
+                "{} only in A, {} only in B{changed}",
+                r.only_in_a, r.only_in_b
+            ),
+        )];
         if r.duplicate_keys_a + r.duplicate_keys_b > 0 {
-            let _ = writeln!(
-                out,
-                "  duplicate keys (not compared): {} in A, {} in B",
-                r.duplicate_keys_a, r.duplicate_keys_b
-            );
+            facts.push((
+                "duplicate keys (not compared)".into(),
+                format!("{} in A, {} in B", r.duplicate_keys_a, r.duplicate_keys_b),
+            ));
         }
-        for (col, n) in &r.changed_by_column {
-            let _ = writeln!(out, "    {}: {n} row(s) changed", report::one_line(col));
-        }
-        let sample = |label: &str, rows: &[Value], total: i64, out: &mut String| {
-            if !rows.is_empty() {
-                let _ = writeln!(out, "  {label} ({} of {total}):", rows.len());
-                out.push_str(&sample_table(rows, "    "));
+        out.push(Block::KeyValues(facts));
+        if !r.changed_by_column.is_empty() {
+            let mut t = Table::new(vec![
+                Column::new("column").code(),
+                Column::new("rows changed").right(),
+            ])
+            .titled("changed rows by column")
+            .with_header();
+            for (col, n) in &r.changed_by_column {
+                t.row(vec![col.clone(), n.to_string()]);
             }
-        };
-        let none = Vec::new();
-        let (only_a, only_b) = if samples {
-            (&r.samples.only_in_a, &r.samples.only_in_b)
-        } else {
-            (&none, &none)
-        };
-        sample("only in A", only_a, r.only_in_a, &mut out);
-        sample("only in B", only_b, r.only_in_b, &mut out);
-        if samples && !r.samples.changed.is_empty() {
-            let _ = writeln!(
-                out,
-                "  changed ({} of {}):",
-                r.samples.changed.len(),
-                r.changed
-            );
+            out.push(Block::Table(t));
+        }
+        for (label, rows, total) in [
+            ("only in A", &r.samples.only_in_a, r.only_in_a),
+            ("only in B", &r.samples.only_in_b, r.only_in_b),
+        ] {
+            if !rows.is_empty() {
+                let title = format!("{label} ({} of {total})", rows.len());
+                out.push(Block::Table(sample_table(title, rows)));
+            }
+        }
+        if !r.samples.changed.is_empty() {
+            let mut t = Table::new(vec![Column::new("key"), Column::new("changes (A → B)")])
+                .titled(format!(
+                    "changed ({} of {})",
+                    r.samples.changed.len(),
+                    r.changed
+                ))
+                .with_header()
+                .of_data();
             for c in &r.samples.changed {
                 let key: Vec<String> = c
                     .key
                     .iter()
-                    .map(|(k, v)| format!("{}={}", report::one_line(k), show(v)))
+                    .map(|(k, v)| format!("{k}={}", show(v)))
                     .collect();
                 let ch: Vec<String> = c
                     .changes
                     .iter()
-                    .map(|v| {
-                        format!(
-                            "{}: {} → {}",
-                            report::one_line(&v.column),
-                            show(&v.a),
-                            show(&v.b)
-                        )
-                    })
+                    .map(|v| format!("{}: {} → {}", v.column, show(&v.a), show(&v.b)))
                     .collect();
-                let _ = writeln!(out, "    {}  {}", key.join(" "), ch.join("; "));
+                t.row(vec![key.join(" "), ch.join("; ")]);
             }
+            out.push(Block::Table(t));
         }
     }
-    for n in &o.notes {
-        let _ = writeln!(out, "  note: {n}");
-    }
+    out.extend(o.notes.iter().cloned().map(Block::Note));
     if o.identical.is_some() {
         let cached = match o.queries.cached {
             0 => String::new(),
             n => format!(" ({n} from the cache)"),
         };
-        let _ = writeln!(
-            out,
-            "  queries: {}, {} bytes processed{cached}",
-            o.queries.count, o.queries.bytes_processed
-        );
-    }
-    out
-}
-
-fn markdown_details(o: &PairOutcome) -> String {
-    let mut out = String::new();
-    if let Some((a, b)) = o.row_count {
-        let _ = writeln!(out, "Rows: A **{a}**, B **{b}**\n");
-    }
-    if let Some(r) = &o.rows {
-        let _ = writeln!(
-            out,
-            "| only in A | only in B | changed | duplicate keys A | duplicate keys B |\n|---|---|---|---|---|\n| {} | {} | {} | {} | {} |\n",
-            r.only_in_a, r.only_in_b, r.changed, r.duplicate_keys_a, r.duplicate_keys_b
-        );
-        if !r.changed_by_column.is_empty() {
-            let _ = writeln!(out, "| column | rows changed |\n|---|---|");
-            for (c, n) in &r.changed_by_column {
-                let _ = writeln!(out, "| {} | {n} |", code(c));
-            }
-            out.push('\n');
-        }
-    }
-    let differing: Vec<_> = o.columns.iter().filter(|c| c.differs).collect();
-    if !differing.is_empty() {
-        let _ = writeln!(out, "| column | difference |\n|---|---|");
-        for c in differing {
-            let _ = writeln!(out, "| {} | {} |", code(&c.name), cell(&stat_line(c)));
-        }
-        out.push('\n');
-    }
-    for l in &o.plan.left_out {
-        let _ = writeln!(
-            out,
-            "- not compared: {} ({})",
-            code(&l.column),
-            cell(&l.reason)
-        );
-    }
-    for n in &o.notes {
-        let _ = writeln!(out, "- note: {}", cell(n));
+        out.push(Block::Stats(vec![(
+            "queries".into(),
+            format!(
+                "{}, {} bytes processed{cached}",
+                o.queries.count, o.queries.bytes_processed
+            ),
+        )]));
     }
     out
 }
@@ -712,6 +698,10 @@ fn markdown_details(o: &PairOutcome) -> String {
 impl CheckResults for TableCompareView {
     type Item = Pair;
     type Value = PairOutcome;
+    type SummaryJson = SummaryJson;
+    type IdJson = PairId;
+    type ItemJson<'a> = ComparisonJson<'a>;
+    type ExtraJson = NoExtra;
 
     fn tool(&self) -> &'static str {
         "bq-table-compare"
@@ -734,13 +724,7 @@ impl CheckResults for TableCompareView {
     fn details(&self, o: &PairOutcome) -> Details {
         Details {
             headline: headline(o),
-            text: text_details(o, true),
-            public_text: Some(text_details(o, false)),
-            markdown: if o.identical == Some(false) {
-                markdown_details(o)
-            } else {
-                String::new()
-            },
+            blocks: blocks(o),
         }
     }
     fn summary_counts(&self, t: &Tally) -> Vec<(String, usize)> {
@@ -749,46 +733,41 @@ impl CheckResults for TableCompareView {
             ("Different".into(), t.different),
         ]
     }
-    fn summary_json(&self, t: &Tally) -> Map<String, Value> {
-        let v = json!({
-            "total_pairs": t.total,
-            "identical": t.identical,
-            "different": t.different,
-            "failed": t.failed,
-        });
-        v.as_object().cloned().unwrap_or_default()
+    fn summary_json(&self, t: &Tally) -> SummaryJson {
+        SummaryJson {
+            total_pairs: t.total,
+            identical: t.identical,
+            different: t.different,
+            failed: t.failed,
+        }
     }
     fn list_key(&self) -> &'static str {
         "comparisons"
     }
-    fn id_json(&self, pair: &Pair) -> Map<String, Value> {
-        let mut m = Map::new();
-        m.insert("table_a".into(), json!(pair.a.to_string()));
-        m.insert("table_b".into(), json!(pair.b.to_string()));
-        m
+    fn id_json(&self, pair: &Pair) -> PairId {
+        pair.into()
     }
-    fn item_json(&self, pair: &Pair, o: &PairOutcome) -> Value {
-        let mut v = json!({
-            "table_a": pair.a.to_string(),
-            "table_b": pair.b.to_string(),
-            "identical": o.identical,
-            "row_count": o.row_count.map(|(a, b)| json!({"a": a, "b": b})),
-            "fingerprints_equal": o.fingerprints_equal,
-            "schema": {
-                "identical": o.schema_changes.is_empty(),
-                "changes": o.schema_changes,
-                "compared_columns": o.plan.columns,
-                "left_out": o.plan.left_out,
+    fn item_json<'a>(&'a self, pair: &'a Pair, o: &'a PairOutcome) -> ComparisonJson<'a> {
+        ComparisonJson {
+            id: pair.into(),
+            identical: o.identical,
+            row_count: o.row_count.map(|(a, b)| RowCountJson { a, b }),
+            fingerprints_equal: o.fingerprints_equal,
+            schema: SchemaJson {
+                identical: o.schema_changes.is_empty(),
+                changes: &o.schema_changes,
+                compared_columns: &o.plan.columns,
+                left_out: &o.plan.left_out,
             },
-            "columns": o.columns,
-            "rows": o.rows,
-            "notes": o.notes,
-            "queries": o.queries,
-        });
-        if !o.dry_run.is_empty() {
-            v["dry_run"] = json!(o.dry_run);
+            columns: &o.columns,
+            rows: o.rows.as_ref(),
+            notes: &o.notes,
+            queries: &o.queries,
+            dry_run: &o.dry_run,
         }
-        v
+    }
+    fn extra_json(&self) -> NoExtra {
+        NoExtra {}
     }
 }
 
@@ -910,15 +889,21 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn samples_print_as_an_aligned_table() {
+    fn samples_print_as_an_aligned_table_of_table_data() {
         let rows = vec![
             json!({"id": 3, "email": null, "note": "x".repeat(40), "_count": 2}),
             json!({"id": 10, "email": "a@b.c", "note": "short", "_count": 1}),
         ];
-        let t = sample_table(&rows, "  ");
-        let lines: Vec<&str> = t.lines().collect();
-        assert_eq!(lines[0], "  ×  id  email  note");
-        assert_eq!(lines[1], format!("  2  3   null   {}…", "x".repeat(29)));
-        assert_eq!(lines[2], "  1  10  a@b.c  short");
+        let blocks = vec![Block::Table(sample_table(
+            "only in A (2 of 2)".into(),
+            &rows,
+        ))];
+        let text = crate::report::doc::text(&blocks, false);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "  only in A (2 of 2):");
+        assert_eq!(lines[1], "    ×  id  email  note");
+        assert_eq!(lines[2], format!("    2  3   null   {}…", "x".repeat(29)));
+        assert_eq!(lines[3], "    1  10  a@b.c  short");
+        assert!(!crate::report::doc::text(&blocks, true).contains("a@b.c"));
     }
 }

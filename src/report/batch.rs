@@ -4,24 +4,11 @@
 
 use std::fmt;
 
-use serde_json::{json, Map, Value};
+use serde::Serialize;
 
-use super::{Annotation, Batch, Case, Level, Outcome, Summary, Totals};
+pub(crate) use super::doc::Details;
+use super::{doc, Annotation, Batch, Case, Level, Outcome, Summary, Totals};
 use crate::model::ItemError;
-
-/// What one item's result looks like in the reports.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Details {
-    /// One line: `identical`, `3 changes (1 breaking)`.
-    pub(crate) headline: String,
-    /// Detail lines for the text report (already indented by the check).
-    pub(crate) text: String,
-    /// The same for a public log (the action's): without example rows of table data. `None`:
-    /// `text` holds none.
-    pub(crate) public_text: Option<String>,
-    /// Detail block for Markdown (empty if none).
-    pub(crate) markdown: String,
-}
 
 /// A check's view of its own results: everything the generic [`Results`] cannot know.
 pub(crate) trait CheckResults: Send + Sync + 'static {
@@ -29,6 +16,13 @@ pub(crate) trait CheckResults: Send + Sync + 'static {
     type Item: fmt::Display + Send + Sync;
     /// One item's result.
     type Value: Send + Sync;
+    /// The JSON report's typed pieces; see the `*_json` methods.
+    type SummaryJson: Serialize;
+    type IdJson: Serialize;
+    type ItemJson<'a>: Serialize
+    where
+        Self: 'a;
+    type ExtraJson: Serialize;
     /// `bq-schema-diff`.
     fn tool(&self) -> &'static str;
     /// `pair`, `table`: how items are counted (`Total pairs`, `Failed pairs:`).
@@ -47,18 +41,16 @@ pub(crate) trait CheckResults: Send + Sync + 'static {
     fn details(&self, v: &Self::Value) -> Details;
     /// The counted lines of the text summary, after `Total …`; `Failed` is added last.
     fn summary_counts(&self, tally: &Tally) -> Vec<(String, usize)>;
-    /// The JSON report's `batch_summary` (the timestamp is added).
-    fn summary_json(&self, tally: &Tally) -> Map<String, Value>;
+    /// The JSON report's `batch_summary` (the timestamp is added after its keys).
+    fn summary_json(&self, tally: &Tally) -> Self::SummaryJson;
     /// The key of the checked items' list in the JSON report: `comparisons`, `profiles`.
     fn list_key(&self) -> &'static str;
-    /// How an item is named in JSON: `{table_a, table_b}` or `{table_id}`.
-    fn id_json(&self, item: &Self::Item) -> Map<String, Value>;
+    /// How an item is named in JSON (`{table_a, table_b}`, `{table_id}`), for `errors[]`.
+    fn id_json(&self, item: &Self::Item) -> Self::IdJson;
     /// A checked item in the JSON report's list.
-    fn item_json(&self, item: &Self::Item, v: &Self::Value) -> Value;
-    /// Keys the JSON report has besides the envelope (`stale_accepts`).
-    fn extra_json(&self) -> Map<String, Value> {
-        Map::new()
-    }
+    fn item_json<'a>(&'a self, item: &'a Self::Item, v: &'a Self::Value) -> Self::ItemJson<'a>;
+    /// Keys the JSON report has after the envelope's (`stale_accepts`); [`NoExtra`] if none.
+    fn extra_json(&self) -> Self::ExtraJson;
     /// A line shown above the items in text and Markdown reports, if any.
     fn legend(&self) -> Option<String> {
         None
@@ -79,11 +71,7 @@ pub(crate) trait CheckResults: Send + Sync + 'static {
             rank: 2,
             title: format!("{}: {item}", self.tool()),
             // Annotations are public (the checks page): no example rows.
-            message: format!(
-                "{}\n{}",
-                d.headline,
-                d.public_text.as_deref().unwrap_or(&d.text).trim_end()
-            ),
+            message: format!("{}\n{}", d.headline, doc::text(&d.blocks, true).trim_end()),
         }]
     }
     /// Annotations about the run rather than an item (a stale accept entry).
@@ -111,6 +99,63 @@ pub(crate) trait CheckResults: Send + Sync + 'static {
         "no differences"
     }
 }
+
+/// The JSON report: the envelope every check shares, around its typed pieces. The keys are
+/// the original utilities', in their order.
+#[derive(Serialize)]
+struct Envelope<'a, S, I, E, X> {
+    tool: super::ToolJson,
+    schema_version: u32,
+    batch_summary: SummaryJson<'a, S>,
+    /// One key, the check's [`CheckResults::list_key`].
+    #[serde(flatten)]
+    list: std::collections::BTreeMap<&'static str, Vec<I>>,
+    errors: Vec<ErrorJson<'a, E>>,
+    #[serde(flatten)]
+    extra: X,
+}
+
+#[derive(Serialize)]
+struct SummaryJson<'a, S> {
+    #[serde(flatten)]
+    counts: S,
+    timestamp: &'a str,
+}
+
+/// An item that could not be checked: its name, the message and its kind.
+#[derive(Serialize)]
+struct ErrorJson<'a, E> {
+    #[serde(flatten)]
+    id: E,
+    error: &'a str,
+    kind: crate::model::ErrorKind,
+}
+
+/// A pair as the JSON reports name it.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct PairId {
+    pub(crate) table_a: String,
+    pub(crate) table_b: String,
+}
+
+impl From<&crate::model::Pair> for PairId {
+    fn from(p: &crate::model::Pair) -> PairId {
+        PairId {
+            table_a: p.a.to_string(),
+            table_b: p.b.to_string(),
+        }
+    }
+}
+
+/// A table as the JSON reports name it.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct TableId {
+    pub(crate) table_id: String,
+}
+
+/// [`CheckResults::ExtraJson`] of a check with no keys of its own.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub(crate) struct NoExtra {}
 
 /// Counts over a batch, for the summaries.
 #[derive(Debug, Clone, Copy, Default)]
@@ -180,21 +225,15 @@ impl<C: CheckResults> Batch for Results<C> {
         self.items
             .iter()
             .map(|(item, r)| match r {
-                Ok(v) => {
-                    let d = self.check.details(v);
-                    Case {
-                        name: item.to_string(),
-                        outcome: if self.check.fails(v) {
-                            Outcome::Fail
-                        } else {
-                            Outcome::Pass
-                        },
-                        headline: d.headline,
-                        text: d.text,
-                        public_text: d.public_text,
-                        markdown: d.markdown,
-                    }
-                }
+                Ok(v) => Case {
+                    name: item.to_string(),
+                    outcome: if self.check.fails(v) {
+                        Outcome::Fail
+                    } else {
+                        Outcome::Pass
+                    },
+                    details: self.check.details(v),
+                },
                 Err(e) => Case::error(item.to_string(), &e.message),
             })
             .collect()
@@ -215,35 +254,34 @@ impl<C: CheckResults> Batch for Results<C> {
         }
     }
 
-    fn json(&self) -> Value {
+    fn json(&self) -> Result<Vec<u8>, serde_json::Error> {
         let t = self.tally();
-        let mut summary = self.check.summary_json(&t);
-        summary.insert("timestamp".into(), json!(self.timestamp));
-        let list: Vec<Value> = self
-            .items
-            .iter()
-            .filter_map(|(item, r)| r.as_ref().ok().map(|v| self.check.item_json(item, v)))
-            .collect();
-        let errors: Vec<Value> = self
-            .items
-            .iter()
-            .filter_map(|(item, r)| {
-                r.as_ref().err().map(|e| {
-                    let mut o = self.check.id_json(item);
-                    o.insert("error".into(), json!(e.message));
-                    o.insert("kind".into(), json!(e.kind));
-                    Value::Object(o)
-                })
-            })
-            .collect();
-        let mut out = Map::new();
-        out.insert("tool".into(), super::tool_json(self.check.tool()));
-        out.insert("schema_version".into(), json!(super::SCHEMA_VERSION));
-        out.insert("batch_summary".into(), Value::Object(summary));
-        out.insert(self.check.list_key().into(), Value::Array(list));
-        out.insert("errors".into(), Value::Array(errors));
-        out.extend(self.check.extra_json());
-        Value::Object(out)
+        let mut list = Vec::new();
+        let mut errors = Vec::new();
+        for (item, r) in &self.items {
+            match r {
+                Ok(v) => list.push(self.check.item_json(item, v)),
+                Err(e) => errors.push(ErrorJson {
+                    id: self.check.id_json(item),
+                    error: &e.message,
+                    kind: e.kind,
+                }),
+            }
+        }
+        let doc = Envelope {
+            tool: super::ToolJson::new(self.check.tool()),
+            schema_version: super::SCHEMA_VERSION,
+            batch_summary: SummaryJson {
+                counts: self.check.summary_json(&t),
+                timestamp: &self.timestamp,
+            },
+            list: [(self.check.list_key(), list)].into_iter().collect(),
+            errors,
+            extra: self.check.extra_json(),
+        };
+        let mut out = serde_json::to_vec_pretty(&doc)?;
+        out.push(b'\n');
+        Ok(out)
     }
 
     fn fails_gate(&self) -> bool {

@@ -6,12 +6,9 @@ pub(crate) struct Json;
 
 impl Exporter for Json {
     fn render(&self, batch: &dyn Batch) -> Result<Vec<u8>, ReportError> {
-        let mut out =
-            serde_json::to_vec_pretty(&batch.json()).map_err(|e| ReportError::Render {
-                format: "json",
-                message: e.to_string(),
-            })?;
-        out.push(b'\n');
-        Ok(out)
+        batch.json().map_err(|e| ReportError::Render {
+            format: "json",
+            message: e.to_string(),
+        })
     }
 }

@@ -4,7 +4,7 @@
 
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
-use super::{Batch, Exporter, Outcome, ReportError};
+use super::{doc, Batch, Exporter, Outcome, ReportError};
 
 pub(crate) struct Junit;
 
@@ -13,6 +13,8 @@ impl Exporter for Junit {
         let mut report = Report::new("bqcheck");
         let mut suite = TestSuite::new(batch.tool());
         for case in batch.cases() {
+            // JUnit reports are artifacts, not public logs: they keep the example rows.
+            let text = doc::text(&case.details.blocks, false);
             let status = match case.outcome {
                 Outcome::Pass => TestCaseStatus::success(),
                 Outcome::Fail | Outcome::Error => {
@@ -22,17 +24,17 @@ impl Exporter for Junit {
                         NonSuccessKind::Error
                     };
                     let mut s = TestCaseStatus::non_success(kind);
-                    s.set_message(case.headline.clone());
-                    if !case.text.is_empty() {
-                        s.set_description(case.text.clone());
+                    s.set_message(case.details.headline.clone());
+                    if !text.is_empty() {
+                        s.set_description(text.clone());
                     }
                     s
                 }
             };
             let mut tc = TestCase::new(case.name.clone(), status);
             tc.set_classname(batch.tool());
-            if case.outcome == Outcome::Pass && !case.text.is_empty() {
-                tc.set_system_out(case.text.clone());
+            if case.outcome == Outcome::Pass && !text.is_empty() {
+                tc.set_system_out(text);
             }
             suite.add_test_case(tc);
         }

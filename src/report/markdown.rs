@@ -2,14 +2,15 @@
 
 use std::fmt::Write;
 
-use super::{Batch, Exporter, Outcome, ReportError};
+use super::{doc, one_line, Batch, Exporter, Outcome, ReportError};
 
 pub(crate) struct Markdown;
 
 /// Make text safe inside a Markdown table cell: no HTML, no table break, and no @mention
 /// or image/link from a column description reaching a PR comment.
 pub fn cell(s: &str) -> String {
-    s.replace('&', "&amp;")
+    one_line(s)
+        .replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('|', "\\|")
@@ -17,7 +18,6 @@ pub fn cell(s: &str) -> String {
         // zero-width space after the @ is what stops `@team` from pinging anyone.
         .replace('@', "@\u{200B}")
         .replace('[', "\\[")
-        .replace('\n', " ")
 }
 
 /// `s` as a code span in a table cell: fenced by more backticks than any run inside it (so a
@@ -25,7 +25,7 @@ pub fn cell(s: &str) -> String {
 /// ends with one. Inside a code span entities are not decoded, so only `|` (a table cell's
 /// end) and line breaks are escaped.
 pub(crate) fn code(s: &str) -> String {
-    let text = s.replace('|', "\\|").replace(['\n', '\r'], " ");
+    let text = one_line(s).replace('|', "\\|");
     let mut longest = 0;
     let mut run = 0;
     for c in text.chars() {
@@ -85,12 +85,16 @@ fn parts(batch: &dyn Batch) -> Parts {
                 Outcome::Fail => "❌",
                 Outcome::Error => "⚠️",
             };
-            format!("| {icon} | {} | {} |\n", code(&c.name), cell(&c.headline))
+            format!(
+                "| {icon} | {} | {} |\n",
+                code(&c.name),
+                cell(&c.details.headline)
+            )
         })
         .collect();
     let details = cases
         .iter()
-        .filter(|c| !c.markdown.is_empty())
+        .filter(|c| doc::has_markdown(&c.details.blocks))
         .map(|c| {
             format!(
                 "\n<details{}><summary><code>{}</code>: {}</summary>\n\n{}\n</details>\n",
@@ -100,8 +104,8 @@ fn parts(batch: &dyn Batch) -> Parts {
                     ""
                 },
                 html_escape(&c.name),
-                html_escape(&c.headline),
-                c.markdown.trim_end()
+                html_escape(&c.details.headline),
+                doc::markdown(&c.details.blocks).trim_end()
             )
         })
         .collect();
@@ -162,7 +166,8 @@ pub(crate) fn render_bounded(batch: &dyn Batch, limit: usize, overflow: &str) ->
 }
 
 fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
+    one_line(s)
+        .replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
 }
@@ -174,7 +179,11 @@ mod tests {
         assert_eq!(super::code("a.b"), "`a.b`");
         assert_eq!(super::code("x` | **y**"), "``x` \\| **y**``");
         assert_eq!(super::code("`x`"), "`` `x` ``");
-        assert_eq!(super::code("a\nb"), "`a b`");
+        assert_eq!(
+            super::code("a\nb"),
+            "`a\\nb`",
+            "control characters are shown escaped"
+        );
         assert_eq!(super::cell("@org/team"), "@\u{200B}org/team");
         assert!(!super::cell("hi @octocat").contains("@o"));
     }

@@ -3,6 +3,7 @@
 //! Several formats can be written in one run.
 
 pub(crate) mod batch;
+pub(crate) mod doc;
 pub(crate) mod json;
 pub(crate) mod junit;
 pub mod markdown;
@@ -67,15 +68,8 @@ pub(crate) struct Case {
     /// `a ↔ b` or the table id.
     pub(crate) name: String,
     pub(crate) outcome: Outcome,
-    /// One line: `identical`, `3 changes (1 breaking)`, or the error.
-    pub(crate) headline: String,
-    /// Detail lines for the text report (already indented by the check).
-    pub(crate) text: String,
-    /// The same for a public log (the action's): without example rows of table data. `None`:
-    /// `text` holds none.
-    pub(crate) public_text: Option<String>,
-    /// Detail block for Markdown (empty if none).
-    pub(crate) markdown: String,
+    /// Its headline (`identical`, `3 changes (1 breaking)`, or the error) and blocks.
+    pub(crate) details: doc::Details,
 }
 
 impl Case {
@@ -84,10 +78,10 @@ impl Case {
         Case {
             name,
             outcome: Outcome::Error,
-            headline: message.to_string(),
-            text: String::new(),
-            public_text: None,
-            markdown: String::new(),
+            details: doc::Details {
+                headline: message.to_string(),
+                blocks: Vec::new(),
+            },
         }
     }
 }
@@ -154,8 +148,8 @@ pub(crate) trait Batch: Send + Sync {
     }
     fn cases(&self) -> Vec<Case>;
     fn summary(&self) -> Summary;
-    /// The machine-readable document (keys kept from the original utilities).
-    fn json(&self) -> serde_json::Value;
+    /// The machine-readable document, pretty-printed (keys kept from the original utilities).
+    fn json(&self) -> Result<Vec<u8>, serde_json::Error>;
     /// Does any item fail the gate (under `--fail-on`)?
     fn fails_gate(&self) -> bool;
     /// diff(1) semantics: trouble if any item failed, else differences if the gate fails.
@@ -246,14 +240,24 @@ pub(crate) fn write_file(
 }
 
 /// The tool block every JSON report carries.
-pub(crate) fn tool_json(name: &str) -> serde_json::Value {
-    serde_json::json!({ "name": name, "version": env!("CARGO_PKG_VERSION") })
+#[derive(Debug, Clone, serde::Serialize)]
+pub(crate) struct ToolJson {
+    name: &'static str,
+    version: &'static str,
+}
+
+impl ToolJson {
+    pub(crate) fn new(name: &'static str) -> ToolJson {
+        ToolJson {
+            name,
+            version: env!("CARGO_PKG_VERSION"),
+        }
+    }
 }
 
 /// Version of the JSON report layout; bumped on incompatible changes.
 pub(crate) const SCHEMA_VERSION: u32 = 1;
 
-/// RFC 3339 UTC timestamp, seconds precision, as in the original reports.
 /// A value from table data, a schema or BigQuery, made safe to print on one line: every
 /// control character (newline, carriage return, ESC, ...) is shown escaped (`\n`, `\u{1b}`),
 /// so data can neither start a line of its own (a `::workflow-command::` in the Actions log)
@@ -273,14 +277,7 @@ pub(crate) fn one_line(s: &str) -> String {
         .collect()
 }
 
-/// Text made of lines: every control character but the line breaks escaped.
-pub(crate) fn lines_only(s: &str) -> String {
-    if !s.chars().any(|c| c.is_control() && c != '\n') {
-        return s.to_string();
-    }
-    s.split('\n').map(one_line).collect::<Vec<_>>().join("\n")
-}
-
+/// RFC 3339 UTC timestamp, seconds precision, as in the original reports.
 pub(crate) fn timestamp_now() -> String {
     chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }

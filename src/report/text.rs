@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use super::{lines_only, one_line, Batch, Exporter, Outcome, ReportError};
+use super::{doc, one_line, Batch, Exporter, Outcome, ReportError};
 
 pub(crate) struct Text;
 
@@ -33,20 +33,9 @@ fn render(batch: &dyn Batch, public: bool) -> String {
                 out,
                 "{}: {}",
                 one_line(&case.name),
-                one_line(&case.headline)
+                one_line(&case.details.headline)
             );
-            let text = match (&case.public_text, public) {
-                (Some(t), true) => t,
-                _ => &case.text,
-            };
-            if !text.is_empty() {
-                // The commands escape each data value; this catches anything they missed
-                // (terminal escapes), leaving only their own line breaks.
-                out.push_str(&lines_only(text));
-                if !text.ends_with('\n') {
-                    out.push('\n');
-                }
-            }
+            out.push_str(&doc::text(&case.details.blocks, public));
             out.push('\n');
         }
         let summary = batch.summary();
@@ -61,7 +50,12 @@ fn render(batch: &dyn Batch, public: bool) -> String {
         if !failed.is_empty() {
             let _ = writeln!(out, "\n{}", summary.failed_heading);
             for c in failed {
-                let _ = writeln!(out, "  ✗ {}: {}", one_line(&c.name), one_line(&c.headline));
+                let _ = writeln!(
+                    out,
+                    "  ✗ {}: {}",
+                    one_line(&c.name),
+                    one_line(&c.details.headline)
+                );
             }
         }
         let _ = writeln!(out, "\n{RULE}");

@@ -75,7 +75,7 @@ fn accepted_changes_pass_the_gate_and_show_in_every_report() {
     ]));
     // Both breaking changes are acknowledged: the breaking gate passes.
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
-    // Text: the pair's headline counts them, each is marked with its reason.
+    // Text: the pair's headline counts them; they are listed apart, each with its reason.
     assert!(
         r.stdout.contains(
             "schemas/pr/users.json ↔ schemas/prod/users.json: 7 changes (4 compatible, 1 cosmetic, 2 accepted)"
@@ -83,8 +83,15 @@ fn accepted_changes_pass_the_gate_and_show_in_every_report() {
         "{}",
         r.stdout
     );
+    let accepted = r
+        .stdout
+        .split("  accepted changes (acknowledged in the config file; they do not fail the gate):\n")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no accepted changes: {}", r.stdout));
     assert!(
-        r.stdout.contains("[accepted: dropped in #123]"),
+        accepted.starts_with(
+            "    - legacy_flag  breaking    column removed: BOOL NULLABLE  (dropped in #123)\n"
+        ),
         "{}",
         r.stdout
     );
@@ -124,18 +131,18 @@ fn accepted_changes_pass_the_gate_and_show_in_every_report() {
     );
     assert_eq!(j["batch_summary"]["accepted"], 2);
     assert_eq!(j["stale_accepts"].as_array().map(Vec::len), Some(1));
-    // JUnit: the pair passed, with the accepted changes as a note.
+    // JUnit: the pair passed, with the accepted changes and their reasons as its output.
     let xml = std::fs::read_to_string(d.join("r.xml")).unwrap();
     assert!(xml.contains(r#"failures="0""#), "{xml}");
     assert!(xml.contains("<system-out>"), "{xml}");
     assert!(
-        xml.contains("[accepted: zip codes are numeric now (#124)]"),
+        xml.contains("breaking    type STRING(10) → INT64  (zip codes are numeric now (#124))"),
         "{xml}"
     );
     // Markdown: a section of their own, with the reasons.
     let md = std::fs::read_to_string(d.join("r.md")).unwrap();
     let section = md
-        .split("**Accepted changes**")
+        .split("**accepted changes (acknowledged in the config file; they do not fail the gate)**")
         .nth(1)
         .unwrap_or_else(|| panic!("no accepted section: {md}"));
     assert!(
@@ -147,7 +154,7 @@ fn accepted_changes_pass_the_gate_and_show_in_every_report() {
         md.contains("> ⚠️ .bqcheck.yml (schema_diff.accept\\[2]): schemas/pr/orders.json"),
         "the stale entry is in the report: {md}"
     );
-    let before = md.split("**Accepted changes**").next().unwrap();
+    let before = md.split("**accepted changes").next().unwrap();
     assert!(
         !before.contains("`legacy_flag`"),
         "not in the main table: {md}"
