@@ -12,7 +12,7 @@ use crate::cli::{SchemaDiffArgs, SchemaFailOn};
 use crate::config::Items;
 use crate::model::ItemError;
 use crate::model::{Pair, Source};
-use crate::report::batch::{CheckResults, Checked, Details, PairId, Results, Tally};
+use crate::report::batch::{CheckResults, Checked, Details, PairCounts, PairId, Results, Tally};
 use crate::report::doc::{Block, Column, Table};
 use crate::report::{self, Annotation, Level, Totals};
 use crate::runner;
@@ -79,10 +79,8 @@ struct CountsJson {
 /// The JSON report's `batch_summary`.
 #[derive(Serialize)]
 pub(crate) struct SummaryJson {
-    total_pairs: usize,
-    identical: usize,
-    different: usize,
-    failed: usize,
+    #[serde(flatten)]
+    pairs: PairCounts,
     breaking: usize,
     accepted: usize,
 }
@@ -210,10 +208,7 @@ impl CheckResults for SchemaDiffView {
     }
     fn summary_json(&self, t: &Tally) -> SummaryJson {
         SummaryJson {
-            total_pairs: t.total,
-            identical: t.identical,
-            different: t.different,
-            failed: t.failed,
+            pairs: t.into(),
             breaking: t.breaking,
             accepted: t.extra,
         }

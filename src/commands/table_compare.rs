@@ -17,7 +17,7 @@ use crate::config::PairOptions;
 use crate::model::{ErrorKind, ItemError};
 use crate::model::{Pair, Source, TableRef};
 use crate::report;
-use crate::report::batch::{CheckResults, Details, NoExtra, PairId, Results, Tally};
+use crate::report::batch::{CheckResults, Details, NoExtra, PairCounts, PairId, Results, Tally};
 use crate::report::doc::{Block, Column, Table};
 use crate::runner;
 use crate::warehouse::cache::{Served, Store};
@@ -69,15 +69,6 @@ pub(crate) struct TableCompareView {
 
 /// A whole run.
 pub(crate) type TableCompareBatch = Results<TableCompareView>;
-
-/// The JSON report's `batch_summary`.
-#[derive(Serialize)]
-pub(crate) struct SummaryJson {
-    total_pairs: usize,
-    identical: usize,
-    different: usize,
-    failed: usize,
-}
 
 /// A compared pair in the JSON report.
 #[derive(Serialize)]
@@ -698,7 +689,7 @@ fn blocks(o: &PairOutcome) -> Vec<Block> {
 impl CheckResults for TableCompareView {
     type Item = Pair;
     type Value = PairOutcome;
-    type SummaryJson = SummaryJson;
+    type SummaryJson = PairCounts;
     type IdJson = PairId;
     type ItemJson<'a> = ComparisonJson<'a>;
     type ExtraJson = NoExtra;
@@ -733,13 +724,8 @@ impl CheckResults for TableCompareView {
             ("Different".into(), t.different),
         ]
     }
-    fn summary_json(&self, t: &Tally) -> SummaryJson {
-        SummaryJson {
-            total_pairs: t.total,
-            identical: t.identical,
-            different: t.different,
-            failed: t.failed,
-        }
+    fn summary_json(&self, t: &Tally) -> PairCounts {
+        t.into()
     }
     fn list_key(&self) -> &'static str {
         "comparisons"

@@ -147,6 +147,26 @@ impl From<&crate::model::Pair> for PairId {
     }
 }
 
+/// The `batch_summary` counts of a check over pairs.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct PairCounts {
+    pub(crate) total_pairs: usize,
+    pub(crate) identical: usize,
+    pub(crate) different: usize,
+    pub(crate) failed: usize,
+}
+
+impl From<&Tally> for PairCounts {
+    fn from(t: &Tally) -> PairCounts {
+        PairCounts {
+            total_pairs: t.total,
+            identical: t.identical,
+            different: t.different,
+            failed: t.failed,
+        }
+    }
+}
+
 /// A table as the JSON reports name it.
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct TableId {
