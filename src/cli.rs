@@ -320,6 +320,10 @@ pub(crate) struct PairArgs {
     pub(crate) pairs_file: Option<PathBuf>,
 }
 
+/// BigQuery's on-demand list price per TiB in the US multi-region (USD), the default of
+/// `--price-per-tib`.
+pub(crate) const DEFAULT_PRICE_PER_TIB: f64 = 6.25;
+
 /// Flags of the utilities that run queries (bq-table-compare, bq-profile).
 #[derive(Debug, Clone, Args, Serialize)]
 pub(crate) struct QueryArgs {
@@ -336,6 +340,11 @@ pub(crate) struct QueryArgs {
     /// Set `maximumBytesBilled` on every job: BigQuery refuses a job that would bill more.
     #[arg(long, value_name = "BYTES", help_heading = "Query")]
     pub(crate) max_bytes_billed: Option<u64>,
+
+    /// On-demand price in USD per TiB billed, for the cost in reports; 0 under capacity
+    /// (slot) pricing. BigQuery's public list price, which differs by region, is the default.
+    #[arg(long, value_name = "USD", default_value_t = DEFAULT_PRICE_PER_TIB, value_parser = values::non_negative, help_heading = "Query")]
+    pub(crate) price_per_tib: f64,
 
     /// Print each generated query and BigQuery's bytes estimate; run nothing.
     #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value_t = false, action = clap::ArgAction::Set, value_parser = values::boolean, value_name = "BOOL", hide_default_value = true, help_heading = "Query")]

@@ -358,3 +358,41 @@ impl ItemError {
         }
     }
 }
+
+/// What BigQuery jobs used, the inputs of the bill: bytes processed, bytes billed (rounded up
+/// per table and query, with a 10 MiB minimum per query) and slot time.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub(crate) struct Usage {
+    pub(crate) bytes_processed: u64,
+    pub(crate) bytes_billed: u64,
+    pub(crate) slot_ms: u64,
+}
+
+impl std::ops::AddAssign for Usage {
+    fn add_assign(&mut self, o: Usage) {
+        self.bytes_processed += o.bytes_processed;
+        self.bytes_billed += o.bytes_billed;
+        self.slot_ms += o.slot_ms;
+    }
+}
+
+impl std::iter::Sum for Usage {
+    fn sum<I: Iterator<Item = Usage>>(iter: I) -> Usage {
+        let mut total = Usage::default();
+        for u in iter {
+            total += u;
+        }
+        total
+    }
+}
+
+/// 2^40 bytes: BigQuery's on-demand price is per TiB.
+pub(crate) const TIB: f64 = 1_099_511_627_776.0;
+
+impl Usage {
+    /// The on-demand cost of the bytes billed at `price_per_tib` (USD; 0 under capacity
+    /// pricing, where slots are paid for instead).
+    pub(crate) fn cost(&self, price_per_tib: f64) -> f64 {
+        self.bytes_billed as f64 / TIB * price_per_tib
+    }
+}

@@ -18,7 +18,7 @@ use crate::checks::table_compare::validate_where;
 use crate::cli::{ProfileArgs, ProfileFailOn};
 use crate::config::Items;
 use crate::model::TableRef;
-use crate::model::{ErrorKind, ItemError};
+use crate::model::{ErrorKind, ItemError, Usage};
 use crate::report::batch::{CheckResults, Details, NoExtra, Results, TableId, Tally};
 use crate::report::doc::{Block, Column, Table};
 use crate::report::{self, Annotation, Level, Totals};
@@ -43,7 +43,8 @@ pub(crate) struct TableProfile {
     pub(crate) anomalies: Vec<Anomaly>,
     pub(crate) notes: Vec<String>,
     pub(crate) queries: u32,
-    pub(crate) bytes_processed: u64,
+    /// What its jobs used.
+    pub(crate) usage: Usage,
     pub(crate) dry_run: Vec<PlannedQuery>,
 }
 
@@ -53,6 +54,8 @@ pub(crate) struct ProfileView {
     /// Anomalies were looked for (`--detect-anomalies` or `--baseline`): finding none is
     /// said, and the summary counts them.
     pub(crate) detecting: bool,
+    /// `--price-per-tib`.
+    pub(crate) price_per_tib: f64,
 }
 
 /// A whole run.
@@ -168,7 +171,9 @@ struct ProfileBody<'a> {
 #[derive(Serialize)]
 struct QueriesJson {
     count: u32,
-    bytes_processed: u64,
+    #[serde(flatten)]
+    usage: Usage,
+    cost_usd: f64,
 }
 
 struct Ctx {
@@ -240,7 +245,7 @@ impl Ctx {
                 anomalies: Vec::new(),
                 notes,
                 queries: 0,
-                bytes_processed: 0,
+                usage: Usage::default(),
                 dry_run: planned,
             });
         }
@@ -248,7 +253,7 @@ impl Ctx {
         // Through the result cache: an unchanged table is not scanned again.
         let profile = async {
             let mut rows = Vec::new();
-            let (mut queries, mut bytes) = (0u32, 0u64);
+            let (mut queries, mut bytes) = (0u32, Usage::default());
             let mut served_notes = Vec::new();
             let side = [(t, &*m)];
             for sql in &sqls {
@@ -266,7 +271,7 @@ impl Ctx {
                     .map_err(err)?;
                 if !matches!(served, Served::Cached { .. }) {
                     queries += 1;
-                    bytes += r.bytes_processed;
+                    bytes += r.usage();
                 }
                 // One note for the table, not one per query of a split profile.
                 if let Some(n) = served.note("profile") {
@@ -284,7 +289,7 @@ impl Ctx {
             // tabledata.list is free but cannot filter rows: with --where its rows could be
             // ones the predicate excludes, so none are shown.
             if self.args.sample_size == 0 || self.args.query.where_clause.is_some() {
-                return Ok::<_, ItemError>((Vec::new(), 0u32, 0u64));
+                return Ok::<_, ItemError>((Vec::new(), 0u32, Usage::default()));
             }
             let virtual_table = matches!(
                 m.table_type.as_deref(),
@@ -301,14 +306,15 @@ impl Ctx {
                     .query(project, &sql, &self.query_opts(location, false))
                     .await
                     .map_err(err)?;
-                Ok((r.rows, 1, r.bytes_processed))
+                let usage = r.usage();
+                Ok((r.rows, 1, usage))
             } else {
                 let rows = self
                     .client
                     .list_rows(t, m.fields(), self.args.sample_size)
                     .await
                     .map_err(err)?;
-                Ok((rows, 0, 0))
+                Ok((rows, 0, Usage::default()))
             }
         };
         let (profile, samples) = futures::join!(profile, samples);
@@ -374,7 +380,7 @@ impl Ctx {
             anomalies,
             notes,
             queries,
-            bytes_processed: bytes,
+            usage: bytes,
             dry_run: Vec::new(),
         })
     }
@@ -441,13 +447,12 @@ fn column_table(cols: &[ColumnProfile]) -> Table {
     t
 }
 
-fn headline(p: &TableProfile) -> String {
+fn headline(p: &TableProfile, price_per_tib: f64) -> String {
     if !p.dry_run.is_empty() {
-        return format!(
-            "dry run: {} quer{}, {} bytes estimated",
+        return report::dry_run_headline(
             p.dry_run.len(),
-            if p.dry_run.len() == 1 { "y" } else { "ies" },
-            p.dry_run.iter().map(|q| q.estimated_bytes).sum::<u64>()
+            p.dry_run.iter().map(|q| q.estimated_bytes).sum(),
+            price_per_tib,
         );
     }
     let errors = p
@@ -475,7 +480,7 @@ fn headline(p: &TableProfile) -> String {
 
 /// What a table's profile shows, in the text report and Markdown alike; `detecting`: say so
 /// when anomaly detection found nothing. Sample rows are table data.
-fn blocks(p: &TableProfile, detecting: bool) -> Vec<Block> {
+fn blocks(p: &TableProfile, detecting: bool, price_per_tib: f64) -> Vec<Block> {
     if !p.dry_run.is_empty() {
         return p
             .dry_run
@@ -547,10 +552,10 @@ fn blocks(p: &TableProfile, detecting: bool) -> Vec<Block> {
         });
     }
     out.extend(p.notes.iter().cloned().map(Block::Note));
-    out.push(Block::Stats(vec![(
-        "queries".into(),
-        format!("{}, {} bytes processed", p.queries, p.bytes_processed),
-    )]));
+    out.push(Block::Stats(vec![
+        ("queries".into(), p.queries.to_string()),
+        ("cost".into(), report::cost_line(&p.usage, price_per_tib)),
+    ]));
     out
 }
 
@@ -583,8 +588,8 @@ impl CheckResults for ProfileView {
     }
     fn details(&self, p: &TableProfile) -> Details {
         Details {
-            headline: headline(p),
-            blocks: blocks(p, self.detecting),
+            headline: headline(p, self.price_per_tib),
+            blocks: blocks(p, self.detecting, self.price_per_tib),
         }
     }
     fn extra_totals(&self, values: &[&TableProfile]) -> (usize, usize) {
@@ -630,7 +635,8 @@ impl CheckResults for ProfileView {
                 notes: &p.notes,
                 queries: QueriesJson {
                     count: p.queries,
-                    bytes_processed: p.bytes_processed,
+                    usage: p.usage,
+                    cost_usd: p.usage.cost(self.price_per_tib),
                 },
                 dry_run: &p.dry_run,
             },
@@ -638,6 +644,12 @@ impl CheckResults for ProfileView {
     }
     fn extra_json(&self) -> NoExtra {
         NoExtra {}
+    }
+    fn usage(&self, p: &TableProfile) -> Usage {
+        p.usage
+    }
+    fn price_per_tib(&self) -> Option<f64> {
+        Some(self.price_per_tib)
     }
     fn failed_title(&self, t: &TableRef) -> String {
         format!("Profile failed: {t}")
@@ -767,6 +779,7 @@ pub(crate) async fn execute(args: &ProfileArgs, run: &Run) -> anyhow::Result<Fin
         check: ProfileView {
             fail_on,
             detecting: args.detect_anomalies || args.baseline.is_some(),
+            price_per_tib: args.query.price_per_tib,
         },
         items: results,
         timestamp: report::timestamp_now(),

@@ -14,7 +14,7 @@ use crate::checks::table_compare::{self as tc, ColumnComparison, CompareOptions,
 use crate::cli::{CompareFailOn, TableCompareArgs};
 use crate::config::Items;
 use crate::config::PairOptions;
-use crate::model::{ErrorKind, ItemError};
+use crate::model::{ErrorKind, ItemError, Usage};
 use crate::model::{Pair, Source, TableRef};
 use crate::report;
 use crate::report::batch::{CheckResults, Details, NoExtra, PairCounts, PairId, Results, Tally};
@@ -37,7 +37,9 @@ pub(crate) struct PlannedQuery {
 pub(crate) struct QueryStats {
     /// Jobs run in BigQuery.
     pub(crate) count: u32,
-    pub(crate) bytes_processed: u64,
+    /// What they used (`bytes_processed`, `bytes_billed`, `slot_ms` in JSON).
+    #[serde(flatten)]
+    pub(crate) usage: Usage,
     /// Results served from the on-disk cache instead (the tables were unchanged).
     pub(crate) cached: u32,
     /// What the cache did, for the report's notes.
@@ -65,6 +67,8 @@ pub(crate) struct PairOutcome {
 /// How table-compare's results read, under its gate.
 pub(crate) struct TableCompareView {
     pub(crate) fail_on: CompareFailOn,
+    /// `--price-per-tib`.
+    pub(crate) price_per_tib: f64,
 }
 
 /// A whole run.
@@ -83,10 +87,18 @@ pub(crate) struct ComparisonJson<'a> {
     columns: &'a [ColumnComparison],
     rows: Option<&'a RowDiff>,
     notes: &'a [String],
-    queries: &'a QueryStats,
+    queries: QueriesJson<'a>,
     /// Only in a dry run.
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     dry_run: &'a [PlannedQuery],
+}
+
+/// A pair's jobs and what they cost.
+#[derive(Serialize)]
+struct QueriesJson<'a> {
+    #[serde(flatten)]
+    stats: &'a QueryStats,
+    cost_usd: f64,
 }
 
 #[derive(Serialize)]
@@ -198,7 +210,7 @@ impl Ctx {
                 stats.cached += 1;
             } else {
                 stats.count += 1;
-                stats.bytes_processed += r.bytes_processed;
+                stats.usage += r.usage();
             }
         }
         stats.cache_notes.extend(served.note(what));
@@ -336,7 +348,7 @@ impl Ctx {
         );
         for s in [sa, sb] {
             stats.count += s.count;
-            stats.bytes_processed += s.bytes_processed;
+            stats.usage += s.usage;
             stats.cached += s.cached;
             stats.cache_notes.extend(s.cache_notes);
         }
@@ -437,7 +449,7 @@ fn show(v: &Value) -> String {
     }
 }
 
-fn headline(o: &PairOutcome) -> String {
+fn headline(o: &PairOutcome, price_per_tib: f64) -> String {
     let counts = o
         .row_count
         .map(|(a, b)| {
@@ -449,10 +461,10 @@ fn headline(o: &PairOutcome) -> String {
         })
         .unwrap_or_default();
     match o.identical {
-        None => format!(
-            "dry run: {} queries, {} bytes estimated",
+        None => report::dry_run_headline(
             o.dry_run.len(),
-            o.dry_run.iter().map(|q| q.estimated_bytes).sum::<u64>()
+            o.dry_run.iter().map(|q| q.estimated_bytes).sum(),
+            price_per_tib,
         ),
         Some(true) => format!("identical ({counts})"),
         Some(false) => {
@@ -564,7 +576,7 @@ fn sample_table(title: String, rows: &[Value]) -> Table {
 
 /// What a pair's result shows, in the text report and Markdown alike. Example rows are table
 /// data (left out of public renderings).
-fn blocks(o: &PairOutcome) -> Vec<Block> {
+fn blocks(o: &PairOutcome, price_per_tib: f64) -> Vec<Block> {
     let mut out = Vec::new();
     if !o.dry_run.is_empty() {
         for q in &o.dry_run {
@@ -675,13 +687,13 @@ fn blocks(o: &PairOutcome) -> Vec<Block> {
             0 => String::new(),
             n => format!(" ({n} from the cache)"),
         };
-        out.push(Block::Stats(vec![(
-            "queries".into(),
-            format!(
-                "{}, {} bytes processed{cached}",
-                o.queries.count, o.queries.bytes_processed
+        out.push(Block::Stats(vec![
+            ("queries".into(), format!("{}{cached}", o.queries.count)),
+            (
+                "cost".into(),
+                report::cost_line(&o.queries.usage, price_per_tib),
             ),
-        )]));
+        ]));
     }
     out
 }
@@ -714,8 +726,8 @@ impl CheckResults for TableCompareView {
     }
     fn details(&self, o: &PairOutcome) -> Details {
         Details {
-            headline: headline(o),
-            blocks: blocks(o),
+            headline: headline(o, self.price_per_tib),
+            blocks: blocks(o, self.price_per_tib),
         }
     }
     fn summary_counts(&self, t: &Tally) -> Vec<(String, usize)> {
@@ -748,12 +760,21 @@ impl CheckResults for TableCompareView {
             columns: &o.columns,
             rows: o.rows.as_ref(),
             notes: &o.notes,
-            queries: &o.queries,
+            queries: QueriesJson {
+                stats: &o.queries,
+                cost_usd: o.queries.usage.cost(self.price_per_tib),
+            },
             dry_run: &o.dry_run,
         }
     }
     fn extra_json(&self) -> NoExtra {
         NoExtra {}
+    }
+    fn usage(&self, o: &PairOutcome) -> Usage {
+        o.queries.usage
+    }
+    fn price_per_tib(&self) -> Option<f64> {
+        Some(self.price_per_tib)
     }
 }
 
@@ -862,6 +883,7 @@ pub(crate) async fn execute(args: &TableCompareArgs, run: &Run) -> anyhow::Resul
     let batch = TableCompareBatch {
         check: TableCompareView {
             fail_on: args.fail_on,
+            price_per_tib: args.query.price_per_tib,
         },
         items: results,
         timestamp: report::timestamp_now(),

@@ -256,7 +256,7 @@ mod tests {
             different,
             failed,
             breaking,
-            anomalies: 0,
+            ..Totals::default()
         };
         assert_eq!(
             headline_of("schema-diff", &t(3, 0, 0, 0), (vec![], "no differences"), 0),

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 pub(crate) use super::doc::Details;
 use super::{doc, Annotation, Batch, Case, Level, Outcome, Summary, Totals};
-use crate::model::ItemError;
+use crate::model::{ItemError, Usage};
 
 /// A check's view of its own results: everything the generic [`Results`] cannot know.
 pub(crate) trait CheckResults: Send + Sync + 'static {
@@ -98,6 +98,14 @@ pub(crate) trait CheckResults: Send + Sync + 'static {
     fn nothing_found(&self) -> &'static str {
         "no differences"
     }
+    /// What a result's jobs used (none for checks that run no queries).
+    fn usage(&self, _v: &Self::Value) -> Usage {
+        Usage::default()
+    }
+    /// `--price-per-tib`, for checks that run queries: their reports say what the run cost.
+    fn price_per_tib(&self) -> Option<f64> {
+        None
+    }
 }
 
 /// The JSON report: the envelope every check shares, around its typed pieces. The keys are
@@ -119,7 +127,29 @@ struct Envelope<'a, S, I, E, X> {
 struct SummaryJson<'a, S> {
     #[serde(flatten)]
     counts: S,
+    /// Checks that run queries: what the run's jobs cost.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    cost: Option<CostJson>,
     timestamp: &'a str,
+}
+
+/// What jobs used and cost, in JSON: exact bytes, slot milliseconds, USD at `price_per_tib`.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct CostJson {
+    #[serde(flatten)]
+    usage: Usage,
+    cost_usd: f64,
+    price_per_tib: f64,
+}
+
+impl CostJson {
+    pub(crate) fn new(usage: &Usage, price_per_tib: f64) -> CostJson {
+        CostJson {
+            usage: *usage,
+            cost_usd: usage.cost(price_per_tib),
+            price_per_tib,
+        }
+    }
 }
 
 /// An item that could not be checked: its name, the message and its kind.
@@ -189,6 +219,8 @@ pub(crate) struct Tally {
     pub(crate) anomalies: usize,
     /// [`CheckResults::extra_count`].
     pub(crate) extra: usize,
+    /// [`CheckResults::usage`], summed.
+    pub(crate) usage: Usage,
 }
 
 /// One item and how it ended.
@@ -224,6 +256,7 @@ impl<C: CheckResults> Results<C> {
             breaking,
             anomalies,
             extra: self.check.extra_count(&values),
+            usage: values.iter().map(|v| self.check.usage(v)).sum(),
         }
     }
 }
@@ -271,6 +304,10 @@ impl<C: CheckResults> Batch for Results<C> {
             title: self.check.title().into(),
             counts,
             failed_heading: format!("Failed {noun}s:"),
+            cost: self
+                .check
+                .price_per_tib()
+                .map(|p| super::cost_line(&t.usage, p)),
         }
     }
 
@@ -293,6 +330,10 @@ impl<C: CheckResults> Batch for Results<C> {
             schema_version: super::SCHEMA_VERSION,
             batch_summary: SummaryJson {
                 counts: self.check.summary_json(&t),
+                cost: self
+                    .check
+                    .price_per_tib()
+                    .map(|p| CostJson::new(&t.usage, p)),
                 timestamp: &self.timestamp,
             },
             list: [(self.check.list_key(), list)].into_iter().collect(),
@@ -317,6 +358,8 @@ impl<C: CheckResults> Batch for Results<C> {
             failed: t.failed,
             breaking: t.breaking,
             anomalies: t.anomalies,
+            usage: t.usage,
+            cost_usd: self.check.price_per_tib().map_or(0.0, |p| t.usage.cost(p)),
         }
     }
 

@@ -66,6 +66,9 @@ fn parts(batch: &dyn Batch) -> Parts {
         .map(|(k, v)| format!("{k}: **{v}**"))
         .collect();
     let _ = writeln!(head, "{}\n", counts.join(" · "));
+    if let Some(cost) = &summary.cost {
+        let _ = writeln!(head, "Cost: {}\n", cell(cost));
+    }
     if let Some(legend) = batch.legend() {
         let _ = writeln!(head, "_{legend}_\n");
     }

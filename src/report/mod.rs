@@ -95,10 +95,12 @@ pub(crate) struct Summary {
     pub(crate) counts: Vec<(String, usize)>,
     /// `Failed pairs:` / `Failed tables:`.
     pub(crate) failed_heading: String,
+    /// What the run's queries cost ([`cost_line`]), for checks that run queries.
+    pub(crate) cost: Option<String>,
 }
 
 /// The counts a CI system wants as outputs (the GitHub Action's `total`, `identical`, ...).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub(crate) struct Totals {
     /// Pairs or tables checked.
     pub(crate) total: usize,
@@ -112,6 +114,60 @@ pub(crate) struct Totals {
     pub(crate) breaking: usize,
     /// profile: anomalies found.
     pub(crate) anomalies: usize,
+    /// What the run's jobs used (jobs served from the cache cost nothing).
+    pub(crate) usage: crate::model::Usage,
+    /// Their cost at the run's `--price-per-tib` (0 for checks that run no queries).
+    pub(crate) cost_usd: f64,
+}
+
+/// Bytes for people: `512 B`, `2.9 KiB`, `30.0 MiB`, `1.3 TiB`.
+pub(crate) fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+    let mut v = n as f64;
+    let mut unit = 0;
+    while v >= 1024.0 && unit < UNITS.len() - 1 {
+        v /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[unit])
+    }
+}
+
+/// Dollars: 4 decimals under a dollar (BigQuery bills fractions of a cent per query), else 2.
+pub(crate) fn usd(x: f64) -> String {
+    if x < 1.0 {
+        format!("${x:.4}")
+    } else {
+        format!("${x:.2}")
+    }
+}
+
+/// `dry run: 3 queries, 3000 bytes estimated (2.9 KiB), ~$0.0000 at $6.25/TiB`: BigQuery's
+/// estimate is of bytes processed; billing rounds each query up to at least 10 MiB.
+pub(crate) fn dry_run_headline(queries: usize, bytes: u64, price_per_tib: f64) -> String {
+    format!(
+        "dry run: {queries} quer{}, {bytes} bytes estimated ({}), ~{} at {}/TiB",
+        if queries == 1 { "y" } else { "ies" },
+        human_bytes(bytes),
+        usd(bytes as f64 / crate::model::TIB * price_per_tib),
+        usd(price_per_tib)
+    )
+}
+
+/// What jobs cost, in one line: `$0.0002 (30.0 MiB billed at $6.25/TiB; 2.9 KiB processed;
+/// 0.8 slot-seconds)`.
+pub(crate) fn cost_line(u: &crate::model::Usage, price_per_tib: f64) -> String {
+    format!(
+        "{} ({} billed at {}/TiB; {} processed; {:.1} slot-seconds)",
+        usd(u.cost(price_per_tib)),
+        human_bytes(u.bytes_billed),
+        usd(price_per_tib),
+        human_bytes(u.bytes_processed),
+        u.slot_ms as f64 / 1000.0
+    )
 }
 
 /// How loud a CI annotation is; ordered from most to least severe.

@@ -43,6 +43,9 @@ fn render(batch: &dyn Batch, public: bool) -> String {
         for (label, n) in &summary.counts {
             let _ = writeln!(out, "  {label}: {n}");
         }
+        if let Some(cost) = &summary.cost {
+            let _ = writeln!(out, "  Cost: {cost}");
+        }
         let failed: Vec<_> = cases
             .iter()
             .filter(|c| c.outcome == Outcome::Error)

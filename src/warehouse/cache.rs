@@ -441,7 +441,7 @@ impl Store {
                 return Ok((
                     super::query::QueryResult {
                         rows: hit.rows,
-                        bytes_processed: 0,
+                        ..Default::default()
                     },
                     Served::Cached {
                         unchanged_since,

@@ -32,6 +32,20 @@ pub(crate) struct QueryResult {
     pub(crate) rows: Vec<Map<String, Value>>,
     /// `totalBytesProcessed` (for a dry run: the estimate).
     pub(crate) bytes_processed: u64,
+    /// `totalBytesBilled` and `totalSlotMs` (0 for a dry run, or when BigQuery does not say).
+    pub(crate) bytes_billed: u64,
+    pub(crate) slot_ms: u64,
+}
+
+impl QueryResult {
+    /// What the job used.
+    pub(crate) fn usage(&self) -> crate::model::Usage {
+        crate::model::Usage {
+            bytes_processed: self.bytes_processed,
+            bytes_billed: self.bytes_billed,
+            slot_ms: self.slot_ms,
+        }
+    }
 }
 
 fn decode(what: &str, message: impl Into<String>) -> WarehouseError {
@@ -196,14 +210,26 @@ fn not_a_select(resp: &Value) -> Option<WarehouseError> {
     }
 }
 
+/// A count BigQuery sends as a string (`"1024"`), or a number.
+fn count_at(resp: &Value, pointer: &str) -> Option<u64> {
+    resp.pointer(pointer).and_then(|v| {
+        v.as_str()
+            .and_then(|s| s.parse().ok())
+            .or_else(|| v.as_u64())
+    })
+}
+
 fn bytes(resp: &Value) -> u64 {
-    resp.get("totalBytesProcessed")
-        .and_then(|v| {
-            v.as_str()
-                .and_then(|s| s.parse().ok())
-                .or_else(|| v.as_u64())
-        })
-        .unwrap_or(0)
+    count_at(resp, "/totalBytesProcessed").unwrap_or(0)
+}
+
+/// What a job's statistics say it used (jobs.get `statistics`, or a jobs.query answer's
+/// top-level `totalBytesBilled` / `totalSlotMs`, which getQueryResults answers lack).
+#[derive(Debug, Clone, Default, PartialEq)]
+struct JobStatistics {
+    statement_type: Option<String>,
+    bytes_billed: Option<u64>,
+    slot_ms: Option<u64>,
 }
 
 impl Client {
@@ -238,8 +264,12 @@ impl Client {
             return Ok(QueryResult {
                 rows: Vec::new(),
                 bytes_processed: bytes(&resp),
+                ..QueryResult::default()
             });
         }
+        // A jobs.query answer that completed at once says what it billed.
+        let mut billed = count_at(&resp, "/totalBytesBilled");
+        let mut slot_ms = count_at(&resp, "/totalSlotMs");
         let job = resp.get("jobReference").cloned().unwrap_or(Value::Null);
         let job_id = job
             .get("jobId")
@@ -277,23 +307,33 @@ impl Client {
         let resp = result?;
         // jobs.query's answer names no statement type on BigQuery (the emulator's does):
         // ask the job itself, and refuse anything but a SELECT, or a job that cannot say.
+        // The same jobs.get says what the job billed, which a polled job's answer does not.
         if resp.get("statementType").is_none() && !job_id.is_empty() {
-            let statement = self
-                .statement_type(&job_project, &job_id, location.as_deref())
+            let stats = self
+                .job_statistics(&job_project, &job_id, location.as_deref())
                 .await?;
-            if statement.as_deref() != Some("SELECT") {
+            if stats.statement_type.as_deref() != Some("SELECT") {
                 return Err(WarehouseError::NotReadOnly(
-                    statement
+                    stats
+                        .statement_type
                         .unwrap_or_else(|| "unknown".into())
                         .chars()
                         .take(40)
                         .collect(),
                 ));
             }
+            billed = billed.or(stats.bytes_billed);
+            slot_ms = slot_ms.or(stats.slot_ms);
         }
         Ok(QueryResult {
             rows,
             bytes_processed: bytes(&resp),
+            bytes_billed: billed
+                .or_else(|| count_at(&resp, "/totalBytesBilled"))
+                .unwrap_or(0),
+            slot_ms: slot_ms
+                .or_else(|| count_at(&resp, "/totalSlotMs"))
+                .unwrap_or(0),
         })
     }
 
@@ -363,25 +403,34 @@ impl Client {
         Ok(rows)
     }
 
-    /// `statistics.query.statementType` of a job (jobs.get, only that field).
-    async fn statement_type(
+    /// A job's statement type and what it billed (jobs.get, only those fields).
+    async fn job_statistics(
         &self,
         project: &str,
         job_id: &str,
         location: Option<&str>,
-    ) -> Result<Option<String>, WarehouseError> {
+    ) -> Result<JobStatistics, WarehouseError> {
         let mut url = self.endpoint(&["projects", project, "jobs", job_id])?;
         {
             let mut q = url.query_pairs_mut();
-            q.append_pair("fields", "statistics(query(statementType))");
+            q.append_pair(
+                "fields",
+                "statistics(totalSlotMs,query(statementType,totalBytesBilled,totalSlotMs))",
+            );
             if let Some(l) = location {
                 q.append_pair("location", l);
             }
         }
         let v = self.send_json(Method::GET, url, None).await?;
-        Ok(v.pointer("/statistics/query/statementType")
-            .and_then(Value::as_str)
-            .map(String::from))
+        Ok(JobStatistics {
+            statement_type: v
+                .pointer("/statistics/query/statementType")
+                .and_then(Value::as_str)
+                .map(String::from),
+            bytes_billed: count_at(&v, "/statistics/query/totalBytesBilled"),
+            slot_ms: count_at(&v, "/statistics/query/totalSlotMs")
+                .or_else(|| count_at(&v, "/statistics/totalSlotMs")),
+        })
     }
 
     async fn get_results(

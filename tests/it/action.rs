@@ -634,6 +634,9 @@ async fn end_to_end_table_compare_against_the_emulator() {
         ("different", "2"),
         ("failed", "1"),
         ("exit_code", "2"),
+        // The emulator bills nothing (real BigQuery: 10 MiB or more per query).
+        ("bytes_billed", "0"),
+        ("cost_usd", "0.000000"),
     ] {
         assert_eq!(r.out(k), v, "output {k}\n{}", r.log());
     }

@@ -3,7 +3,7 @@
 
 use predicates::prelude::*;
 use serde_json::{json, Value};
-use wiremock::matchers::{method, path};
+use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, ResponseTemplate};
 
 use crate::support::bigquery::table_body;
@@ -456,7 +456,16 @@ fn secrets_in_a_credentials_file_never_reach_output() {
 #[tokio::test]
 async fn table_compare_sets_cost_guards_polls_jobs_and_respects_locations() {
     use wiremock::Request;
-    let server = FakeBigQuery::start().await;
+    let server = FakeBigQuery::bare().await;
+    // A polled job's answer does not say what it billed: jobs.get does (as BigQuery does).
+    Mock::given(method("GET"))
+        .and(path_regex(r"/projects/billing/jobs/job-(US|EU)$"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"statistics": {
+            "totalSlotMs": "1500",
+            "query": {"statementType": "SELECT", "totalBytesBilled": "10485760", "totalSlotMs": "1500"}
+        }})))
+        .mount(&server)
+        .await;
     let meta = |loc: &str, rows: &str| json!({"schema": {"fields": [{"name": "id", "type": "INTEGER"}]}, "location": loc, "numRows": rows});
     Mock::given(method("GET"))
         .and(path("/bigquery/v2/projects/acme/datasets/us/tables/t"))
@@ -519,9 +528,23 @@ async fn table_compare_sets_cost_guards_polls_jobs_and_respects_locations() {
     let j = stdout_json(&out);
     let c = &j["comparisons"][0];
     assert_eq!(c["row_count"], json!({"a": 2, "b": 3}));
+    // Issue 16.1: what the jobs billed, their slot time and cost at the default $6.25/TiB.
+    let mut q = c["queries"].clone();
+    let cost = q["cost_usd"].take().as_f64().unwrap_or(-1.0);
+    assert!(
+        (cost - 0.000_119_209_289_550_781_25).abs() < 1e-15,
+        "{cost}"
+    );
     assert_eq!(
-        c["queries"],
-        json!({"count": 2, "bytes_processed": 2000, "cached": 0})
+        q,
+        json!({"count": 2, "bytes_processed": 2000, "bytes_billed": 20971520, "slot_ms": 3000,
+               "cached": 0, "cost_usd": null})
+    );
+    let s = &j["batch_summary"];
+    assert_eq!(
+        (&s["bytes_billed"], &s["slot_ms"], &s["price_per_tib"]),
+        (&json!(20971520), &json!(3000), &json!(6.25)),
+        "{s:#}"
     );
     assert!(
         c["notes"][0]

@@ -1077,7 +1077,10 @@ async fn a_job_that_was_not_a_select_is_refused() {
         };
         Mock::given(method("GET"))
             .and(path("/bigquery/v2/projects/billing/jobs/job-1"))
-            .and(query_param("fields", "statistics(query(statementType))"))
+            .and(query_param(
+                "fields",
+                "statistics(totalSlotMs,query(statementType,totalBytesBilled,totalSlotMs))",
+            ))
             .respond_with(
                 ResponseTemplate::new(200)
                     .set_body_json(json!({"statistics": {"query": {"statementType": statement}}})),

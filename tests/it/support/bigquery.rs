@@ -142,6 +142,9 @@ impl FakeBigQuery {
                     "jobReference": {"projectId": project, "jobId": format!("job-{n}"), "location": "US"},
                     "jobComplete": true,
                     "totalBytesProcessed": "1000",
+                    // As BigQuery bills: at least 10 MiB per query.
+                    "totalBytesBilled": "10485760",
+                    "totalSlotMs": "250",
                     "cacheHit": false,
                     "schema": {"fields": fields},
                     "rows": [{"f": cells}],
