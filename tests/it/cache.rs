@@ -92,7 +92,9 @@ async fn an_unchanged_table_is_not_scanned_again() {
     let c2 = &second["comparisons"][0];
     assert_eq!(
         c2["queries"],
-        json!({"count": 0, "bytes_processed": 0, "cached": 2})
+        json!({"count": 0, "bytes_processed": 0, "bytes_billed": 0, "slot_ms": 0, "cached": 2,
+               "cost_usd": 0.0}),
+        "served from the cache: no job, nothing billed"
     );
     let n = notes(c2);
     assert!(
