@@ -341,6 +341,11 @@ pub(crate) struct QueryArgs {
     #[arg(long, value_name = "BYTES", help_heading = "Query")]
     pub(crate) max_bytes_billed: Option<u64>,
 
+    /// A budget for the whole run: first dry-run every query of the batch (free), and run
+    /// nothing, exit 2, if together they could bill more (each query bills at least 10 MiB).
+    #[arg(long, value_name = "BYTES", help_heading = "Query")]
+    pub(crate) max_bytes_per_run: Option<u64>,
+
     /// On-demand price in USD per TiB billed, for the cost in reports; 0 under capacity
     /// (slot) pricing. BigQuery's public list price, which differs by region, is the default.
     #[arg(long, value_name = "USD", default_value_t = DEFAULT_PRICE_PER_TIB, value_parser = values::non_negative, help_heading = "Query")]

@@ -893,7 +893,9 @@ mod tests {
         for needle in [
             "input `key` applies to table-compare only, not to schema-diff",
             "input `detect_anomalies` applies to profile only",
-            "input `tables` applies to profile only",
+            // The table checks are listed from the registry: profile, and any added later.
+            "input `tables` applies to profile",
+            "only: schema-diff takes `pairs`",
             "input `skip_stats`: `yes` is not a boolean",
             "input `comment`: `sometimes`",
             "input `comment_tag`: `a b`",

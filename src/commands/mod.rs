@@ -312,6 +312,48 @@ pub(crate) fn refuse(message: impl std::fmt::Display) -> Vec<String> {
     m.lines().map(String::from).collect()
 }
 
+/// On-demand BigQuery bills every query at least this much.
+pub(crate) const MIN_BILLED_PER_QUERY: u64 = 10 * 1024 * 1024;
+
+/// `--max-bytes-per-run`: the refusal, if the batch's dry-run estimates (`items`: each item's
+/// name and its queries' estimated bytes) could bill more than `budget`. Each query counts
+/// at least [`MIN_BILLED_PER_QUERY`]; the row diff, which runs only when the scans differ,
+/// counts at its full estimate (its upper bound).
+pub(crate) fn over_budget(items: &[(String, Vec<u64>)], budget: u64) -> Option<String> {
+    use crate::report::human_bytes;
+    let mut per: Vec<(&str, u64)> = items
+        .iter()
+        .map(|(name, qs)| {
+            let billed = qs.iter().map(|q| (*q).max(MIN_BILLED_PER_QUERY)).sum();
+            (name.as_str(), billed)
+        })
+        .collect();
+    let total: u64 = per.iter().map(|(_, b)| b).sum();
+    if total <= budget {
+        return None;
+    }
+    per.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+    let shown = per.len().min(5);
+    let mut lines = vec![format!(
+        "--max-bytes-per-run {budget} ({}): the run could bill up to {total} bytes ({}) by BigQuery's dry-run estimates (at least 10 MiB per query), so no job ran. The biggest of {} item(s):",
+        human_bytes(budget),
+        human_bytes(total),
+        per.len()
+    )];
+    for (name, b) in &per[..shown] {
+        lines.push(format!(
+            "  {}: up to {b} bytes ({})",
+            crate::report::one_line(name),
+            human_bytes(*b)
+        ));
+    }
+    lines.push(
+        "Read less (--where on a partition column, --columns, --skip-samples), check fewer items, or raise the budget."
+            .into(),
+    );
+    Some(lines.join("\n"))
+}
+
 /// How a check ended.
 pub(crate) enum Finished {
     /// The batch ran (some items may have failed); the reports are still to be written.
@@ -520,4 +562,31 @@ pub(crate) fn progress(
         n,
         &format!("{verb} {n} {noun}{}", if n == 1 { "" } else { "s" }),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{over_budget, MIN_BILLED_PER_QUERY};
+
+    #[test]
+    fn a_budget_counts_every_query_at_its_minimum_bill_and_names_the_biggest_items() {
+        let gib = 1 << 30;
+        let items = vec![
+            ("small".to_string(), vec![0, 0]),
+            ("big".to_string(), vec![gib, gib, 2 * gib]),
+            ("mid".to_string(), vec![gib]),
+        ];
+        let total = 2 * MIN_BILLED_PER_QUERY + 5 * gib;
+        assert_eq!(over_budget(&items, total), None, "exactly the budget runs");
+        let why = over_budget(&items, total - 1).unwrap_or_default();
+        let lines: Vec<&str> = why.lines().collect();
+        assert!(
+            lines[0].contains(&format!("could bill up to {total} bytes")),
+            "{why}"
+        );
+        assert!(lines[0].contains("no job ran"), "{why}");
+        assert_eq!(lines[1], "  big: up to 4294967296 bytes (4.0 GiB)");
+        assert_eq!(lines[2], "  mid: up to 1073741824 bytes (1.0 GiB)");
+        assert_eq!(lines[3], "  small: up to 20971520 bytes (20.0 MiB)");
+    }
 }

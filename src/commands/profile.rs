@@ -177,7 +177,8 @@ struct QueriesJson {
 }
 
 struct Ctx {
-    meta: Metadata,
+    /// Shared by the estimate and the run of a budgeted batch.
+    meta: Arc<Metadata>,
     client: Arc<Client>,
     job_project: Option<String>,
     args: ProfileArgs,
@@ -753,8 +754,48 @@ pub(crate) async fn execute(args: &ProfileArgs, run: &Run) -> anyhow::Result<Fin
         drift_mean_stddevs: args.drift_mean_stddevs,
         filtered: args.query.where_clause.is_some(),
     };
+    let meta = Arc::new(Metadata::new(Some(Arc::clone(&client)), !common.no_cache));
+    // --max-bytes-per-run: the whole batch's dry runs first (free); over budget, nothing runs.
+    if let (Some(budget), false) = (args.query.max_bytes_per_run, args.query.dry_run) {
+        let mut dry = args.clone();
+        dry.query.dry_run = true;
+        let estimate = Arc::new(Ctx {
+            meta: Arc::clone(&meta),
+            client: Arc::clone(&client),
+            job_project: project.clone(),
+            args: dry,
+            thresholds: thresholds.clone(),
+            baseline: None,
+            store: super::result_store(common, true),
+        });
+        let progress = progress(common, tables.len(), "Estimating", "table");
+        let planned = runner::run_batch(
+            tables.clone(),
+            parallel,
+            common.item_timeout(),
+            &progress,
+            |table| {
+                let ctx = Arc::clone(&estimate);
+                async move { ctx.profile(&table).await }
+            },
+        )
+        .await;
+        let items: Vec<(String, Vec<u64>)> = planned
+            .iter()
+            .filter_map(|(t, r)| {
+                let p = r.as_ref().ok()?;
+                Some((
+                    t.to_string(),
+                    p.dry_run.iter().map(|q| q.estimated_bytes).collect(),
+                ))
+            })
+            .collect();
+        if let Some(why) = super::over_budget(&items, budget) {
+            return Ok(Finished::Refused(super::refuse(why)));
+        }
+    }
     let ctx = Arc::new(Ctx {
-        meta: Metadata::new(Some(Arc::clone(&client)), !common.no_cache),
+        meta,
         client,
         job_project: project,
         args: args.clone(),

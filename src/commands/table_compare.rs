@@ -131,7 +131,8 @@ struct Job<'a> {
 }
 
 struct Ctx {
-    meta: Metadata,
+    /// Shared by the estimate and the run of a budgeted batch.
+    meta: Arc<Metadata>,
     client: Arc<Client>,
     /// Project the jobs run (and are billed) in.
     job_project: Option<String>,
@@ -852,27 +853,61 @@ pub(crate) async fn execute(args: &TableCompareArgs, run: &Run) -> anyhow::Resul
     let parallel = parallelism(common);
     let client = client(common)?;
     client.check_auth().await?;
-    let ctx = Arc::new(Ctx {
-        meta: Metadata::new(Some(Arc::clone(&client)), !common.no_cache),
-        client,
-        job_project: project,
-        opts: CompareOptions {
-            key: args.key.clone(),
-            columns: args.query.columns.clone(),
-            exclude_columns: args.exclude_columns.clone(),
-            where_clause: args.query.where_clause.clone(),
-            skip_stats: args.skip_stats,
-            skip_samples: args.skip_samples,
-            sample_size: args.sample_size,
-            float_tolerance: args.float_tolerance,
-            tolerance: args.tolerance,
-        },
-        per_pair,
-        store: super::result_store(common, args.query.dry_run),
-        dry_run: args.query.dry_run,
-        max_bytes_billed: args.query.max_bytes_billed,
-        location: args.query.location.clone(),
-    });
+    let meta = Arc::new(Metadata::new(Some(Arc::clone(&client)), !common.no_cache));
+    let opts = CompareOptions {
+        key: args.key.clone(),
+        columns: args.query.columns.clone(),
+        exclude_columns: args.exclude_columns.clone(),
+        where_clause: args.query.where_clause.clone(),
+        skip_stats: args.skip_stats,
+        skip_samples: args.skip_samples,
+        sample_size: args.sample_size,
+        float_tolerance: args.float_tolerance,
+        tolerance: args.tolerance,
+    };
+    let make_ctx = |dry_run: bool| {
+        Arc::new(Ctx {
+            meta: Arc::clone(&meta),
+            client: Arc::clone(&client),
+            job_project: project.clone(),
+            opts: opts.clone(),
+            per_pair: per_pair.clone(),
+            store: super::result_store(common, dry_run),
+            dry_run,
+            max_bytes_billed: args.query.max_bytes_billed,
+            location: args.query.location.clone(),
+        })
+    };
+    // --max-bytes-per-run: the whole batch's dry runs first (free); over budget, nothing runs.
+    if let (Some(budget), false) = (args.query.max_bytes_per_run, args.query.dry_run) {
+        let estimate = make_ctx(true);
+        let progress = progress(common, pairs.len(), "Estimating", "pair");
+        let planned = runner::run_batch(
+            pairs.clone(),
+            parallel,
+            common.item_timeout(),
+            &progress,
+            |pair| {
+                let ctx = Arc::clone(&estimate);
+                async move { ctx.compare(&pair).await }
+            },
+        )
+        .await;
+        let items: Vec<(String, Vec<u64>)> = planned
+            .iter()
+            .filter_map(|(pair, r)| {
+                let o = r.as_ref().ok()?;
+                Some((
+                    pair.to_string(),
+                    o.dry_run.iter().map(|q| q.estimated_bytes).collect(),
+                ))
+            })
+            .collect();
+        if let Some(why) = super::over_budget(&items, budget) {
+            return Ok(Finished::Refused(super::refuse(why)));
+        }
+    }
+    let ctx = make_ctx(args.query.dry_run);
     let progress = progress(common, pairs.len(), "Comparing", "pair");
     let results = runner::run_batch(pairs, parallel, common.item_timeout(), &progress, |pair| {
         let ctx = Arc::clone(&ctx);

@@ -410,6 +410,86 @@ async fn dry_run_runs_no_job() {
     assert_eq!(emu.jobs(jobs).await, 0, "a dry run runs no job");
 }
 
+/// Issue 16.2: `--max-bytes-per-run` dry-runs the whole batch first and, over budget, runs
+/// no job at all, naming the biggest items; under budget the run goes ahead. Each query counts
+/// at least 10 MiB (BigQuery's minimum bill), so 3 queries a pair is 30 MiB here.
+#[tokio::test]
+#[cfg_attr(
+    not(feature = "emulator-tests"),
+    ignore = "needs the BigQuery emulator: run scripts/test"
+)]
+async fn a_run_over_its_budget_runs_no_job() {
+    let emu = Emu::new(PROJECT);
+    let ds = emu.dataset("tc").await;
+    let a = emu
+        .table(
+            &ds,
+            "a",
+            users_schema(),
+            json!({}),
+            vec![
+                user(1, Some("a"), 1.0, "1", &[]),
+                user(2, Some("b"), 2.0, "2", &[]),
+            ],
+        )
+        .await;
+    let b = emu
+        .table(
+            &ds,
+            "b",
+            users_schema(),
+            json!({}),
+            vec![user(1, Some("a"), 1.0, "1", &[])],
+        )
+        .await;
+    let pairs = [format!("{a}:{b}"), format!("{b}:{a}")];
+    let jobs = &job_project("jobs-budget");
+    let out = emulator_bin("bq-table-compare")
+        .args([
+            "--project",
+            jobs,
+            "--key",
+            "id",
+            "--max-bytes-per-run",
+            "50000000",
+        ])
+        .args(&pairs)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("--max-bytes-per-run 50000000 (47.7 MiB): the run could bill up to 62914560 bytes (60.0 MiB)"),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("  {a} ↔ {b}: up to 31457280 bytes (30.0 MiB)")),
+        "{err}"
+    );
+    assert_eq!(emu.jobs(jobs).await, 0, "refused before any job");
+
+    let jobs = &job_project("jobs-budget-ok");
+    let out = emulator_bin("bq-table-compare")
+        .args([
+            "--project",
+            jobs,
+            "--key",
+            "id",
+            "--max-bytes-per-run",
+            "62914560",
+        ])
+        .args(&pairs)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "within budget: it runs\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(emu.jobs(jobs).await, 6, "two pairs, three jobs each");
+}
+
 #[tokio::test]
 #[cfg_attr(
     not(feature = "emulator-tests"),
