@@ -494,3 +494,45 @@ async fn where_columns_and_dry_run() {
     );
     assert_eq!(emu.jobs(&jobs).await, 0, "a dry run runs no job");
 }
+
+/// Issue 16.2 for profile: over `--max-bytes-per-run`, no job runs (each table's profile query
+/// counts at least 10 MiB); within it, the profile runs and its cost is reported.
+#[tokio::test]
+#[cfg_attr(
+    not(feature = "emulator-tests"),
+    ignore = "needs the BigQuery emulator: run scripts/test"
+)]
+async fn a_budget_refuses_before_any_job_and_the_cost_is_reported() {
+    let emu = Emu::new(PROJECT);
+    let ds = emu.dataset("pf").await;
+    let fields = json!([{"name": "id", "type": "INTEGER"}]);
+    let rows: Vec<Value> = (1..=3).map(|i| json!({ "id": i })).collect();
+    let t = emu
+        .table(&ds, "t", fields.clone(), json!({}), rows.clone())
+        .await;
+    let u = emu.table(&ds, "u", fields, json!({}), rows).await;
+    let jobs = &job_project("pf-budget");
+    let out = emulator_bin("bq-profile")
+        .args(["--project", jobs, "--max-bytes-per-run", "20971519", &t, &u])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("could bill up to 20971520 bytes (20.0 MiB)") && err.contains("no job ran"),
+        "{err}"
+    );
+    assert_eq!(emu.jobs(jobs).await, 0, "refused before any job");
+
+    let jobs = &job_project("pf-budget-ok");
+    let (code, j, err) = profile(jobs, &["--max-bytes-per-run", "20971520", &t, &u]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(emu.jobs(jobs).await, 2, "one profile query per table");
+    let s = &j["batch_summary"];
+    // The emulator bills nothing; the keys are there, and the price is the default.
+    assert_eq!(
+        (&s["bytes_billed"], &s["cost_usd"], &s["price_per_tib"]),
+        (&json!(0), &json!(0.0), &json!(6.25)),
+        "{s:#}"
+    );
+}
