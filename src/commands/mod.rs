@@ -354,6 +354,39 @@ pub(crate) fn over_budget(items: &[(String, Vec<u64>)], budget: u64) -> Option<S
     Some(lines.join("\n"))
 }
 
+/// `--max-bytes-per-run`: dry-run every item with `estimate` (in parallel, as the run would),
+/// read each result's queries' estimated bytes with `planned`, and return the refusal (already
+/// said on stderr) if together they could bill more than `budget`. Items whose dry run failed
+/// count nothing: the run reports them.
+pub(crate) async fn check_budget<T, O, F, Fut>(
+    items: &[T],
+    budget: u64,
+    common: &CommonArgs,
+    noun: &str,
+    estimate: F,
+    planned: fn(&O) -> Vec<u64>,
+) -> Option<Vec<String>>
+where
+    T: Clone + std::fmt::Display,
+    F: Fn(T) -> Fut,
+    Fut: std::future::Future<Output = Result<O, crate::model::ItemError>>,
+{
+    let progress = progress(common, items.len(), "Estimating", noun);
+    let done = crate::runner::run_batch(
+        items.to_vec(),
+        parallelism(common),
+        common.item_timeout(),
+        &progress,
+        estimate,
+    )
+    .await;
+    let sums: Vec<(String, Vec<u64>)> = done
+        .iter()
+        .filter_map(|(item, r)| Some((item.to_string(), planned(r.as_ref().ok()?))))
+        .collect();
+    over_budget(&sums, budget).map(refuse)
+}
+
 /// How a check ended.
 pub(crate) enum Finished {
     /// The batch ran (some items may have failed); the reports are still to be written.

@@ -768,30 +768,20 @@ pub(crate) async fn execute(args: &ProfileArgs, run: &Run) -> anyhow::Result<Fin
             baseline: None,
             store: super::result_store(common, true),
         });
-        let progress = progress(common, tables.len(), "Estimating", "table");
-        let planned = runner::run_batch(
-            tables.clone(),
-            parallel,
-            common.item_timeout(),
-            &progress,
+        let refused = super::check_budget(
+            &tables,
+            budget,
+            common,
+            "table",
             |table| {
                 let ctx = Arc::clone(&estimate);
                 async move { ctx.profile(&table).await }
             },
+            |p: &TableProfile| p.dry_run.iter().map(|q| q.estimated_bytes).collect(),
         )
         .await;
-        let items: Vec<(String, Vec<u64>)> = planned
-            .iter()
-            .filter_map(|(t, r)| {
-                let p = r.as_ref().ok()?;
-                Some((
-                    t.to_string(),
-                    p.dry_run.iter().map(|q| q.estimated_bytes).collect(),
-                ))
-            })
-            .collect();
-        if let Some(why) = super::over_budget(&items, budget) {
-            return Ok(Finished::Refused(super::refuse(why)));
+        if let Some(why) = refused {
+            return Ok(Finished::Refused(why));
         }
     }
     let ctx = Arc::new(Ctx {

@@ -881,30 +881,20 @@ pub(crate) async fn execute(args: &TableCompareArgs, run: &Run) -> anyhow::Resul
     // --max-bytes-per-run: the whole batch's dry runs first (free); over budget, nothing runs.
     if let (Some(budget), false) = (args.query.max_bytes_per_run, args.query.dry_run) {
         let estimate = make_ctx(true);
-        let progress = progress(common, pairs.len(), "Estimating", "pair");
-        let planned = runner::run_batch(
-            pairs.clone(),
-            parallel,
-            common.item_timeout(),
-            &progress,
+        let refused = super::check_budget(
+            &pairs,
+            budget,
+            common,
+            "pair",
             |pair| {
                 let ctx = Arc::clone(&estimate);
                 async move { ctx.compare(&pair).await }
             },
+            |o: &PairOutcome| o.dry_run.iter().map(|q| q.estimated_bytes).collect(),
         )
         .await;
-        let items: Vec<(String, Vec<u64>)> = planned
-            .iter()
-            .filter_map(|(pair, r)| {
-                let o = r.as_ref().ok()?;
-                Some((
-                    pair.to_string(),
-                    o.dry_run.iter().map(|q| q.estimated_bytes).collect(),
-                ))
-            })
-            .collect();
-        if let Some(why) = super::over_budget(&items, budget) {
-            return Ok(Finished::Refused(super::refuse(why)));
+        if let Some(why) = refused {
+            return Ok(Finished::Refused(why));
         }
     }
     let ctx = make_ctx(args.query.dry_run);
