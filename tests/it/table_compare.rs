@@ -326,7 +326,10 @@ async fn schema_differences_missing_tables_where_and_columns() {
     let j: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(
         j["batch_summary"],
-        json!({"total_pairs": 3, "identical": 1, "different": 1, "failed": 1, "timestamp": j["batch_summary"]["timestamp"]})
+        json!({"total_pairs": 3, "identical": 1, "different": 1, "failed": 1,
+               // What the run cost: nothing on the emulator, at the default price.
+               "bytes_processed": 0, "bytes_billed": 0, "slot_ms": 0, "cost_usd": 0.0,
+               "price_per_tib": 6.25, "timestamp": j["batch_summary"]["timestamp"]})
     );
     assert!(
         j["errors"][0]["error"]
