@@ -196,6 +196,11 @@ pub(crate) mod values {
     pub(crate) fn predicate(s: &str) -> Result<String, String> {
         crate::checks::table_compare::validate_where(s).map(|()| s.to_string())
     }
+
+    /// A `--partitions` selection: `since:7d`, `since:2026-11-01`, `2026-11-01..2026-11-28`.
+    pub(crate) fn partitions(s: &str) -> Result<String, String> {
+        crate::checks::partitions::PartitionSpec::parse(s).map(|_| s.trim().to_string())
+    }
 }
 
 const EXIT_CODES: &str = "\
@@ -336,6 +341,12 @@ pub(crate) struct QueryArgs {
     #[arg(long = "where", value_name = "PREDICATE", help_heading = "Query", value_parser = values::predicate)]
     #[serde(rename = "where")]
     pub(crate) where_clause: Option<String>,
+
+    /// Read only these days of time-partitioned tables (a filter on the partition column that
+    /// BigQuery prunes on; with `--where`, both apply): `since:7d` (today and the 6 days
+    /// before, UTC), `since:2026-11-01`, or `2026-11-01..2026-11-28` (both days included).
+    #[arg(long, value_name = "DAYS", help_heading = "Query", value_parser = values::partitions)]
+    pub(crate) partitions: Option<String>,
 
     /// Set `maximumBytesBilled` on every job: BigQuery refuses a job that would bill more.
     #[arg(long, value_name = "BYTES", help_heading = "Query")]

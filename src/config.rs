@@ -455,6 +455,7 @@ impl<'de> Visitor<'de> for Scope<'_> {
                                 b: p.b,
                                 key: None,
                                 where_clause: None,
+                                partitions: None,
                             })
                             .collect(),
                     };
@@ -649,6 +650,9 @@ impl Config {
                 if given(m, "where_clause") {
                     p.where_clause = None;
                 }
+                if given(m, "partitions") {
+                    p.partitions = None;
+                }
             }
         }
         if !given(m, "tables") {
@@ -816,6 +820,19 @@ impl<'de> Deserialize<'de> for TableName {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Predicate(pub String);
 
+/// A pair's own `--partitions` selection, checked as the flag checks it.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Partitions(pub String);
+
+impl<'de> Deserialize<'de> for Partitions {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        checked_text(d, "a partition selection", |s| {
+            crate::cli::values::partitions(s).map(|_| ())
+        })
+        .map(Partitions)
+    }
+}
+
 impl<'de> Deserialize<'de> for Predicate {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         checked_text(d, "a predicate", |s| {
@@ -926,6 +943,8 @@ pub(crate) struct ComparePairEntry {
     #[serde(rename = "where")]
     #[serde(default, deserialize_with = "present")]
     pub(crate) where_clause: Option<Predicate>,
+    #[serde(default, deserialize_with = "present")]
+    pub(crate) partitions: Option<Partitions>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1026,6 +1045,7 @@ pub(crate) struct FromFile {
 pub(crate) struct PairOptions {
     pub(crate) key: Option<Vec<String>>,
     pub(crate) where_clause: Option<String>,
+    pub(crate) partitions: Option<String>,
 }
 
 impl FromFile {
@@ -1061,11 +1081,12 @@ impl FromFile {
                     let options = PairOptions {
                         key: e.key.as_ref().map(|k| k.0.clone()),
                         where_clause: e.where_clause.as_ref().map(|w| w.0.clone()),
+                        partitions: e.partitions.as_ref().map(|p| p.0.trim().to_string()),
                     };
                     // One pair, one set of options: which would a run use?
                     if out.iter().any(|(p, o)| *p == pair && *o != options) {
                         errors.push(format!(
-                            "{}: {pair} is listed twice with different key or where",
+                            "{}: {pair} is listed twice with different key, where or partitions",
                             self.origin(&format!("{section}.pairs[{i}]"))
                         ));
                     }
@@ -1171,7 +1192,7 @@ table_compare:
   exclude_columns: [updated_at]
   where: "dt >= '2026-01-01'"
   max_bytes_billed: 1000000000
-  pairs: [ { a: dev.orders, b: prod.orders, key: [id], where: "placed >= '2026-01-01'" } ]
+  pairs: [ { a: dev.orders, b: prod.orders, key: [id], where: "placed >= '2026-01-01'", partitions: "since:7d" } ]
 profile:
   tables: [ prod.customers ]
   anomalies: { null_rate: 0.2, stale_after: 7d, outlier_iqr: 2 }
@@ -1262,6 +1283,7 @@ profile:
         let p = &tc.pairs[0];
         assert_eq!(p.key, Some(Names(vec!["id".to_string()])));
         assert_eq!(p.where_clause.as_ref().unwrap().0, "placed >= '2026-01-01'");
+        assert_eq!(p.partitions, Some(Partitions("since:7d".into())));
         assert_eq!(setting(&c, "profile.anomalies.stale_after"), Some("7d"));
         assert_eq!(setting(&c, "profile.anomalies.null_rate"), Some("0.2"));
         assert_eq!(setting(&c, "profile.drift.mean_stddevs"), Some("4"));
@@ -1292,6 +1314,8 @@ profile:
             ("profile:\n  anomalies:\n    stale_after: soon\n", 3, 18, "not a duration"),
             ("profile:\n  tables: [ 'prod..x' ]\n", 2, 13, "prod..x"),
             ("table_compare:\n  where: \"1=1; DELETE FROM t\"\n", 2, 10, ";"),
+            ("table_compare:\n  partitions: last week\n", 2, 15, "since:7d"),
+            ("table_compare:\n  pairs:\n    - { a: d.a, b: p.a, partitions: \"2026-02-30..2026-03-01\" }\n", 3, 37, "is not a date"),
             ("schema_diff:\n  pairs:\n    - { a: dev.users }\n", 3, 7, "missing field `b`"),
             ("schema_diff:\n  accept:\n    - { pair: \"dev.users:prod.users\", path: x, change: dropped, reason: r }\n", 3, 56, "unknown variant `dropped`"),
             ("schema_diff:\n  accept:\n    - { pair: \"dev.users:prod.users\", path: x, change: removed }\n", 3, 7, "missing field `reason`"),

@@ -387,6 +387,37 @@ where
     over_budget(&sums, budget).map(refuse)
 }
 
+/// `--partitions` for these tables (a pair's two sides, or one table): the predicate on their
+/// shared partition column, and a note saying what was read; or the item's error.
+pub(crate) fn partition_filter(
+    spec_text: &str,
+    tables: &[(String, &crate::warehouse::TableMeta)],
+) -> Result<(String, String), crate::model::ItemError> {
+    use crate::checks::partitions::{partition_column, predicate, PartitionSpec};
+    use crate::model::{ErrorKind, ItemError};
+    let input =
+        |m: String| ItemError::new(ErrorKind::Input, format!("--partitions {spec_text}: {m}"));
+    let spec = PartitionSpec::parse(spec_text).map_err(input)?;
+    let mut cols = Vec::new();
+    for (name, meta) in tables {
+        cols.push(partition_column(meta).map_err(|why| input(format!("{name}: {why}")))?);
+    }
+    if let [a, b] = &cols[..] {
+        if a != b {
+            return Err(input(format!(
+                "A is partitioned on {}, B on {}: one predicate cannot select both (use --where)",
+                a.describe, b.describe
+            )));
+        }
+    }
+    let Some(col) = cols.first() else {
+        return Err(input("no table".into()));
+    };
+    let p = predicate(spec, col, chrono::Utc::now().date_naive());
+    let note = format!("--partitions {spec_text}: only the rows where {p} were read");
+    Ok((p, note))
+}
+
 /// How a check ended.
 pub(crate) enum Finished {
     /// The batch ran (some items may have failed); the reports are still to be written.

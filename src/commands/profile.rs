@@ -210,13 +210,20 @@ impl Ctx {
             .await?;
         let (cols, skipped) = pf::columns(&m, self.args.query.columns.as_deref())
             .map_err(|e| ItemError::new(ErrorKind::Input, e))?;
-        let sqls = pf::profile_sql(t, &cols, self.args.query.where_clause.as_deref());
-        let project = self.job_project.as_deref().unwrap_or(&t.project);
-        let location = m.location.as_deref();
         let mut notes: Vec<String> = skipped
             .iter()
             .map(|s| format!("not profiled: {s}"))
             .collect();
+        // --where, and the --partitions predicate on this table's partition column.
+        let mut filter = self.args.query.where_clause.clone();
+        if let Some(spec) = &self.args.query.partitions {
+            let (p, note) = super::partition_filter(spec, &[(t.to_string(), &*m)])?;
+            filter = Some(crate::checks::partitions::and(filter.as_deref(), &p));
+            notes.push(note);
+        }
+        let sqls = pf::profile_sql(t, &cols, filter.as_deref());
+        let project = self.job_project.as_deref().unwrap_or(&t.project);
+        let location = m.location.as_deref();
         if sqls.len() > 1 {
             notes.push(format!(
                 "{} columns: split into {} queries of at most {} columns to stay under BigQuery's query limits",
@@ -266,7 +273,7 @@ impl Ctx {
                         sql,
                         &self.query_opts(location, false),
                         &side,
-                        self.args.query.where_clause.as_deref(),
+                        filter.as_deref(),
                     )
                     .await
                     .map_err(err)?;
@@ -289,7 +296,7 @@ impl Ctx {
         let samples = async {
             // tabledata.list is free but cannot filter rows: with --where its rows could be
             // ones the predicate excludes, so none are shown.
-            if self.args.sample_size == 0 || self.args.query.where_clause.is_some() {
+            if self.args.sample_size == 0 || filter.is_some() {
                 return Ok::<_, ItemError>((Vec::new(), 0u32, Usage::default()));
             }
             let virtual_table = matches!(
@@ -322,9 +329,9 @@ impl Ctx {
         let (rows, mut queries, mut bytes, served_notes) = profile?;
         notes.extend(served_notes);
         let (mut samples, sample_queries, sample_bytes) = samples?;
-        if self.args.query.where_clause.is_some() && self.args.sample_size > 0 {
+        if filter.is_some() && self.args.sample_size > 0 {
             notes.push(
-                "no sample rows with --where: tabledata.list (free) cannot filter them".into(),
+                "no sample rows with --where or --partitions: tabledata.list (free) cannot filter them".into(),
             );
         }
         // With --columns, the samples show the selected columns only.
@@ -752,7 +759,7 @@ pub(crate) async fn execute(args: &ProfileArgs, run: &Run) -> anyhow::Result<Fin
         drift_null_rate: args.drift_null_rate,
         drift_distinct: args.drift_distinct,
         drift_mean_stddevs: args.drift_mean_stddevs,
-        filtered: args.query.where_clause.is_some(),
+        filtered: args.query.where_clause.is_some() || args.query.partitions.is_some(),
     };
     let meta = Arc::new(Metadata::new(Some(Arc::clone(&client)), !common.no_cache));
     // --max-bytes-per-run: the whole batch's dry runs first (free); over budget, nothing runs.

@@ -143,6 +143,8 @@ struct Ctx {
     dry_run: bool,
     max_bytes_billed: Option<u64>,
     location: Option<String>,
+    /// `--partitions`, checked.
+    partitions: Option<String>,
 }
 
 fn table(s: &Source) -> Result<&TableRef, ItemError> {
@@ -233,6 +235,15 @@ impl Ctx {
         opts
     }
 
+    /// The `--partitions` selection for one pair: its own from the config file, else the run's.
+    fn partitions_for(&self, pair: &Pair) -> Option<String> {
+        self.per_pair
+            .iter()
+            .find(|(p, _)| p == pair)
+            .and_then(|(_, own)| own.partitions.clone())
+            .or_else(|| self.partitions.clone())
+    }
+
     /// Step 2 for one side: its scan queries, one after another; their answer rows.
     async fn scan(
         &self,
@@ -265,13 +276,24 @@ impl Ctx {
     }
 
     async fn compare(&self, pair: &Pair) -> Result<PairOutcome, ItemError> {
-        let opts = &self.options_for(pair);
+        let mut opts = self.options_for(pair);
         let (ta, tb) = (table(&pair.a)?, table(&pair.b)?);
         let (ma, mb) = futures::join!(self.meta.get(&pair.a), self.meta.get(&pair.b));
         let (ma, mb) = match (ma, mb) {
             (Ok(a), Ok(b)) => (a, b),
             (Err(e), _) | (_, Err(e)) => return Err(e.into()),
         };
+        let mut notes = Vec::new();
+        if let Some(spec) = &self.partitions_for(pair) {
+            let sides = [(format!("A ({ta})"), &*ma), (format!("B ({tb})"), &*mb)];
+            let (p, note) = super::partition_filter(spec, &sides)?;
+            opts.where_clause = Some(crate::checks::partitions::and(
+                opts.where_clause.as_deref(),
+                &p,
+            ));
+            notes.push(note);
+        }
+        let opts = &opts;
         // Step 1: metadata.
         let schema_changes = schema_diff::diff(&ma, &mb, DiffOptions::default());
         let plan = tc::plan(&ma, &mb, opts).map_err(|e| ItemError::new(ErrorKind::Input, e))?;
@@ -279,7 +301,6 @@ impl Ctx {
             (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
             _ => true,
         };
-        let mut notes = Vec::new();
         let mut stats = QueryStats::default();
         let fingerprint_columns = tc::column_fingerprints_reason(same_location, &plan, opts);
         let scan_a = tc::scan_sql(ta, &plan, opts, fingerprint_columns.is_some());
@@ -876,6 +897,7 @@ pub(crate) async fn execute(args: &TableCompareArgs, run: &Run) -> anyhow::Resul
             dry_run,
             max_bytes_billed: args.query.max_bytes_billed,
             location: args.query.location.clone(),
+            partitions: args.query.partitions.clone(),
         })
     };
     // --max-bytes-per-run: the whole batch's dry runs first (free); over budget, nothing runs.

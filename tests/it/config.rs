@@ -378,6 +378,24 @@ async fn table_compare_pairs_carry_their_key_and_filter_and_profile_its_threshol
     assert_eq!(c[1]["rows"]["changed"], 1);
     assert_eq!(r.code, 1);
 
+    // A pair's own `partitions` reaches its compare (these tables are not partitioned: the
+    // pair fails, saying so, while the pair without one is compared).
+    let parts = repo_with(&format!(
+        "project: {jobs}\nformat: json\ntable_compare:\n  pairs:\n    - {{ a: {a}, b: {b}, key: [id], partitions: \"since:7d\" }}\n    - {{ a: {a}, b: {a}, key: [id] }}\n"
+    ));
+    let r = run(emulator_bin("bq-table-compare").current_dir(parts.path()));
+    let j: Value =
+        serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}: {}{}", r.stdout, r.stderr));
+    let e = j["errors"][0]["error"].as_str().unwrap_or_default();
+    assert!(
+        e.starts_with(&format!(
+            "--partitions since:7d: A ({a}): it is not partitioned by time"
+        )),
+        "{j:#}"
+    );
+    assert_eq!(j["comparisons"][0]["identical"], true, "{j:#}");
+    assert_eq!(r.code, 2);
+
     // profile: the file's table and its null-rate threshold (1 of 3 names is null: 33% > 20%).
     let r = run(emulator_bin("bq-profile").current_dir(repo.path()));
     let j: Value =

@@ -401,6 +401,65 @@ async fn a_partitioned_clustered_table() {
     let (code, j, err) = profile(&job_project("parts-profile"), &[&a]);
     assert!(code == 0 || code == 1, "{j:#}{err}");
     assert_eq!(j["profiles"][0]["profile"]["row_count"], ROWS);
+
+    // Issue 16.5: --partitions reads only those days, by a predicate on the partition column.
+    let day = fx::PARTITION_CHANGED_DAY;
+    let before = "2024-01-01..2024-02-14";
+    let (code, j, err) = compare(
+        &job_project("parts-before"),
+        &["--key", "id", "--partitions", before, &a, &b],
+    );
+    assert_eq!(code, 0, "the changed day is not read\n{j:#}{err}");
+    let c = &j["comparisons"][0];
+    let day_ids = |d| fx::orders_day_ids(ROWS, d).len() as i64;
+    let rows_before: i64 = (0..45).map(day_ids).sum();
+    assert_eq!(
+        c["row_count"],
+        json!({"a": rows_before, "b": rows_before}),
+        "the rows of those days"
+    );
+    assert!(
+        c["notes"].as_array().unwrap().iter().any(|n| n
+            .as_str()
+            .unwrap_or("")
+            .contains("t.`created` >= TIMESTAMP '2024-01-01 00:00:00+00' AND t.`created` < TIMESTAMP '2024-02-15 00:00:00+00'")),
+        "{c:#}"
+    );
+    let (code, j, err) = compare(
+        &job_project("parts-day"),
+        &[
+            "--key",
+            "id",
+            "--partitions",
+            &format!("{day}..{day}"),
+            &a,
+            &b,
+        ],
+    );
+    assert_eq!(code, 1, "{j:#}{err}");
+    let r = &j["comparisons"][0]["rows"];
+    assert_eq!(r["changed"], fx::partition_changes(ROWS).len(), "{r:#}");
+    assert_eq!((&r["only_in_a"], &r["only_in_b"]), (&json!(0), &json!(0)));
+    let (code, j, err) = profile(
+        &job_project("parts-profile-days"),
+        &["--partitions", before, &a],
+    );
+    assert!(code == 0 || code == 1, "{j:#}{err}");
+    assert_eq!(j["profiles"][0]["profile"]["row_count"], rows_before);
+    // A table not partitioned by time is refused, saying why.
+    let plain = format!("{PROJECT}.{ds}.plain");
+    emu.query(&format!("CREATE TABLE `{plain}` AS SELECT 1 AS id"))
+        .await;
+    let (code, j, err) = compare(
+        &job_project("parts-plain"),
+        &["--partitions", "since:7d", &a, &plain],
+    );
+    assert_eq!(code, 2, "{j:#}{err}");
+    let e = j["errors"][0]["error"].as_str().unwrap_or("");
+    assert!(
+        e.contains("--partitions since:7d: B (") && e.contains("it is not partitioned by time"),
+        "{e}"
+    );
 }
 
 /// Issue 14.2: table data holding workflow commands and terminal escapes is printed escaped
