@@ -369,10 +369,11 @@ pub(crate) struct Usage {
 }
 
 impl std::ops::AddAssign for Usage {
+    /// Saturating: figures from an endpoint never overflow.
     fn add_assign(&mut self, o: Usage) {
-        self.bytes_processed += o.bytes_processed;
-        self.bytes_billed += o.bytes_billed;
-        self.slot_ms += o.slot_ms;
+        self.bytes_processed = self.bytes_processed.saturating_add(o.bytes_processed);
+        self.bytes_billed = self.bytes_billed.saturating_add(o.bytes_billed);
+        self.slot_ms = self.slot_ms.saturating_add(o.slot_ms);
     }
 }
 
@@ -384,6 +385,17 @@ impl std::iter::Sum for Usage {
         }
         total
     }
+}
+
+/// On-demand BigQuery bills every query at least this much.
+pub(crate) const MIN_BILLED_PER_QUERY: u64 = 10 * 1024 * 1024;
+
+/// What queries with these dry-run estimates (bytes processed) could bill: each at least
+/// [`MIN_BILLED_PER_QUERY`], the sum saturating.
+pub(crate) fn billed_at_least(estimates: &[u64]) -> u64 {
+    estimates.iter().fold(0u64, |t, q| {
+        t.saturating_add((*q).max(MIN_BILLED_PER_QUERY))
+    })
 }
 
 /// 2^40 bytes: BigQuery's on-demand price is per TiB.

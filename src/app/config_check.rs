@@ -66,6 +66,9 @@ fn items(f: &FromFile, section: &mut Map<String, Value>, with_options: bool) {
                     if let Some(w) = &p.where_clause {
                         o["where"] = json!(w.0);
                     }
+                    if let Some(x) = &p.partitions {
+                        o["partitions"] = json!(x.0);
+                    }
                 }
                 o
             })

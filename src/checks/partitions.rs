@@ -100,6 +100,12 @@ pub(crate) fn partition_column(meta: &TableMeta) -> Result<PartitionColumn, Stri
         .iter()
         .find(|f| f.name.eq_ignore_ascii_case(field))
         .ok_or_else(|| format!("its partition column `{field}` is not in its schema"))?;
+    if !crate::checks::quotable(&f.name) {
+        return Err(format!(
+            "its partition column's name {:?} cannot be quoted",
+            f.name
+        ));
+    }
     let sql_type = match f.field_type.to_ascii_uppercase().as_str() {
         "DATE" => "DATE",
         "TIMESTAMP" => "TIMESTAMP",
@@ -222,5 +228,12 @@ mod tests {
         assert!(e.contains("not partitioned by time"), "{e}");
         let e = partition_column(&meta(json!({"rangePartitioning": {"field": "id"}}))).unwrap_err();
         assert!(e.contains("integer range"), "{e}");
+        // A name from a hostile endpoint cannot break out of its quotes.
+        let evil = meta(
+            json!({"timePartitioning": {"type": "DAY", "field": "d`) OR TRUE OR (`x"},
+            "schema": {"fields": [{"name": "d`) OR TRUE OR (`x", "type": "DATE"}]}}),
+        );
+        let e = partition_column(&evil).unwrap_err();
+        assert!(e.contains("cannot be quoted"), "{e}");
     }
 }

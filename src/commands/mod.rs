@@ -106,7 +106,7 @@ use anyhow::Context;
 use crate::cli::CommonArgs;
 use crate::config::FromFile;
 use crate::input::{self, PairInputs};
-use crate::model::{Pair, TableRef};
+use crate::model::{ErrorKind, Pair, TableRef};
 use crate::report::{self, Batch, ExitStatus, Format};
 use crate::warehouse::{auth, AuthMode, Client, RetryPolicy};
 
@@ -312,8 +312,7 @@ pub(crate) fn refuse(message: impl std::fmt::Display) -> Vec<String> {
     m.lines().map(String::from).collect()
 }
 
-/// On-demand BigQuery bills every query at least this much.
-pub(crate) const MIN_BILLED_PER_QUERY: u64 = 10 * 1024 * 1024;
+use crate::model::billed_at_least;
 
 /// `--max-bytes-per-run`: the refusal, if the batch's dry-run estimates (`items`: each item's
 /// name and its queries' estimated bytes) could bill more than `budget`. Each query counts
@@ -321,14 +320,12 @@ pub(crate) const MIN_BILLED_PER_QUERY: u64 = 10 * 1024 * 1024;
 /// counts at its full estimate (its upper bound).
 pub(crate) fn over_budget(items: &[(String, Vec<u64>)], budget: u64) -> Option<String> {
     use crate::report::human_bytes;
+    // Saturating: an absurd estimate is over any budget, never wrapped under it.
     let mut per: Vec<(&str, u64)> = items
         .iter()
-        .map(|(name, qs)| {
-            let billed = qs.iter().map(|q| (*q).max(MIN_BILLED_PER_QUERY)).sum();
-            (name.as_str(), billed)
-        })
+        .map(|(name, qs)| (name.as_str(), billed_at_least(qs)))
         .collect();
-    let total: u64 = per.iter().map(|(_, b)| b).sum();
+    let total = per.iter().fold(0u64, |t, (_, b)| t.saturating_add(*b));
     if total <= budget {
         return None;
     }
@@ -380,10 +377,38 @@ where
         estimate,
     )
     .await;
-    let sums: Vec<(String, Vec<u64>)> = done
-        .iter()
-        .filter_map(|(item, r)| Some((item.to_string(), planned(r.as_ref().ok()?))))
-        .collect();
+    // An item whose estimate failed for a reason the run would meet too (it does not exist, a
+    // bad column) costs nothing; any other failure (a timeout, an outage) leaves its cost
+    // unknown, and an unknown cost is not within the budget.
+    let mut unknown = Vec::new();
+    let mut sums: Vec<(String, Vec<u64>)> = Vec::new();
+    for (item, r) in &done {
+        match r {
+            Ok(o) => sums.push((item.to_string(), planned(o))),
+            Err(e)
+                if matches!(
+                    e.kind,
+                    ErrorKind::NotFound
+                        | ErrorKind::Input
+                        | ErrorKind::Invalid
+                        | ErrorKind::AccessDenied
+                ) => {}
+            Err(e) => unknown.push(format!(
+                "  {}: {}",
+                crate::report::one_line(&item.to_string()),
+                crate::report::one_line(&e.message)
+            )),
+        }
+    }
+    if !unknown.is_empty() {
+        let mut lines = vec![format!(
+            "--max-bytes-per-run {budget}: the cost of {} item(s) could not be estimated, so no job ran:",
+            unknown.len()
+        )];
+        lines.extend(unknown);
+        lines.push("Run again, or without --max-bytes-per-run.".into());
+        return Some(refuse(lines.join("\n")));
+    }
     over_budget(&sums, budget).map(refuse)
 }
 
@@ -394,7 +419,7 @@ pub(crate) fn partition_filter(
     tables: &[(String, &crate::warehouse::TableMeta)],
 ) -> Result<(String, String), crate::model::ItemError> {
     use crate::checks::partitions::{partition_column, predicate, PartitionSpec};
-    use crate::model::{ErrorKind, ItemError};
+    use crate::model::ItemError;
     let input =
         |m: String| ItemError::new(ErrorKind::Input, format!("--partitions {spec_text}: {m}"));
     let spec = PartitionSpec::parse(spec_text).map_err(input)?;
@@ -403,7 +428,8 @@ pub(crate) fn partition_filter(
         cols.push(partition_column(meta).map_err(|why| input(format!("{name}: {why}")))?);
     }
     if let [a, b] = &cols[..] {
-        if a != b {
+        // BigQuery's column names are case-insensitive.
+        if a.sql_type != b.sql_type || !a.describe.eq_ignore_ascii_case(&b.describe) {
             return Err(input(format!(
                 "A is partitioned on {}, B on {}: one predicate cannot select both (use --where)",
                 a.describe, b.describe
@@ -630,7 +656,8 @@ pub(crate) fn progress(
 
 #[cfg(test)]
 mod tests {
-    use super::{over_budget, MIN_BILLED_PER_QUERY};
+    use super::over_budget;
+    use crate::model::MIN_BILLED_PER_QUERY;
 
     #[test]
     fn a_budget_counts_every_query_at_its_minimum_bill_and_names_the_biggest_items() {
@@ -652,5 +679,8 @@ mod tests {
         assert_eq!(lines[1], "  big: up to 4294967296 bytes (4.0 GiB)");
         assert_eq!(lines[2], "  mid: up to 1073741824 bytes (1.0 GiB)");
         assert_eq!(lines[3], "  small: up to 20971520 bytes (20.0 MiB)");
+        // Absurd estimates (a hostile endpoint) saturate: over any budget, never wrapped.
+        let huge = vec![("x".to_string(), vec![u64::MAX / 2 + 1, u64::MAX / 2 + 1])];
+        assert!(over_budget(&huge, u64::MAX - 1).is_some());
     }
 }

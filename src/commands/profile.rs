@@ -232,9 +232,23 @@ impl Ctx {
                 pf::COLUMNS_PER_QUERY
             ));
         }
+        // A view has no table data: its sample rows take a LIMIT query (which can bill a whole
+        // scan of what the view reads), planned in a dry run like the profile queries.
+        let virtual_table = matches!(
+            m.table_type.as_deref(),
+            Some("VIEW") | Some("MATERIALIZED_VIEW") | Some("EXTERNAL")
+        );
+        let sample_sql =
+            (virtual_table && self.args.sample_size > 0 && filter.is_none()).then(|| {
+                format!(
+                    "SELECT * FROM {} LIMIT {}",
+                    t.sql_ident(),
+                    self.args.sample_size
+                )
+            });
         if self.args.query.dry_run {
             let mut planned = Vec::new();
-            for sql in sqls {
+            for sql in sqls.iter().cloned().chain(sample_sql.clone()) {
                 let r = self
                     .client
                     .query(project, &sql, &self.query_opts(location, true))
@@ -299,19 +313,10 @@ impl Ctx {
             if self.args.sample_size == 0 || filter.is_some() {
                 return Ok::<_, ItemError>((Vec::new(), 0u32, Usage::default()));
             }
-            let virtual_table = matches!(
-                m.table_type.as_deref(),
-                Some("VIEW") | Some("MATERIALIZED_VIEW") | Some("EXTERNAL")
-            );
-            if virtual_table {
-                let sql = format!(
-                    "SELECT * FROM {} LIMIT {}",
-                    t.sql_ident(),
-                    self.args.sample_size
-                );
+            if let Some(sql) = &sample_sql {
                 let r = self
                     .client
-                    .query(project, &sql, &self.query_opts(location, false))
+                    .query(project, sql, &self.query_opts(location, false))
                     .await
                     .map_err(err)?;
                 let usage = r.usage();
@@ -458,8 +463,10 @@ fn column_table(cols: &[ColumnProfile]) -> Table {
 fn headline(p: &TableProfile, price_per_tib: f64) -> String {
     if !p.dry_run.is_empty() {
         return report::dry_run_headline(
-            p.dry_run.len(),
-            p.dry_run.iter().map(|q| q.estimated_bytes).sum(),
+            &p.dry_run
+                .iter()
+                .map(|q| q.estimated_bytes)
+                .collect::<Vec<_>>(),
             price_per_tib,
         );
     }

@@ -484,8 +484,10 @@ fn headline(o: &PairOutcome, price_per_tib: f64) -> String {
         .unwrap_or_default();
     match o.identical {
         None => report::dry_run_headline(
-            o.dry_run.len(),
-            o.dry_run.iter().map(|q| q.estimated_bytes).sum(),
+            &o.dry_run
+                .iter()
+                .map(|q| q.estimated_bytes)
+                .collect::<Vec<_>>(),
             price_per_tib,
         ),
         Some(true) => format!("identical ({counts})"),

@@ -145,14 +145,19 @@ pub(crate) fn usd(x: f64) -> String {
     }
 }
 
-/// `dry run: 3 queries, 3000 bytes estimated (2.9 KiB), ~$0.0000 at $6.25/TiB`: BigQuery's
-/// estimate is of bytes processed; billing rounds each query up to at least 10 MiB.
-pub(crate) fn dry_run_headline(queries: usize, bytes: u64, price_per_tib: f64) -> String {
+/// `dry run: 3 queries, 3000 bytes estimated (2.9 KiB), billing at least 30.0 MiB, ~$0.0002
+/// at $6.25/TiB`: BigQuery's estimates are of bytes processed; each query bills at least
+/// 10 MiB, as `--max-bytes-per-run` counts them.
+pub(crate) fn dry_run_headline(estimates: &[u64], price_per_tib: f64) -> String {
+    let n = estimates.len();
+    let bytes = estimates.iter().fold(0u64, |t, b| t.saturating_add(*b));
+    let billed = crate::model::billed_at_least(estimates);
     format!(
-        "dry run: {queries} quer{}, {bytes} bytes estimated ({}), ~{} at {}/TiB",
-        if queries == 1 { "y" } else { "ies" },
+        "dry run: {n} quer{}, {bytes} bytes estimated ({}), billing at least {}, ~{} at {}/TiB",
+        if n == 1 { "y" } else { "ies" },
         human_bytes(bytes),
-        usd(bytes as f64 / crate::model::TIB * price_per_tib),
+        human_bytes(billed),
+        usd(billed as f64 / crate::model::TIB * price_per_tib),
         usd(price_per_tib)
     )
 }
