@@ -168,11 +168,14 @@ pub(crate) fn render_bounded(batch: &dyn Batch, limit: usize, overflow: &str) ->
     out
 }
 
+/// Text for inside HTML (`<summary>`): entities escaped, and an @ followed by a zero-width
+/// space, since GitHub finds mentions after rendering.
 fn html_escape(s: &str) -> String {
     one_line(s)
         .replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
+        .replace('@', "@\u{200B}")
 }
 
 #[cfg(test)]
@@ -189,5 +192,6 @@ mod tests {
         );
         assert_eq!(super::cell("@org/team"), "@\u{200B}org/team");
         assert!(!super::cell("hi @octocat").contains("@o"));
+        assert_eq!(super::html_escape("<b>@team</b>"), "&lt;b&gt;@\u{200B}team&lt;/b&gt;");
     }
 }
