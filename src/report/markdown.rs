@@ -192,6 +192,9 @@ mod tests {
         );
         assert_eq!(super::cell("@org/team"), "@\u{200B}org/team");
         assert!(!super::cell("hi @octocat").contains("@o"));
-        assert_eq!(super::html_escape("<b>@team</b>"), "&lt;b&gt;@\u{200B}team&lt;/b&gt;");
+        assert_eq!(
+            super::html_escape("<b>@team</b>"),
+            "&lt;b&gt;@\u{200B}team&lt;/b&gt;"
+        );
     }
 }
