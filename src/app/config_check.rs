@@ -122,7 +122,13 @@ fn effective(file: &Config) -> Result<Value, String> {
             .command()
             .try_get_matches_from(argv)
             .map_err(|e| format!("{}: {}", file.path.display(), e.render().to_string().trim()))?;
-        let items_of = file.items(check.section(), &m);
+        // The items as a run with no flags takes them: the file's own section-level `key`,
+        // `where` or `partitions` are settings, not flags, and leave each pair's own in place.
+        let bare = check
+            .command()
+            .try_get_matches_from([check.command().get_name().to_string()])
+            .map_err(|e| e.render().to_string())?;
+        let items_of = file.items(check.section(), &bare);
         // Accept entries must resolve, as a run resolves them.
         if !items_of.accept.is_empty() {
             let common = CommonArgs::from_arg_matches(&m).map_err(|e| e.to_string())?;

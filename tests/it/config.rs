@@ -263,6 +263,22 @@ fn config_check_prints_the_effective_settings() {
     assert_eq!(v["profile"]["stale_after"], 14.0);
     assert_eq!(v["profile"]["tables"], json!(["prod.users"]));
 
+    // A pair's own where/partitions are shown beside a section-level where, as a run uses
+    // them (the section's applies to the other pairs).
+    let repo = repo_with(
+        "table_compare:\n  where: \"x > 1\"\n  pairs:\n    - { a: d.a, b: p.a, where: \"y > 2\", partitions: \"since:7d\" }\n    - { a: d.b, b: p.b }\n",
+    );
+    let r = run(bin("bqcheck")
+        .current_dir(repo.path())
+        .args(["config", "check"]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v: Value = serde_yaml_ng::from_str(&r.stdout).unwrap();
+    let t = &v["table_compare"];
+    assert_eq!(t["where"], "x > 1", "{}", r.stdout);
+    assert_eq!(t["pairs"][0]["where"], "y > 2", "{}", r.stdout);
+    assert_eq!(t["pairs"][0]["partitions"], "since:7d", "{}", r.stdout);
+    assert_eq!(t["pairs"][1].get("where"), None, "{}", r.stdout);
+
     // The shipped example is valid, and its paths resolve from where it lives.
     let r = run(bin("bqcheck").current_dir(support::repo_root()).args([
         "config",
