@@ -256,7 +256,7 @@ impl Ctx {
                     .map_err(err)?;
                 planned.push(PlannedQuery {
                     sql,
-                    estimated_bytes: r.bytes_processed,
+                    estimated_bytes: r.usage.bytes_processed,
                 });
             }
             return Ok(TableProfile {
@@ -293,7 +293,7 @@ impl Ctx {
                     .map_err(err)?;
                 if !matches!(served, Served::Cached { .. }) {
                     queries += 1;
-                    bytes += r.usage();
+                    bytes += r.usage;
                 }
                 // One note for the table, not one per query of a split profile.
                 if let Some(n) = served.note("profile") {
@@ -319,7 +319,7 @@ impl Ctx {
                     .query(project, sql, &self.query_opts(location, false))
                     .await
                     .map_err(err)?;
-                let usage = r.usage();
+                let usage = r.usage;
                 Ok((r.rows, 1, usage))
             } else {
                 let rows = self

@@ -213,17 +213,18 @@ impl Ctx {
                 stats.cached += 1;
             } else {
                 stats.count += 1;
-                stats.usage += r.usage();
+                stats.usage += r.usage;
             }
         }
         stats.cache_notes.extend(served.note(what));
         Ok(r)
     }
 
-    /// The options for one pair: the run's, with the pair's own `key` and `where` from the
-    /// config file, if it has them.
-    fn options_for(&self, pair: &Pair) -> CompareOptions {
+    /// The options for one pair: the run's, with the pair's own `key`, `where` and
+    /// `partitions` from the config file, if it has them; and its `--partitions` selection.
+    fn options_for(&self, pair: &Pair) -> (CompareOptions, Option<String>) {
         let mut opts = self.opts.clone();
+        let mut partitions = self.partitions.clone();
         if let Some((_, own)) = self.per_pair.iter().find(|(p, _)| p == pair) {
             if let Some(k) = &own.key {
                 opts.key = Some(k.clone());
@@ -231,17 +232,11 @@ impl Ctx {
             if let Some(w) = &own.where_clause {
                 opts.where_clause = Some(w.clone());
             }
+            if let Some(p) = &own.partitions {
+                partitions = Some(p.clone());
+            }
         }
-        opts
-    }
-
-    /// The `--partitions` selection for one pair: its own from the config file, else the run's.
-    fn partitions_for(&self, pair: &Pair) -> Option<String> {
-        self.per_pair
-            .iter()
-            .find(|(p, _)| p == pair)
-            .and_then(|(_, own)| own.partitions.clone())
-            .or_else(|| self.partitions.clone())
+        (opts, partitions)
     }
 
     /// Step 2 for one side: its scan queries, one after another; their answer rows.
@@ -276,7 +271,7 @@ impl Ctx {
     }
 
     async fn compare(&self, pair: &Pair) -> Result<PairOutcome, ItemError> {
-        let mut opts = self.options_for(pair);
+        let (mut opts, partitions) = self.options_for(pair);
         let (ta, tb) = (table(&pair.a)?, table(&pair.b)?);
         let (ma, mb) = futures::join!(self.meta.get(&pair.a), self.meta.get(&pair.b));
         let (ma, mb) = match (ma, mb) {
@@ -284,7 +279,7 @@ impl Ctx {
             (Err(e), _) | (_, Err(e)) => return Err(e.into()),
         };
         let mut notes = Vec::new();
-        if let Some(spec) = &self.partitions_for(pair) {
+        if let Some(spec) = &partitions {
             let sides = [(format!("A ({ta})"), &*ma), (format!("B ({tb})"), &*mb)];
             let (p, note) = super::partition_filter(spec, &sides)?;
             opts.where_clause = Some(crate::checks::partitions::and(
@@ -346,7 +341,7 @@ impl Ctx {
                 planned.push(PlannedQuery {
                     step,
                     sql,
-                    estimated_bytes: r.bytes_processed,
+                    estimated_bytes: r.usage.bytes_processed,
                 });
             }
             return Ok(PairOutcome {

@@ -452,7 +452,7 @@ impl Store {
             }
         }
         let r = client.query(project, sql, opts).await?;
-        if let Err(e) = cache.put(&versions, sql, &r.rows, r.bytes_processed) {
+        if let Err(e) = cache.put(&versions, sql, &r.rows, r.usage.bytes_processed) {
             if !self.warned.swap(true, Ordering::Relaxed) {
                 eprintln!("warning: results are not cached: {e}");
             }

@@ -12,6 +12,7 @@ use serde_json::{json, Map, Value};
 
 use super::client::{Client, WarehouseError};
 use super::model::Field;
+use crate::model::Usage;
 
 /// How to run a query.
 #[derive(Debug, Clone, Default)]
@@ -30,22 +31,9 @@ pub(crate) struct QueryOptions {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct QueryResult {
     pub(crate) rows: Vec<Map<String, Value>>,
-    /// `totalBytesProcessed` (for a dry run: the estimate).
-    pub(crate) bytes_processed: u64,
-    /// `totalBytesBilled` and `totalSlotMs` (0 for a dry run, or when BigQuery does not say).
-    pub(crate) bytes_billed: u64,
-    pub(crate) slot_ms: u64,
-}
-
-impl QueryResult {
-    /// What the job used.
-    pub(crate) fn usage(&self) -> crate::model::Usage {
-        crate::model::Usage {
-            bytes_processed: self.bytes_processed,
-            bytes_billed: self.bytes_billed,
-            slot_ms: self.slot_ms,
-        }
-    }
+    /// What the job used: `totalBytesProcessed` (for a dry run: the estimate, and nothing
+    /// billed), `totalBytesBilled` and `totalSlotMs` (0 when BigQuery does not say).
+    pub(crate) usage: Usage,
 }
 
 fn decode(what: &str, message: impl Into<String>) -> WarehouseError {
@@ -263,8 +251,10 @@ impl Client {
         if opts.dry_run {
             return Ok(QueryResult {
                 rows: Vec::new(),
-                bytes_processed: bytes(&resp),
-                ..QueryResult::default()
+                usage: Usage {
+                    bytes_processed: bytes(&resp),
+                    ..Usage::default()
+                },
             });
         }
         // A jobs.query answer that completed at once says what it billed.
@@ -327,13 +317,16 @@ impl Client {
         }
         Ok(QueryResult {
             rows,
-            bytes_processed: bytes(&resp),
-            bytes_billed: billed
-                .or_else(|| count_at(&resp, "/totalBytesBilled"))
-                .unwrap_or(0),
-            slot_ms: slot_ms
-                .or_else(|| count_at(&resp, "/totalSlotMs"))
-                .unwrap_or(0),
+            usage: Usage {
+                bytes_processed: bytes(&resp),
+                // Else the last answer's, if it says (a polled job's usually does not).
+                bytes_billed: billed
+                    .or_else(|| count_at(&resp, "/totalBytesBilled"))
+                    .unwrap_or(0),
+                slot_ms: slot_ms
+                    .or_else(|| count_at(&resp, "/totalSlotMs"))
+                    .unwrap_or(0),
+            },
         })
     }
 
