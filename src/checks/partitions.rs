@@ -146,6 +146,422 @@ pub(crate) fn and(where_clause: Option<&str>, partitions: &str) -> String {
     }
 }
 
+// ---------------------------------------------------------------------------------------
+// Partition-aware compare: a table's partitions, their ids, and a pruning predicate for some
+// of them.
+// ---------------------------------------------------------------------------------------
+
+/// The first day BigQuery keeps in a time partition of its own; earlier and later values
+/// (from [`TIME_END`] on) go to `__UNPARTITIONED__`.
+const TIME_START: &str = "1960-01-01";
+/// The day after the last day with a time partition of its own.
+const TIME_END: &str = "2160-01-01";
+
+/// BigQuery's time-partitioning granularity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Unit {
+    Hour,
+    Day,
+    Month,
+    Year,
+}
+
+impl Unit {
+    fn name(self) -> &'static str {
+        match self {
+            Unit::Hour => "HOUR",
+            Unit::Day => "DAY",
+            Unit::Month => "MONTH",
+            Unit::Year => "YEAR",
+        }
+    }
+
+    /// The partition id's format (BigQuery's: `2024010112`, `20240101`, `202401`, `2024`).
+    fn format(self) -> &'static str {
+        match self {
+            Unit::Hour => "%Y%m%d%H",
+            Unit::Day => "%Y%m%d",
+            Unit::Month => "%Y%m",
+            Unit::Year => "%Y",
+        }
+    }
+}
+
+/// How a table is split into partitions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Scheme {
+    /// Time-unit or ingestion-time partitioning.
+    Time(Unit),
+    /// Integer-range partitioning: buckets `[start + k*interval, start + (k+1)*interval)`
+    /// up to `end`.
+    Range { start: i64, end: i64, interval: i64 },
+}
+
+/// A table's partitioning: the column, its type and the scheme.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Partitioning {
+    /// `t.`dt`` or `t._PARTITIONTIME`.
+    pub(crate) expr: String,
+    /// `DATE`, `TIMESTAMP`, `DATETIME` or `INT64`.
+    pub(crate) sql_type: &'static str,
+    pub(crate) scheme: Scheme,
+    /// For messages: `dt (DATE, by MONTH)`.
+    pub(crate) describe: String,
+}
+
+fn int_of(v: Option<&serde_json::Value>) -> Option<i64> {
+    match v? {
+        serde_json::Value::String(s) => s.parse().ok(),
+        n => n.as_i64(),
+    }
+}
+
+/// `meta`'s partitioning, or why it has none bqcheck can use.
+pub(crate) fn partitioning(meta: &TableMeta) -> Result<Partitioning, String> {
+    if let Some(rp) = &meta.range_partitioning {
+        let field = rp
+            .get("field")
+            .and_then(|f| f.as_str())
+            .ok_or("its range partitioning names no column")?;
+        let range = rp.get("range");
+        let get = |k: &str| int_of(range.and_then(|r| r.get(k)));
+        let (Some(start), Some(end), Some(interval)) = (get("start"), get("end"), get("interval"))
+        else {
+            return Err("its range partitioning has no start, end and interval".into());
+        };
+        if interval <= 0 || end <= start {
+            return Err(format!(
+                "its range partitioning is empty (start {start}, end {end}, interval {interval})"
+            ));
+        }
+        let col = leaf(meta, field, &["INT64", "INTEGER"])?;
+        return Ok(Partitioning {
+            describe: format!("{field} (INT64 range {start}..{end} by {interval})"),
+            expr: col,
+            sql_type: "INT64",
+            scheme: Scheme::Range {
+                start,
+                end,
+                interval,
+            },
+        });
+    }
+    let col = partition_column(meta)?;
+    let unit = match meta
+        .time_partitioning
+        .as_ref()
+        .and_then(|tp| tp.get("type"))
+        .and_then(|t| t.as_str())
+        .unwrap_or("DAY")
+        .to_ascii_uppercase()
+        .as_str()
+    {
+        "HOUR" => Unit::Hour,
+        "DAY" => Unit::Day,
+        "MONTH" => Unit::Month,
+        "YEAR" => Unit::Year,
+        other => return Err(format!("its time partitioning is by {other}")),
+    };
+    if unit == Unit::Hour && col.sql_type == "DATE" {
+        return Err("it is partitioned by HOUR on a DATE".into());
+    }
+    Ok(Partitioning {
+        describe: format!("{} by {}", col.describe, unit.name()),
+        expr: col.expr,
+        sql_type: col.sql_type,
+        scheme: Scheme::Time(unit),
+    })
+}
+
+/// The top-level column `field` of one of `types`, quoted under alias `t`.
+fn leaf(meta: &TableMeta, field: &str, types: &[&str]) -> Result<String, String> {
+    let f = meta
+        .fields()
+        .iter()
+        .find(|f| f.name.eq_ignore_ascii_case(field))
+        .ok_or_else(|| format!("its partition column `{field}` is not in its schema"))?;
+    if !crate::checks::quotable(&f.name) {
+        return Err(format!(
+            "its partition column's name {:?} cannot be quoted",
+            f.name
+        ));
+    }
+    if !types.iter().any(|t| f.field_type.eq_ignore_ascii_case(t)) {
+        return Err(format!(
+            "its partition column `{field}` is {}",
+            f.field_type
+        ));
+    }
+    Ok(column_expr("t", std::slice::from_ref(&f.name)))
+}
+
+impl Partitioning {
+    /// Whether rows of both tables fall in partitions of the same ids: the same column (by
+    /// name), type and scheme.
+    pub(crate) fn same_as(&self, other: &Partitioning) -> bool {
+        self.expr.eq_ignore_ascii_case(&other.expr)
+            && self.sql_type == other.sql_type
+            && self.scheme == other.scheme
+    }
+
+    fn literal(&self, at: chrono::NaiveDateTime) -> String {
+        match self.sql_type {
+            "DATE" => format!("DATE '{}'", at.date()),
+            "DATETIME" => format!("DATETIME '{}'", at.format("%Y-%m-%d %H:%M:%S")),
+            _ => format!("TIMESTAMP '{}+00'", at.format("%Y-%m-%d %H:%M:%S")),
+        }
+    }
+
+    fn midnight(&self, day: &str) -> String {
+        self.literal(
+            date(day)
+                .unwrap_or_default()
+                .and_time(chrono::NaiveTime::MIN),
+        )
+    }
+
+    /// The label of rows whose partition column is NULL.
+    fn null_id(&self) -> &'static str {
+        if self.expr.ends_with("_PARTITIONTIME") {
+            "__STREAMING_UNPARTITIONED__"
+        } else {
+            "__NULL__"
+        }
+    }
+
+    /// SQL (over alias `t`) for the id of a row's partition, as BigQuery names partitions
+    /// (`INFORMATION_SCHEMA.PARTITIONS.partition_id`): `20240101`, `202401`, `1000`,
+    /// `__NULL__`, `__UNPARTITIONED__`.
+    pub(crate) fn id_sql(&self) -> String {
+        let e = &self.expr;
+        let null = self.null_id();
+        match &self.scheme {
+            Scheme::Range {
+                start,
+                end,
+                interval,
+            } => format!(
+                "CASE WHEN {e} IS NULL THEN '{null}' WHEN {e} < {start} OR {e} >= {end} THEN '__UNPARTITIONED__' \
+                 ELSE CAST({start} + DIV({e} - {start}, {interval}) * {interval} AS STRING) END"
+            ),
+            Scheme::Time(unit) => {
+                let f = unit.format();
+                let format = match self.sql_type {
+                    "DATE" => format!("FORMAT_DATE('{f}', {e})"),
+                    "DATETIME" => format!("FORMAT_DATETIME('{f}', {e})"),
+                    _ => format!("FORMAT_TIMESTAMP('{f}', {e}, 'UTC')"),
+                };
+                format!(
+                    "CASE WHEN {e} IS NULL THEN '{null}' WHEN {e} < {} OR {e} >= {} THEN '__UNPARTITIONED__' ELSE {format} END",
+                    self.midnight(TIME_START),
+                    self.midnight(TIME_END)
+                )
+            }
+        }
+    }
+
+    /// A predicate that admits every row and that BigQuery accepts as a partition filter,
+    /// for tables created with `require_partition_filter`.
+    pub(crate) fn admit_all(&self) -> String {
+        let e = &self.expr;
+        let min = match self.sql_type {
+            "INT64" => i64::MIN.to_string(),
+            _ => self.midnight("0001-01-01"),
+        };
+        format!("({e} IS NULL OR {e} >= {min})")
+    }
+
+    /// The half-open range of values partition `id` holds, as (low, high) in an order that
+    /// sorts partitions; `None` for the special ids.
+    fn bounds(&self, id: &str) -> Option<(Bound, Bound)> {
+        match &self.scheme {
+            Scheme::Range { end, interval, .. } => {
+                let lo: i64 = id.parse().ok()?;
+                Some((
+                    Bound::Int(lo),
+                    Bound::Int(lo.saturating_add(*interval).min(*end)),
+                ))
+            }
+            Scheme::Time(unit) => {
+                let full = match unit {
+                    Unit::Hour => format!("{id}0000"),
+                    Unit::Day => format!("{id}000000"),
+                    Unit::Month => format!("{id}01000000"),
+                    Unit::Year => format!("{id}0101000000"),
+                };
+                if full.len() != 14 || !full.bytes().all(|b| b.is_ascii_digit()) {
+                    return None;
+                }
+                let lo = chrono::NaiveDateTime::parse_from_str(&full, "%Y%m%d%H%M%S").ok()?;
+                let hi = match unit {
+                    Unit::Hour => lo.checked_add_signed(chrono::TimeDelta::hours(1))?,
+                    Unit::Day => lo.checked_add_days(Days::new(1))?,
+                    Unit::Month => lo.checked_add_months(chrono::Months::new(1))?,
+                    Unit::Year => lo.checked_add_months(chrono::Months::new(12))?,
+                };
+                Some((Bound::Time(lo), Bound::Time(hi)))
+            }
+        }
+    }
+
+    fn bound_sql(&self, b: &Bound) -> String {
+        match b {
+            Bound::Int(i) => i.to_string(),
+            Bound::Time(t) => self.literal(*t),
+        }
+    }
+
+    /// Sort partition ids by the values they hold (the special ids last).
+    pub(crate) fn sort_ids(&self, ids: &mut [String]) {
+        ids.sort_by(|a, b| match (self.bounds(a), self.bounds(b)) {
+            (Some(x), Some(y)) => x.0.cmp(&y.0),
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (None, None) => a.cmp(b),
+        });
+    }
+
+    /// A predicate that admits exactly the rows of partitions `ids`, as comparisons of the
+    /// partition column with literals (which BigQuery prunes on); adjacent partitions are
+    /// one range. `None` when an id is not one of this partitioning's.
+    pub(crate) fn only(&self, ids: &[String]) -> Option<String> {
+        let e = &self.expr;
+        let mut ranges: Vec<(Bound, Bound)> = Vec::new();
+        let mut special = Vec::new();
+        for id in ids {
+            if id == self.null_id() {
+                special.push(format!("{e} IS NULL"));
+                continue;
+            }
+            if id == "__UNPARTITIONED__" {
+                special.push(match &self.scheme {
+                    Scheme::Range { start, end, .. } => format!("{e} < {start} OR {e} >= {end}"),
+                    Scheme::Time(_) => format!(
+                        "{e} < {} OR {e} >= {}",
+                        self.midnight(TIME_START),
+                        self.midnight(TIME_END)
+                    ),
+                });
+                continue;
+            }
+            ranges.push(self.bounds(id)?);
+        }
+        ranges.sort();
+        let mut merged: Vec<(Bound, Bound)> = Vec::new();
+        for (lo, hi) in ranges {
+            match merged.last_mut() {
+                Some(last) if last.1 >= lo => last.1 = last.1.clone().max(hi),
+                _ => merged.push((lo, hi)),
+            }
+        }
+        let mut terms: Vec<String> = merged
+            .iter()
+            .map(|(lo, hi)| {
+                format!(
+                    "({e} >= {} AND {e} < {})",
+                    self.bound_sql(lo),
+                    self.bound_sql(hi)
+                )
+            })
+            .collect();
+        terms.extend(special.into_iter().map(|s| format!("({s})")));
+        match terms.len() {
+            0 => Some("FALSE".into()),
+            1 => terms.pop(),
+            _ => Some(terms.join(" OR ")),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Bound {
+    Int(i64),
+    Time(chrono::NaiveDateTime),
+}
+
+/// One partition's share of a scan: its id, row count and row fingerprint.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct PartitionPrint {
+    pub(crate) id: String,
+    pub(crate) rows: i64,
+    pub(crate) fingerprint: String,
+}
+
+/// Parse the scan's `partitions` answer: `id:rows:s1:s2:s3` joined by `,` (empty or NULL
+/// for a scan that read no row).
+pub(crate) fn read_prints(text: Option<&str>) -> Result<Vec<PartitionPrint>, String> {
+    let Some(text) = text.filter(|t| !t.is_empty()) else {
+        return Ok(Vec::new());
+    };
+    text.split(',')
+        .map(|item| {
+            let mut parts = item.splitn(3, ':');
+            let (Some(id), Some(rows), Some(fp)) = (parts.next(), parts.next(), parts.next())
+            else {
+                return Err(format!("bad partition fingerprint {item:?}"));
+            };
+            let rows = rows
+                .parse()
+                .map_err(|_| format!("bad partition row count in {item:?}"))?;
+            Ok(PartitionPrint {
+                id: id.to_string(),
+                rows,
+                fingerprint: fp.to_string(),
+            })
+        })
+        .collect()
+}
+
+/// A partition whose rows differ between the sides: its row count on each (0 where the side
+/// has no such partition).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub(crate) struct PartitionDelta {
+    pub(crate) id: String,
+    pub(crate) rows_a: i64,
+    pub(crate) rows_b: i64,
+}
+
+/// The partitions whose row count or fingerprint differ, in `p`'s order.
+pub(crate) fn differing(
+    p: &Partitioning,
+    a: &[PartitionPrint],
+    b: &[PartitionPrint],
+) -> Vec<PartitionDelta> {
+    use std::collections::BTreeMap;
+    let mut all: BTreeMap<&str, (Option<&PartitionPrint>, Option<&PartitionPrint>)> =
+        BTreeMap::new();
+    for x in a {
+        all.entry(&x.id).or_default().0 = Some(x);
+    }
+    for y in b {
+        all.entry(&y.id).or_default().1 = Some(y);
+    }
+    let mut ids: Vec<String> = all
+        .iter()
+        .filter(|(_, (x, y))| x != y)
+        .map(|(id, _)| id.to_string())
+        .collect();
+    p.sort_ids(&mut ids);
+    ids.into_iter()
+        .map(|id| {
+            let (x, y) = all[id.as_str()];
+            PartitionDelta {
+                rows_a: x.map_or(0, |x| x.rows),
+                rows_b: y.map_or(0, |y| y.rows),
+                id,
+            }
+        })
+        .collect()
+}
+
+/// How many partitions either side has.
+pub(crate) fn union_count(a: &[PartitionPrint], b: &[PartitionPrint]) -> usize {
+    let mut ids: Vec<&str> = a.iter().chain(b).map(|p| p.id.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids.len()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -235,5 +651,146 @@ mod tests {
         );
         let e = partition_column(&evil).unwrap_err();
         assert!(e.contains("cannot be quoted"), "{e}");
+    }
+
+    fn parts(v: serde_json::Value) -> Partitioning {
+        partitioning(&meta(v)).unwrap()
+    }
+
+    fn ids(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn partitionings_are_read_from_table_metadata() {
+        let monthly = parts(json!({"timePartitioning": {"type": "MONTH", "field": "d"},
+            "schema": {"fields": [{"name": "d", "type": "DATE"}]}}));
+        assert_eq!(monthly.scheme, Scheme::Time(Unit::Month));
+        assert_eq!(monthly.describe, "d (DATE) by MONTH");
+        let range = parts(json!({"rangePartitioning": {"field": "n",
+                "range": {"start": "0", "end": "100", "interval": "10"}},
+            "schema": {"fields": [{"name": "n", "type": "INTEGER"}]}}));
+        assert_eq!(
+            range.scheme,
+            Scheme::Range {
+                start: 0,
+                end: 100,
+                interval: 10
+            }
+        );
+        let ingestion = parts(json!({"timePartitioning": {"type": "DAY"}}));
+        assert_eq!(ingestion.expr, "t._PARTITIONTIME");
+        // Alike: the same column (names are case-insensitive), type and scheme.
+        let daily = |f: &str, ty: &str| {
+            parts(json!({"timePartitioning": {"type": "DAY", "field": f},
+                "schema": {"fields": [{"name": f, "type": ty}]}}))
+        };
+        assert!(daily("dt", "DATE").same_as(&daily("DT", "DATE")));
+        assert!(!daily("dt", "DATE").same_as(&daily("dt", "TIMESTAMP")));
+        assert!(!daily("dt", "DATE").same_as(&monthly));
+        // A time partitioning on an INT64 (how an emulator shows a range) is not used.
+        let e = partitioning(&meta(
+            json!({"timePartitioning": {"type": "DAY", "field": "id"},
+            "schema": {"fields": [{"name": "id", "type": "INTEGER"}]}}),
+        ))
+        .unwrap_err();
+        assert!(e.contains("is INTEGER"), "{e}");
+        let e = partitioning(&meta(json!({"rangePartitioning": {"field": "n",
+                "range": {"start": "0", "end": "0", "interval": "10"}},
+            "schema": {"fields": [{"name": "n", "type": "INTEGER"}]}})))
+        .unwrap_err();
+        assert!(e.contains("empty"), "{e}");
+    }
+
+    #[test]
+    fn partition_ids_are_bigquerys() {
+        let daily_ts = parts(json!({"timePartitioning": {"type": "DAY", "field": "at"},
+            "schema": {"fields": [{"name": "at", "type": "TIMESTAMP"}]}}));
+        assert_eq!(
+            daily_ts.id_sql(),
+            "CASE WHEN t.`at` IS NULL THEN '__NULL__' WHEN t.`at` < TIMESTAMP '1960-01-01 00:00:00+00' \
+             OR t.`at` >= TIMESTAMP '2160-01-01 00:00:00+00' THEN '__UNPARTITIONED__' \
+             ELSE FORMAT_TIMESTAMP('%Y%m%d', t.`at`, 'UTC') END"
+        );
+        let range = parts(json!({"rangePartitioning": {"field": "n",
+                "range": {"start": "-5", "end": "100", "interval": "10"}},
+            "schema": {"fields": [{"name": "n", "type": "INTEGER"}]}}));
+        assert!(range
+            .id_sql()
+            .contains("CAST(-5 + DIV(t.`n` - -5, 10) * 10 AS STRING)"));
+        let ingestion = parts(json!({"timePartitioning": {"type": "HOUR"}}));
+        assert!(ingestion.id_sql().contains("'__STREAMING_UNPARTITIONED__'"));
+        assert!(ingestion.id_sql().contains("'%Y%m%d%H'"));
+    }
+
+    #[test]
+    fn only_some_partitions_are_read_by_ranges_bigquery_prunes_on() {
+        let daily = parts(json!({"timePartitioning": {"type": "DAY", "field": "d"},
+            "schema": {"fields": [{"name": "d", "type": "DATE"}]}}));
+        // Adjacent days are one range; NULL and out-of-range rows have their own terms.
+        assert_eq!(
+            daily
+                .only(&ids(&[
+                    "20240103", "20240101", "20240102", "20240110", "__NULL__"
+                ]))
+                .unwrap(),
+            "(t.`d` >= DATE '2024-01-01' AND t.`d` < DATE '2024-01-04') OR \
+             (t.`d` >= DATE '2024-01-10' AND t.`d` < DATE '2024-01-11') OR (t.`d` IS NULL)"
+        );
+        assert_eq!(
+            daily.only(&ids(&["__UNPARTITIONED__"])).unwrap(),
+            "(t.`d` < DATE '1960-01-01' OR t.`d` >= DATE '2160-01-01')"
+        );
+        assert_eq!(daily.only(&[]).unwrap(), "FALSE");
+        // An id that is not a partition of this table (or hostile text) is refused.
+        assert_eq!(daily.only(&ids(&["2024' OR TRUE --"])), None);
+        assert_eq!(daily.only(&ids(&["202401"])), None);
+        let monthly_dt = parts(json!({"timePartitioning": {"type": "MONTH", "field": "at"},
+            "schema": {"fields": [{"name": "at", "type": "DATETIME"}]}}));
+        assert_eq!(
+            monthly_dt.only(&ids(&["202412"])).unwrap(),
+            "(t.`at` >= DATETIME '2024-12-01 00:00:00' AND t.`at` < DATETIME '2025-01-01 00:00:00')"
+        );
+        let hourly = parts(json!({"timePartitioning": {"type": "HOUR", "field": "at"},
+            "schema": {"fields": [{"name": "at", "type": "TIMESTAMP"}]}}));
+        assert_eq!(
+            hourly.only(&ids(&["2024123123"])).unwrap(),
+            "(t.`at` >= TIMESTAMP '2024-12-31 23:00:00+00' AND t.`at` < TIMESTAMP '2025-01-01 00:00:00+00')"
+        );
+        let range = parts(json!({"rangePartitioning": {"field": "n",
+                "range": {"start": "0", "end": "25", "interval": "10"}},
+            "schema": {"fields": [{"name": "n", "type": "INTEGER"}]}}));
+        assert_eq!(
+            range.only(&ids(&["20", "0", "__UNPARTITIONED__"])).unwrap(),
+            "(t.`n` >= 0 AND t.`n` < 10) OR (t.`n` >= 20 AND t.`n` < 25) OR (t.`n` < 0 OR t.`n` >= 25)"
+        );
+        assert_eq!(
+            range.admit_all(),
+            "(t.`n` IS NULL OR t.`n` >= -9223372036854775808)"
+        );
+        assert_eq!(
+            daily.admit_all(),
+            "(t.`d` IS NULL OR t.`d` >= DATE '0001-01-01')"
+        );
+    }
+
+    #[test]
+    fn differing_partitions_are_found_and_sorted_by_their_values() {
+        let range = parts(json!({"rangePartitioning": {"field": "n",
+                "range": {"start": "0", "end": "1000", "interval": "10"}},
+            "schema": {"fields": [{"name": "n", "type": "INTEGER"}]}}));
+        let a = read_prints(Some("0:5:1:2:3,10:5:4:5:6,100:1:7:8:9,20:3:1:1:1")).unwrap();
+        let b = read_prints(Some("0:5:1:2:3,10:5:4:5:7,20:3:1:1:1,30:2:0:0:0")).unwrap();
+        let d = differing(&range, &a, &b);
+        let got: Vec<(&str, i64, i64)> = d
+            .iter()
+            .map(|d| (d.id.as_str(), d.rows_a, d.rows_b))
+            .collect();
+        assert_eq!(got, [("10", 5, 5), ("30", 0, 2), ("100", 1, 0)]);
+        assert_eq!(union_count(&a, &b), 5);
+        assert_eq!(read_prints(None).unwrap(), []);
+        assert_eq!(read_prints(Some("")).unwrap(), []);
+        assert!(read_prints(Some("0:x:1:2:3")).is_err());
+        assert!(read_prints(Some("garbage")).is_err());
     }
 }

@@ -401,58 +401,181 @@ fn finite(e: &str) -> String {
     format!("IF(IS_NAN({e}) OR IS_INF({e}), NULL, {e})")
 }
 
+/// One statistic of a scan, in two forms: `flat`, an aggregate over rows; and, for a scan
+/// grouped by partition, `parts` (aggregates per partition) and `merge` (an aggregate over
+/// the partitions' rows, where `$0`, `$1`.. stand for the parts).
+struct Agg {
+    name: String,
+    flat: String,
+    parts: Vec<String>,
+    merge: String,
+}
+
+impl Agg {
+    /// A statistic whose per-partition value merges with `merge` (`SUM`, `MIN`, `MAX`).
+    fn mergeable(name: String, agg: String, merge: &str, wrap: &str) -> Agg {
+        let flat = wrap.replace("$", &agg);
+        Agg {
+            name,
+            flat,
+            parts: vec![agg],
+            merge: wrap.replace("$", &format!("{merge}($0)")),
+        }
+    }
+
+    /// An average: `SUM(e)` over `COUNT(e)` per partition, divided once merged.
+    fn average(name: String, e: &str) -> Agg {
+        Agg {
+            name,
+            flat: format!("CAST(AVG({e}) AS STRING)"),
+            parts: vec![format!("SUM({e})"), format!("COUNT({e})")],
+            merge: "CAST(SAFE_DIVIDE(SUM($0), SUM($1)) AS STRING)".into(),
+        }
+    }
+
+    /// A multiset fingerprint ([`hash_sum`]): its three sums per partition, summed.
+    fn fingerprint(name: String, h: &str) -> Agg {
+        Agg {
+            name,
+            flat: hash_sum(h),
+            parts: hash_parts(h),
+            merge: format!(
+                "CONCAT({})",
+                (0..HASH_PARTS.len())
+                    .map(|k| format!("CAST(SUM(${k}) AS STRING)"))
+                    .collect::<Vec<_>>()
+                    .join(", ':', ")
+            ),
+        }
+    }
+}
+
 /// The cheap aggregates of one column, read from the scan's inner `c{i}` (and `h{i}`).
-fn column_stats(i: usize, c: &Column, fingerprint: bool) -> Vec<String> {
+fn column_stats(i: usize, c: &Column, fingerprint: bool) -> Vec<Agg> {
     let e = format!("c{i}");
+    let name = |s: &str| format!("c{i}_{s}");
     let scalar = !c.repeated;
     let float = scalar && c.col_type == "FLOAT64";
-    let mut sel = vec![format!("COUNT({e}) AS c{i}_non_null")];
-    if scalar && groupable(&c.col_type) {
-        sel.push(format!("APPROX_COUNT_DISTINCT({e}) AS c{i}_distinct"));
+    let mut sel = vec![Agg::mergeable(
+        name("non_null"),
+        format!("COUNT({e})"),
+        "SUM",
+        "$",
+    )];
+    // Distinct counts merge as HyperLogLog++ sketches, which take integers, strings and
+    // bytes; other values are counted by their JSON text.
+    let distinct_of = if scalar && groupable(&c.col_type) {
+        e.clone()
     } else {
-        sel.push(format!(
-            "APPROX_COUNT_DISTINCT(TO_JSON_STRING({e})) AS c{i}_distinct"
-        ));
-    }
+        format!("TO_JSON_STRING({e})")
+    };
+    let sketchable = if scalar && matches!(c.col_type.as_str(), "INT64" | "STRING" | "BYTES") {
+        e.clone()
+    } else {
+        format!("TO_JSON_STRING({e})")
+    };
+    sel.push(Agg {
+        name: name("distinct"),
+        flat: format!("APPROX_COUNT_DISTINCT({distinct_of})"),
+        parts: vec![format!("HLL_COUNT.INIT({sketchable})")],
+        merge: "HLL_COUNT.MERGE($0)".into(),
+    });
+    let json = "TO_JSON_STRING($)";
+    let text = "CAST($ AS STRING)";
     if float {
         // NaN orders differently on different engines: min and max skip it, and it is
         // counted on its own; sums and means are over finite values.
         let not_nan = format!("IF(IS_NAN({e}), NULL, {e})");
-        sel.push(format!("TO_JSON_STRING(MIN({not_nan})) AS c{i}_min"));
-        sel.push(format!("TO_JSON_STRING(MAX({not_nan})) AS c{i}_max"));
-        sel.push(format!("COUNTIF(IS_NAN({e})) AS c{i}_nan_count"));
-        sel.push(format!("COUNTIF(IS_INF({e})) AS c{i}_inf_count"));
-        sel.push(format!("CAST(SUM({}) AS STRING) AS c{i}_sum", finite(&e)));
-        sel.push(format!("CAST(AVG({}) AS STRING) AS c{i}_avg", finite(&e)));
+        sel.push(Agg::mergeable(
+            name("min"),
+            format!("MIN({not_nan})"),
+            "MIN",
+            json,
+        ));
+        sel.push(Agg::mergeable(
+            name("max"),
+            format!("MAX({not_nan})"),
+            "MAX",
+            json,
+        ));
+        sel.push(Agg::mergeable(
+            name("nan_count"),
+            format!("COUNTIF(IS_NAN({e}))"),
+            "SUM",
+            "$",
+        ));
+        sel.push(Agg::mergeable(
+            name("inf_count"),
+            format!("COUNTIF(IS_INF({e}))"),
+            "SUM",
+            "$",
+        ));
+        sel.push(Agg::mergeable(
+            name("sum"),
+            format!("SUM({})", finite(&e)),
+            "SUM",
+            text,
+        ));
+        sel.push(Agg::average(name("avg"), &finite(&e)));
     } else {
         if scalar && orderable(&c.col_type) {
-            sel.push(format!("TO_JSON_STRING(MIN({e})) AS c{i}_min"));
-            sel.push(format!("TO_JSON_STRING(MAX({e})) AS c{i}_max"));
+            sel.push(Agg::mergeable(
+                name("min"),
+                format!("MIN({e})"),
+                "MIN",
+                json,
+            ));
+            sel.push(Agg::mergeable(
+                name("max"),
+                format!("MAX({e})"),
+                "MAX",
+                json,
+            ));
         }
         if scalar && is_exact_numeric(&c.col_type) {
-            sel.push(format!("CAST(SUM({e}) AS STRING) AS c{i}_sum"));
-            sel.push(format!("CAST(AVG({e}) AS STRING) AS c{i}_avg"));
+            sel.push(Agg::mergeable(
+                name("sum"),
+                format!("SUM({e})"),
+                "SUM",
+                text,
+            ));
+            sel.push(Agg::average(name("avg"), &e));
         }
     }
     if scalar && matches!(c.col_type.as_str(), "STRING" | "BYTES") {
-        sel.push(format!("MIN(LENGTH({e})) AS c{i}_min_length"));
-        sel.push(format!("MAX(LENGTH({e})) AS c{i}_max_length"));
-        sel.push(format!(
-            "CAST(AVG(LENGTH({e})) AS STRING) AS c{i}_avg_length"
+        let len = format!("LENGTH({e})");
+        sel.push(Agg::mergeable(
+            name("min_length"),
+            format!("MIN({len})"),
+            "MIN",
+            "$",
         ));
+        sel.push(Agg::mergeable(
+            name("max_length"),
+            format!("MAX({len})"),
+            "MAX",
+            "$",
+        ));
+        sel.push(Agg::average(name("avg_length"), &len));
     }
     if c.repeated {
-        sel.push(format!(
-            "CAST(AVG(ARRAY_LENGTH({e})) AS STRING) AS c{i}_avg_length"
+        sel.push(Agg::average(
+            name("avg_length"),
+            &format!("ARRAY_LENGTH({e})"),
         ));
     }
     if fingerprint {
-        sel.push(format!(
-            "{} AS c{i}_fingerprint",
-            hash_sum(&format!("h{i}"))
-        ));
+        sel.push(Agg::fingerprint(name("fingerprint"), &format!("h{i}")));
     }
     sel
+}
+
+/// The three sums [`hash_sum`] concatenates, as separate aggregates.
+fn hash_parts(h: &str) -> Vec<String> {
+    HASH_PARTS
+        .iter()
+        .map(|start| format!("SUM(CAST(CONCAT('0x', SUBSTR({h}, {start}, {HASH_PART})) AS INT64))"))
+        .collect()
 }
 
 /// Step 2: the scan of one side, as one query (or, for a table wider than
@@ -461,11 +584,17 @@ fn column_stats(i: usize, c: &Column, fingerprint: bool) -> Vec<String> {
 /// statistics are cheap aggregates (counts, NULLs, NaN and ±Inf, min, max, sums, lengths,
 /// approximate distincts). `column_fingerprints` adds one hash per column and row: see
 /// [`column_fingerprints_reason`].
+///
+/// With `partition_id` (SQL for a row's partition id: both tables are partitioned alike),
+/// the first query aggregates per partition first and merges the partitions' aggregates, so
+/// that it also returns `partitions`: each partition's id, row count and fingerprint, as
+/// `id:rows:fingerprint` joined by `,`. Still one scan.
 pub(crate) fn scan_sql(
     table: &TableRef,
     plan: &Plan,
     opts: &CompareOptions,
     column_fingerprints: bool,
+    partition_id: Option<&str>,
 ) -> Vec<String> {
     let from = from_clause(table, opts.where_clause.as_deref()).replace('\n', "\n  ");
     let indexed: Vec<(usize, &Column)> = plan.columns.iter().enumerate().collect();
@@ -479,11 +608,16 @@ pub(crate) fn scan_sql(
         .enumerate()
         .map(|(n, chunk)| {
             let mut inner = Vec::new();
-            let mut sel = Vec::new();
+            let mut aggs = Vec::new();
             if n == 0 {
                 inner.push(format!("TO_HEX(MD5({})) AS _h", row_struct(plan)));
-                sel.push("COUNT(*) AS row_count".to_string());
-                sel.push(format!("{} AS fingerprint", hash_sum("_h")));
+                aggs.push(Agg::mergeable(
+                    "row_count".into(),
+                    "COUNT(*)".into(),
+                    "SUM",
+                    "$",
+                ));
+                aggs.push(Agg::fingerprint("fingerprint".into(), "_h"));
             }
             for (i, c) in chunk.iter() {
                 inner.push(format!("{} AS c{i}", expr(c, "t")));
@@ -493,15 +627,57 @@ pub(crate) fn scan_sql(
                         e = expr(c, "t")
                     ));
                 }
-                sel.extend(column_stats(*i, c, column_fingerprints));
+                aggs.extend(column_stats(*i, c, column_fingerprints));
             }
-            format!(
-                "SELECT\n  {}\nFROM (\n  SELECT\n    {}\n  {from}\n)",
-                sel.join(",\n  "),
-                inner.join(",\n    ")
-            )
+            match partition_id.filter(|_| n == 0) {
+                None => {
+                    let sel: Vec<String> = aggs
+                        .iter()
+                        .map(|a| format!("{} AS {}", a.flat, a.name))
+                        .collect();
+                    format!(
+                        "SELECT\n  {}\nFROM (\n  SELECT\n    {}\n  {from}\n)",
+                        sel.join(",\n  "),
+                        inner.join(",\n    ")
+                    )
+                }
+                Some(id) => by_partition(&aggs, &inner, id, &from),
+            }
         })
         .collect()
+}
+
+/// [`scan_sql`]'s first query grouped by partition: rows → one row per partition (each
+/// statistic's parts, named `{name}__{k}`) → one row (each merged, plus `partitions`).
+fn by_partition(aggs: &[Agg], inner: &[String], id: &str, from: &str) -> String {
+    let mut mid = vec!["_p".to_string()];
+    let mut sel = Vec::new();
+    for a in aggs {
+        let mut merge = a.merge.clone();
+        for (k, part) in a.parts.iter().enumerate() {
+            let alias = format!("{}__{k}", a.name);
+            mid.push(format!("{part} AS {alias}"));
+            merge = merge.replace(&format!("${k}"), &alias);
+        }
+        sel.push(format!("{merge} AS {}", a.name));
+    }
+    // Each partition's count and fingerprint: `id:rows:s1:s2:s3`.
+    let print = (0..HASH_PARTS.len())
+        .map(|k| format!("CAST(fingerprint__{k} AS STRING)"))
+        .collect::<Vec<_>>()
+        .join(", ':', ");
+    sel.push(format!(
+        "STRING_AGG(CONCAT(_p, ':', CAST(row_count__0 AS STRING), ':', {print}), ',' ORDER BY _p) AS partitions"
+    ));
+    let mut rows = vec![format!("{id} AS _p")];
+    rows.extend(inner.iter().cloned());
+    format!(
+        "SELECT\n  {}\nFROM (\n  SELECT\n    {}\n  FROM (\n    SELECT\n      {}\n    {}\n  )\n  GROUP BY _p\n)",
+        sel.join(",\n  "),
+        mid.join(",\n    "),
+        rows.join(",\n      "),
+        from.replace('\n', "\n  ")
+    )
 }
 
 /// Step 3 with a key: per-key FULL OUTER JOIN of both sides (duplicate keys counted, never
@@ -700,6 +876,8 @@ pub(crate) struct ScanResult {
     pub(crate) row_count: i64,
     pub(crate) fingerprint: Option<String>,
     pub(crate) columns: Vec<ColumnStats>,
+    /// A scan grouped by partition: each partition's `id:rows:fingerprint`, joined by `,`.
+    pub(crate) partitions: Option<String>,
 }
 
 /// Read step 2's answers for one side: one row per query, their columns merged.
@@ -736,6 +914,7 @@ pub(crate) fn read_scan(rows: &[Row], plan: &Plan, with_stats: bool) -> ScanResu
         row_count: int(row, "row_count").unwrap_or(0),
         fingerprint: text(row, "fingerprint"),
         columns,
+        partitions: text(row, "partitions"),
     }
 }
 
@@ -1271,6 +1450,63 @@ mod tests {
     }
 
     #[test]
+    fn a_scan_by_partition_is_still_one_scan_with_mergeable_statistics() {
+        let a = table(vec![
+            f("id", "INT64"),
+            f("s", "STRING"),
+            f("x", "FLOAT64"),
+            f("d", "DATE"),
+        ]);
+        let p = plan(&a, &a, &CompareOptions::default()).unwrap();
+        let flat = scan_sql(&t("a"), &p, &CompareOptions::default(), true, None).join("\n");
+        let grouped =
+            scan_sql(&t("a"), &p, &CompareOptions::default(), true, Some("PID")).join("\n");
+        for sql in [&flat, &grouped] {
+            assert_eq!(sql.matches("FROM `").count(), 1, "one scan: {sql}");
+        }
+        assert!(!flat.contains("GROUP BY") && flat.contains("APPROX_COUNT_DISTINCT(c0)"));
+        assert!(
+            grouped.contains("PID AS _p") && grouped.contains("GROUP BY _p"),
+            "{grouped}"
+        );
+        // Distinct counts merge as sketches; averages as sums over counts; fingerprints as sums.
+        assert!(
+            grouped.contains("HLL_COUNT.INIT(c0) AS c0_distinct__0"),
+            "{grouped}"
+        );
+        assert!(
+            grouped.contains("HLL_COUNT.INIT(TO_JSON_STRING(c3))"),
+            "{grouped}"
+        );
+        assert!(grouped.contains("HLL_COUNT.MERGE(c0_distinct__0) AS c0_distinct"));
+        assert!(grouped.contains(
+            "CAST(SAFE_DIVIDE(SUM(c1_avg_length__0), SUM(c1_avg_length__1)) AS STRING) AS c1_avg_length"
+        ));
+        assert!(grouped.contains("TO_JSON_STRING(MIN(c2_min__0)) AS c2_min"));
+        assert!(grouped.contains("SUM(row_count__0) AS row_count"));
+        assert!(grouped.contains("AS c1_fingerprint"));
+        assert!(grouped.contains(
+            "STRING_AGG(CONCAT(_p, ':', CAST(row_count__0 AS STRING), ':', CAST(fingerprint__0 AS STRING)"
+        ));
+        // Every statistic the flat scan returns, the grouped one returns under the same name.
+        let names = |sql: &str| -> Vec<String> {
+            let top = sql.split("\nFROM (").next().unwrap_or("");
+            let mut n: Vec<String> = top
+                .lines()
+                .filter_map(|l| l.trim().trim_end_matches(',').rsplit(" AS ").next())
+                .map(String::from)
+                .filter(|n| n != "SELECT")
+                .collect();
+            n.sort();
+            n
+        };
+        let mut want = names(&flat);
+        want.push("partitions".into());
+        want.sort();
+        assert_eq!(names(&grouped), want);
+    }
+
+    #[test]
     fn unsafe_names_are_left_out() {
         let a = table(vec![f("id", "INT64"), f("bad`name", "STRING")]);
         let p = plan(&a, &a, &CompareOptions::default()).unwrap();
@@ -1323,7 +1559,7 @@ mod tests {
             where_clause: Some("t.`id` > 0".into()),
             ..Default::default()
         };
-        let sqls = scan_sql(&t("my-t"), &p, &o, false);
+        let sqls = scan_sql(&t("my-t"), &p, &o, false, None);
         assert_eq!(sqls.len(), 1, "one query per side");
         let sql = &sqls[0];
         assert!(
@@ -1365,11 +1601,12 @@ mod tests {
                 ..Default::default()
             },
             false,
+            None,
         );
         assert_eq!(fast.len(), 1);
         assert!(!fast[0].contains("c0_non_null") && fast[0].contains("AS fingerprint"));
         // Where no row diff can say which columns differ, each column is hashed too.
-        let per_column = scan_sql(&t("x"), &p, &CompareOptions::default(), true);
+        let per_column = scan_sql(&t("x"), &p, &CompareOptions::default(), true, None);
         assert!(
             per_column[0].contains(
                 "IF(t.`name` IS NULL, NULL, TO_HEX(MD5(TO_JSON_STRING(t.`name`)))) AS h1"
@@ -1418,7 +1655,7 @@ mod tests {
         let fields: Vec<Field> = (0..1000).map(|i| f(&format!("c{i:04}"), "INT64")).collect();
         let a = table(fields);
         let p = plan(&a, &a, &CompareOptions::default()).unwrap();
-        let sqls = scan_sql(&t("w"), &p, &CompareOptions::default(), false);
+        let sqls = scan_sql(&t("w"), &p, &CompareOptions::default(), false, None);
         assert_eq!(sqls.len(), 1000usize.div_ceil(STATS_COLUMNS_PER_QUERY));
         assert!(sqls[0].contains("AS fingerprint") && sqls[0].contains("COUNT(*) AS row_count"));
         for (n, sql) in sqls.iter().enumerate() {
@@ -1439,6 +1676,7 @@ mod tests {
                 ..Default::default()
             },
             false,
+            None,
         );
         assert_eq!(fast.len(), 1);
     }
@@ -1474,7 +1712,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(p.columns.len(), types.len());
-        let sql = scan_sql(&t("x"), &p, &CompareOptions::default(), true).join("\n");
+        let sql = scan_sql(&t("x"), &p, &CompareOptions::default(), true, None).join("\n");
         for (i, (ty, minmax, sum, len)) in types.iter().enumerate() {
             assert!(sql.contains(&format!("t.`c_{ty}` AS c{i},")), "{ty}");
             let col = format!("c{i}");
@@ -1505,7 +1743,7 @@ mod tests {
         let a = table(vec![f("n", "INT64"), f("x", "FLOAT64")]);
         let b = table(vec![f("n", "NUMERIC"), f("x", "INT64")]);
         let p = plan(&a, &b, &CompareOptions::default()).unwrap();
-        let sql = scan_sql(&t("a"), &p, &CompareOptions::default(), false).join("\n");
+        let sql = scan_sql(&t("a"), &p, &CompareOptions::default(), false, None).join("\n");
         assert!(sql.contains("CAST(t.`n` AS BIGNUMERIC) AS c0"), "{sql}");
         assert!(sql.contains("CAST(t.`x` AS FLOAT64) AS c1"), "{sql}");
     }
@@ -1696,6 +1934,7 @@ mod tests {
         let s = |sum: &str, nsum: &str| ScanResult {
             row_count: 2,
             fingerprint: None,
+            partitions: None,
             columns: vec![
                 ColumnStats {
                     sum: Some(sum.into()),

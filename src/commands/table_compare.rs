@@ -9,6 +9,7 @@ use serde_json::Value;
 use futures::future::BoxFuture;
 
 use super::{client, parallelism, progress, read_pairs, CheckDef, Finished, Run};
+use crate::checks::partitions::{self, PartitionDelta, Partitioning};
 use crate::checks::schema_diff::{self, Change, DiffOptions};
 use crate::checks::table_compare::{self as tc, ColumnComparison, CompareOptions, Plan, RowDiff};
 use crate::cli::{CompareFailOn, TableCompareArgs};
@@ -61,6 +62,22 @@ pub(crate) struct PairOutcome {
     pub(crate) notes: Vec<String>,
     pub(crate) queries: QueryStats,
     pub(crate) dry_run: Vec<PlannedQuery>,
+    /// Both tables are partitioned alike: which partitions differ.
+    pub(crate) partitions: Option<PartitionReport>,
+}
+
+/// A partition-aware compare's finding: the partitions whose row count or fingerprint
+/// differ, of how many.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct PartitionReport {
+    /// `dt (DATE) by DAY`.
+    pub(crate) column: String,
+    /// Partitions either side has.
+    pub(crate) total: usize,
+    pub(crate) differing_count: usize,
+    pub(crate) differing: Vec<PartitionDelta>,
+    /// Whether the row diff read only the differing partitions.
+    pub(crate) row_diff_pruned: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -87,6 +104,9 @@ pub(crate) struct ComparisonJson<'a> {
     columns: &'a [ColumnComparison],
     rows: Option<&'a RowDiff>,
     notes: &'a [String],
+    /// Both tables are partitioned alike.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    partitions: Option<&'a PartitionReport>,
     queries: QueriesJson<'a>,
     /// Only in a dry run.
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
@@ -158,6 +178,44 @@ fn table(s: &Source) -> Result<&TableRef, ItemError> {
             ),
         )),
     }
+}
+
+/// For tables created with `require_partition_filter`, a predicate on the partition column
+/// that admits every row (BigQuery refuses their queries without one); `None` when neither
+/// side requires it. It applies to both sides, so the other side must have the column too.
+fn required_partition_filter(
+    ma: &TableMeta,
+    mb: &TableMeta,
+    alike: Option<&Partitioning>,
+) -> Result<Option<String>, ItemError> {
+    let input = |m: String| ItemError::new(ErrorKind::Input, m);
+    let mut out = None;
+    for (side, m, other) in [("A", ma, mb), ("B", mb, ma)] {
+        if !m.requires_partition_filter() || out.is_some() {
+            continue;
+        }
+        let p = match alike {
+            Some(p) => p.clone(),
+            None => partitions::partitioning(m)
+                .map_err(|why| input(format!("{side} requires a partition filter, but {why}")))?,
+        };
+        if alike.is_none() {
+            // `t.`dt`` must name a column of the other side too.
+            let name = p.expr.trim_start_matches("t.").trim_matches('`');
+            if !other
+                .fields()
+                .iter()
+                .any(|f| f.name.eq_ignore_ascii_case(name))
+            {
+                return Err(input(format!(
+                    "{side} requires a partition filter on {}, which the other table does not have: filter both with --where",
+                    p.describe
+                )));
+            }
+        }
+        out = Some(p.admit_all());
+    }
+    Ok(out)
 }
 
 /// `scan A`, then `scan A (statistics, part 2)` for a wide table's further queries.
@@ -271,7 +329,7 @@ impl Ctx {
     }
 
     async fn compare(&self, pair: &Pair) -> Result<PairOutcome, ItemError> {
-        let (mut opts, partitions) = self.options_for(pair);
+        let (mut opts, selection) = self.options_for(pair);
         let (ta, tb) = (table(&pair.a)?, table(&pair.b)?);
         let (ma, mb) = futures::join!(self.meta.get(&pair.a), self.meta.get(&pair.b));
         let (ma, mb) = match (ma, mb) {
@@ -279,7 +337,7 @@ impl Ctx {
             (Err(e), _) | (_, Err(e)) => return Err(e.into()),
         };
         let mut notes = Vec::new();
-        if let Some(spec) = &partitions {
+        if let Some(spec) = &selection {
             let sides = [(format!("A ({ta})"), &*ma), (format!("B ({tb})"), &*mb)];
             let (p, note) = super::partition_filter(spec, &sides)?;
             opts.where_clause = Some(crate::checks::partitions::and(
@@ -287,6 +345,15 @@ impl Ctx {
                 &p,
             ));
             notes.push(note);
+        }
+        // Both partitioned alike: the scans also fingerprint each partition, and the row diff
+        // reads only the partitions that differ.
+        let parts = match (partitions::partitioning(&ma), partitions::partitioning(&mb)) {
+            (Ok(a), Ok(b)) if a.same_as(&b) => Some(a),
+            _ => None,
+        };
+        if let Some(f) = required_partition_filter(&ma, &mb, parts.as_ref())? {
+            opts.where_clause = Some(partitions::and(opts.where_clause.as_deref(), &f));
         }
         let opts = &opts;
         // Step 1: metadata.
@@ -298,13 +365,29 @@ impl Ctx {
         };
         let mut stats = QueryStats::default();
         let fingerprint_columns = tc::column_fingerprints_reason(same_location, &plan, opts);
-        let scan_a = tc::scan_sql(ta, &plan, opts, fingerprint_columns.is_some());
-        let scan_b = tc::scan_sql(tb, &plan, opts, fingerprint_columns.is_some());
-        let diff_sql = if plan.key.is_empty() {
-            tc::multiset_diff_sql(ta, tb, &plan, opts)
-        } else {
-            tc::keyed_diff_sql(ta, tb, &plan, opts)
+        let id_sql = parts.as_ref().map(Partitioning::id_sql);
+        let scan_a = tc::scan_sql(
+            ta,
+            &plan,
+            opts,
+            fingerprint_columns.is_some(),
+            id_sql.as_deref(),
+        );
+        let scan_b = tc::scan_sql(
+            tb,
+            &plan,
+            opts,
+            fingerprint_columns.is_some(),
+            id_sql.as_deref(),
+        );
+        let diff_sql_for = |o: &CompareOptions| {
+            if plan.key.is_empty() {
+                tc::multiset_diff_sql(ta, tb, &plan, o)
+            } else {
+                tc::keyed_diff_sql(ta, tb, &plan, o)
+            }
         };
+        let diff_sql = diff_sql_for(opts);
         let err = ItemError::from;
         let filter = opts.where_clause.as_deref();
         if self.dry_run {
@@ -355,6 +438,7 @@ impl Ctx {
                 notes,
                 queries: stats,
                 dry_run: planned,
+                partitions: None,
             });
         }
         // Step 2: the scan of each side (its queries one after another), both sides at once.
@@ -383,6 +467,35 @@ impl Ctx {
         }
         let fingerprints_equal = scan_a.fingerprint == scan_b.fingerprint;
         let mut data_equal = scan_a.row_count == scan_b.row_count && fingerprints_equal;
+        // Which partitions differ; the row diff reads only those.
+        let mut partition_report = None;
+        let mut diff_sql = diff_sql;
+        if let Some(p) = &parts {
+            let read = |s: &tc::ScanResult| {
+                partitions::read_prints(s.partitions.as_deref())
+                    .map_err(|e| ItemError::new(ErrorKind::Decode, e))
+            };
+            let (pa, pb) = (read(&scan_a)?, read(&scan_b)?);
+            let differing = partitions::differing(p, &pa, &pb);
+            let total = partitions::union_count(&pa, &pb);
+            let ids: Vec<String> = differing.iter().map(|d| d.id.clone()).collect();
+            let pruned = match p.only(&ids) {
+                Some(pred) if !ids.is_empty() && ids.len() < total => {
+                    let mut o = opts.clone();
+                    o.where_clause = Some(partitions::and(o.where_clause.as_deref(), &pred));
+                    diff_sql = diff_sql_for(&o);
+                    true
+                }
+                _ => false,
+            };
+            partition_report = Some(PartitionReport {
+                column: p.describe.clone(),
+                total,
+                differing_count: differing.len(),
+                differing,
+                row_diff_pruned: pruned,
+            });
+        }
         // Step 3: only when step 2 found a difference.
         let mut rows = None;
         if !data_equal && !opts.skip_samples {
@@ -454,6 +567,7 @@ impl Ctx {
             notes,
             queries: stats,
             dry_run: Vec::new(),
+            partitions: partition_report,
         })
     }
 }
@@ -504,6 +618,13 @@ fn headline(o: &PairOutcome, price_per_tib: f64) -> String {
                         r.duplicate_keys_a, r.duplicate_keys_b
                     ));
                 }
+            }
+            if let Some(p) = o.partitions.as_ref().filter(|p| p.differing_count > 0) {
+                parts.push(format!(
+                    "{} of {} partitions differ",
+                    report::thousands(p.differing_count),
+                    report::thousands(p.total)
+                ));
             }
             let differing = o.columns.iter().filter(|c| c.differs).count();
             if differing > 0 {
@@ -593,6 +714,44 @@ fn sample_table(title: String, rows: &[Value]) -> Table {
     t
 }
 
+/// Partitions listed in a report (all of them are in the JSON report).
+const PARTITIONS_SHOWN: usize = 20;
+
+/// The partitions that differ: id and row count on each side.
+fn partition_table(p: &PartitionReport) -> Table {
+    let shown = p.differing.len().min(PARTITIONS_SHOWN);
+    let more = if p.differing_count > shown {
+        format!(", the first {shown} here, all in the JSON report")
+    } else {
+        String::new()
+    };
+    let pruned = if p.row_diff_pruned {
+        "; the row diff read only these"
+    } else {
+        ""
+    };
+    let mut t = Table::new(vec![
+        Column::new("partition").code(),
+        Column::new("rows in A").right(),
+        Column::new("rows in B").right(),
+    ])
+    .titled(format!(
+        "partitions that differ ({} of {}, on {}{more}{pruned})",
+        report::thousands(p.differing_count),
+        report::thousands(p.total),
+        p.column
+    ))
+    .with_header();
+    for d in p.differing.iter().take(shown) {
+        t.row(vec![
+            d.id.clone(),
+            d.rows_a.to_string(),
+            d.rows_b.to_string(),
+        ]);
+    }
+    t
+}
+
 /// What a pair's result shows, in the text report and Markdown alike. Example rows are table
 /// data (left out of public renderings).
 fn blocks(o: &PairOutcome, price_per_tib: f64) -> Vec<Block> {
@@ -624,6 +783,9 @@ fn blocks(o: &PairOutcome, price_per_tib: f64) -> Vec<Block> {
             t.row(vec![c.name.clone(), stat_line(c)]);
         }
         out.push(Block::Table(t));
+    }
+    if let Some(p) = o.partitions.as_ref().filter(|p| p.differing_count > 0) {
+        out.push(Block::Table(partition_table(p)));
     }
     if let Some(r) = &o.rows {
         let how = if r.key.is_empty() {
@@ -779,6 +941,7 @@ impl CheckResults for TableCompareView {
             columns: &o.columns,
             rows: o.rows.as_ref(),
             notes: &o.notes,
+            partitions: o.partitions.as_ref(),
             queries: QueriesJson {
                 stats: &o.queries,
                 cost_usd: o.queries.usage.cost(self.price_per_tib),

@@ -120,6 +120,19 @@ pub(crate) struct Totals {
     pub(crate) cost_usd: f64,
 }
 
+/// A count for people: `1,096`.
+pub(crate) fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// Bytes for people: `512 B`, `2.9 KiB`, `30.0 MiB`, `1.3 TiB`.
 pub(crate) fn human_bytes(n: u64) -> String {
     const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];

@@ -135,6 +135,9 @@ pub struct TableMeta {
         with = "int_or_string"
     )]
     pub(crate) last_modified_time: Option<i64>,
+    /// `require_partition_filter`: every query must filter on the partition column.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) require_partition_filter: Option<bool>,
     /// BigQuery's `streamingBuffer` object: present while recently streamed rows are buffered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) streaming_buffer: Option<Value>,
@@ -149,6 +152,18 @@ impl TableMeta {
             .as_ref()
             .map(|s| s.fields.as_slice())
             .unwrap_or(&[])
+    }
+
+    /// Whether queries must filter on the partition column (the table option, or its older
+    /// place inside `timePartitioning`).
+    pub(crate) fn requires_partition_filter(&self) -> bool {
+        self.require_partition_filter.unwrap_or(false)
+            || self
+                .time_partitioning
+                .as_ref()
+                .and_then(|tp| tp.get("requirePartitionFilter"))
+                .and_then(|v| v.as_bool())
+                .unwrap_or(false)
     }
 
     pub(crate) fn primary_key(&self) -> Option<&[String]> {

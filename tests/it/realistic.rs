@@ -462,6 +462,117 @@ async fn a_partitioned_clustered_table() {
     );
 }
 
+/// Issue 16.3: tables partitioned alike are compared partition by partition in the same one
+/// scan per side, and the row diff reads only the partitions that differ. On every type, with
+/// NULL and out-of-range partition values, and `require_partition_filter`.
+#[tokio::test]
+#[cfg_attr(
+    not(feature = "emulator-tests"),
+    ignore = "needs the BigQuery emulator: run scripts/test"
+)]
+async fn partitions_that_differ_are_found_listed_and_alone_row_diffed() {
+    let emu = Emu::new(PROJECT);
+    let ds = emu.dataset("every_parts").await;
+    let (a, b, c) = (
+        format!("{PROJECT}.{ds}.a"),
+        format!("{PROJECT}.{ds}.b"),
+        format!("{PROJECT}.{ds}.c"),
+    );
+    // Two rows in two months; neither has `s` NULL (multiples of 23) nor is special.
+    let changed = [1000, 15000];
+    emu.query(&fx::every_type_partitioned(&a, ROWS, &[])).await;
+    emu.query(&fx::every_type_partitioned(&b, ROWS, &changed))
+        .await;
+    emu.query(&fx::every_type_partitioned(&c, ROWS, &[])).await;
+    // Months of d = 2000-01-01 + i days for the ordinary rows, plus __NULL__ and
+    // __UNPARTITIONED__ (rows 2 and 3).
+    let mut months: Vec<String> = (4..=ROWS)
+        .filter(|i| !fx::every_type_is_null("d", *i))
+        .map(fx::every_type_month)
+        .collect();
+    months.push(fx::every_type_month(1));
+    months.sort();
+    months.dedup();
+    let total = months.len() + 2;
+
+    // An identical copy: identical in one scan per side, every partition equal.
+    let jobs = &job_project("every-parts-identical");
+    let (code, j, err) = compare(jobs, &[&a, &c]);
+    assert_eq!(code, 0, "{j:#}{err}");
+    let r = &j["comparisons"][0];
+    assert_eq!(r["identical"], true, "{r:#}");
+    assert_eq!(r["partitions"]["total"], total, "{:#}", r["partitions"]);
+    assert_eq!(r["partitions"]["differing_count"], 0);
+    assert_eq!(r["partitions"]["column"], "d (DATE) by MONTH");
+    assert_eq!(emu.jobs(jobs).await, 2);
+    // The statistics merged over partitions are the same as a whole-table scan's.
+    let facts = fx::every_type_facts(ROWS);
+    assert_eq!(column(r, "f64")["a"]["nan_count"], facts.f64_nan);
+    assert_eq!(
+        column(r, "i64")["a"]["non_null"],
+        ROWS - ROWS / fx::null_every("i64")
+    );
+
+    // Two changed rows: their two partitions differ and are listed, and the row diff (the
+    // third job) reads only them.
+    let jobs = &job_project("every-parts-diff");
+    let (code, j, err) = compare(jobs, &["--key", "id", &a, &b]);
+    assert_eq!(code, 1, "{j:#}{err}");
+    let r = &j["comparisons"][0];
+    let p = &r["partitions"];
+    let want: Vec<String> = changed.iter().map(|i| fx::every_type_month(*i)).collect();
+    let got: Vec<&str> = p["differing"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["id"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(got, want, "{p:#}");
+    assert_eq!(p["differing_count"], 2);
+    assert_eq!(p["total"], total);
+    assert_eq!(p["row_diff_pruned"], true);
+    assert_eq!(r["rows"]["changed"], 2, "{r:#}");
+    assert_eq!(changed_by_column(r), [("s".to_string(), 2)]);
+    assert_eq!(emu.jobs(jobs).await, 3);
+    // The text report says how many partitions differ, and which.
+    let out = support::emulator_bin("bq-table-compare")
+        .env("XDG_CACHE_HOME", support::fresh_cache_home())
+        .args([
+            "--project",
+            &job_project("every-parts-text"),
+            "--key",
+            "id",
+            &a,
+            &b,
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(&format!("2 of {total} partitions differ")),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("    {}  ", want[0]))
+            && text.contains(&format!("    {}  ", want[1])),
+        "{text}"
+    );
+    // The table requires a partition filter: every query has one that admits all rows, and
+    // the row diff's admits only the two months.
+    let (code, j, err) = compare(
+        &job_project("every-parts-dry"),
+        &["--key", "id", "--dry-run", &a, &b],
+    );
+    assert_eq!(code, 0, "{j:#}{err}");
+    for q in j["comparisons"][0]["dry_run"].as_array().unwrap() {
+        let sql = q["sql"].as_str().unwrap_or("");
+        assert!(
+            sql.contains("(t.`d` IS NULL OR t.`d` >= DATE '0001-01-01')"),
+            "{sql}"
+        );
+    }
+}
+
 /// Issue 14.2: table data holding workflow commands and terminal escapes is printed escaped
 /// in the text reports of table-compare (example rows, changed values) and profile (min/max).
 #[tokio::test]

@@ -346,7 +346,7 @@ pub fn every_type(table: &str, n: i64, diff: Diff) -> String {
     )
 }
 
-fn null_every(col: &str) -> i64 {
+pub fn null_every(col: &str) -> i64 {
     EVERY_TYPE_NULL_EVERY
         .iter()
         .find(|(c, _)| *c == col)
@@ -736,6 +736,36 @@ pub fn partitioned(table: &str, n: i64, diff: bool) -> String {
         select
     };
     format!("CREATE TABLE `{table}`\nPARTITION BY DATE(created)\nCLUSTER BY customer\nAS\n{select}")
+}
+
+/// [`every_type`]'s rows as a table partitioned by month of `d` (DATE: NULL in multiples of
+/// 31, `9999-12-31` in row 2 and `0001-01-01` in row 3, so it has a `__NULL__` and an
+/// `__UNPARTITIONED__` partition besides ~660 monthly ones for n = 20,000), created with
+/// `require_partition_filter`. `s` gets `'!'` appended in rows `changed`.
+pub fn every_type_partitioned(table: &str, n: i64, changed: &[i64]) -> String {
+    let full = every_type("x", n, Diff::Identical);
+    let select = full.split_once(" AS\n").map_or(full.as_str(), |(_, s)| s);
+    let select = if changed.is_empty() {
+        select.to_string()
+    } else {
+        format!(
+            "SELECT * REPLACE (IF(id IN ({}), CONCAT(s, '!'), s) AS s) FROM (\n{select}\n)",
+            join(changed)
+        )
+    };
+    format!(
+        "CREATE TABLE `{table}`\nPARTITION BY DATE_TRUNC(d, MONTH)\n\
+         OPTIONS (require_partition_filter = TRUE)\nAS\n{select}"
+    )
+}
+
+/// The monthly partition (`YYYYMM`) of [`every_type_partitioned`]'s row `id` (not a special
+/// row, `d` not NULL): `d` is 2000-01-01 + id days.
+pub fn every_type_month(id: i64) -> String {
+    let d = chrono::NaiveDate::from_ymd_opt(2000, 1, 1)
+        .and_then(|d| d.checked_add_days(chrono::Days::new(id as u64)))
+        .expect("a date");
+    d.format("%Y%m").to_string()
 }
 
 fn join(ids: &[i64]) -> String {
