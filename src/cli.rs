@@ -197,7 +197,8 @@ pub(crate) mod values {
         crate::checks::table_compare::validate_where(s).map(|()| s.to_string())
     }
 
-    /// A `--partitions` selection: `since:7d`, `since:2026-11-01`, `2026-11-01..2026-11-28`.
+    /// A `--partitions` selection: `since:7d`, `since:2026-11-01`, `2026-11-01..2026-11-28`,
+    /// `changed`.
     pub(crate) fn partitions(s: &str) -> Result<String, String> {
         crate::checks::partitions::PartitionSpec::parse(s).map(|_| s.trim().to_string())
     }
@@ -344,7 +345,8 @@ pub(crate) struct QueryArgs {
 
     /// Read only these days of time-partitioned tables (a filter on the partition column that
     /// BigQuery prunes on; with `--where`, both apply): `since:7d` (today and the 6 days
-    /// before, UTC), `since:2026-11-01`, or `2026-11-01..2026-11-28` (both days included).
+    /// before, UTC), `since:2026-11-01`, or `2026-11-01..2026-11-28` (both days included);
+    /// or, in table-compare, `changed`: the partitions modified since the last run.
     #[arg(long, value_name = "DAYS", help_heading = "Query", value_parser = values::partitions)]
     pub(crate) partitions: Option<String>,
 

@@ -2,8 +2,9 @@
 //! partition column that BigQuery prunes on (a comparison with a literal). Pure: the caller
 //! gives the table's metadata and today's date.
 //!
-//! A spec is `since:7d` (the last 7 days, today included), `since:2026-11-01`, or
-//! `2026-11-01..2026-11-28` (both days included). Dates are UTC days, computed by bqcheck, so
+//! A spec is `since:7d` (the last 7 days, today included), `since:2026-11-01`,
+//! `2026-11-01..2026-11-28` (both days included), or `changed` (table-compare: the partitions
+//! modified since the last run, from its per-partition cache). Dates are UTC days, computed by bqcheck, so
 //! the query text holds no clock function and its result can be cached.
 
 use chrono::{Days, NaiveDate};
@@ -20,6 +21,8 @@ pub(crate) enum PartitionSpec {
     Since(NaiveDate),
     /// These days, both included.
     Range(NaiveDate, NaiveDate),
+    /// The partitions modified since the last run (table-compare's per-partition cache).
+    Changed,
 }
 
 fn date(s: &str) -> Result<NaiveDate, String> {
@@ -31,7 +34,10 @@ impl PartitionSpec {
     /// `since:7d`, `since:2026-11-01` or `2026-11-01..2026-11-28`.
     pub(crate) fn parse(s: &str) -> Result<PartitionSpec, String> {
         let s = s.trim();
-        let usage = "use `since:7d`, `since:2026-11-01` or `2026-11-01..2026-11-28`";
+        let usage = "use `since:7d`, `since:2026-11-01`, `2026-11-01..2026-11-28` or `changed`";
+        if s == "changed" {
+            return Ok(PartitionSpec::Changed);
+        }
         if let Some(rest) = s.strip_prefix("since:") {
             if let Some(days) = rest.strip_suffix('d') {
                 return match days.parse::<u32>() {
@@ -64,6 +70,8 @@ impl PartitionSpec {
             ),
             PartitionSpec::Since(d) => (d, None),
             PartitionSpec::Range(a, b) => (a, b.checked_add_days(Days::new(1))),
+            // Not a set of days: callers handle it before asking (this admits every day).
+            PartitionSpec::Changed => (NaiveDate::MIN, None),
         }
     }
 }
@@ -562,6 +570,127 @@ pub(crate) fn union_count(a: &[PartitionPrint], b: &[PartitionPrint]) -> usize {
     ids.len()
 }
 
+// ---------------------------------------------------------------------------------------
+// The per-partition cache: which partitions' prints a stored run still vouches for.
+// ---------------------------------------------------------------------------------------
+
+/// A partition as BigQuery's metadata lists it (`INFORMATION_SCHEMA.PARTITIONS`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PartitionMeta {
+    pub(crate) id: String,
+    pub(crate) rows: Option<i64>,
+    /// `last_modified_time`, in ms since the epoch.
+    pub(crate) modified: Option<i64>,
+}
+
+/// A partition's print as the cache keeps it, with the modification time the partition had
+/// when it was read (taken before the scan, so a write during the scan makes it stale).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct StoredPrint {
+    #[serde(flatten)]
+    pub(crate) print: PartitionPrint,
+    pub(crate) modified: i64,
+    /// The partition's row count in the metadata (a filtered scan reads fewer).
+    pub(crate) total_rows: Option<i64>,
+}
+
+/// The stored prints the metadata still vouches for: the partition exists, was not modified
+/// since, and has the same number of rows.
+pub(crate) fn fresh(meta: &[PartitionMeta], stored: &[StoredPrint]) -> Vec<PartitionPrint> {
+    stored
+        .iter()
+        .filter(|s| {
+            meta.iter().any(|m| {
+                m.id == s.print.id && m.modified == Some(s.modified) && m.rows == Some(s.print.rows)
+            })
+        })
+        .map(|s| s.print.clone())
+        .collect()
+}
+
+/// The partitions the metadata lists that `fresh` does not cover: new or modified ones.
+pub(crate) fn stale(meta: &[PartitionMeta], fresh: &[PartitionPrint]) -> Vec<String> {
+    meta.iter()
+        .filter(|m| !fresh.iter().any(|f| f.id == m.id))
+        .map(|m| m.id.clone())
+        .collect()
+}
+
+/// What to store after a scan of `scanned` partitions: their prints with the modification
+/// times the metadata gave before the scan, and the fresh ones kept. Partitions the metadata
+/// gives no time for are not stored.
+pub(crate) fn to_store(
+    meta: &[PartitionMeta],
+    fresh: &[PartitionPrint],
+    scanned: &[PartitionPrint],
+) -> Vec<StoredPrint> {
+    fresh
+        .iter()
+        .filter(|f| !scanned.iter().any(|s| s.id == f.id))
+        .chain(scanned)
+        .filter_map(|p| {
+            let m = meta.iter().find(|m| m.id == p.id)?;
+            Some(StoredPrint {
+                print: p.clone(),
+                modified: m.modified?,
+                total_rows: m.rows,
+            })
+        })
+        .collect()
+}
+
+/// `fresh` and `scanned` together (a scanned partition replaces a fresh one), and a print of
+/// the whole: the row count and the fingerprint a scan of all of them would give (the sums
+/// of the partitions' sums); `None` for no rows, as a scan of no rows gives.
+pub(crate) fn merge(
+    fresh: &[PartitionPrint],
+    scanned: &[PartitionPrint],
+) -> Result<(Vec<PartitionPrint>, i64, Option<String>), String> {
+    let mut all: Vec<PartitionPrint> = fresh
+        .iter()
+        .filter(|f| !scanned.iter().any(|s| s.id == f.id))
+        .chain(scanned)
+        .cloned()
+        .collect();
+    all.sort_by(|a, b| a.id.cmp(&b.id));
+    let rows = all.iter().map(|p| p.rows).sum();
+    let mut sums: Vec<i128> = Vec::new();
+    for p in &all {
+        for (k, part) in p.fingerprint.split(':').enumerate() {
+            let n: i128 = part
+                .parse()
+                .map_err(|_| format!("bad partition fingerprint {:?}", p.fingerprint))?;
+            match sums.get_mut(k) {
+                Some(s) => *s += n,
+                None => sums.push(n),
+            }
+        }
+    }
+    let fingerprint = (rows > 0).then(|| {
+        sums.iter()
+            .map(|s| s.to_string())
+            .collect::<Vec<_>>()
+            .join(":")
+    });
+    Ok((all, rows, fingerprint))
+}
+
+/// A table name as a GoogleSQL string literal.
+fn string_literal(s: &str) -> String {
+    format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"))
+}
+
+/// The metadata query listing `table`'s partitions (`partition_id`, `total_rows`,
+/// `modified` in ms): BigQuery bills it as a small query (10 MiB at most).
+pub(crate) fn metadata_sql(table: &crate::model::TableRef) -> String {
+    format!(
+        "SELECT partition_id, total_rows, UNIX_MILLIS(last_modified_time) AS modified\nFROM `{}.{}.INFORMATION_SCHEMA.PARTITIONS`\nWHERE table_name = {}",
+        table.project,
+        table.dataset,
+        string_literal(&table.table)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -584,6 +713,10 @@ mod tests {
         assert_eq!(
             PartitionSpec::parse("since:2026-11-01"),
             Ok(PartitionSpec::Since(day("2026-11-01")))
+        );
+        assert_eq!(
+            PartitionSpec::parse(" changed "),
+            Ok(PartitionSpec::Changed)
         );
         assert_eq!(
             PartitionSpec::parse("2026-11-01..2026-11-28"),

@@ -423,6 +423,12 @@ pub(crate) fn partition_filter(
     let input =
         |m: String| ItemError::new(ErrorKind::Input, format!("--partitions {spec_text}: {m}"));
     let spec = PartitionSpec::parse(spec_text).map_err(input)?;
+    if spec == PartitionSpec::Changed {
+        return Err(input(
+            "only bq-table-compare keeps a record per partition; use since:7d or a date range"
+                .into(),
+        ));
+    }
     let mut cols = Vec::new();
     for (name, meta) in tables {
         cols.push(partition_column(meta).map_err(|why| input(format!("{name}: {why}")))?);

@@ -218,6 +218,138 @@ fn required_partition_filter(
     Ok(out)
 }
 
+/// One side's partitions as the metadata lists them, and the prints the cache still vouches
+/// for.
+struct SideCache<'a> {
+    table: &'a TableRef,
+    /// The cache entry's name: the scan it stands for.
+    what: String,
+    meta: Vec<partitions::PartitionMeta>,
+    fresh: Vec<partitions::PartitionPrint>,
+}
+
+/// The per-partition cache of a pair partitioned alike.
+struct PartitionCache<'a> {
+    sides: [SideCache<'a>; 2],
+}
+
+/// A merged side: its partitions' prints, row count and fingerprint.
+type Merged = (Vec<partitions::PartitionPrint>, i64, Option<String>);
+
+impl PartitionCache<'_> {
+    /// The partitions to read: `None` for all (nothing stored yet), else the new and modified
+    /// ones of either side (maybe none).
+    fn to_scan(&self, changed_only: bool) -> Option<Vec<String>> {
+        if !changed_only && self.sides.iter().all(|s| s.fresh.is_empty()) {
+            return None;
+        }
+        let mut ids: Vec<String> = self
+            .sides
+            .iter()
+            .flat_map(|s| partitions::stale(&s.meta, &s.fresh))
+            .collect();
+        ids.sort();
+        ids.dedup();
+        Some(ids)
+    }
+
+    /// Each side's prints: the fresh stored ones (unless `changed_only`) and those read now;
+    /// and store them all for the next run.
+    fn merge_and_store(
+        &self,
+        store: &Store,
+        scanned: [Vec<partitions::PartitionPrint>; 2],
+        scan_ids: Option<&[String]>,
+        changed_only: bool,
+    ) -> Result<(Merged, Merged), String> {
+        let mut out = Vec::new();
+        for (side, got) in self.sides.iter().zip(scanned) {
+            let read: Vec<String> = match scan_ids {
+                Some(ids) => ids.to_vec(),
+                None => side.meta.iter().map(|m| m.id.clone()).collect(),
+            };
+            let kept: Vec<partitions::PartitionPrint> = side
+                .fresh
+                .iter()
+                .filter(|f| !read.contains(&f.id))
+                .cloned()
+                .collect();
+            // A partition read with no rows (its rows filtered out) is remembered as empty.
+            let mut remembered = got.clone();
+            for id in &read {
+                if !got.iter().any(|p| &p.id == id) {
+                    remembered.push(partitions::PartitionPrint {
+                        id: id.clone(),
+                        rows: 0,
+                        fingerprint: "0:0:0".into(),
+                    });
+                }
+            }
+            let rows: Vec<serde_json::Map<String, Value>> =
+                partitions::to_store(&side.meta, &kept, &remembered)
+                    .iter()
+                    .filter_map(|p| match serde_json::to_value(p) {
+                        Ok(Value::Object(m)) => Some(m),
+                        _ => None,
+                    })
+                    .collect();
+            store.put_entry(side.table, &side.what, &rows);
+            let base = if changed_only { Vec::new() } else { kept };
+            out.push(partitions::merge(&base, &got)?);
+        }
+        let b = out.pop().unwrap_or_default();
+        let a = out.pop().unwrap_or_default();
+        Ok((a, b))
+    }
+
+    /// What the cache did, for the report.
+    fn notes(&self, scan_ids: Option<&[String]>, changed_only: bool) -> Vec<String> {
+        let mut all: Vec<&str> = self
+            .sides
+            .iter()
+            .flat_map(|s| s.meta.iter().map(|m| m.id.as_str()))
+            .collect();
+        all.sort_unstable();
+        all.dedup();
+        let total = report::thousands(all.len());
+        let read = scan_ids.map(<[String]>::len);
+        let list = |ids: &[String]| {
+            let shown: Vec<&str> = ids.iter().take(10).map(String::as_str).collect();
+            let more = if ids.len() > 10 { ", …" } else { "" };
+            format!("{}{more}", shown.join(", "))
+        };
+        match (read, changed_only) {
+            (None, _) => vec![format!(
+                "per-partition cache: all {total} partitions read; their counts and fingerprints are stored, so the next run reads only new or modified partitions"
+            )],
+            (Some(0), true) => vec![
+                "--partitions changed: no partition was modified since the last run, so nothing was compared".into(),
+            ],
+            (Some(n), true) => vec![format!(
+                "--partitions changed: only the {} partition(s) modified since the last run were compared: {}",
+                report::thousands(n),
+                list(scan_ids.unwrap_or_default())
+            )],
+            (Some(0), false) => vec![format!(
+                "per-partition cache: no partition changed since the last run: all {total} partitions' counts and fingerprints came from the cache (no query read the tables, so there are no column statistics)"
+            )],
+            (Some(n), false) => vec![format!(
+                "per-partition cache: {} of {total} partitions read (new or modified since the last run: {}); the others' counts and fingerprints came from the cache, and column statistics cover only the partitions read",
+                report::thousands(n),
+                list(scan_ids.unwrap_or_default())
+            )],
+        }
+    }
+}
+
+/// An integer cell (BigQuery sends them as strings).
+fn int_cell(row: &crate::warehouse::query::Row, k: &str) -> Option<i64> {
+    match row.get(k)? {
+        Value::String(s) => s.parse().ok(),
+        v => v.as_i64(),
+    }
+}
+
 /// `scan A`, then `scan A (statistics, part 2)` for a wide table's further queries.
 fn scan_name(side: &str, n: usize) -> String {
     match n {
@@ -297,6 +429,76 @@ impl Ctx {
         (opts, partitions)
     }
 
+    /// The per-partition cache of a pair partitioned alike: each side's partition metadata
+    /// (one small query per side) and the stored prints it still vouches for; or why there is
+    /// none. `scans` pairs each table with its scan (the entry's name).
+    async fn partition_cache<'a>(
+        &self,
+        sides: [(&'a TableRef, &'a TableMeta, &String); 2],
+        filter: Option<&str>,
+        stats: &mut QueryStats,
+    ) -> Result<PartitionCache<'a>, String> {
+        use crate::warehouse::cache;
+        for (t, m, _) in &sides {
+            if let Some(why) = cache::untrusted(m) {
+                return Err(format!("{t} is not cached: {why}"));
+            }
+        }
+        if filter.is_some_and(|f| cache::calls_volatile(f) || cache::reads_beyond_its_tables(f)) {
+            return Err("the filter can change its rows without the tables changing".into());
+        }
+        let metadata = |t: &'a TableRef, m: &'a TableMeta| async move {
+            let opts = QueryOptions {
+                location: self.location.clone().or_else(|| m.location.clone()),
+                max_bytes_billed: self.max_bytes_billed,
+                label: "table-compare".into(),
+                dry_run: false,
+            };
+            let project = self.job_project.as_deref().unwrap_or(&t.project);
+            self.client
+                .query(project, &partitions::metadata_sql(t), &opts)
+                .await
+        };
+        let [(ta, ma, sa), (tb, mb, sb)] = sides;
+        let (ra, rb) = futures::join!(metadata(ta, ma), metadata(tb, mb));
+        let mut out = Vec::new();
+        for ((t, scan), r) in [((ta, sa), ra), ((tb, sb), rb)] {
+            let r =
+                r.map_err(|e| format!("the partition metadata of {t} could not be read: {e}"))?;
+            stats.count += 1;
+            stats.usage += r.usage;
+            let meta: Vec<partitions::PartitionMeta> = r
+                .rows
+                .iter()
+                .filter_map(|row| {
+                    Some(partitions::PartitionMeta {
+                        id: row.get("partition_id")?.as_str()?.to_string(),
+                        rows: int_cell(row, "total_rows"),
+                        modified: int_cell(row, "modified"),
+                    })
+                })
+                .collect();
+            let what = format!("per-partition prints\n{scan}");
+            let stored: Vec<partitions::StoredPrint> = self
+                .store
+                .get_entry(t, &what)
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|row| serde_json::from_value(Value::Object(row)).ok())
+                .collect();
+            out.push(SideCache {
+                table: t,
+                fresh: partitions::fresh(&meta, &stored),
+                meta,
+                what,
+            });
+        }
+        let (Some(b), Some(a)) = (out.pop(), out.pop()) else {
+            return Err("no sides".into());
+        };
+        Ok(PartitionCache { sides: [a, b] })
+    }
+
     /// Step 2 for one side: its scan queries, one after another; their answer rows.
     async fn scan(
         &self,
@@ -337,7 +539,9 @@ impl Ctx {
             (Err(e), _) | (_, Err(e)) => return Err(e.into()),
         };
         let mut notes = Vec::new();
-        if let Some(spec) = &selection {
+        // `--partitions changed`: only the partitions modified since the last run.
+        let changed_only = selection.as_deref().map(str::trim) == Some("changed");
+        if let Some(spec) = selection.as_ref().filter(|_| !changed_only) {
             let sides = [(format!("A ({ta})"), &*ma), (format!("B ({tb})"), &*mb)];
             let (p, note) = super::partition_filter(spec, &sides)?;
             opts.where_clause = Some(crate::checks::partitions::and(
@@ -441,6 +645,56 @@ impl Ctx {
                 partitions: None,
             });
         }
+        // The per-partition cache: partitions unchanged since the last run are not read again.
+        // (Unless the tables are unchanged and their scans are stored whole.)
+        let stored_whole = self.store.would_serve(&scan_a[0], &[(ta, &*ma)], filter)
+            && self.store.would_serve(&scan_b[0], &[(tb, &*mb)], filter);
+        let pcache = match &parts {
+            Some(_) if stored_whole && !changed_only => Err(String::new()),
+            Some(_) if self.store.enabled() => {
+                self.partition_cache(
+                    [(ta, &*ma, &scan_a[0]), (tb, &*mb, &scan_b[0])],
+                    filter,
+                    &mut stats,
+                )
+                .await
+            }
+            _ => Err("the cache is off (--no-cache)".to_string()),
+        };
+        let pcache = match pcache {
+            Ok(pc) => Some(pc),
+            Err(why) if changed_only => {
+                return Err(ItemError::new(
+                    ErrorKind::Input,
+                    format!("--partitions changed needs the per-partition cache, and {why}"),
+                ))
+            }
+            Err(why) => {
+                if parts.is_some() && !why.is_empty() {
+                    notes.push(format!("no per-partition cache: {why}"));
+                }
+                None
+            }
+        };
+        // The partitions to read: all, or (with a cache) the new and modified ones, on both
+        // sides; none when nothing changed.
+        let scan_ids = pcache.as_ref().and_then(|pc| pc.to_scan(changed_only));
+        let (scan_a, scan_b) = match (&scan_ids, &parts) {
+            (Some(ids), Some(p)) if !ids.is_empty() => match p.only(ids) {
+                Some(pred) => {
+                    let mut o = opts.clone();
+                    o.where_clause = Some(partitions::and(o.where_clause.as_deref(), &pred));
+                    let fp = fingerprint_columns.is_some();
+                    (
+                        tc::scan_sql(ta, &plan, &o, fp, id_sql.as_deref()),
+                        tc::scan_sql(tb, &plan, &o, fp, id_sql.as_deref()),
+                    )
+                }
+                None => (scan_a, scan_b),
+            },
+            (Some(_), _) => (Vec::new(), Vec::new()),
+            _ => (scan_a, scan_b),
+        };
         // Step 2: the scan of each side (its queries one after another), both sides at once.
         let (mut sa, mut sb) = (QueryStats::default(), QueryStats::default());
         let (ra, rb) = futures::join!(
@@ -454,15 +708,40 @@ impl Ctx {
             stats.cache_notes.extend(s.cache_notes);
         }
         let (ra, rb) = (ra?, rb?);
-        let with_stats = !opts.skip_stats;
-        let scan_a = tc::read_scan(&ra, &plan, with_stats);
-        let scan_b = tc::read_scan(&rb, &plan, with_stats);
+        let scanned = !scan_a.is_empty();
+        let with_stats = !opts.skip_stats && scanned;
+        let mut scan_a = tc::read_scan(&ra, &plan, with_stats);
+        let mut scan_b = tc::read_scan(&rb, &plan, with_stats);
+        if let Some(pc) = &pcache {
+            let decode = |e: String| ItemError::new(ErrorKind::Decode, e);
+            let (pa, pb) = (
+                partitions::read_prints(scan_a.partitions.as_deref()).map_err(decode)?,
+                partitions::read_prints(scan_b.partitions.as_deref()).map_err(decode)?,
+            );
+            let (merged_a, merged_b) = pc
+                .merge_and_store(&self.store, [pa, pb], scan_ids.as_deref(), changed_only)
+                .map_err(decode)?;
+            for (scan, (prints, rows, fingerprint)) in
+                [(&mut scan_a, merged_a), (&mut scan_b, merged_b)]
+            {
+                scan.row_count = rows;
+                scan.fingerprint = fingerprint;
+                scan.partitions = Some(
+                    prints
+                        .iter()
+                        .map(|p| format!("{}:{}:{}", p.id, p.rows, p.fingerprint))
+                        .collect::<Vec<_>>()
+                        .join(","),
+                );
+            }
+            notes.extend(pc.notes(scan_ids.as_deref(), changed_only));
+        }
         let mut columns = if with_stats {
             tc::compare_columns(&plan, &scan_a, &scan_b, opts.tolerance)
         } else {
             Vec::new()
         };
-        if let Some(why) = fingerprint_columns {
+        if let Some(why) = fingerprint_columns.filter(|_| scanned) {
             notes.push(why);
         }
         let fingerprints_equal = scan_a.fingerprint == scan_b.fingerprint;
@@ -480,7 +759,7 @@ impl Ctx {
             let total = partitions::union_count(&pa, &pb);
             let ids: Vec<String> = differing.iter().map(|d| d.id.clone()).collect();
             let pruned = match p.only(&ids) {
-                Some(pred) if !ids.is_empty() && ids.len() < total => {
+                Some(pred) if !ids.is_empty() => {
                     let mut o = opts.clone();
                     o.where_clause = Some(partitions::and(o.where_clause.as_deref(), &pred));
                     diff_sql = diff_sql_for(&o);

@@ -389,6 +389,64 @@ impl Store {
         }
     }
 
+    /// Whether results are stored at all (not with `--no-cache`, for dry runs, or without a
+    /// cache directory).
+    pub(crate) fn enabled(&self) -> bool {
+        self.cache.is_some()
+    }
+
+    /// Whether [`Store::query`] would serve `sql` over `tables` from the cache (every table
+    /// unchanged, the result stored), without running anything.
+    pub(crate) fn would_serve(
+        &self,
+        sql: &str,
+        tables: &[(&TableRef, &TableMeta)],
+        filter: Option<&str>,
+    ) -> bool {
+        let Some(cache) = &self.cache else {
+            return false;
+        };
+        if filter.is_some_and(|f| calls_volatile(f) || reads_beyond_its_tables(f))
+            || calls_volatile(sql)
+        {
+            return false;
+        }
+        let versions: Option<Vec<TableVersion>> =
+            tables.iter().map(|(t, m)| version(t, m).ok()).collect();
+        versions.is_some_and(|v| cache.get(&v, sql).is_some())
+    }
+
+    /// Rows stored under `what` for `table` by [`Store::put_entry`], whatever the table's
+    /// version: the caller checks their freshness itself (the per-partition cache keeps each
+    /// partition's modification time).
+    pub(crate) fn get_entry(
+        &self,
+        table: &TableRef,
+        what: &str,
+    ) -> Option<Vec<Map<String, Value>>> {
+        let v = [TableVersion {
+            table: table.to_string(),
+            last_modified: 0,
+        }];
+        self.cache.as_ref()?.get(&v, what).map(|h| h.rows)
+    }
+
+    /// Store rows under `what` for `table` (a failure is a warning, once).
+    pub(crate) fn put_entry(&self, table: &TableRef, what: &str, rows: &[Map<String, Value>]) {
+        let Some(cache) = &self.cache else {
+            return;
+        };
+        let v = [TableVersion {
+            table: table.to_string(),
+            last_modified: 0,
+        }];
+        if let Err(e) = cache.put(&v, what, rows, 0) {
+            if !self.warned.swap(true, Ordering::Relaxed) {
+                eprintln!("warning: results are not cached: {e}");
+            }
+        }
+    }
+
     /// Run `sql` over `tables`, or serve its stored result when every table is unchanged.
     /// `filter` is the user's `--where` (a clock or random function in it: never cached).
     pub(crate) async fn query(
