@@ -18,6 +18,7 @@ mod config;
 mod emulator;
 mod faults;
 mod hostile;
+mod partitions;
 mod profile;
 mod realistic;
 mod snapshots;

@@ -87,7 +87,8 @@ def table_meta(project, dataset, table):
 
 
 def partition_of(meta):
-    """(column, SQL for a row's partition id over alias t) or None."""
+    """(column, SQL for a row's partition id over alias t, a filter admitting every row)
+    or None."""
     tp = meta.get("timePartitioning")
     if not tp or not tp.get("field"):
         return None
@@ -100,11 +101,14 @@ def partition_of(meta):
     col = f"t.`{field}`"
     if ty == "DATE":
         f = f"FORMAT_DATE('{fmt}', {col})"
+        low = "DATE '0001-01-01'"
     elif ty == "TIMESTAMP":
         f = f"FORMAT_TIMESTAMP('{fmt}', {col}, 'UTC')"
+        low = "TIMESTAMP '0001-01-01 00:00:00+00'"
     else:
         return None
-    return field, f"IFNULL({f}, '__NULL__')"
+    # The fake's own queries need a partition filter too (the emulator enforces it).
+    return field, f"IFNULL({f}, '__NULL__')", f"({col} IS NULL OR {col} >= {low})"
 
 
 def balanced(text, start):
@@ -154,7 +158,7 @@ def bill(project, sql):
             b = int(meta.get("numBytes") or 0)
             read[key] = None
         else:
-            field, pid = part
+            field, pid, everything = part
             if meta.get("requirePartitionFilter") and any(
                 pr is None or f"`{field}`".lower() not in pr.lower() for pr in preds
             ):
@@ -165,7 +169,7 @@ def bill(project, sql):
             ids = set()
             n = 0
             for pr in preds:
-                where = f"WHERE ({pr})" if pr else ""
+                where = f"WHERE ({pr}) AND {everything}" if pr else f"WHERE {everything}"
                 got = run(
                     p,
                     f"SELECT {pid} AS p, COUNT(*) AS n FROM `{key}` AS t {where} GROUP BY p",
@@ -173,7 +177,9 @@ def bill(project, sql):
                 ids.update(r[0] for r in got)
             if ids:
                 counts = run(
-                    p, f"SELECT {pid} AS p, COUNT(*) AS n FROM `{key}` AS t GROUP BY p"
+                    p,
+                    f"SELECT {pid} AS p, COUNT(*) AS n FROM `{key}` AS t "
+                    f"WHERE {everything} GROUP BY p",
                 )
                 n = sum(int(c[1]) for c in counts if c[0] in ids)
             b = int(n * per_row)
@@ -194,12 +200,12 @@ def partitions_rows(project, dataset, table):
     part = partition_of(meta or {})
     if part is None:
         return []
-    _, pid = part
+    _, pid, everything = part
     got = run(
         project,
         f"SELECT {pid} AS p, COUNT(*) AS n, "
         f"SUM(CAST(CONCAT('0x', SUBSTR(TO_HEX(MD5(TO_JSON_STRING(t))), 1, 12)) AS INT64)) AS h "
-        f"FROM `{key}` AS t GROUP BY p",
+        f"FROM `{key}` AS t WHERE {everything} GROUP BY p",
     )
     now = int(time.time() * 1000)
     with LOCK:

@@ -768,6 +768,51 @@ pub fn every_type_month(id: i64) -> String {
     d.format("%Y%m").to_string()
 }
 
+// ---------------------------------------------------------------------------------------
+// 5. daily: three years of daily partitions
+// ---------------------------------------------------------------------------------------
+
+/// Days (partitions) of [`daily`]: three years, 2023-01-01 .. 2025-12-31.
+pub const DAILY_DAYS: i64 = 1096;
+/// Rows per day of [`daily`].
+pub const DAILY_ROWS_PER_DAY: i64 = 20;
+
+/// A table of [`DAILY_DAYS`] × [`DAILY_ROWS_PER_DAY`] rows (21,920), `PARTITION BY d` (DATE,
+/// daily) and created with `require_partition_filter`: `id` (the key), `d` (row `id` is on
+/// day `(id - 1) / 20`), `customer` STRING (NULL every 13th), `amount` NUMERIC (NULL every
+/// 17th), `score` FLOAT64 (NULL every 19th), `at` TIMESTAMP, `flag` BOOL, `status` STRING.
+/// Rows `changed` have `status` `'cancelled'`, which no other row has. (Not `INTERVAL
+/// DIV(..) DAY`: the emulator adds the dividend's days.)
+pub fn daily(table: &str, changed: &[i64]) -> String {
+    let status = if changed.is_empty() {
+        "['new', 'paid', 'shipped'][OFFSET(MOD(i, 3))]".to_string()
+    } else {
+        format!(
+            "IF(i IN ({}), 'cancelled', ['new', 'paid', 'shipped'][OFFSET(MOD(i, 3))])",
+            join(changed)
+        )
+    };
+    format!(
+        "CREATE OR REPLACE TABLE `{table}`\nPARTITION BY d\nOPTIONS (require_partition_filter = TRUE)\nAS\n\
+         SELECT\n  i AS id,\n  DATE_ADD(DATE '2023-01-01', INTERVAL CAST(FLOOR((i - 1) / {DAILY_ROWS_PER_DAY}) AS INT64) DAY) AS d,\n  \
+         IF(MOD(i, 13) = 0, NULL, CONCAT('C', CAST(MOD(i * 7919, 5000) AS STRING))) AS customer,\n  \
+         IF(MOD(i, 17) = 0, NULL, CAST(MOD(i * 31, 10000) AS NUMERIC) / 100) AS amount,\n  \
+         IF(MOD(i, 19) = 0, NULL, MOD(i, 1000) / 7.0) AS score,\n  \
+         TIMESTAMP_ADD(TIMESTAMP '2023-01-01 00:00:00+00', INTERVAL i MINUTE) AS at,\n  \
+         MOD(i, 3) = 0 AS flag,\n  {status} AS status\n\
+         FROM UNNEST(GENERATE_ARRAY(1, {})) AS i",
+        DAILY_DAYS * DAILY_ROWS_PER_DAY
+    )
+}
+
+/// The partition id (`YYYYMMDD`) of [`daily`]'s row `id`.
+pub fn daily_partition(id: i64) -> String {
+    let d = chrono::NaiveDate::from_ymd_opt(2023, 1, 1)
+        .and_then(|d| d.checked_add_days(chrono::Days::new(((id - 1) / DAILY_ROWS_PER_DAY) as u64)))
+        .expect("a date");
+    d.format("%Y%m%d").to_string()
+}
+
 fn join(ids: &[i64]) -> String {
     ids.iter()
         .map(|i| i.to_string())
