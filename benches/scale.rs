@@ -4,7 +4,7 @@
 //!   cargo bench --bench scale                  # 10k and 100k rows, 300 columns, peers (~5 min)
 //!   cargo bench --bench scale -- --full        # also 1,000,000 rows
 //!   cargo bench --bench scale -- --no-peers    # bqcheck and the floor only
-//!   cargo bench --bench scale -- --only wide   # one section: scale, wide or peers
+//!   cargo bench --bench scale -- --only wide   # one section: scale, wide, cost or peers
 //!   cargo bench --bench scale -- --json out.json
 //!
 //! It starts a fresh emulator of its own (`scripts/emulator`, port $BQCHECK_BENCH_PORT,
@@ -14,6 +14,10 @@
 //! time, the jobs BigQuery ran (the emulator's jobs.list for a job project of the run's own),
 //! how many of them read each side, and the client's peak RSS (wait4). The floor is one plain
 //! scan per side, both at once, computing COUNT(*) and the same row fingerprint bqcheck uses.
+//! The cost section (issue 16) runs bqcheck through `tests/it/support/fake_bigquery.py`, a
+//! proxy that bills each query by the partitions its filter admits, on a 1,096-partition
+//! pair: first run, a run after one partition changed, `--partitions changed`, and a
+//! whole-table diff of the same data unpartitioned.
 //! Peers (reladiff joindiff and hashdiff, data-diff joindiff) run through
 //! `benches/peers/peers.py` (set up by `benches/peers/setup`, from PyPI).
 
@@ -33,7 +37,7 @@ const PROJECT: &str = "scale";
 struct Options {
     full: bool,
     peers: bool,
-    /// `--only scale|wide|peers`: one section.
+    /// `--only scale|wide|cost|peers`: one section.
     only: Option<String>,
     json: Option<PathBuf>,
 }
@@ -367,6 +371,234 @@ async fn scale(emu: &Emulator, sizes: &[i64], results: &mut Vec<Value>) {
     }
 }
 
+/// `tests/it/support/fake_bigquery.py` in front of the emulator: bills each query by the
+/// partitions its filter admits (and serves INFORMATION_SCHEMA.PARTITIONS with
+/// `last_modified_time`). Stopped when dropped.
+struct Billing {
+    child: std::process::Child,
+    host: String,
+    log: PathBuf,
+}
+
+impl Billing {
+    fn start(emu: &Emulator) -> Billing {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("a free port");
+        let log = std::env::temp_dir().join(format!(
+            "bqcheck-bench-billing-{}.jsonl",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_file(&log);
+        let child = Command::new("python3")
+            .arg(repo().join("tests/it/support/fake_bigquery.py"))
+            .args([
+                "--port",
+                &port.to_string(),
+                "--emulator",
+                &emu.host(),
+                "--log",
+            ])
+            .arg(&log)
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("python3 runs the billing fake");
+        let host = format!("127.0.0.1:{port}");
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(&host).is_ok() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        Billing { child, host, log }
+    }
+
+    /// The jobs billed since the last call.
+    fn take(&self) -> Vec<Value> {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let _ = std::fs::write(&self.log, "");
+        text.lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter(|e| e["dry_run"] == false)
+            .collect()
+    }
+}
+
+impl Drop for Billing {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.log);
+    }
+}
+
+/// What one run's jobs read and billed, by kind of job.
+#[derive(Default)]
+struct Bill {
+    /// Scan jobs: bytes, and partitions read per side (a scan reads one table).
+    scan_bytes: u64,
+    scan_partitions: Vec<Option<usize>>,
+    /// The row diff (reads both tables): bytes, partitions read of each.
+    diff_bytes: u64,
+    diff_partitions: Vec<Option<usize>>,
+    metadata_bytes: u64,
+    processed: u64,
+    billed: u64,
+    jobs: usize,
+}
+
+fn bill(log: &[Value]) -> Bill {
+    let mut b = Bill::default();
+    for e in log {
+        let bytes = e["bytes_processed"].as_u64().unwrap_or(0);
+        b.processed += bytes;
+        b.billed += e["bytes_billed"].as_u64().unwrap_or(0);
+        b.jobs += 1;
+        let tables = e["tables"].as_object().cloned().unwrap_or_default();
+        // `null`: a table that is not partitioned, read whole.
+        let parts = |v: &Value| v.as_array().map(Vec::len);
+        match tables.len() {
+            0 => b.metadata_bytes += bytes,
+            1 => {
+                b.scan_bytes += bytes;
+                b.scan_partitions.extend(tables.values().map(parts));
+            }
+            _ => {
+                b.diff_bytes += bytes;
+                b.diff_partitions.extend(tables.values().map(parts));
+            }
+        }
+    }
+    b
+}
+
+/// Issue 16: what a compare of a 3-year daily-partitioned pair reads, billed as BigQuery
+/// bills (by the partitions each query's filter admits), first run and after one partition
+/// changed; against a whole-table diff of the same data.
+async fn cost(emu: &Emulator, results: &mut Vec<Value>) {
+    let days = realistic::DAILY_DAYS;
+    let rows = days * realistic::DAILY_ROWS_PER_DAY;
+    println!(
+        "\n## Cost: a {days}-partition pair ({rows} rows a side, 8 columns), billed by the partitions each query reads\n"
+    );
+    let ds = "cost";
+    emu.dataset(ds).await;
+    let t = |x: &str| format!("{PROJECT}.{ds}.{x}");
+    let (a, b, wa, wb) = (t("a"), t("b"), t("whole_a"), t("whole_b"));
+    emu.query(PROJECT, &realistic::daily(&a, &[])).await;
+    emu.query(PROJECT, &realistic::daily(&b, &[2001, 18001]))
+        .await;
+    // The same data unpartitioned: what a whole-table diff reads.
+    for (from, to) in [(&a, &wa), (&b, &wb)] {
+        emu.query(
+            PROJECT,
+            &format!("CREATE TABLE `{to}` AS SELECT * FROM `{from}` WHERE d IS NULL OR d >= DATE '0001-01-01'"),
+        )
+        .await;
+    }
+    let fake = Billing::start(emu);
+    let cache = std::env::temp_dir().join(format!("bqcheck-bench-cost-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&cache);
+    let run = |tables: (&str, &str), extra: &[&str], cache: &Path| {
+        let jp = job_project();
+        let mut args = vec!["--project", &jp, "--format", "json", "--key", "id"];
+        args.extend_from_slice(extra);
+        args.extend([tables.0, tables.1]);
+        let (wall, code, _, out) =
+            spawn_measured(&bin("bq-table-compare"), &args, &fake.host, cache);
+        (wall, code, out, bill(&fake.take()))
+    };
+    let mut rows_out = Vec::new();
+    let whole = run((&wa, &wb), &["--no-cache"], &cache);
+    check(whole.1 == 1, "whole-table diff finds the 2 changed rows");
+    rows_out.push(("whole-table diff (same data, unpartitioned)", whole));
+    let first = run((&a, &b), &[], &cache);
+    check(
+        first.1 == 1 && first.2["comparisons"][0]["partitions"]["differing_count"] == 2,
+        "first run: 2 partitions differ",
+    );
+    rows_out.push(("partition-aware, first run (2 partitions differ)", first));
+    emu.query(PROJECT, &realistic::daily(&b, &[2001, 18001, 10001]))
+        .await;
+    let second = run((&a, &b), &[], &cache);
+    check(
+        second.1 == 1 && second.2["comparisons"][0]["partitions"]["differing_count"] == 3,
+        "second run: 3 partitions differ",
+    );
+    rows_out.push(("next run, 1 partition modified since", second));
+    let changed = run((&a, &b), &["--partitions", "changed"], &cache);
+    check(changed.1 == 0, "--partitions changed: nothing modified");
+    rows_out.push(("`--partitions changed`, nothing modified since", changed));
+    let _ = std::fs::remove_dir_all(&cache);
+
+    let full = {
+        let w = &rows_out[0].1 .3;
+        // The whole-table diff's scans read each table once.
+        w.scan_bytes / 2
+    };
+    let per_partition = full as f64 / days as f64;
+    println!(
+        "{}",
+        row(&[
+            "run",
+            "jobs",
+            "scans: partitions read A / B",
+            "row diff: partitions read A / B",
+            "bytes read",
+            "tables' worth read",
+            "at 1 GiB a partition",
+            "wall s",
+        ]
+        .map(String::from))
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    for (what, (wall, _, _, b)) in &rows_out {
+        let parts = |v: &[Option<usize>]| match v {
+            [] => "—".to_string(),
+            v => v
+                .iter()
+                .map(|n| n.map_or("whole".to_string(), |n| n.to_string()))
+                .collect::<Vec<_>>()
+                .join(" / "),
+        };
+        let data = b.scan_bytes + b.diff_bytes;
+        // Scale: partitions read × 1 GiB, plus the metadata queries' 10 MiB each.
+        let partitions_read = data as f64 / per_partition;
+        let at_scale = partitions_read * (1u64 << 30) as f64 + b.metadata_bytes as f64;
+        let tib = (1u64 << 40) as f64;
+        println!(
+            "{}",
+            row(&[
+                what.to_string(),
+                b.jobs.to_string(),
+                parts(&b.scan_partitions),
+                parts(&b.diff_partitions),
+                format!("{data} + {} MiB metadata", b.metadata_bytes >> 20),
+                format!("{:.3}", data as f64 / full as f64),
+                format!(
+                    "{:.1} GiB, ${:.2}",
+                    at_scale / (1u64 << 30) as f64,
+                    at_scale / tib * 6.25
+                ),
+                format!("{wall:.1}"),
+            ])
+        );
+        results.push(json!({
+            "section": "cost", "run": what, "jobs": b.jobs, "scan_bytes": b.scan_bytes,
+            "diff_bytes": b.diff_bytes, "metadata_bytes": b.metadata_bytes,
+            "bytes_processed": b.processed, "bytes_billed": b.billed,
+            "scan_partitions": b.scan_partitions, "diff_partitions": b.diff_partitions,
+            "full_table_bytes": full, "wall_s": wall,
+        }));
+    }
+    println!(
+        "\nOne full table is {full} bytes here ({days} partitions of {per_partition:.0}). \"At 1 GiB a partition\" \
+         scales the partitions read to a 1.07 TiB table (3 years of 1 GiB days) at $6.25/TiB; \
+         the metadata queries (INFORMATION_SCHEMA.PARTITIONS, one per side) bill 10 MiB each."
+    );
+}
+
 async fn wide(emu: &Emulator, results: &mut Vec<Value>) {
     let (n, cols) = (20_000, 300);
     println!("\n## Width: {n} rows × {cols} columns (7 types, NULLs), one cell changed\n");
@@ -695,6 +927,9 @@ async fn main() {
     }
     if run("wide") {
         wide(&emu, &mut results).await;
+    }
+    if run("cost") {
+        cost(&emu, &mut results).await;
     }
     if opts.peers && run("peers") {
         peers(&emu, &mut results).await;

@@ -117,7 +117,11 @@ async fn only_changed_partitions_are_read_and_billed() {
         bytes(&diff)
     );
     let all: Vec<&Value> = log.iter().filter(|e| e["dry_run"] == false).collect();
-    assert_eq!(all.len(), 5, "2 metadata queries, 2 scans, 1 row diff: {log:#?}");
+    assert_eq!(
+        all.len(),
+        5,
+        "2 metadata queries, 2 scans, 1 row diff: {log:#?}"
+    );
     assert_eq!(
         c["queries"]["bytes_processed"].as_u64(),
         Some(bytes(&all)),
