@@ -346,7 +346,7 @@ pub(crate) struct QueryArgs {
     /// Read only these days of time-partitioned tables (a filter on the partition column that
     /// BigQuery prunes on; with `--where`, both apply): `since:7d` (today and the 6 days
     /// before, UTC), `since:2026-11-01`, or `2026-11-01..2026-11-28` (both days included);
-    /// or, in table-compare, `changed`: the partitions modified since the last run.
+    /// or `changed`: the partitions modified since the last run (kept in the result cache).
     #[arg(long, value_name = "DAYS", help_heading = "Query", value_parser = values::partitions)]
     pub(crate) partitions: Option<String>,
 

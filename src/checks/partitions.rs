@@ -599,13 +599,21 @@ pub(crate) struct StoredPrint {
 pub(crate) fn fresh(meta: &[PartitionMeta], stored: &[StoredPrint]) -> Vec<PartitionPrint> {
     stored
         .iter()
-        .filter(|s| {
-            meta.iter().any(|m| {
-                m.id == s.print.id && m.modified == Some(s.modified) && m.rows == Some(s.print.rows)
-            })
-        })
+        .filter(|s| still_fresh(meta, &s.print.id, s.modified, s.total_rows))
         .map(|s| s.print.clone())
         .collect()
+}
+
+/// Whether the metadata still vouches for a partition stored with this modification time
+/// and row count: it exists, was not modified since, and has as many rows.
+pub(crate) fn still_fresh(
+    meta: &[PartitionMeta],
+    id: &str,
+    modified: i64,
+    total_rows: Option<i64>,
+) -> bool {
+    meta.iter()
+        .any(|m| m.id == id && m.modified == Some(modified) && m.rows == total_rows)
 }
 
 /// The partitions the metadata lists that `fresh` does not cover: new or modified ones.
@@ -925,5 +933,80 @@ mod tests {
         assert_eq!(read_prints(Some("")).unwrap(), []);
         assert!(read_prints(Some("0:x:1:2:3")).is_err());
         assert!(read_prints(Some("garbage")).is_err());
+    }
+
+    #[test]
+    fn the_cache_vouches_only_for_unmodified_partitions_and_merges_exactly() {
+        let print = |id: &str, rows: i64, fp: &str| PartitionPrint {
+            id: id.into(),
+            rows,
+            fingerprint: fp.into(),
+        };
+        let meta = |id: &str, rows: i64, modified: i64| PartitionMeta {
+            id: id.into(),
+            rows: Some(rows),
+            modified: Some(modified),
+        };
+        let now = [
+            meta("1", 10, 100),
+            meta("2", 10, 205),
+            meta("3", 5, 100),
+            meta("4", 7, 300),
+        ];
+        let stored = [
+            // Unchanged, read through a filter (3 of its 10 rows): still fresh.
+            StoredPrint {
+                print: print("1", 3, "1:2:3"),
+                modified: 100,
+                total_rows: Some(10),
+            },
+            // Modified since.
+            StoredPrint {
+                print: print("2", 10, "4:5:6"),
+                modified: 200,
+                total_rows: Some(10),
+            },
+            // Same time, other row count: not trusted.
+            StoredPrint {
+                print: print("3", 4, "7:8:9"),
+                modified: 100,
+                total_rows: Some(4),
+            },
+            // Gone from the table.
+            StoredPrint {
+                print: print("9", 1, "1:1:1"),
+                modified: 100,
+                total_rows: Some(1),
+            },
+        ];
+        let fresh = fresh(&now, &stored);
+        assert_eq!(fresh, [print("1", 3, "1:2:3")]);
+        assert_eq!(stale(&now, &fresh), ["2", "3", "4"]);
+        // A scan of the stale ones: stored with the times the metadata gave before it.
+        let scanned = [
+            print("2", 10, "4:5:7"),
+            print("3", 5, "1:1:1"),
+            print("4", 7, "0:0:9"),
+        ];
+        let kept = to_store(&now, &fresh, &scanned);
+        assert_eq!(kept.len(), 4);
+        assert!(kept
+            .iter()
+            .any(|k| k.print.id == "2" && k.modified == 205 && k.total_rows == Some(10)));
+        // Merged: the sums of the partitions' sums, as one scan of all of them gives.
+        let (all, rows, fp) = merge(&fresh, &scanned).unwrap();
+        assert_eq!(all.len(), 4);
+        assert_eq!(rows, 25);
+        assert_eq!(fp.as_deref(), Some("6:8:20"));
+        assert_eq!(
+            merge(&[], &[]).unwrap().2,
+            None,
+            "no rows: no fingerprint, as a scan gives"
+        );
+        assert!(merge(&[print("x", 1, "1:y:3")], &[]).is_err());
+        // The metadata query names the table as a string literal.
+        let t = crate::model::TableRef::parse("p.d.t", None).unwrap();
+        assert!(metadata_sql(&t)
+            .ends_with("FROM `p.d.INFORMATION_SCHEMA.PARTITIONS`\nWHERE table_name = 't'"));
     }
 }

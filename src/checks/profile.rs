@@ -211,6 +211,298 @@ pub(crate) fn profile_sql(
         .collect()
 }
 
+// ---------------------------------------------------------------------------------------
+// Per partition: the statistics a partition's values give the whole table's.
+// ---------------------------------------------------------------------------------------
+
+/// The column of a row's partition id in a grouped profile query.
+pub(crate) const PARTITION_ID: &str = "_bqcheck_p";
+/// 1 in the grand-total row of a grouped profile query, 0 in a partition's.
+pub(crate) const TOTAL: &str = "_bqcheck_total";
+
+/// How a statistic's per-partition values make the whole table's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Merge {
+    Sum,
+    Min,
+    Max,
+    /// `TO_JSON_STRING` of a value, ordered by the column's type.
+    MinValue,
+    MaxValue,
+    /// A mean, weighted by the values it is over.
+    Mean,
+}
+
+/// The merge of the statistic named `suffix` (`c3_{suffix}`); `None` for those a partition's
+/// values cannot give (distinct counts, top values, quantiles, stddev, the clock-dependent
+/// `future`): they need a scan of the whole table.
+fn merge_of(suffix: &str) -> Option<Merge> {
+    Some(match suffix {
+        "nulls" | "nan_count" | "inf_count" | "zeros" | "negatives" | "empty_strings"
+        | "padded_strings" | "true" | "false" | "before_1970" | "empty_arrays" | "elements"
+        | "null_elements" => Merge::Sum,
+        "min_length" | "array_min_length" => Merge::Min,
+        "max_length" | "array_max_length" => Merge::Max,
+        "min" => Merge::MinValue,
+        "max" => Merge::MaxValue,
+        "mean" | "avg_length" | "array_avg_length" => Merge::Mean,
+        _ => return None,
+    })
+}
+
+/// `c12_max_length` → (12, `max_length`).
+fn split_key(key: &str) -> Option<(usize, &str)> {
+    let rest = key.strip_prefix('c')?;
+    let (i, suffix) = rest.split_once('_')?;
+    Some((i.parse().ok()?, suffix))
+}
+
+/// The statistics that need a whole-table scan, for the report.
+pub(crate) const NEEDS_FULL_SCAN: &str =
+    "distinct counts, top values, quantiles, standard deviations and future dates";
+
+/// The profile queries grouped by partition (`partition_id`: SQL for a row's partition id
+/// over alias `t`). With `total`, `GROUP BY GROUPING SETS ((partition), ())`: one row per
+/// partition with the statistics that merge (the others NULL there), and the grand-total
+/// row with every statistic, in one scan. Without, only the partitions' rows and only the
+/// statistics that merge.
+pub(crate) fn profile_sql_by_partition(
+    table: &TableRef,
+    cols: &[ProfileColumn],
+    where_clause: Option<&str>,
+    partition_id: &str,
+    total: bool,
+) -> Vec<String> {
+    let filter = where_clause
+        .map(|w| format!("\n  WHERE ({w})"))
+        .unwrap_or_default();
+    let from = format!(
+        "FROM (\n  SELECT *, {partition_id} AS {PARTITION_ID}\n  FROM {} AS t{filter}\n) AS t",
+        table.sql_ident()
+    );
+    let indexed: Vec<(usize, &ProfileColumn)> = cols.iter().enumerate().collect();
+    let chunks: Vec<&[(usize, &ProfileColumn)]> = if indexed.is_empty() {
+        vec![&[]]
+    } else {
+        indexed.chunks(COLUMNS_PER_QUERY).collect()
+    };
+    chunks
+        .into_iter()
+        .map(|chunk| {
+            let mut items = vec![PARTITION_ID.to_string()];
+            if total {
+                items.push(format!("GROUPING({PARTITION_ID}) AS {TOTAL}"));
+            }
+            items.push("COUNT(*) AS row_count".into());
+            for (i, c) in chunk {
+                for item in column_items(*i, c) {
+                    let Some((expr, alias)) = item.rsplit_once(" AS ") else {
+                        continue;
+                    };
+                    let merges = split_key(alias).and_then(|(_, s)| merge_of(s)).is_some();
+                    if merges {
+                        items.push(item.clone());
+                    } else if total {
+                        items.push(format!(
+                            "IF(GROUPING({PARTITION_ID}) = 0, NULL, {expr}) AS {alias}"
+                        ));
+                    }
+                }
+            }
+            let group = if total {
+                format!("GROUP BY GROUPING SETS (({PARTITION_ID}), ())")
+            } else {
+                format!("GROUP BY {PARTITION_ID}")
+            };
+            format!("SELECT\n  {}\n{from}\n{group}", items.join(",\n  "))
+        })
+        .collect()
+}
+
+/// A grouped profile's answer rows (of every query of a split profile): the grand-total row
+/// (with every statistic), if asked for, and each partition's row (the statistics that
+/// merge), by partition id.
+pub(crate) fn split_partition_rows(
+    rows: Vec<Row>,
+) -> (Option<Row>, std::collections::BTreeMap<String, Row>) {
+    let mut total: Option<Row> = None;
+    let mut parts: std::collections::BTreeMap<String, Row> = Default::default();
+    for mut r in rows {
+        let is_total = int(&r, TOTAL) == Some(1);
+        let id = text(&r, PARTITION_ID);
+        r.remove(TOTAL);
+        r.remove(PARTITION_ID);
+        let into = if is_total {
+            total.get_or_insert_with(Row::new)
+        } else {
+            match id {
+                Some(id) => parts.entry(id).or_default(),
+                None => continue,
+            }
+        };
+        into.extend(r);
+    }
+    (total, parts)
+}
+
+/// Compare two `TO_JSON_STRING` values of a column of type `t`, as BigQuery orders them.
+fn cmp_values(t: &str, a: &str, b: &str) -> std::cmp::Ordering {
+    let unquote = |s: &str| match serde_json::from_str::<Value>(s) {
+        Ok(Value::String(x)) => x,
+        _ => s.to_string(),
+    };
+    let (x, y) = (unquote(a), unquote(b));
+    match t {
+        "INT64" | "NUMERIC" | "BIGNUMERIC" => cmp_decimal(&x, &y),
+        "FLOAT64" => match (x.parse::<f64>(), y.parse::<f64>()) {
+            (Ok(p), Ok(q)) => p.total_cmp(&q),
+            _ => x.cmp(&y),
+        },
+        // Base64 digits in value order: the bytes' order.
+        "BYTES" => {
+            let digits = |s: &str| -> Vec<i8> {
+                s.bytes()
+                    .map(|c| match c {
+                        b'A'..=b'Z' => (c - b'A') as i8,
+                        b'a'..=b'z' => (c - b'a' + 26) as i8,
+                        b'0'..=b'9' => (c - b'0' + 52) as i8,
+                        b'+' | b'-' => 62,
+                        b'/' | b'_' => 63,
+                        _ => -1,
+                    })
+                    .collect()
+            };
+            digits(&x).cmp(&digits(&y))
+        }
+        // Strings by code point (UTF-8 byte order); dates and times in ISO form.
+        _ => x.cmp(&y),
+    }
+}
+
+/// Compare decimal numbers written out in full (`-12.5`, `900719925474099300`) exactly.
+fn cmp_decimal(a: &str, b: &str) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    fn parts(s: &str) -> Option<(bool, String, String)> {
+        let (neg, digits) = match s.strip_prefix('-') {
+            Some(d) => (true, d),
+            None => (false, s.strip_prefix('+').unwrap_or(s)),
+        };
+        let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
+        if int.is_empty() && frac.is_empty()
+            || !int.bytes().chain(frac.bytes()).all(|c| c.is_ascii_digit())
+        {
+            return None;
+        }
+        let int = int.trim_start_matches('0').to_string();
+        let frac = frac.trim_end_matches('0').to_string();
+        let zero = int.is_empty() && frac.is_empty();
+        Some((neg && !zero, int, frac))
+    }
+    let (Some((na, ia, fa)), Some((nb, ib, fb))) = (parts(a), parts(b)) else {
+        return match (a.parse::<f64>(), b.parse::<f64>()) {
+            (Ok(x), Ok(y)) => x.total_cmp(&y),
+            _ => a.cmp(b),
+        };
+    };
+    let magnitude = ia
+        .len()
+        .cmp(&ib.len())
+        .then_with(|| ia.cmp(&ib))
+        .then_with(|| fa.cmp(&fb));
+    match (na, nb) {
+        (false, true) => Ordering::Greater,
+        (true, false) => Ordering::Less,
+        (false, false) => magnitude,
+        (true, true) => magnitude.reverse(),
+    }
+}
+
+/// The whole table's row from its partitions' rows: the statistics that merge, merged
+/// (sums, minimums and maximums in the column's order, means weighted by what they are
+/// over). The others are absent: they need a whole-table scan.
+pub(crate) fn merge_partitions(parts: &[&Row], cols: &[ProfileColumn]) -> Row {
+    let rows = |r: &Row| int(r, "row_count").unwrap_or(0);
+    let mut out = Row::new();
+    let total: i64 = parts.iter().map(|r| rows(r)).sum();
+    out.insert("row_count".into(), Value::String(total.to_string()));
+    let mut keys: Vec<&String> = parts.iter().flat_map(|r| r.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    for key in keys {
+        let Some((i, suffix)) = split_key(key) else {
+            continue;
+        };
+        let (Some(rule), Some(col)) = (merge_of(suffix), cols.get(i)) else {
+            continue;
+        };
+        let cell = |r: &Row| text(r, key);
+        let merged: Option<String> = match rule {
+            Merge::Sum => Some(
+                parts
+                    .iter()
+                    .filter_map(|r| int(r, key))
+                    .sum::<i64>()
+                    .to_string(),
+            ),
+            Merge::Min => parts
+                .iter()
+                .filter_map(|r| int(r, key))
+                .min()
+                .map(|n| n.to_string()),
+            Merge::Max => parts
+                .iter()
+                .filter_map(|r| int(r, key))
+                .max()
+                .map(|n| n.to_string()),
+            Merge::MinValue => parts
+                .iter()
+                .filter_map(|r| cell(r))
+                .min_by(|a, b| cmp_values(&col.col_type, a, b)),
+            Merge::MaxValue => parts
+                .iter()
+                .filter_map(|r| cell(r))
+                .max_by(|a, b| cmp_values(&col.col_type, a, b)),
+            Merge::Mean => {
+                // What the mean is over: the non-NULL (and, for FLOAT64, finite) values; an
+                // array's length is over every row.
+                let weight = |r: &Row| -> i64 {
+                    let k = |s: &str| int(r, &format!("c{i}_{s}")).unwrap_or(0);
+                    if suffix == "array_avg_length" {
+                        rows(r)
+                    } else if suffix == "mean" && col.col_type == "FLOAT64" {
+                        rows(r) - k("nulls") - k("nan_count") - k("inf_count")
+                    } else {
+                        rows(r) - k("nulls")
+                    }
+                };
+                let (mut sum, mut n) = (0.0, 0i64);
+                for r in parts {
+                    if let Some(m) = text(r, key).and_then(|s| s.parse::<f64>().ok()) {
+                        let w = weight(r);
+                        sum += m * w as f64;
+                        n += w;
+                    }
+                }
+                (n > 0).then(|| (sum / n as f64).to_string())
+            }
+        };
+        if let Some(v) = merged {
+            out.insert(key.clone(), Value::String(v));
+        }
+    }
+    out
+}
+
+/// A partition's mergeable statistics as the per-partition record keeps them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct StoredPartition {
+    pub(crate) id: String,
+    /// The partition's `last_modified_time` before the scan that read it (ms).
+    pub(crate) modified: i64,
+    pub(crate) total_rows: Option<i64>,
+    pub(crate) row: Row,
+}
+
 /// A value with its count (top values).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct TopValue {
@@ -315,7 +607,13 @@ pub(crate) fn read_profile(rows: &[Row], cols: &[ProfileColumn]) -> (i64, Vec<Co
         .map(|(i, c)| {
             let k = |s: &str| format!("c{i}_{s}");
             let empty = Row::new();
-            let row = find(&k("distinct")).unwrap_or(&empty);
+            // A row merged from partitions has no distinct count: its one row has the rest.
+            let row = find(&k("distinct"))
+                .or_else(|| {
+                    rows.iter()
+                        .find(|r| r.keys().any(|key| key.starts_with(&k(""))))
+                })
+                .unwrap_or(&empty);
             let mut p = ColumnProfile {
                 name: c.path.clone(),
                 col_type: c.col_type.clone(),
@@ -1016,6 +1314,150 @@ mod tests {
             ]
         );
         assert!(drift(100, &base, 100, &base, &th).is_empty());
+    }
+
+    #[test]
+    fn a_grouped_profile_is_one_scan_with_the_total_and_each_partition() {
+        let m = meta(vec![f("id", "INT64"), f("s", "STRING"), f("x", "FLOAT64")]);
+        let (cols, _) = columns(&m, None).unwrap();
+        let t = TableRef::parse("p.d.t", None).unwrap();
+        let with_total = profile_sql_by_partition(&t, &cols, Some("t.`id` > 0"), "PID", true);
+        assert_eq!(with_total.len(), 1);
+        let q = &with_total[0];
+        assert_eq!(q.matches("FROM `p.d.t`").count(), 1, "{q}");
+        assert!(
+            q.contains("SELECT *, PID AS _bqcheck_p\n  FROM `p.d.t` AS t\n  WHERE (t.`id` > 0)"),
+            "{q}"
+        );
+        assert!(
+            q.ends_with("GROUP BY GROUPING SETS ((_bqcheck_p), ())"),
+            "{q}"
+        );
+        // What merges is computed per partition; the rest only in the total row.
+        assert!(q.contains("  COUNTIF(t.`s` IS NULL) AS c1_nulls,"), "{q}");
+        assert!(
+            q.contains(
+                "IF(GROUPING(_bqcheck_p) = 0, NULL, APPROX_COUNT_DISTINCT(t.`s`)) AS c1_distinct"
+            ),
+            "{q}"
+        );
+        assert!(
+            q.contains("IF(GROUPING(_bqcheck_p) = 0, NULL, TO_JSON_STRING(APPROX_QUANTILES("),
+            "{q}"
+        );
+        let only = profile_sql_by_partition(&t, &cols, None, "PID", false);
+        assert!(only[0].ends_with("GROUP BY _bqcheck_p"));
+        assert!(
+            !only[0].contains("distinct") && !only[0].contains("GROUPING"),
+            "{}",
+            only[0]
+        );
+        assert!(only[0].contains("AS c2_mean"));
+        let (total, parts) = split_partition_rows(vec![
+            serde_json::from_value(
+                json!({"_bqcheck_p": "20240101", "_bqcheck_total": "0", "row_count": "2"}),
+            )
+            .unwrap(),
+            serde_json::from_value(
+                json!({"_bqcheck_p": null, "_bqcheck_total": "1", "row_count": "5"}),
+            )
+            .unwrap(),
+            serde_json::from_value(
+                json!({"_bqcheck_p": "20240102", "_bqcheck_total": "0", "row_count": "3"}),
+            )
+            .unwrap(),
+        ]);
+        assert_eq!(total.and_then(|r| int(&r, "row_count")), Some(5));
+        assert_eq!(parts.keys().collect::<Vec<_>>(), ["20240101", "20240102"]);
+        assert!(!parts["20240101"].contains_key("_bqcheck_p"));
+    }
+
+    #[test]
+    fn partitions_merge_into_the_whole_tables_statistics() {
+        let m = meta(vec![
+            f("n", "NUMERIC"),
+            f("x", "FLOAT64"),
+            f("s", "STRING"),
+            f("b", "BYTES"),
+            Field {
+                mode: Some("REPEATED".into()),
+                ..f("tags", "INT64")
+            },
+        ]);
+        let (cols, _) = columns(&m, None).unwrap();
+        let row = |v: Value| -> Row { serde_json::from_value(v).unwrap() };
+        // Partition 1: 4 rows; partition 2: 6 rows.
+        let p1 = row(json!({"row_count": "4",
+            "c0_nulls": "1", "c0_min": "-12345678901234567890.5", "c0_max": "9.25", "c0_mean": "2.0",
+            "c1_nulls": "0", "c1_nan_count": "1", "c1_inf_count": "1", "c1_min": "-1.5", "c1_max": "1e+20", "c1_mean": "3.0",
+            "c2_nulls": "2", "c2_min": "\"Zebra\"", "c2_max": "\"zz\"", "c2_avg_length": "4.0", "c2_min_length": "2", "c2_max_length": "6",
+            "c3_min": "\"+w==\"", "c3_max": "\"+w==\"",
+            "c4_array_avg_length": "1.0", "c4_elements": "4", "c4_empty_arrays": "1"}));
+        let p2 = row(json!({"row_count": "6",
+            "c0_nulls": "0", "c0_min": "-9", "c0_max": "10", "c0_mean": "8.0",
+            "c1_nulls": "2", "c1_nan_count": "0", "c1_inf_count": "0", "c1_min": "-2", "c1_max": "3.5", "c1_mean": "6.0",
+            "c2_nulls": "0", "c2_min": "\"apple\"", "c2_max": "\"é\"", "c2_avg_length": "1.0", "c2_min_length": "1", "c2_max_length": "3",
+            "c3_min": "\"AA==\"", "c3_max": "\"AQ==\"",
+            "c4_array_avg_length": "2.0", "c4_elements": "12", "c4_empty_arrays": "0"}));
+        let merged = merge_partitions(&[&p1, &p2], &cols);
+        let get = |k: &str| text(&merged, k).unwrap_or_else(|| panic!("{k} in {merged:?}"));
+        assert_eq!(get("row_count"), "10");
+        assert_eq!(get("c0_nulls"), "1");
+        // NUMERIC ordered exactly, not as a float.
+        assert_eq!(get("c0_min"), "-12345678901234567890.5");
+        assert_eq!(get("c0_max"), "10");
+        // Means weighted by what each is over: NUMERIC 3 and 6 values ((3 × 2 + 6 × 8) / 9);
+        // FLOAT64 finite values
+        // 2 (4 - 1 NaN - 1 Inf) and 4 (6 - 2 NULL).
+        assert_eq!(get("c0_mean"), "6");
+        assert_eq!(get("c1_mean"), "5");
+        assert_eq!(get("c1_max"), "1e+20");
+        assert_eq!(get("c1_min"), "-2");
+        // Strings by code point: "Zebra" < "apple" < "zz" < "é".
+        assert_eq!(get("c2_min"), "\"Zebra\"");
+        assert_eq!(get("c2_max"), "\"é\"");
+        // avg length over the non-NULL values: (2 × 4.0 + 6 × 1.0) / 8.
+        assert_eq!(get("c2_avg_length"), "1.75");
+        assert_eq!(
+            (get("c2_min_length"), get("c2_max_length")),
+            ("1".into(), "6".into())
+        );
+        // BYTES by their bytes, 0x00 < 0x01 < 0xfb (base64 AA==, AQ==, +w==), not by the
+        // base64 text (in ASCII, + sorts before A).
+        assert_eq!(
+            (get("c3_min"), get("c3_max")),
+            ("\"AA==\"".into(), "\"+w==\"".into())
+        );
+        // An array's mean length is over every row: (4 × 1 + 6 × 2) / 10.
+        assert_eq!(get("c4_array_avg_length"), "1.6");
+        assert_eq!(get("c4_elements"), "16");
+        // What needs a whole-table scan is absent, and read_profile reads the merged row.
+        assert!(!merged.contains_key("c0_distinct"));
+        let (n, p) = read_profile(&[merged], &cols);
+        assert_eq!(n, 10);
+        assert_eq!(p[0].nulls, Some(1));
+        assert_eq!(p[0].distinct, None);
+        assert_eq!(p[2].min, Some(json!("Zebra")));
+    }
+
+    #[test]
+    fn decimals_compare_exactly() {
+        use std::cmp::Ordering::*;
+        for (a, b, want) in [
+            ("9007199254740993", "9007199254740992", Greater),
+            ("-0.5", "0", Less),
+            ("-0", "0", Equal),
+            ("0010.50", "10.5", Equal),
+            ("-10", "-9", Less),
+            (
+                "123456789012345678901234567890.000000001",
+                "123456789012345678901234567890",
+                Greater,
+            ),
+            ("1e3", "999", Greater),
+        ] {
+            assert_eq!(cmp_decimal(a, b), want, "{a} vs {b}");
+        }
     }
 
     #[test]

@@ -424,10 +424,8 @@ pub(crate) fn partition_filter(
         |m: String| ItemError::new(ErrorKind::Input, format!("--partitions {spec_text}: {m}"));
     let spec = PartitionSpec::parse(spec_text).map_err(input)?;
     if spec == PartitionSpec::Changed {
-        return Err(input(
-            "only bq-table-compare keeps a record per partition; use since:7d or a date range"
-                .into(),
-        ));
+        // Callers read `changed` from the per-partition cache before asking for days.
+        return Err(input("`changed` is not a set of days".into()));
     }
     let mut cols = Vec::new();
     for (name, meta) in tables {
@@ -448,6 +446,43 @@ pub(crate) fn partition_filter(
     let p = predicate(spec, col, chrono::Utc::now().date_naive());
     let note = format!("--partitions {spec_text}: only the rows where {p} were read");
     Ok((p, note))
+}
+
+/// A table's partitions as BigQuery's metadata lists them (`INFORMATION_SCHEMA.PARTITIONS`:
+/// id, `total_rows`, `last_modified_time`), by one small query, and what it used.
+pub(crate) async fn partition_metadata(
+    client: &crate::warehouse::Client,
+    project: &str,
+    table: &crate::model::TableRef,
+    opts: &crate::warehouse::query::QueryOptions,
+) -> Result<
+    (
+        Vec<crate::checks::partitions::PartitionMeta>,
+        crate::model::Usage,
+    ),
+    String,
+> {
+    use crate::checks::partitions::{metadata_sql, PartitionMeta};
+    let r = client
+        .query(project, &metadata_sql(table), opts)
+        .await
+        .map_err(|e| format!("the partition metadata of {table} could not be read: {e}"))?;
+    let int = |row: &crate::warehouse::query::Row, k: &str| match row.get(k)? {
+        serde_json::Value::String(s) => s.parse().ok(),
+        v => v.as_i64(),
+    };
+    let meta = r
+        .rows
+        .iter()
+        .filter_map(|row| {
+            Some(PartitionMeta {
+                id: row.get("partition_id")?.as_str()?.to_string(),
+                rows: int(row, "total_rows"),
+                modified: int(row, "modified"),
+            })
+        })
+        .collect();
+    Ok((meta, r.usage))
 }
 
 /// How a check ended.

@@ -13,6 +13,7 @@ use serde_json::Value;
 use futures::future::BoxFuture;
 
 use super::{client, parallelism, progress, CheckDef, Finished, Run};
+use crate::checks::partitions;
 use crate::checks::profile::{self as pf, Anomaly, ColumnProfile, Severity, Thresholds};
 use crate::checks::table_compare::validate_where;
 use crate::cli::{ProfileArgs, ProfileFailOn};
@@ -176,6 +177,9 @@ struct QueriesJson {
     cost_usd: f64,
 }
 
+/// Partitions × columns beyond which a profile keeps no per-partition record.
+const MAX_PARTITION_CELLS: usize = 500_000;
+
 struct Ctx {
     /// Shared by the estimate and the run of a budgeted batch.
     meta: Arc<Metadata>,
@@ -202,6 +206,249 @@ impl Ctx {
         }
     }
 
+    /// The profile's answer rows, the jobs run and what they used, and notes: through the
+    /// result cache, and for a partitioned table through the per-partition record, so that
+    /// a table whose partitions mostly did not change is read only where they did.
+    async fn profile_rows(
+        &self,
+        t: &TableRef,
+        m: &TableMeta,
+        cols: &[pf::ProfileColumn],
+        sqls: &[String],
+        filter: Option<&str>,
+        changed_only: bool,
+    ) -> Result<(Vec<Row>, u32, Usage, Vec<String>), ItemError> {
+        let by_partition = match self.partition_mode(t, m, cols, filter) {
+            Ok(p) => Some(p),
+            Err(why) if changed_only => {
+                return Err(ItemError::new(
+                    ErrorKind::Input,
+                    format!("--partitions changed needs the per-partition record, and {why}"),
+                ))
+            }
+            Err(_) => None,
+        };
+        let Some(p) = by_partition else {
+            return self.run_profile(t, m, sqls, filter).await;
+        };
+        let pid = p.id_sql();
+        let grouped = pf::profile_sql_by_partition(t, cols, filter, &pid, true);
+        // An unchanged table: the whole grouped answer is stored; no metadata needed.
+        let side = [(t, m)];
+        if !changed_only
+            && grouped
+                .iter()
+                .all(|q| self.store.would_serve(q, &side, filter))
+        {
+            let (rows, queries, usage, notes) = self.run_profile(t, m, &grouped, filter).await?;
+            let (total, _) = pf::split_partition_rows(rows);
+            return Ok((total.into_iter().collect(), queries, usage, notes));
+        }
+        let project = self.job_project.as_deref().unwrap_or(&t.project);
+        let location = m.location.as_deref();
+        let (meta, mut usage) = match super::partition_metadata(
+            &self.client,
+            project,
+            t,
+            &self.query_opts(location, false),
+        )
+        .await
+        {
+            Ok(x) => x,
+            Err(why) if changed_only => {
+                return Err(ItemError::new(
+                    ErrorKind::Input,
+                    format!("--partitions changed needs the per-partition record, and {why}"),
+                ))
+            }
+            Err(why) => {
+                let (rows, queries, usage, mut notes) =
+                    self.run_profile(t, m, sqls, filter).await?;
+                notes.push(format!("no per-partition record: {why}"));
+                return Ok((rows, queries, usage, notes));
+            }
+        };
+        let mut queries = 1u32;
+        // Each partition's statistics are kept (and answered): not for thousands of
+        // partitions of a wide table.
+        if meta.len().saturating_mul(cols.len()) > MAX_PARTITION_CELLS && !changed_only {
+            let (rows, n, u, mut notes) = self.run_profile(t, m, sqls, filter).await?;
+            notes.push(format!(
+                "no per-partition record: {} partitions × {} columns is more than bqcheck keeps ({})",
+                report::thousands(meta.len()),
+                report::thousands(cols.len()),
+                report::thousands(MAX_PARTITION_CELLS)
+            ));
+            usage += u;
+            return Ok((rows, queries + n, usage, notes));
+        }
+        let what = format!("per-partition profile\n{}", grouped.join("\n"));
+        let stored: Vec<pf::StoredPartition> = self
+            .store
+            .get_entry(t, &what)
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|row| serde_json::from_value(Value::Object(row)).ok())
+            .collect();
+        let fresh: Vec<&pf::StoredPartition> = stored
+            .iter()
+            .filter(|s| partitions::still_fresh(&meta, &s.id, s.modified, s.total_rows))
+            .collect();
+        let stale: Vec<String> = meta
+            .iter()
+            .filter(|m| !fresh.iter().any(|f| f.id == m.id))
+            .map(|m| m.id.clone())
+            .collect();
+        let total_partitions = report::thousands(meta.len());
+        let store = |parts: &std::collections::BTreeMap<String, Row>, read: &[String]| {
+            let rows: Vec<serde_json::Map<String, Value>> = meta
+                .iter()
+                .filter_map(|pm| {
+                    let row = if read.contains(&pm.id) {
+                        parts.get(&pm.id).cloned().unwrap_or_default()
+                    } else {
+                        fresh.iter().find(|f| f.id == pm.id)?.row.clone()
+                    };
+                    let s = pf::StoredPartition {
+                        id: pm.id.clone(),
+                        modified: pm.modified?,
+                        total_rows: pm.rows,
+                        row,
+                    };
+                    match serde_json::to_value(s) {
+                        Ok(Value::Object(o)) => Some(o),
+                        _ => None,
+                    }
+                })
+                .collect();
+            self.store.put_entry(t, &what, &rows);
+        };
+        if changed_only {
+            // Profile the modified partitions alone (every statistic, over them).
+            if stale.is_empty() {
+                let note = "--partitions changed: no partition was modified since the last run, so nothing was profiled".to_string();
+                return Ok((Vec::new(), queries, usage, vec![note]));
+            }
+            let only = p.only(&stale).unwrap_or_else(|| "TRUE".into());
+            let w = partitions::and(filter, &only);
+            let g = pf::profile_sql_by_partition(t, cols, Some(&w), &pid, true);
+            let (rows, n, u, mut notes) = self.run_profile(t, m, &g, Some(&w)).await?;
+            let (total, parts) = pf::split_partition_rows(rows);
+            store(&parts, &stale);
+            notes.push(format!(
+                "--partitions changed: only the {} partition(s) modified since the last run were profiled: {}",
+                report::thousands(stale.len()),
+                stale.iter().take(10).cloned().collect::<Vec<_>>().join(", ")
+            ));
+            usage += u;
+            return Ok((total.into_iter().collect(), queries + n, usage, notes));
+        }
+        if fresh.is_empty() {
+            // Nothing stored yet: every statistic in one grouped scan, and the record kept.
+            let (rows, n, u, mut notes) = self.run_profile(t, m, &grouped, filter).await?;
+            let (total, parts) = pf::split_partition_rows(rows);
+            store(&parts, &stale);
+            notes.push(format!(
+                "per-partition record: all {total_partitions} partitions read; the next run reads only new or modified ones for counts, NULLs, min/max, means and lengths"
+            ));
+            usage += u;
+            return Ok((total.into_iter().collect(), queries + n, usage, notes));
+        }
+        // Read only the new and modified partitions, and merge them with the rest.
+        let mut parts = std::collections::BTreeMap::new();
+        let mut notes = Vec::new();
+        if !stale.is_empty() {
+            let only = p.only(&stale).unwrap_or_else(|| "TRUE".into());
+            let w = partitions::and(filter, &only);
+            let g = pf::profile_sql_by_partition(t, cols, Some(&w), &pid, false);
+            let (rows, n, u, served) = self.run_profile(t, m, &g, Some(&w)).await?;
+            queries += n;
+            usage += u;
+            notes.extend(served);
+            parts = pf::split_partition_rows(rows).1;
+            store(&parts, &stale);
+        }
+        let mut all: Vec<&Row> = fresh
+            .iter()
+            .filter(|f| !stale.contains(&f.id))
+            .map(|f| &f.row)
+            .collect();
+        all.extend(parts.values());
+        let merged = pf::merge_partitions(&all, cols);
+        notes.push(format!(
+            "per-partition record: {} of {total_partitions} partitions read (new or modified since the last run); counts, NULLs, NaN/±Inf, zeros, negatives, min/max, means and lengths are the whole table's; {} need a full scan (--no-cache) and are left out",
+            report::thousands(stale.len()),
+            pf::NEEDS_FULL_SCAN
+        ));
+        Ok((vec![merged], queries, usage, notes))
+    }
+
+    /// Why a table's profile cannot keep a per-partition record, or its partitioning.
+    fn partition_mode(
+        &self,
+        t: &TableRef,
+        m: &TableMeta,
+        cols: &[pf::ProfileColumn],
+        filter: Option<&str>,
+    ) -> Result<partitions::Partitioning, String> {
+        use crate::warehouse::cache;
+        if !self.store.enabled() {
+            return Err("the cache is off (--no-cache)".into());
+        }
+        let p = partitions::partitioning(m).map_err(|why| format!("{t}: {why}"))?;
+        if let Some(why) = cache::untrusted(m) {
+            return Err(format!("{t} is not cached: {why}"));
+        }
+        if filter.is_some_and(|f| cache::calls_volatile(f) || cache::reads_beyond_its_tables(f)) {
+            return Err("the filter can change its rows without the table changing".into());
+        }
+        let _ = cols;
+        Ok(p)
+    }
+
+    /// Run the profile's queries through the result cache: their rows, the jobs run, what
+    /// they used, and what the cache did (one note for the table).
+    async fn run_profile(
+        &self,
+        t: &TableRef,
+        m: &TableMeta,
+        sqls: &[String],
+        filter: Option<&str>,
+    ) -> Result<(Vec<Row>, u32, Usage, Vec<String>), ItemError> {
+        let project = self.job_project.as_deref().unwrap_or(&t.project);
+        let location = m.location.as_deref();
+        let mut rows = Vec::new();
+        let (mut queries, mut bytes) = (0u32, Usage::default());
+        let mut served_notes = Vec::new();
+        let side = [(t, m)];
+        for sql in sqls {
+            let (r, served) = self
+                .store
+                .query(
+                    &self.client,
+                    project,
+                    sql,
+                    &self.query_opts(location, false),
+                    &side,
+                    filter,
+                )
+                .await
+                .map_err(ItemError::from)?;
+            if !matches!(served, Served::Cached { .. }) {
+                queries += 1;
+                bytes += r.usage;
+            }
+            // One note for the table, not one per query of a split profile.
+            if let Some(n) = served.note("profile") {
+                if !served_notes.contains(&n) {
+                    served_notes.push(n);
+                }
+            }
+            rows.extend(r.rows);
+        }
+        Ok((rows, queries, bytes, served_notes))
+    }
+
     async fn profile(&self, t: &TableRef) -> Result<TableProfile, ItemError> {
         let err = ItemError::from;
         let m = self
@@ -216,12 +463,32 @@ impl Ctx {
             .collect();
         // --where, and the --partitions predicate on this table's partition column.
         let mut filter = self.args.query.where_clause.clone();
-        if let Some(spec) = &self.args.query.partitions {
+        let changed_only = self.args.query.partitions.as_deref().map(str::trim) == Some("changed");
+        if let Some(spec) = self
+            .args
+            .query
+            .partitions
+            .as_ref()
+            .filter(|_| !changed_only)
+        {
             let (p, note) = super::partition_filter(spec, &[(t.to_string(), &*m)])?;
             filter = Some(crate::checks::partitions::and(filter.as_deref(), &p));
             notes.push(note);
         }
-        let sqls = pf::profile_sql(t, &cols, filter.as_deref());
+        // A table that requires a partition filter gets one that admits every row (it reads
+        // what no filter would, so the samples stay).
+        let sql_filter = if m.requires_partition_filter() {
+            let p = partitions::partitioning(&m).map_err(|why| {
+                ItemError::new(
+                    ErrorKind::Input,
+                    format!("{t} requires a partition filter, but {why}"),
+                )
+            })?;
+            Some(partitions::and(filter.as_deref(), &p.admit_all()))
+        } else {
+            filter.clone()
+        };
+        let sqls = pf::profile_sql(t, &cols, sql_filter.as_deref());
         let project = self.job_project.as_deref().unwrap_or(&t.project);
         let location = m.location.as_deref();
         if sqls.len() > 1 {
@@ -273,44 +540,13 @@ impl Ctx {
         }
         // The profile query and the samples go out together: one round trip, not two.
         // Through the result cache: an unchanged table is not scanned again.
-        let profile = async {
-            let mut rows = Vec::new();
-            let (mut queries, mut bytes) = (0u32, Usage::default());
-            let mut served_notes = Vec::new();
-            let side = [(t, &*m)];
-            for sql in &sqls {
-                let (r, served) = self
-                    .store
-                    .query(
-                        &self.client,
-                        project,
-                        sql,
-                        &self.query_opts(location, false),
-                        &side,
-                        filter.as_deref(),
-                    )
-                    .await
-                    .map_err(err)?;
-                if !matches!(served, Served::Cached { .. }) {
-                    queries += 1;
-                    bytes += r.usage;
-                }
-                // One note for the table, not one per query of a split profile.
-                if let Some(n) = served.note("profile") {
-                    if !served_notes.contains(&n) {
-                        served_notes.push(n);
-                    }
-                }
-                rows.extend(r.rows);
-            }
-            Ok::<_, ItemError>((rows, queries, bytes, served_notes))
-        };
+        let profile = self.profile_rows(t, &m, &cols, &sqls, sql_filter.as_deref(), changed_only);
         // Samples: free through tabledata.list; views (and other virtual tables) have no table
         // data, so they take one small LIMIT query.
         let samples = async {
             // tabledata.list is free but cannot filter rows: with --where its rows could be
             // ones the predicate excludes, so none are shown.
-            if self.args.sample_size == 0 || filter.is_some() {
+            if self.args.sample_size == 0 || filter.is_some() || changed_only {
                 return Ok::<_, ItemError>((Vec::new(), 0u32, Usage::default()));
             }
             if let Some(sql) = &sample_sql {

@@ -342,14 +342,6 @@ impl PartitionCache<'_> {
     }
 }
 
-/// An integer cell (BigQuery sends them as strings).
-fn int_cell(row: &crate::warehouse::query::Row, k: &str) -> Option<i64> {
-    match row.get(k)? {
-        Value::String(s) => s.parse().ok(),
-        v => v.as_i64(),
-    }
-}
-
 /// `scan A`, then `scan A (statistics, part 2)` for a wide table's further queries.
 fn scan_name(side: &str, n: usize) -> String {
     match n {
@@ -455,29 +447,15 @@ impl Ctx {
                 dry_run: false,
             };
             let project = self.job_project.as_deref().unwrap_or(&t.project);
-            self.client
-                .query(project, &partitions::metadata_sql(t), &opts)
-                .await
+            super::partition_metadata(&self.client, project, t, &opts).await
         };
         let [(ta, ma, sa), (tb, mb, sb)] = sides;
         let (ra, rb) = futures::join!(metadata(ta, ma), metadata(tb, mb));
         let mut out = Vec::new();
         for ((t, scan), r) in [((ta, sa), ra), ((tb, sb), rb)] {
-            let r =
-                r.map_err(|e| format!("the partition metadata of {t} could not be read: {e}"))?;
+            let (meta, usage) = r?;
             stats.count += 1;
-            stats.usage += r.usage;
-            let meta: Vec<partitions::PartitionMeta> = r
-                .rows
-                .iter()
-                .filter_map(|row| {
-                    Some(partitions::PartitionMeta {
-                        id: row.get("partition_id")?.as_str()?.to_string(),
-                        rows: int_cell(row, "total_rows"),
-                        modified: int_cell(row, "modified"),
-                    })
-                })
-                .collect();
+            stats.usage += usage;
             let what = format!("per-partition prints\n{scan}");
             let stored: Vec<partitions::StoredPrint> = self
                 .store

@@ -202,3 +202,129 @@ async fn only_changed_partitions_are_read_and_billed() {
         "{e}"
     );
 }
+
+/// Issue 16.4 for profile: the next run reads only the modified partitions, and the
+/// statistics that merge (counts, NULLs, min/max, means, lengths) come out as a full scan's;
+/// the others are left out and named.
+#[tokio::test]
+#[cfg_attr(
+    not(feature = "emulator-tests"),
+    ignore = "needs the BigQuery emulator: run scripts/test"
+)]
+async fn a_profile_reads_only_modified_partitions_and_merges_the_rest() {
+    let emu = Emu::new(PROJECT);
+    let ds = emu.dataset("daily_profile").await;
+    let a = format!("{PROJECT}.{ds}.a");
+    emu.query(&fx::daily(&a, &[])).await;
+    let fake = BillingProxy::start();
+    let cache = support::fresh_cache_home();
+    let profile = |name: &str, extra: &[&str]| {
+        let mut args = extra.to_vec();
+        args.push(&a);
+        fake.run_json("bq-profile", &job_project(name), &cache, &args)
+    };
+    // Run 1: the metadata and one grouped scan with every statistic.
+    let (code, j, err) = profile("daily-profile-1", &[]);
+    assert!(code <= 1, "{j:#}{err}");
+    let p = &j["profiles"][0]["profile"];
+    assert_eq!(p["row_count"], fx::DAILY_DAYS * fx::DAILY_ROWS_PER_DAY);
+    let log = fake.take_log();
+    let scans = jobs_reading(&log, &[&a]);
+    assert_eq!(scans.len(), 1, "{log:#?}");
+    assert_eq!(
+        read_of(scans[0], &a).map(|r| r.len()),
+        Some(fx::DAILY_DAYS as usize)
+    );
+    assert_eq!(metadata_jobs(&log), 1);
+    let column = |p: &Value, name: &str| -> Value {
+        p["columns"]
+            .as_array()
+            .and_then(|cs| cs.iter().find(|c| c["name"] == name))
+            .cloned()
+            .unwrap_or_else(|| panic!("no column {name} in {p:#}"))
+    };
+    assert!(
+        column(p, "customer")["distinct"].is_number(),
+        "a full scan has every statistic"
+    );
+
+    // One partition changes: run 2 reads only it.
+    emu.query(&fx::daily(&a, &[10001])).await;
+    let (code, j, err) = profile("daily-profile-2", &[]);
+    assert!(code <= 1, "{j:#}{err}");
+    let merged = j["profiles"][0]["profile"].clone();
+    let log = fake.take_log();
+    let scans = jobs_reading(&log, &[&a]);
+    assert_eq!(scans.len(), 1, "{log:#?}");
+    let day = fx::daily_partition(10001);
+    assert_eq!(
+        read_of(scans[0], &a),
+        Some(vec![day.as_str()]),
+        "one partition"
+    );
+    let notes = merged["notes"].to_string();
+    assert!(
+        notes.contains("per-partition record: 1 of 1,096 partitions read"),
+        "{notes}"
+    );
+    assert!(
+        notes.contains("distinct counts, top values, quantiles"),
+        "{notes}"
+    );
+    // The merged statistics are a full scan's.
+    let (code, j, err) = profile("daily-profile-full", &["--no-cache"]);
+    assert!(code <= 1, "{j:#}{err}");
+    let full = &j["profiles"][0]["profile"];
+    fake.take_log();
+    assert_eq!(merged["row_count"], full["row_count"]);
+    for name in [
+        "id", "d", "customer", "amount", "score", "at", "flag", "status",
+    ] {
+        let (m, f) = (column(&merged, name), column(full, name));
+        for stat in [
+            "nulls",
+            "min",
+            "max",
+            "nan_count",
+            "zeros",
+            "negatives",
+            "min_length",
+            "max_length",
+            "empty_strings",
+            "true_count",
+            "false_count",
+            "before_1970",
+        ] {
+            assert_eq!(m[stat], f[stat], "{name}.{stat}: merged {m:#} full {f:#}");
+        }
+        for stat in ["mean", "avg_length"] {
+            match (m[stat].as_f64(), f[stat].as_f64()) {
+                (Some(x), Some(y)) => assert!(
+                    (x - y).abs() <= 1e-9 * y.abs().max(1.0),
+                    "{name}.{stat}: {x} vs {y}"
+                ),
+                (x, y) => assert_eq!(x, y, "{name}.{stat}"),
+            }
+        }
+        assert!(m["distinct"].is_null(), "{name}: needs a full scan: {m:#}");
+    }
+    assert_eq!(column(&merged, "status")["max"], "shipped");
+    assert_eq!(
+        column(&merged, "status")["min"],
+        "cancelled",
+        "the modified partition's value"
+    );
+
+    // --partitions changed: nothing modified since run 2, so only the metadata is read.
+    let (code, j, err) = profile("daily-profile-3", &["--partitions", "changed"]);
+    assert!(code <= 1, "{j:#}{err}");
+    let log = fake.take_log();
+    assert_eq!(
+        log.iter().filter(|e| e["dry_run"] == false).count(),
+        1,
+        "{log:#?}"
+    );
+    assert!(j["profiles"][0]["profile"]["notes"]
+        .to_string()
+        .contains("no partition was modified since the last run"));
+}
