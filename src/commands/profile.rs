@@ -515,6 +515,17 @@ impl Ctx {
             });
         if self.args.query.dry_run {
             let mut planned = Vec::new();
+            // A partitioned table's run reads its partition metadata (not dry-run: BigQuery
+            // bills it at most 10 MiB, which the budget counts as the least a query bills).
+            if !self.args.common.no_cache
+                && partitions::partitioning(&m).is_ok()
+                && crate::warehouse::cache::untrusted(&m).is_none()
+            {
+                planned.push(PlannedQuery {
+                    sql: partitions::metadata_sql(t),
+                    estimated_bytes: crate::model::MIN_BILLED_PER_QUERY,
+                });
+            }
             for sql in sqls.iter().cloned().chain(sample_sql.clone()) {
                 let r = self
                     .client

@@ -165,6 +165,9 @@ struct Ctx {
     location: Option<String>,
     /// `--partitions`, checked.
     partitions: Option<String>,
+    /// The run keeps the result cache (no `--no-cache`): a partition-aware pair reads its
+    /// partition metadata, which a dry run counts.
+    caching: bool,
 }
 
 fn table(s: &Source) -> Result<&TableRef, ItemError> {
@@ -587,6 +590,17 @@ impl Ctx {
                     ma.location.as_deref(),
                     &ta.project,
                 ));
+            }
+            if parts.is_some() && self.caching {
+                // Not dry-run (a metadata query): BigQuery bills each at most 10 MiB, which
+                // the budget counts as the least a query bills.
+                for (side, t) in [("A", ta), ("B", tb)] {
+                    planned.push(PlannedQuery {
+                        step: format!("partition metadata {side} (for the per-partition cache; billed at most 10 MiB)"),
+                        sql: partitions::metadata_sql(t),
+                        estimated_bytes: crate::model::MIN_BILLED_PER_QUERY,
+                    });
+                }
             }
             for (step, sql, loc, project) in steps {
                 let r = self
@@ -1315,6 +1329,7 @@ pub(crate) async fn execute(args: &TableCompareArgs, run: &Run) -> anyhow::Resul
             max_bytes_billed: args.query.max_bytes_billed,
             location: args.query.location.clone(),
             partitions: args.query.partitions.clone(),
+            caching: !common.no_cache,
         })
     };
     // --max-bytes-per-run: the whole batch's dry runs first (free); over budget, nothing runs.
