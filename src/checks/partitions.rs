@@ -306,8 +306,11 @@ fn leaf(meta: &TableMeta, field: &str, types: &[&str]) -> Result<String, String>
 impl Partitioning {
     /// Whether rows of both tables fall in partitions of the same ids: the same column (by
     /// name), type and scheme.
+    /// Ingestion-time partitions are never alike: a row's partition is when it was loaded,
+    /// not anything in it, so two loads of the same rows fall in different partitions.
     pub(crate) fn same_as(&self, other: &Partitioning) -> bool {
-        self.expr.eq_ignore_ascii_case(&other.expr)
+        !self.expr.ends_with("_PARTITIONTIME")
+            && self.expr.eq_ignore_ascii_case(&other.expr)
             && self.sql_type == other.sql_type
             && self.scheme == other.scheme
     }
@@ -383,8 +386,19 @@ impl Partitioning {
     /// sorts partitions; `None` for the special ids.
     fn bounds(&self, id: &str) -> Option<(Bound, Bound)> {
         match &self.scheme {
-            Scheme::Range { end, interval, .. } => {
+            Scheme::Range {
+                start,
+                end,
+                interval,
+            } => {
                 let lo: i64 = id.parse().ok()?;
+                // Only a bucket's own start is one of this table's partition ids.
+                let on_grid = lo
+                    .checked_sub(*start)
+                    .is_some_and(|d| d >= 0 && d % interval == 0);
+                if !on_grid || lo >= *end {
+                    return None;
+                }
                 Some((
                     Bound::Int(lo),
                     Bound::Int(lo.saturating_add(*interval).min(*end)),
@@ -431,7 +445,8 @@ impl Partitioning {
 
     /// A predicate that admits exactly the rows of partitions `ids`, as comparisons of the
     /// partition column with literals (which BigQuery prunes on); adjacent partitions are
-    /// one range. `None` when an id is not one of this partitioning's.
+    /// one range. `None` when an id is not one of this partitioning's, or when there are
+    /// more than [`MAX_RANGES`] ranges.
     pub(crate) fn only(&self, ids: &[String]) -> Option<String> {
         let e = &self.expr;
         let mut ranges: Vec<(Bound, Bound)> = Vec::new();
@@ -473,6 +488,10 @@ impl Partitioning {
             })
             .collect();
         terms.extend(special.into_iter().map(|s| format!("({s})")));
+        // BigQuery takes at most 1 MB of query text: a longer list is no filter.
+        if terms.len() > MAX_RANGES {
+            return None;
+        }
         match terms.len() {
             0 => Some("FALSE".into()),
             1 => terms.pop(),
@@ -480,6 +499,10 @@ impl Partitioning {
         }
     }
 }
+
+/// The most separate ranges [`Partitioning::only`] writes (each ~100 bytes of SQL, and the
+/// row diff repeats the filter for both sides).
+const MAX_RANGES: usize = 2_000;
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 enum Bound {
@@ -538,10 +561,11 @@ pub(crate) fn differing(
     use std::collections::BTreeMap;
     let mut all: BTreeMap<&str, (Option<&PartitionPrint>, Option<&PartitionPrint>)> =
         BTreeMap::new();
-    for x in a {
+    // A partition with no rows (remembered so by the cache) is as good as absent.
+    for x in a.iter().filter(|x| x.rows != 0) {
         all.entry(&x.id).or_default().0 = Some(x);
     }
-    for y in b {
+    for y in b.iter().filter(|y| y.rows != 0) {
         all.entry(&y.id).or_default().1 = Some(y);
     }
     let mut ids: Vec<String> = all
@@ -660,8 +684,12 @@ pub(crate) fn merge(
         .chain(scanned)
         .cloned()
         .collect();
+    all.retain(|p| p.rows != 0);
     all.sort_by(|a, b| a.id.cmp(&b.id));
-    let rows = all.iter().map(|p| p.rows).sum();
+    let rows = all
+        .iter()
+        .try_fold(0i64, |n, p| n.checked_add(p.rows))
+        .ok_or("partition row counts overflow")?;
     let mut sums: Vec<i128> = Vec::new();
     for p in &all {
         for (k, part) in p.fingerprint.split(':').enumerate() {
@@ -669,7 +697,7 @@ pub(crate) fn merge(
                 .parse()
                 .map_err(|_| format!("bad partition fingerprint {:?}", p.fingerprint))?;
             match sums.get_mut(k) {
-                Some(s) => *s += n,
+                Some(s) => *s = s.saturating_add(n),
                 None => sums.push(n),
             }
         }
@@ -689,7 +717,7 @@ fn string_literal(s: &str) -> String {
 }
 
 /// The metadata query listing `table`'s partitions (`partition_id`, `total_rows`,
-/// `modified` in ms): BigQuery bills it as a small query (10 MiB at most).
+/// `modified` in ms): BigQuery bills it 10 MiB, its minimum for INFORMATION_SCHEMA queries.
 pub(crate) fn metadata_sql(table: &crate::model::TableRef) -> String {
     format!(
         "SELECT partition_id, total_rows, UNIX_MILLIS(last_modified_time) AS modified\nFROM `{}.{}.INFORMATION_SCHEMA.PARTITIONS`\nWHERE table_name = {}",
@@ -1008,5 +1036,50 @@ mod tests {
         let t = crate::model::TableRef::parse("p.d.t", None).unwrap();
         assert!(metadata_sql(&t)
             .ends_with("FROM `p.d.INFORMATION_SCHEMA.PARTITIONS`\nWHERE table_name = 't'"));
+    }
+
+    #[test]
+    fn only_a_tables_own_partition_ids_and_a_bounded_filter() {
+        let range = parts(json!({"rangePartitioning": {"field": "n",
+                "range": {"start": "-5", "end": "100", "interval": "10"}},
+            "schema": {"fields": [{"name": "n", "type": "INTEGER"}]}}));
+        // Bucket starts are -5, 5, 15, ..., 95: anything else is not an id of this table.
+        assert!(range.only(&ids(&["5", "95"])).is_some());
+        for bad in ["0", "6", "105", "-15", "9223372036854775807"] {
+            assert_eq!(range.only(&ids(&[bad])), None, "{bad}");
+        }
+        // Past MAX_RANGES separate ranges, no filter (BigQuery's 1 MB query text).
+        let daily = parts(json!({"timePartitioning": {"type": "DAY", "field": "d"},
+            "schema": {"fields": [{"name": "d", "type": "DATE"}]}}));
+        let every_other: Vec<String> = (0..(2 * MAX_RANGES as u64 + 2))
+            .step_by(2)
+            .map(|k| {
+                (day("2000-01-01") + Days::new(k))
+                    .format("%Y%m%d")
+                    .to_string()
+            })
+            .collect();
+        assert_eq!(daily.only(&every_other), None);
+        assert!(daily.only(&every_other[..MAX_RANGES]).is_some());
+        // Ingestion time is never partitioned alike: a partition is a load, not the data.
+        let ingestion = parts(json!({"timePartitioning": {"type": "DAY"}}));
+        assert!(!ingestion.same_as(&ingestion));
+    }
+
+    #[test]
+    fn an_empty_partition_is_as_good_as_none() {
+        let range = parts(json!({"rangePartitioning": {"field": "n",
+                "range": {"start": "0", "end": "100", "interval": "10"}},
+            "schema": {"fields": [{"name": "n", "type": "INTEGER"}]}}));
+        let a = read_prints(Some("10:0:0:0:0,20:3:1:1:1")).unwrap();
+        let b = read_prints(Some("20:3:1:1:1")).unwrap();
+        assert_eq!(differing(&range, &a, &b), []);
+        let (all, rows, _) = merge(&a, &[]).unwrap();
+        assert_eq!((all.len(), rows), (1, 3));
+        let huge = read_prints(Some("10:9223372036854775807:0:0:0,20:1:0:0:0")).unwrap();
+        assert!(
+            merge(&huge, &[]).is_err(),
+            "an overflow is an error, not a panic"
+        );
     }
 }

@@ -374,9 +374,31 @@ fn cmp_values(t: &str, a: &str, b: &str) -> std::cmp::Ordering {
             };
             digits(&x).cmp(&digits(&y))
         }
-        // Strings by code point (UTF-8 byte order); dates and times in ISO form.
+        // Times with their fractions written out to the same length (`10:00:00Z` leaves
+        // out `.0`, and sorts after `10:00:00.5Z` as text).
+        "TIMESTAMP" | "DATETIME" | "TIME" => full_fraction(&x).cmp(&full_fraction(&y)),
+        // Strings by code point (UTF-8 byte order); dates in ISO form.
         _ => x.cmp(&y),
     }
+}
+
+/// `2024-01-01T10:00:00.5Z` → `2024-01-01T10:00:00.500000000000Z`: the seconds (after the
+/// second `:`) followed by a 12-digit fraction, so that times compare as text.
+fn full_fraction(s: &str) -> String {
+    let Some(secs) = s.match_indices(':').nth(1).map(|(i, _)| i + 3) else {
+        return s.to_string();
+    };
+    let Some((head, rest)) = s.split_at_checked(secs) else {
+        return s.to_string();
+    };
+    let (digits, tail) = match rest.strip_prefix('.') {
+        Some(r) => {
+            let n = r.bytes().take_while(u8::is_ascii_digit).count();
+            r.split_at(n)
+        }
+        None => ("", rest),
+    };
+    format!("{head}.{digits:0<12}{tail}")
 }
 
 /// Compare decimal numbers written out in full (`-12.5`, `900719925474099300`) exactly.
@@ -423,7 +445,7 @@ fn cmp_decimal(a: &str, b: &str) -> std::cmp::Ordering {
 pub(crate) fn merge_partitions(parts: &[&Row], cols: &[ProfileColumn]) -> Row {
     let rows = |r: &Row| int(r, "row_count").unwrap_or(0);
     let mut out = Row::new();
-    let total: i64 = parts.iter().map(|r| rows(r)).sum();
+    let total: i64 = parts.iter().map(|r| rows(r)).fold(0, i64::saturating_add);
     out.insert("row_count".into(), Value::String(total.to_string()));
     let mut keys: Vec<&String> = parts.iter().flat_map(|r| r.keys()).collect();
     keys.sort();
@@ -441,7 +463,7 @@ pub(crate) fn merge_partitions(parts: &[&Row], cols: &[ProfileColumn]) -> Row {
                 parts
                     .iter()
                     .filter_map(|r| int(r, key))
-                    .sum::<i64>()
+                    .fold(0i64, i64::saturating_add)
                     .to_string(),
             ),
             Merge::Min => parts
@@ -467,23 +489,26 @@ pub(crate) fn merge_partitions(parts: &[&Row], cols: &[ProfileColumn]) -> Row {
                 // array's length is over every row.
                 let weight = |r: &Row| -> i64 {
                     let k = |s: &str| int(r, &format!("c{i}_{s}")).unwrap_or(0);
+                    let all = rows(r);
                     if suffix == "array_avg_length" {
-                        rows(r)
+                        all
                     } else if suffix == "mean" && col.col_type == "FLOAT64" {
-                        rows(r) - k("nulls") - k("nan_count") - k("inf_count")
+                        all.saturating_sub(k("nulls"))
+                            .saturating_sub(k("nan_count"))
+                            .saturating_sub(k("inf_count"))
                     } else {
-                        rows(r) - k("nulls")
+                        all.saturating_sub(k("nulls"))
                     }
                 };
-                let (mut sum, mut n) = (0.0, 0i64);
+                let (mut sum, mut n) = (0.0, 0f64);
                 for r in parts {
                     if let Some(m) = text(r, key).and_then(|s| s.parse::<f64>().ok()) {
-                        let w = weight(r);
-                        sum += m * w as f64;
+                        let w = weight(r) as f64;
+                        sum += m * w;
                         n += w;
                     }
                 }
-                (n > 0).then(|| (sum / n as f64).to_string())
+                (n > 0.0).then(|| (sum / n).to_string())
             }
         };
         if let Some(v) = merged {
@@ -1438,6 +1463,41 @@ mod tests {
         assert_eq!(p[0].nulls, Some(1));
         assert_eq!(p[0].distinct, None);
         assert_eq!(p[2].min, Some(json!("Zebra")));
+    }
+
+    #[test]
+    fn times_compare_by_value_whatever_their_fraction() {
+        use std::cmp::Ordering::*;
+        for (t, a, b, want) in [
+            (
+                "TIMESTAMP",
+                "\"2024-01-01T10:00:00Z\"",
+                "\"2024-01-01T10:00:00.5Z\"",
+                Less,
+            ),
+            (
+                "TIMESTAMP",
+                "\"2024-01-01T10:00:00.25Z\"",
+                "\"2024-01-01T10:00:00.250Z\"",
+                Equal,
+            ),
+            (
+                "TIMESTAMP",
+                "\"2024-01-01 10:00:01+00\"",
+                "\"2024-01-01 10:00:00.999999+00\"",
+                Greater,
+            ),
+            (
+                "DATETIME",
+                "\"2024-01-01T10:00:00\"",
+                "\"2024-01-01T09:59:59.9\"",
+                Greater,
+            ),
+            ("TIME", "\"10:00:00\"", "\"10:00:00.000001\"", Less),
+            ("DATE", "\"2024-01-02\"", "\"2024-01-10\"", Less),
+        ] {
+            assert_eq!(cmp_values(t, a, b), want, "{t} {a} {b}");
+        }
     }
 
     #[test]

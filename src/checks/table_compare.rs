@@ -471,6 +471,9 @@ fn column_stats(i: usize, c: &Column, fingerprint: bool) -> Vec<Agg> {
     };
     let sketchable = if scalar && matches!(c.col_type.as_str(), "INT64" | "STRING" | "BYTES") {
         e.clone()
+    } else if scalar {
+        // NULL stays NULL (not the text `null`), as APPROX_COUNT_DISTINCT skips it.
+        format!("IF({e} IS NULL, NULL, TO_JSON_STRING({e}))")
     } else {
         format!("TO_JSON_STRING({e})")
     };
@@ -1475,7 +1478,7 @@ mod tests {
             "{grouped}"
         );
         assert!(
-            grouped.contains("HLL_COUNT.INIT(TO_JSON_STRING(c3))"),
+            grouped.contains("HLL_COUNT.INIT(IF(c3 IS NULL, NULL, TO_JSON_STRING(c3)))"),
             "{grouped}"
         );
         assert!(grouped.contains("HLL_COUNT.MERGE(c0_distinct__0) AS c0_distinct"));

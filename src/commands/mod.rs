@@ -471,17 +471,26 @@ pub(crate) async fn partition_metadata(
         serde_json::Value::String(s) => s.parse().ok(),
         v => v.as_i64(),
     };
-    let meta = r
-        .rows
-        .iter()
-        .filter_map(|row| {
-            Some(PartitionMeta {
-                id: row.get("partition_id")?.as_str()?.to_string(),
-                rows: int(row, "total_rows"),
-                modified: int(row, "modified"),
-            })
-        })
-        .collect();
+    // A partition can be listed once per storage tier (`__UNPARTITIONED__` in active and
+    // long-term storage): one entry per id, its rows summed and its latest modification.
+    let mut meta: Vec<PartitionMeta> = Vec::new();
+    for row in &r.rows {
+        let Some(id) = row.get("partition_id").and_then(|v| v.as_str()) else {
+            continue;
+        };
+        let (rows, modified) = (int(row, "total_rows"), int(row, "modified"));
+        match meta.iter_mut().find(|m| m.id == id) {
+            Some(m) => {
+                m.rows = m.rows.zip(rows).and_then(|(a, b)| a.checked_add(b));
+                m.modified = m.modified.zip(modified).map(|(a, b)| a.max(b));
+            }
+            None => meta.push(PartitionMeta {
+                id: id.to_string(),
+                rows,
+                modified,
+            }),
+        }
+    }
     Ok((meta, r.usage))
 }
 

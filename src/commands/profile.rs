@@ -290,15 +290,40 @@ impl Ctx {
             .into_iter()
             .filter_map(|row| serde_json::from_value(Value::Object(row)).ok())
             .collect();
-        let fresh: Vec<&pf::StoredPartition> = stored
+        // The metadata must account for every row (it does not while rows are in a streaming
+        // buffer), or a partition it misses would never be read: then nothing is trusted.
+        let listed = meta
             .iter()
-            .filter(|s| partitions::still_fresh(&meta, &s.id, s.modified, s.total_rows))
+            .try_fold(0i64, |n, p| p.rows.and_then(|r| n.checked_add(r)));
+        let accounted = match (listed, m.num_rows) {
+            (Some(l), Some(n)) => l == n,
+            _ => true,
+        };
+        let mut fresh: Vec<&pf::StoredPartition> = stored
+            .iter()
+            .filter(|s| {
+                accounted && partitions::still_fresh(&meta, &s.id, s.modified, s.total_rows)
+            })
             .collect();
-        let stale: Vec<String> = meta
+        let mut stale: Vec<String> = meta
             .iter()
             .filter(|m| !fresh.iter().any(|f| f.id == m.id))
             .map(|m| m.id.clone())
             .collect();
+        // Dropped partitions changed too (for --partitions changed).
+        stale.extend(
+            stored
+                .iter()
+                .filter(|s| !meta.iter().any(|m| m.id == s.id))
+                .map(|s| s.id.clone()),
+        );
+        stale.sort();
+        stale.dedup();
+        // Modified partitions that no filter can single out (too many ranges): read all.
+        let only = p.only(&stale);
+        if only.is_none() && !changed_only {
+            fresh.clear();
+        }
         let total_partitions = report::thousands(meta.len());
         let store = |parts: &std::collections::BTreeMap<String, Row>, read: &[String]| {
             let rows: Vec<serde_json::Map<String, Value>> = meta
@@ -329,7 +354,7 @@ impl Ctx {
                 let note = "--partitions changed: no partition was modified since the last run, so nothing was profiled".to_string();
                 return Ok((Vec::new(), queries, usage, vec![note]));
             }
-            let only = p.only(&stale).unwrap_or_else(|| "TRUE".into());
+            let only = only.unwrap_or_else(|| "TRUE".into());
             let w = partitions::and(filter, &only);
             let g = pf::profile_sql_by_partition(t, cols, Some(&w), &pid, true);
             let (rows, n, u, mut notes) = self.run_profile(t, m, &g, Some(&w)).await?;
@@ -347,25 +372,35 @@ impl Ctx {
             // Nothing stored yet: every statistic in one grouped scan, and the record kept.
             let (rows, n, u, mut notes) = self.run_profile(t, m, &grouped, filter).await?;
             let (total, parts) = pf::split_partition_rows(rows);
-            store(&parts, &stale);
-            notes.push(format!(
-                "per-partition record: all {total_partitions} partitions read; the next run reads only new or modified ones for counts, NULLs, min/max, means and lengths"
-            ));
+            // Every partition found must be one the metadata lists, or the next run could
+            // not tell when it changes: then nothing is kept.
+            match parts.keys().find(|id| !meta.iter().any(|m| &&m.id == id)) {
+                Some(id) => notes.push(format!(
+                    "no per-partition record: partition {id} is not in the partition metadata"
+                )),
+                None => {
+                    store(&parts, &stale);
+                    notes.push(format!(
+                        "per-partition record: all {total_partitions} partitions read; the next run reads only new or modified ones for counts, NULLs, min/max, means and lengths"
+                    ));
+                }
+            }
             usage += u;
             return Ok((total.into_iter().collect(), queries + n, usage, notes));
         }
         // Read only the new and modified partitions, and merge them with the rest.
         let mut parts = std::collections::BTreeMap::new();
         let mut notes = Vec::new();
-        if !stale.is_empty() {
-            let only = p.only(&stale).unwrap_or_else(|| "TRUE".into());
-            let w = partitions::and(filter, &only);
+        if let (false, Some(only)) = (stale.is_empty(), &only) {
+            let w = partitions::and(filter, only);
             let g = pf::profile_sql_by_partition(t, cols, Some(&w), &pid, false);
             let (rows, n, u, served) = self.run_profile(t, m, &g, Some(&w)).await?;
             queries += n;
             usage += u;
             notes.extend(served);
             parts = pf::split_partition_rows(rows).1;
+            // Only what was asked for (a partition is never counted twice).
+            parts.retain(|id, _| stale.contains(id));
             store(&parts, &stale);
         }
         let mut all: Vec<&Row> = fresh
@@ -516,7 +551,7 @@ impl Ctx {
         if self.args.query.dry_run {
             let mut planned = Vec::new();
             // A partitioned table's run reads its partition metadata (not dry-run: BigQuery
-            // bills it at most 10 MiB, which the budget counts as the least a query bills).
+            // bills it 10 MiB, its minimum for INFORMATION_SCHEMA, as the budget counts any query).
             if !self.args.common.no_cache
                 && partitions::partitioning(&m).is_ok()
                 && crate::warehouse::cache::untrusted(&m).is_none()
@@ -603,11 +638,15 @@ impl Ctx {
         bytes += sample_bytes;
         let (row_count, columns) = pf::read_profile(&rows, &cols);
         let mut anomalies = Vec::new();
-        if self.args.detect_anomalies {
+        // With --partitions changed, the profile is of some partitions: no table-level rules.
+        if changed_only && (self.args.detect_anomalies || self.baseline.is_some()) {
+            notes.push("--partitions changed: anomalies and drift are not checked on a profile of some partitions".into());
+        }
+        if self.args.detect_anomalies && !changed_only {
             let now = chrono::Utc::now().timestamp_millis();
             anomalies.extend(pf::detect(row_count, &columns, &m, &self.thresholds, now));
         }
-        if let Some(base) = &self.baseline {
+        if let Some(base) = self.baseline.as_ref().filter(|_| !changed_only) {
             match base.get(&t.to_string()) {
                 Some((base_rows, base_cols)) => {
                     // With --columns, the baseline's other columns were not profiled this

@@ -229,6 +229,8 @@ struct SideCache<'a> {
     what: String,
     meta: Vec<partitions::PartitionMeta>,
     fresh: Vec<partitions::PartitionPrint>,
+    /// Partitions stored last time that the metadata no longer lists (dropped): changed.
+    gone: Vec<String>,
 }
 
 /// The per-partition cache of a pair partitioned alike.
@@ -249,7 +251,11 @@ impl PartitionCache<'_> {
         let mut ids: Vec<String> = self
             .sides
             .iter()
-            .flat_map(|s| partitions::stale(&s.meta, &s.fresh))
+            .flat_map(|s| {
+                partitions::stale(&s.meta, &s.fresh)
+                    .into_iter()
+                    .chain(s.gone.clone())
+            })
             .collect();
         ids.sort();
         ids.dedup();
@@ -264,8 +270,9 @@ impl PartitionCache<'_> {
         scanned: [Vec<partitions::PartitionPrint>; 2],
         scan_ids: Option<&[String]>,
         changed_only: bool,
-    ) -> Result<(Merged, Merged), String> {
+    ) -> Result<(Merged, Merged, Vec<String>), String> {
         let mut out = Vec::new();
+        let mut warnings = Vec::new();
         for (side, got) in self.sides.iter().zip(scanned) {
             let read: Vec<String> = match scan_ids {
                 Some(ids) => ids.to_vec(),
@@ -288,6 +295,17 @@ impl PartitionCache<'_> {
                     });
                 }
             }
+            // Every partition a full read found must be one the metadata lists, or the next
+            // run could not tell when it changes: then nothing is stored.
+            let unlisted = got.iter().find(|p| !side.meta.iter().any(|m| m.id == p.id));
+            if let Some(p) = unlisted.filter(|_| scan_ids.is_none()) {
+                warnings.push(format!(
+                    "per-partition cache off for {}: its partition {} is not in its partition metadata",
+                    side.table, p.id
+                ));
+                out.push(partitions::merge(&[], &got)?);
+                continue;
+            }
             let rows: Vec<serde_json::Map<String, Value>> =
                 partitions::to_store(&side.meta, &kept, &remembered)
                     .iter()
@@ -302,7 +320,7 @@ impl PartitionCache<'_> {
         }
         let b = out.pop().unwrap_or_default();
         let a = out.pop().unwrap_or_default();
-        Ok((a, b))
+        Ok((a, b, warnings))
     }
 
     /// What the cache did, for the report.
@@ -467,11 +485,30 @@ impl Ctx {
                 .into_iter()
                 .filter_map(|row| serde_json::from_value(Value::Object(row)).ok())
                 .collect();
+            // The metadata must account for every row of the table (it does not, e.g., while
+            // rows are in a streaming buffer), or a partition it misses would never be read.
+            let listed = meta
+                .iter()
+                .try_fold(0i64, |n, p| p.rows.and_then(|r| n.checked_add(r)));
+            let m = if t == ta { ma } else { mb };
+            if let (Some(listed), Some(rows)) = (listed, m.num_rows) {
+                if listed != rows {
+                    return Err(format!(
+                        "the partition metadata of {t} lists {listed} rows and the table has {rows}"
+                    ));
+                }
+            }
+            let gone = stored
+                .iter()
+                .filter(|s| !meta.iter().any(|m| m.id == s.print.id))
+                .map(|s| s.print.id.clone())
+                .collect();
             out.push(SideCache {
                 table: t,
                 fresh: partitions::fresh(&meta, &stored),
                 meta,
                 what,
+                gone,
             });
         }
         let (Some(b), Some(a)) = (out.pop(), out.pop()) else {
@@ -592,11 +629,11 @@ impl Ctx {
                 ));
             }
             if parts.is_some() && self.caching {
-                // Not dry-run (a metadata query): BigQuery bills each at most 10 MiB, which
-                // the budget counts as the least a query bills.
+                // Not dry-run (a metadata query): BigQuery bills each 10 MiB, its minimum for
+                // INFORMATION_SCHEMA queries, as the budget counts any query.
                 for (side, t) in [("A", ta), ("B", tb)] {
                     planned.push(PlannedQuery {
-                        step: format!("partition metadata {side} (for the per-partition cache; billed at most 10 MiB)"),
+                        step: format!("partition metadata {side} (for the per-partition cache; billed 10 MiB, the minimum for INFORMATION_SCHEMA)"),
                         sql: partitions::metadata_sql(t),
                         estimated_bytes: crate::model::MIN_BILLED_PER_QUERY,
                     });
@@ -710,9 +747,10 @@ impl Ctx {
                 partitions::read_prints(scan_a.partitions.as_deref()).map_err(decode)?,
                 partitions::read_prints(scan_b.partitions.as_deref()).map_err(decode)?,
             );
-            let (merged_a, merged_b) = pc
+            let (merged_a, merged_b, warnings) = pc
                 .merge_and_store(&self.store, [pa, pb], scan_ids.as_deref(), changed_only)
                 .map_err(decode)?;
+            notes.extend(warnings);
             for (scan, (prints, rows, fingerprint)) in
                 [(&mut scan_a, merged_a), (&mut scan_b, merged_b)]
             {
@@ -1055,7 +1093,11 @@ fn blocks(o: &PairOutcome, price_per_tib: f64) -> Vec<Block> {
         }
         out.push(Block::Table(t));
     }
-    if let Some(p) = o.partitions.as_ref().filter(|p| p.differing_count > 0) {
+    if let Some(p) = o
+        .partitions
+        .as_ref()
+        .filter(|p| p.differing_count > 0 && o.identical == Some(false))
+    {
         out.push(Block::Table(partition_table(p)));
     }
     if let Some(r) = &o.rows {
