@@ -103,17 +103,7 @@ pub(crate) fn partition_column(meta: &TableMeta) -> Result<PartitionColumn, Stri
             describe: "_PARTITIONTIME (ingestion time)".into(),
         });
     };
-    let f = meta
-        .fields()
-        .iter()
-        .find(|f| f.name.eq_ignore_ascii_case(field))
-        .ok_or_else(|| format!("its partition column `{field}` is not in its schema"))?;
-    if !crate::checks::quotable(&f.name) {
-        return Err(format!(
-            "its partition column's name {:?} cannot be quoted",
-            f.name
-        ));
-    }
+    let f = partition_field(meta, field)?;
     let sql_type = match f.field_type.to_ascii_uppercase().as_str() {
         "DATE" => "DATE",
         "TIMESTAMP" => "TIMESTAMP",
@@ -281,8 +271,12 @@ pub(crate) fn partitioning(meta: &TableMeta) -> Result<Partitioning, String> {
     })
 }
 
-/// The top-level column `field` of one of `types`, quoted under alias `t`.
-fn leaf(meta: &TableMeta, field: &str, types: &[&str]) -> Result<String, String> {
+/// The partition column `field` in `meta`'s schema (names are case-insensitive), if its
+/// name can be quoted.
+fn partition_field<'a>(
+    meta: &'a TableMeta,
+    field: &str,
+) -> Result<&'a crate::warehouse::model::Field, String> {
     let f = meta
         .fields()
         .iter()
@@ -294,6 +288,12 @@ fn leaf(meta: &TableMeta, field: &str, types: &[&str]) -> Result<String, String>
             f.name
         ));
     }
+    Ok(f)
+}
+
+/// The top-level column `field` of one of `types`, quoted under alias `t`.
+fn leaf(meta: &TableMeta, field: &str, types: &[&str]) -> Result<String, String> {
+    let f = partition_field(meta, field)?;
     if !types.iter().any(|t| f.field_type.eq_ignore_ascii_case(t)) {
         return Err(format!(
             "its partition column `{field}` is {}",
@@ -709,6 +709,19 @@ pub(crate) fn merge(
             .join(":")
     });
     Ok((all, rows, fingerprint))
+}
+
+/// Whether the metadata's partitions hold as many rows as the table (unknown counts pass):
+/// they do not, e.g., while rows are in a streaming buffer, and then a partition the
+/// metadata misses would never be read.
+pub(crate) fn accounts_for(meta: &[PartitionMeta], table_rows: Option<i64>) -> bool {
+    let listed = meta
+        .iter()
+        .try_fold(0i64, |n, p| p.rows.and_then(|r| n.checked_add(r)));
+    match (listed, table_rows) {
+        (Some(l), Some(n)) => l == n,
+        _ => true,
+    }
 }
 
 /// A table name as a GoogleSQL string literal.

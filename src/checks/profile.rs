@@ -182,6 +182,16 @@ fn column_items(i: usize, c: &ProfileColumn) -> Vec<String> {
     s
 }
 
+/// Columns in slices of at most [`COLUMNS_PER_QUERY`], one per query (one empty slice for
+/// no columns: the row count still needs its query).
+fn chunked<T>(indexed: &[T]) -> Vec<&[T]> {
+    if indexed.is_empty() {
+        vec![&[]]
+    } else {
+        indexed.chunks(COLUMNS_PER_QUERY).collect()
+    }
+}
+
 /// The profiling query (one; several only for very wide tables). Column `i` of the table is
 /// `c{i}_*` in whichever query holds it.
 pub(crate) fn profile_sql(
@@ -194,12 +204,7 @@ pub(crate) fn profile_sql(
         None => format!("FROM {} AS t", table.sql_ident()),
     };
     let indexed: Vec<(usize, &ProfileColumn)> = cols.iter().enumerate().collect();
-    let chunks: Vec<&[(usize, &ProfileColumn)]> = if indexed.is_empty() {
-        vec![&[]]
-    } else {
-        indexed.chunks(COLUMNS_PER_QUERY).collect()
-    };
-    chunks
+    chunked(&indexed)
         .into_iter()
         .map(|chunk| {
             let mut items = vec!["COUNT(*) AS row_count".to_string()];
@@ -281,12 +286,7 @@ pub(crate) fn profile_sql_by_partition(
         table.sql_ident()
     );
     let indexed: Vec<(usize, &ProfileColumn)> = cols.iter().enumerate().collect();
-    let chunks: Vec<&[(usize, &ProfileColumn)]> = if indexed.is_empty() {
-        vec![&[]]
-    } else {
-        indexed.chunks(COLUMNS_PER_QUERY).collect()
-    };
-    chunks
+    chunked(&indexed)
         .into_iter()
         .map(|chunk| {
             let mut items = vec![PARTITION_ID.to_string()];

@@ -283,22 +283,9 @@ impl Ctx {
             return Ok((rows, queries + n, usage, notes));
         }
         let what = format!("per-partition profile\n{}", grouped.join("\n"));
-        let stored: Vec<pf::StoredPartition> = self
-            .store
-            .get_entry(t, &what)
-            .unwrap_or_default()
-            .into_iter()
-            .filter_map(|row| serde_json::from_value(Value::Object(row)).ok())
-            .collect();
-        // The metadata must account for every row (it does not while rows are in a streaming
-        // buffer), or a partition it misses would never be read: then nothing is trusted.
-        let listed = meta
-            .iter()
-            .try_fold(0i64, |n, p| p.rows.and_then(|r| n.checked_add(r)));
-        let accounted = match (listed, m.num_rows) {
-            (Some(l), Some(n)) => l == n,
-            _ => true,
-        };
+        let stored: Vec<pf::StoredPartition> = self.store.get_entries(t, &what);
+        // Metadata that misses rows vouches for nothing.
+        let accounted = partitions::accounts_for(&meta, m.num_rows);
         let mut fresh: Vec<&pf::StoredPartition> = stored
             .iter()
             .filter(|s| {

@@ -478,25 +478,13 @@ impl Ctx {
             stats.count += 1;
             stats.usage += usage;
             let what = format!("per-partition prints\n{scan}");
-            let stored: Vec<partitions::StoredPrint> = self
-                .store
-                .get_entry(t, &what)
-                .unwrap_or_default()
-                .into_iter()
-                .filter_map(|row| serde_json::from_value(Value::Object(row)).ok())
-                .collect();
-            // The metadata must account for every row of the table (it does not, e.g., while
-            // rows are in a streaming buffer), or a partition it misses would never be read.
-            let listed = meta
-                .iter()
-                .try_fold(0i64, |n, p| p.rows.and_then(|r| n.checked_add(r)));
+            let stored: Vec<partitions::StoredPrint> = self.store.get_entries(t, &what);
             let m = if t == ta { ma } else { mb };
-            if let (Some(listed), Some(rows)) = (listed, m.num_rows) {
-                if listed != rows {
-                    return Err(format!(
-                        "the partition metadata of {t} lists {listed} rows and the table has {rows}"
-                    ));
-                }
+            if !partitions::accounts_for(&meta, m.num_rows) {
+                return Err(format!(
+                    "the partition metadata of {t} does not account for all {} rows",
+                    m.num_rows.unwrap_or(0)
+                ));
             }
             let gone = stored
                 .iter()

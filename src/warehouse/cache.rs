@@ -431,6 +431,19 @@ impl Store {
         self.cache.as_ref()?.get(&v, what).map(|h| h.rows)
     }
 
+    /// [`Store::get_entry`]'s rows as `T`s (rows that are not one are skipped).
+    pub(crate) fn get_entries<T: serde::de::DeserializeOwned>(
+        &self,
+        table: &TableRef,
+        what: &str,
+    ) -> Vec<T> {
+        self.get_entry(table, what)
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|row| serde_json::from_value(Value::Object(row)).ok())
+            .collect()
+    }
+
     /// Store rows under `what` for `table` (a failure is a warning, once).
     pub(crate) fn put_entry(&self, table: &TableRef, what: &str, rows: &[Map<String, Value>]) {
         let Some(cache) = &self.cache else {

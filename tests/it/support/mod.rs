@@ -286,6 +286,12 @@ pub fn run_json(bin: &str, job_project: &str, args: &[&str]) -> (i32, Value, Str
         .args(args)
         .output()
         .unwrap();
+    json_of(bin, args, out)
+}
+
+/// A run's exit status, its stdout as JSON (or a panic that says how the run ended), and
+/// its stderr.
+fn json_of(bin: &str, args: &[&str], out: std::process::Output) -> (i32, Value, String) {
     let stderr = String::from_utf8_lossy(&out.stderr).to_string();
     let j: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
         // No exit code: killed by a signal, or by the guard after GUARD.
@@ -422,15 +428,7 @@ impl BillingProxy {
             .args(args)
             .output()
             .unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-        let j: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-            panic!(
-                "{bin_name} {args:?}: exit {:?}; stdout is not JSON ({e}): {}\n{stderr}",
-                out.status.code(),
-                String::from_utf8_lossy(&out.stdout)
-            )
-        });
-        (out.status.code().unwrap_or(-1), j, stderr)
+        json_of(bin_name, args, out)
     }
 }
 
