@@ -57,6 +57,7 @@ enum Display {
 /// Progress for one batch, on stderr.
 pub(crate) struct Progress {
     display: Display,
+    started: Instant,
     total: usize,
     done: AtomicUsize,
 }
@@ -71,7 +72,7 @@ impl Progress {
         } else if std::io::stderr().is_terminal() {
             let bar = ProgressBar::new(total as u64);
             let style = ProgressStyle::with_template(
-                "{spinner} {msg} {wide_bar} {pos}/{len} {percent}% {elapsed_precise}",
+                "{spinner} {msg} {wide_bar} {pos}/{len} {percent}% {elapsed_precise} ETA {eta}",
             )
             .unwrap_or_else(|_| ProgressStyle::default_bar());
             bar.set_style(style.progress_chars("━━ "));
@@ -85,6 +86,7 @@ impl Progress {
         };
         Progress {
             display,
+            started: Instant::now(),
             total,
             done: AtomicUsize::new(0),
         }
@@ -104,7 +106,10 @@ impl Progress {
                 let mut last = last.lock().unwrap_or_else(|p| p.into_inner());
                 let due = last.is_none_or(|t| t.elapsed() >= LINE_INTERVAL);
                 if !ok || due || n == self.total {
-                    eprintln!("[{n}/{}] {mark} {label}", self.total);
+                    let eta = eta(self.started.elapsed(), n, self.total)
+                        .map(|e| format!(" (ETA {e})"))
+                        .unwrap_or_default();
+                    eprintln!("[{n}/{}] {mark} {label}{eta}", self.total);
                     *last = Some(Instant::now());
                 }
             }
@@ -116,6 +121,21 @@ impl Progress {
             bar.finish_and_clear();
         }
     }
+}
+
+/// The time left at the pace so far (`1m 05s`, `12s`), once at least one item is done and
+/// some are left.
+fn eta(elapsed: Duration, done: usize, total: usize) -> Option<String> {
+    if done == 0 || done >= total {
+        return None;
+    }
+    let left = elapsed.as_secs_f64() / done as f64 * (total - done) as f64;
+    let secs = left.round() as u64;
+    Some(if secs >= 60 {
+        format!("{}m {:02}s", secs / 60, secs % 60)
+    } else {
+        format!("{secs}s")
+    })
 }
 
 /// Run `work` over `items` with at most `parallel` at once; results come back in input
@@ -193,6 +213,21 @@ where
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn eta_is_the_pace_so_far() {
+        use std::time::Duration;
+        assert_eq!(
+            super::eta(Duration::from_secs(10), 1, 5).as_deref(),
+            Some("40s")
+        );
+        assert_eq!(
+            super::eta(Duration::from_secs(50), 10, 30).as_deref(),
+            Some("1m 40s")
+        );
+        assert_eq!(super::eta(Duration::from_secs(5), 0, 5), None);
+        assert_eq!(super::eta(Duration::from_secs(5), 5, 5), None);
+    }
+
     use super::*;
     use std::sync::atomic::AtomicUsize;
 

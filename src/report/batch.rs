@@ -285,6 +285,7 @@ impl<C: CheckResults> Batch for Results<C> {
                     } else {
                         Outcome::Pass
                     },
+                    same: self.check.same(v),
                     details: self.check.details(v),
                 },
                 Err(e) => Case::error(item.to_string(), &e.message),

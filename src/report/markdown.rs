@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use super::{doc, one_line, Batch, Exporter, Outcome, ReportError};
+use super::{doc, one_line, Batch, Case, Exporter, Outcome, ReportError};
 
 pub(crate) struct Markdown;
 
@@ -47,11 +47,14 @@ impl Exporter for Markdown {
     }
 }
 
-/// The report's pieces: the heading and summary, one table row per item, one `<details>`
-/// block per item that has details.
+/// The report's pieces: the heading and summary, one table row per item that failed or
+/// changed, the items with nothing to see, one `<details>` block per item that has details.
 struct Parts {
     head: String,
+    /// Items that failed or changed, most important first.
     rows: Vec<String>,
+    /// Items with nothing to see: (name as code, headline).
+    quiet: Vec<(String, String)>,
     details: Vec<String>,
 }
 
@@ -80,7 +83,22 @@ fn parts(batch: &dyn Batch) -> Parts {
         head.push('\n');
     }
     let _ = writeln!(head, "| | Item | Result |\n|---|---|---|");
-    let rows = cases
+    // What needs a look first: failures and errors, then what changed; the items with nothing
+    // to see are one line at the end.
+    let rank = |c: &Case| match (c.outcome, c.same) {
+        (Outcome::Fail | Outcome::Error, _) => 0,
+        (Outcome::Pass, false) => 1,
+        (Outcome::Pass, true) => 2,
+    };
+    let mut ordered: Vec<&Case> = cases.iter().collect();
+    ordered.sort_by_key(|c| rank(c));
+    let (mut quiet, mut loud): (Vec<&Case>, Vec<&Case>) =
+        ordered.into_iter().partition(|c| rank(c) == 2);
+    // One item with nothing to see keeps its own row.
+    if quiet.len() == 1 {
+        loud.append(&mut quiet);
+    }
+    let rows = loud
         .iter()
         .map(|c| {
             let icon = match c.outcome {
@@ -95,8 +113,9 @@ fn parts(batch: &dyn Batch) -> Parts {
             )
         })
         .collect();
-    let details = cases
+    let details = loud
         .iter()
+        .chain(&quiet)
         .filter(|c| doc::has_markdown(&c.details.blocks))
         .map(|c| {
             format!(
@@ -115,37 +134,93 @@ fn parts(batch: &dyn Batch) -> Parts {
     Parts {
         head,
         rows,
+        quiet: quiet
+            .iter()
+            .map(|c| (code(&c.name), c.details.headline.clone()))
+            .collect(),
         details,
     }
 }
 
+/// Details blocks in a bounded report (a PR comment, a job summary): the first ones, by
+/// importance; the full report has them all.
+pub(crate) const DETAILS_SHOWN: usize = 50;
+
+/// The one row of the items with nothing to see: how many, what they say (when they all say
+/// the same), and their names while they fit in `room` characters.
+fn quiet_row(quiet: &[(String, String)], room: usize) -> String {
+    let n = quiet.len();
+    // What they say, without the particulars in parentheses (`identical (5 rows)`).
+    let mut says: Vec<&str> = quiet
+        .iter()
+        .map(|(_, h)| h.split(" (").next().unwrap_or(h).trim())
+        .collect();
+    says.sort_unstable();
+    says.dedup();
+    let what = match says.as_slice() {
+        [one] if one.len() <= 40 => format!("{n} × {}", cell(one)),
+        _ => format!("{n} with nothing to report"),
+    };
+    let mut names = String::new();
+    let mut listed = 0;
+    for (name, _) in quiet {
+        let sep = if listed == 0 { "" } else { ", " };
+        if names.chars().count() + sep.len() + name.chars().count() + 40 > room {
+            break;
+        }
+        names.push_str(sep);
+        names.push_str(name);
+        listed += 1;
+    }
+    if listed < n {
+        let _ = write!(
+            names,
+            "{}and {} more",
+            if listed == 0 { "" } else { ", " },
+            n - listed
+        );
+    }
+    format!("| ✅ | {what} | {names} |\n")
+}
+
 /// The Markdown report in at most `limit` characters (a PR comment's 65,536, say): the heading
-/// and summary always; then the item rows and the details blocks while they fit, in order;
-/// what is left out is counted in a closing note that ends with `overflow` (e.g. a link to
-/// the full report).
+/// and summary always; then the rows of the items that failed or changed, most important
+/// first, and one row for all the items with nothing to see; then the details blocks (at most
+/// [`DETAILS_SHOWN`] when bounded), while they fit, in the same order. What is left out is
+/// counted in a closing note that ends with `overflow` (e.g. a link to the full report).
 pub(crate) fn render_bounded(batch: &dyn Batch, limit: usize, overflow: &str) -> String {
     let Parts {
         head,
         rows,
+        quiet,
         details,
     } = parts(batch);
+    let bounded = limit != usize::MAX;
     let len = |s: &str| s.chars().count();
     // Room for the closing note, whatever its counts.
     let reserve = 200 + len(overflow);
     let mut out = head;
     let mut used = len(&out);
     let (mut rows_left, mut details_left) = (0usize, 0usize);
-    let total = rows.len();
+    let total = rows.len() + quiet.len();
+    // The quiet row is short and always kept: it is what says the rest are fine.
+    let quiet_room = if bounded { 4_000 } else { usize::MAX / 2 };
+    let quiet_row = (!quiet.is_empty()).then(|| quiet_row(&quiet, quiet_room));
+    let quiet_len = quiet_row.as_deref().map_or(0, len);
     for (i, row) in rows.iter().enumerate() {
-        if used + len(row) + reserve > limit {
-            rows_left = total - i;
+        if used + len(row) + quiet_len + reserve > limit {
+            rows_left = rows.len() - i;
             break;
         }
         used += len(row);
         out.push_str(row);
     }
+    if let Some(q) = &quiet_row {
+        used += len(q);
+        out.push_str(q);
+    }
     for (i, d) in details.iter().enumerate() {
-        if rows_left > 0 || used + len(d) + reserve > limit {
+        if rows_left > 0 || (bounded && i >= DETAILS_SHOWN) || used + len(d) + reserve > limit {
             details_left = details.len() - i;
             break;
         }

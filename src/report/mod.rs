@@ -68,6 +68,8 @@ pub(crate) struct Case {
     /// `a ↔ b` or the table id.
     pub(crate) name: String,
     pub(crate) outcome: Outcome,
+    /// Nothing to see: identical, no change, a clean profile (not for a dry run or an error).
+    pub(crate) same: bool,
     /// Its headline (`identical`, `3 changes (1 breaking)`, or the error) and blocks.
     pub(crate) details: doc::Details,
 }
@@ -78,6 +80,7 @@ impl Case {
         Case {
             name,
             outcome: Outcome::Error,
+            same: false,
             details: doc::Details {
                 headline: message.to_string(),
                 blocks: Vec::new(),

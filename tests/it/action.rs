@@ -546,6 +546,102 @@ async fn a_comment_that_would_be_too_long_is_cut_to_65536_characters() {
     assert!(!r.summary.contains("Summary truncated"));
 }
 
+/// Issue 17.4: 500 pairs (5 breaking with long diffs, 50 with a compatible change, 445
+/// identical): the comment stays under GitHub's limit and keeps what matters: the counts,
+/// the failures first and open, the changed pairs, and one line for the identical ones.
+#[tokio::test]
+async fn a_500_pair_comment_keeps_failures_first_and_folds_the_identical() {
+    let server = FakeGithub::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(comment(8, "x")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let files = tempfile::tempdir().unwrap();
+    let dir = files.path();
+    let fields = |names: &[String]| {
+        Value::Array(
+            names
+                .iter()
+                .map(|n| json!({"name": n, "type": "STRING"}))
+                .collect(),
+        )
+        .to_string()
+    };
+    let base: Vec<String> = (0..80)
+        .map(|i| format!("column_with_a_long_name_{i}"))
+        .collect();
+    let mut pairs = String::new();
+    for i in 0..500 {
+        let (a, b) = (
+            dir.join(format!("a{i}.json")),
+            dir.join(format!("b{i}.json")),
+        );
+        let mut new = base.clone();
+        if i % 100 == 7 {
+            // Breaking: every column renamed.
+            new = base.iter().map(|c| format!("renamed_{c}")).collect();
+        } else if i % 10 == 3 {
+            // Compatible: a column added.
+            new.push("added_column".into());
+        }
+        std::fs::write(&a, fields(&new)).unwrap();
+        std::fs::write(&b, fields(&base)).unwrap();
+        pairs.push_str(&format!("{}:{}\n", a.display(), b.display()));
+    }
+    let step = Step::new(
+        &server.uri(),
+        &[
+            ("command", "schema-diff"),
+            ("pairs", &pairs),
+            ("fail_on", "breaking"),
+        ],
+    );
+    let r = step.run();
+    assert_eq!(r.code, 1, "{}", r.log());
+    let body = &server.sent_bodies("POST").await[0];
+    let n = body.chars().count();
+    assert!(n <= 65_536, "{n} characters");
+    // Counts first.
+    assert!(
+        body.contains("### ❌ bqcheck schema-diff: 5 breaking, 55 different (of 500)"),
+        "{}",
+        &body[..400]
+    );
+    // Failures, then changed pairs, then one line for the 445 identical ones.
+    let table = || body.chars().take(3000).collect::<String>();
+    let first_fail = body.find("| ❌ |").unwrap_or_else(|| panic!("{}", table()));
+    let first_changed = body.find("| ✅ | `").unwrap_or_else(|| panic!("{}", table()));
+    let quiet = body
+        .find("| ✅ | 445 × identical |")
+        .unwrap_or_else(|| panic!("{body}"));
+    assert!(first_fail < first_changed && first_changed < quiet);
+    assert_eq!(body.matches("| ❌ |").count(), 5);
+    assert_eq!(body.matches("| ✅ | `").count(), 50);
+    // Details: the failures' first, open, as many as fit (each lists 160 changes); at most
+    // 50 in all, and the note says where the rest are.
+    let open = body.matches("<details open>").count();
+    assert!(open >= 1, "{open}");
+    assert!(body.matches("<details").count() <= 50);
+    if let Some(closed) = body.find("<details>") {
+        assert!(body.rfind("<details open>").unwrap() < closed);
+    }
+    assert!(body.contains("details of"), "the note counts what is left out");
+    assert!(body.contains("The full report is in the workflow run's job summary"));
+    // The full Markdown report lists every changed pair, and folds the identical ones too.
+    let full = std::fs::read_to_string(r.out("report_markdown")).unwrap();
+    assert_eq!(
+        full.matches("<details").count(),
+        55,
+        "all details in the file"
+    );
+    assert!(full.contains("| ✅ | 445 × identical |"));
+}
+
 #[test]
 fn bad_inputs_are_reported_as_errors_with_outputs_written() {
     let step = Step::new(
