@@ -501,8 +501,8 @@ fn long_diff_pairs(dir: &Path, n: usize) -> String {
     pairs
 }
 
-#[tokio::test]
-async fn a_comment_that_would_be_too_long_is_cut_to_65536_characters() {
+/// A fake GitHub with no comment on the PR yet, expecting exactly one to be created.
+async fn github_taking_one_new_comment() -> FakeGithub {
     let server = FakeGithub::start().await;
     Mock::given(method("GET"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
@@ -513,6 +513,12 @@ async fn a_comment_that_would_be_too_long_is_cut_to_65536_characters() {
         .expect(1)
         .mount(&server)
         .await;
+    server
+}
+
+#[tokio::test]
+async fn a_comment_that_would_be_too_long_is_cut_to_65536_characters() {
+    let server = github_taking_one_new_comment().await;
     let files = tempfile::tempdir().unwrap();
     let pairs = long_diff_pairs(files.path(), 40);
     let step = Step::new(
@@ -551,16 +557,7 @@ async fn a_comment_that_would_be_too_long_is_cut_to_65536_characters() {
 /// the failures first and open, the changed pairs, and one line for the identical ones.
 #[tokio::test]
 async fn a_500_pair_comment_keeps_failures_first_and_folds_the_identical() {
-    let server = FakeGithub::start().await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(201).set_body_json(comment(8, "x")))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let server = github_taking_one_new_comment().await;
     let files = tempfile::tempdir().unwrap();
     let dir = files.path();
     let fields = |names: &[String]| {
@@ -615,7 +612,9 @@ async fn a_500_pair_comment_keeps_failures_first_and_folds_the_identical() {
     // Failures, then changed pairs, then one line for the 445 identical ones.
     let table = || body.chars().take(3000).collect::<String>();
     let first_fail = body.find("| ❌ |").unwrap_or_else(|| panic!("{}", table()));
-    let first_changed = body.find("| ✅ | `").unwrap_or_else(|| panic!("{}", table()));
+    let first_changed = body
+        .find("| ✅ | `")
+        .unwrap_or_else(|| panic!("{}", table()));
     let quiet = body
         .find("| ✅ | 445 × identical |")
         .unwrap_or_else(|| panic!("{body}"));
@@ -630,7 +629,10 @@ async fn a_500_pair_comment_keeps_failures_first_and_folds_the_identical() {
     if let Some(closed) = body.find("<details>") {
         assert!(body.rfind("<details open>").unwrap() < closed);
     }
-    assert!(body.contains("details of"), "the note counts what is left out");
+    assert!(
+        body.contains("details of"),
+        "the note counts what is left out"
+    );
     assert!(body.contains("The full report is in the workflow run's job summary"));
     // The full Markdown report lists every changed pair, and folds the identical ones too.
     let full = std::fs::read_to_string(r.out("report_markdown")).unwrap();
