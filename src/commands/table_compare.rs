@@ -78,6 +78,8 @@ pub(crate) struct PartitionReport {
     pub(crate) differing: Vec<PartitionDelta>,
     /// Whether the row diff read only the differing partitions.
     pub(crate) row_diff_pruned: bool,
+    /// `--partitions changed`: only the partitions modified since the last run were compared.
+    pub(crate) changed_only: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -791,6 +793,7 @@ impl Ctx {
                 differing_count: differing.len(),
                 differing,
                 row_diff_pruned: pruned,
+                changed_only,
             });
         }
         // Step 3: only when step 2 found a difference.
@@ -896,7 +899,16 @@ fn headline(o: &PairOutcome, price_per_tib: f64) -> String {
                 .collect::<Vec<_>>(),
             price_per_tib,
         ),
-        Some(true) => format!("identical ({counts})"),
+        Some(true) => match &o.partitions {
+            Some(p) if p.changed_only && p.total == 0 => {
+                "nothing to compare: no partition was modified since the last run".into()
+            }
+            Some(p) if p.changed_only => format!(
+                "the {} partition(s) modified since the last run are identical ({counts})",
+                report::thousands(p.total)
+            ),
+            _ => format!("identical ({counts})"),
+        },
         Some(false) => {
             let mut parts = vec![counts];
             if let Some(r) = &o.rows {

@@ -4,7 +4,7 @@
 //! INFORMATION_SCHEMA.PARTITIONS with `last_modified_time`. Tables: [`fx::daily`], 1,096
 //! daily partitions of 20 rows.
 
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use crate::support::realistic as fx;
 use crate::support::{self, job_project, BillingProxy, Emu};
@@ -173,6 +173,12 @@ async fn only_changed_partitions_are_read_and_billed() {
         &["--key", "id", "--partitions", "changed", &a, &b],
     );
     assert_eq!(code, 0, "{j:#}{err}");
+    let p = &j["comparisons"][0]["partitions"];
+    assert_eq!(
+        (&p["changed_only"], &p["total"]),
+        (&json!(true), &json!(0)),
+        "{p:#}"
+    );
     let log = fake.take_log();
     assert_eq!(metadata_jobs(&log), 2);
     assert_eq!(
