@@ -21,6 +21,8 @@
 //! Peers (reladiff joindiff and hashdiff, data-diff joindiff) run through
 //! `benches/peers/peers.py` (set up by `benches/peers/setup`, from PyPI).
 
+#[path = "../tests/it/support/billing.rs"]
+mod billing;
 #[path = "../tests/it/support/realistic.rs"]
 mod realistic;
 
@@ -371,68 +373,6 @@ async fn scale(emu: &Emulator, sizes: &[i64], results: &mut Vec<Value>) {
     }
 }
 
-/// `tests/it/support/fake_bigquery.py` in front of the emulator: bills each query by the
-/// partitions its filter admits (and serves INFORMATION_SCHEMA.PARTITIONS with
-/// `last_modified_time`). Stopped when dropped.
-struct Billing {
-    child: std::process::Child,
-    host: String,
-    log: PathBuf,
-}
-
-impl Billing {
-    fn start(emu: &Emulator) -> Billing {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .expect("a free port");
-        let log = std::env::temp_dir().join(format!(
-            "bqcheck-bench-billing-{}.jsonl",
-            std::process::id()
-        ));
-        let _ = std::fs::remove_file(&log);
-        let child = Command::new("python3")
-            .arg(repo().join("tests/it/support/fake_bigquery.py"))
-            .args([
-                "--port",
-                &port.to_string(),
-                "--emulator",
-                &emu.host(),
-                "--log",
-            ])
-            .arg(&log)
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("python3 runs the billing fake");
-        let host = format!("127.0.0.1:{port}");
-        for _ in 0..100 {
-            if std::net::TcpStream::connect(&host).is_ok() {
-                break;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(100));
-        }
-        Billing { child, host, log }
-    }
-
-    /// The jobs billed since the last call.
-    fn take(&self) -> Vec<Value> {
-        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
-        let _ = std::fs::write(&self.log, "");
-        text.lines()
-            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-            .filter(|e| e["dry_run"] == false)
-            .collect()
-    }
-}
-
-impl Drop for Billing {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_file(&self.log);
-    }
-}
-
 /// What one run's jobs read and billed, by kind of job.
 #[derive(Default)]
 struct Bill {
@@ -497,7 +437,7 @@ async fn cost(emu: &Emulator, results: &mut Vec<Value>) {
         )
         .await;
     }
-    let fake = Billing::start(emu);
+    let fake = billing::BillingProxy::start(&emu.host());
     let cache = std::env::temp_dir().join(format!("bqcheck-bench-cost-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&cache);
     let run = |tables: (&str, &str), extra: &[&str], cache: &Path| {
@@ -507,7 +447,12 @@ async fn cost(emu: &Emulator, results: &mut Vec<Value>) {
         args.extend([tables.0, tables.1]);
         let (wall, code, _, out) =
             spawn_measured(&bin("bq-table-compare"), &args, &fake.host, cache);
-        (wall, code, out, bill(&fake.take()))
+        let log: Vec<Value> = fake
+            .take_log()
+            .into_iter()
+            .filter(|e| e["dry_run"] == false)
+            .collect();
+        (wall, code, out, bill(&log))
     };
     let mut rows_out = Vec::new();
     let whole = run((&wa, &wb), &["--no-cache"], &cache);

@@ -119,10 +119,15 @@ pub(crate) fn partition_column(meta: &TableMeta) -> Result<PartitionColumn, Stri
 
 /// A literal of `sql_type` for midnight (UTC) of `d`.
 fn literal(sql_type: &str, d: NaiveDate) -> String {
+    time_literal(sql_type, d.and_time(chrono::NaiveTime::MIN))
+}
+
+/// A literal of `sql_type` (`DATE`, `DATETIME`, else `TIMESTAMP` in UTC) for `at`.
+fn time_literal(sql_type: &str, at: chrono::NaiveDateTime) -> String {
     match sql_type {
-        "DATE" => format!("DATE '{d}'"),
-        "DATETIME" => format!("DATETIME '{d} 00:00:00'"),
-        _ => format!("TIMESTAMP '{d} 00:00:00+00'"),
+        "DATE" => format!("DATE '{}'", at.date()),
+        "DATETIME" => format!("DATETIME '{}'", at.format("%Y-%m-%d %H:%M:%S")),
+        _ => format!("TIMESTAMP '{}+00'", at.format("%Y-%m-%d %H:%M:%S")),
     }
 }
 
@@ -315,20 +320,8 @@ impl Partitioning {
             && self.scheme == other.scheme
     }
 
-    fn literal(&self, at: chrono::NaiveDateTime) -> String {
-        match self.sql_type {
-            "DATE" => format!("DATE '{}'", at.date()),
-            "DATETIME" => format!("DATETIME '{}'", at.format("%Y-%m-%d %H:%M:%S")),
-            _ => format!("TIMESTAMP '{}+00'", at.format("%Y-%m-%d %H:%M:%S")),
-        }
-    }
-
     fn midnight(&self, day: &str) -> String {
-        self.literal(
-            date(day)
-                .unwrap_or_default()
-                .and_time(chrono::NaiveTime::MIN),
-        )
+        literal(self.sql_type, date(day).unwrap_or_default())
     }
 
     /// The label of rows whose partition column is NULL.
@@ -429,7 +422,7 @@ impl Partitioning {
     fn bound_sql(&self, b: &Bound) -> String {
         match b {
             Bound::Int(i) => i.to_string(),
-            Bound::Time(t) => self.literal(*t),
+            Bound::Time(t) => time_literal(self.sql_type, *t),
         }
     }
 

@@ -467,10 +467,7 @@ pub(crate) async fn partition_metadata(
         .query(project, &metadata_sql(table), opts)
         .await
         .map_err(|e| format!("the partition metadata of {table} could not be read: {e}"))?;
-    let int = |row: &crate::warehouse::query::Row, k: &str| match row.get(k)? {
-        serde_json::Value::String(s) => s.parse().ok(),
-        v => v.as_i64(),
-    };
+    use crate::warehouse::query::int;
     // A partition can be listed once per storage tier (`__UNPARTITIONED__` in active and
     // long-term storage): one entry per id, its rows summed and its latest modification.
     let mut meta: Vec<PartitionMeta> = Vec::new();

@@ -475,13 +475,12 @@ impl Ctx {
         let [(ta, ma, sa), (tb, mb, sb)] = sides;
         let (ra, rb) = futures::join!(metadata(ta, ma), metadata(tb, mb));
         let mut out = Vec::new();
-        for ((t, scan), r) in [((ta, sa), ra), ((tb, sb), rb)] {
+        for ((t, m, scan), r) in [((ta, ma, sa), ra), ((tb, mb, sb), rb)] {
             let (meta, usage) = r?;
             stats.count += 1;
             stats.usage += usage;
             let what = format!("per-partition prints\n{scan}");
             let stored: Vec<partitions::StoredPrint> = self.store.get_entries(t, &what);
-            let m = if t == ta { ma } else { mb };
             if !partitions::accounts_for(&meta, m.num_rows) {
                 return Err(format!(
                     "the partition metadata of {t} does not account for all {} rows",

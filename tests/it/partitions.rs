@@ -71,7 +71,7 @@ async fn only_changed_partitions_are_read_and_billed() {
     let first = [2001, 18001];
     emu.query(&fx::daily(&a, &[])).await;
     emu.query(&fx::daily(&b, &first)).await;
-    let fake = BillingProxy::start();
+    let fake = BillingProxy::start(&support::emulator_host());
     let cache = support::fresh_cache_home();
 
     // Run 1: one full scan per side (both tables require a partition filter: the scans have
@@ -222,7 +222,7 @@ async fn a_profile_reads_only_modified_partitions_and_merges_the_rest() {
     let ds = emu.dataset("daily_profile").await;
     let a = format!("{PROJECT}.{ds}.a");
     emu.query(&fx::daily(&a, &[])).await;
-    let fake = BillingProxy::start();
+    let fake = BillingProxy::start(&support::emulator_host());
     let cache = support::fresh_cache_home();
     let profile = |name: &str, extra: &[&str]| {
         let mut args = extra.to_vec();

@@ -10,10 +10,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use serde_json::{json, Value};
 
 pub mod bigquery;
+pub mod billing;
 pub mod github;
 pub mod realistic;
 
 pub use bigquery::FakeBigQuery;
+pub use billing::BillingProxy;
 pub use github::FakeGithub;
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
@@ -360,59 +362,7 @@ impl Shell {
     }
 }
 
-/// `tests/it/support/fake_bigquery.py` in front of the emulator: BigQuery's billing by the
-/// partitions a query's filter admits, `require_partition_filter`, and
-/// INFORMATION_SCHEMA.PARTITIONS with `last_modified_time`. Stopped when dropped.
-pub struct BillingProxy {
-    child: std::process::Child,
-    /// `127.0.0.1:PORT`, for `BIGQUERY_EMULATOR_HOST`.
-    pub host: String,
-    log: PathBuf,
-    _dir: tempfile::TempDir,
-}
-
 impl BillingProxy {
-    pub fn start() -> BillingProxy {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let log = dir.path().join("billing.jsonl");
-        let script =
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/it/support/fake_bigquery.py");
-        let child = std::process::Command::new("python3")
-            .arg(&script)
-            .args(["--port", &port.to_string(), "--emulator"])
-            .arg(emulator_host().trim_start_matches("http://"))
-            .arg("--log")
-            .arg(&log)
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", script.display()));
-        let host = format!("127.0.0.1:{port}");
-        for _ in 0..100 {
-            if std::net::TcpStream::connect(&host).is_ok() {
-                break;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(100));
-        }
-        BillingProxy {
-            child,
-            host,
-            log,
-            _dir: dir,
-        }
-    }
-
-    /// The query jobs logged since the last call (dry runs included, marked `dry_run`).
-    pub fn take_log(&self) -> Vec<Value> {
-        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
-        let _ = std::fs::write(&self.log, "");
-        text.lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
-    }
-
     /// Run a binary against the fake, with `--format json` and the result cache in `cache`.
     pub fn run_json(
         &self,
@@ -429,12 +379,5 @@ impl BillingProxy {
             .output()
             .unwrap();
         json_of(bin_name, args, out)
-    }
-}
-
-impl Drop for BillingProxy {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
