@@ -4,7 +4,7 @@
 //!   cargo bench --bench scale                  # 10k and 100k rows, 300 columns, peers (~5 min)
 //!   cargo bench --bench scale -- --full        # also 1,000,000 rows
 //!   cargo bench --bench scale -- --no-peers    # bqcheck and the floor only
-//!   cargo bench --bench scale -- --only wide   # one section: scale, wide, cost or peers
+//!   cargo bench --bench scale -- --only wide   # one section: scale, wide, cost, metadata or peers
 //!   cargo bench --bench scale -- --json out.json
 //!
 //! It starts a fresh emulator of its own (`scripts/emulator`, port $BQCHECK_BENCH_PORT,
@@ -18,6 +18,9 @@
 //! proxy that bills each query by the partitions its filter admits, on a 1,096-partition
 //! pair: first run, a run after one partition changed, `--partitions changed`, and a
 //! whole-table diff of the same data unpartitioned.
+//! The metadata section (issue 17) runs bq-schema-diff over dataset pairs of 10 to 200
+//! tables, reading schemas by tables.get and by one INFORMATION_SCHEMA query per dataset,
+//! with the requests counted at the same proxy.
 //! Peers (reladiff joindiff and hashdiff, data-diff joindiff) run through
 //! `benches/peers/peers.py` (set up by `benches/peers/setup`, from PyPI).
 
@@ -39,7 +42,7 @@ const PROJECT: &str = "scale";
 struct Options {
     full: bool,
     peers: bool,
-    /// `--only scale|wide|cost|peers`: one section.
+    /// `--only scale|wide|cost|metadata|peers`: one section.
     only: Option<String>,
     json: Option<PathBuf>,
 }
@@ -229,6 +232,7 @@ fn spawn_measured(bin: &Path, args: &[&str], host: &str, cache: &Path) -> (f64, 
 fn bin(name: &str) -> PathBuf {
     match name {
         "bq-profile" => PathBuf::from(env!("CARGO_BIN_EXE_bq-profile")),
+        "bq-schema-diff" => PathBuf::from(env!("CARGO_BIN_EXE_bq-schema-diff")),
         _ => PathBuf::from(env!("CARGO_BIN_EXE_bq-table-compare")),
     }
 }
@@ -845,6 +849,74 @@ async fn subtle(emu: &Emulator, results: &mut Vec<Value>) {
     }
 }
 
+/// Dataset pairs of N tables: schemas by tables.get vs one INFORMATION_SCHEMA query per
+/// dataset (`--metadata-via`), wall time and requests.
+async fn metadata(emu: &Emulator, results: &mut Vec<Value>) {
+    println!("\n## Metadata: bq-schema-diff --datasets A:B, N tables a side (5 columns each)\n");
+    println!("| tables a side | tables.get: wall | requests | INFORMATION_SCHEMA: wall | queries | billed |");
+    println!("|---:|---:|---:|---:|---:|---:|");
+    let fake = billing::BillingProxy::start(&emu.host());
+    let cache = std::env::temp_dir().join(format!("bqcheck-bench-meta-{}", std::process::id()));
+    for n in [10usize, 50, 200] {
+        let (a, b) = (format!("meta_a_{n}"), format!("meta_b_{n}"));
+        for ds in [&a, &b] {
+            emu.dataset(ds).await;
+            let script: Vec<String> = (0..n)
+                .map(|i| {
+                    format!(
+                        "CREATE TABLE `{PROJECT}.{ds}.t{i:03}` AS SELECT x AS id, CAST(x AS STRING) AS name, \
+                         x * 1.5 AS amount, DATE '2024-01-01' AS d, MOD(x, 2) = 0 AS flag \
+                         FROM UNNEST(GENERATE_ARRAY(1, 10)) AS x"
+                    )
+                })
+                .collect();
+            emu.query(PROJECT, &script.join(";\n")).await;
+        }
+        let pair = format!("{PROJECT}.{a}:{PROJECT}.{b}");
+        let mut cells = vec![n.to_string()];
+        let mut figures = serde_json::Map::new();
+        for how in ["tables-get", "information-schema"] {
+            let jp = job_project();
+            let args = [
+                "--project",
+                &jp,
+                "--format",
+                "json",
+                "--datasets",
+                &pair,
+                "--metadata-via",
+                how,
+            ];
+            let (wall, code, _, out) =
+                spawn_measured(&bin("bq-schema-diff"), &args, &fake.host, &cache);
+            let log = fake.take_log();
+            let gets = log.iter().filter(|e| e.get("tables_get").is_some()).count();
+            let queries = log.iter().filter(|e| e["dry_run"] == false).count();
+            let billed: u64 = log.iter().filter_map(|e| e["bytes_billed"].as_u64()).sum();
+            check(
+                code == 0 && out["comparisons"].as_array().map(Vec::len) == Some(n),
+                &format!("{how}: {n} identical pairs"),
+            );
+            if how == "tables-get" {
+                cells.extend([format!("{wall:.2} s"), gets.to_string()]);
+            } else {
+                cells.extend([
+                    format!("{wall:.2} s"),
+                    queries.to_string(),
+                    format!("{:.0} MiB", billed as f64 / 1_048_576.0),
+                ]);
+            }
+            figures.insert(
+                how.into(),
+                json!({"wall": wall, "tables_get": gets, "queries": queries, "billed": billed}),
+            );
+        }
+        println!("{}", row(&cells));
+        results.push(json!({"section": "metadata", "tables": n, "results": figures}));
+    }
+    let _ = std::fs::remove_dir_all(&cache);
+}
+
 #[tokio::main]
 async fn main() {
     let opts = options();
@@ -875,6 +947,9 @@ async fn main() {
     }
     if run("cost") {
         cost(&emu, &mut results).await;
+    }
+    if run("metadata") {
+        metadata(&emu, &mut results).await;
     }
     if opts.peers && run("peers") {
         peers(&emu, &mut results).await;

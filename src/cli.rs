@@ -197,6 +197,29 @@ pub(crate) mod values {
         crate::checks::table_compare::validate_where(s).map(|()| s.to_string())
     }
 
+    /// A `--datasets` value: `A:B` or `A` (each `dataset`, `project.dataset` or
+    /// `project:dataset`); the project is filled in at run time.
+    pub(crate) fn datasets(s: &str) -> Result<String, String> {
+        crate::input::datasets::DatasetSpec::parse(s, Some("default-project"))
+            .map(|_| s.trim().to_string())
+    }
+
+    /// A dataset: `project.dataset`, `project:dataset` or `dataset`.
+    pub(crate) fn dataset(s: &str) -> Result<String, String> {
+        crate::model::DatasetRef::parse(s, Some("default-project"))
+            .map(|_| s.trim().to_string())
+            .map_err(|e| e.to_string())
+    }
+
+    /// An `--include`/`--exclude` glob: a table name with `*` and `?`.
+    pub(crate) fn glob(s: &str) -> Result<String, String> {
+        let t = text(s)?;
+        if t.chars().any(|c| c.is_control()) {
+            return Err("a glob is a table name with * and ?".into());
+        }
+        Ok(t)
+    }
+
     /// A `--partitions` selection: `since:7d`, `since:2026-11-01`, `2026-11-01..2026-11-28`,
     /// `changed`.
     pub(crate) fn partitions(s: &str) -> Result<String, String> {
@@ -324,6 +347,61 @@ pub(crate) struct PairArgs {
     /// File with one pair per line (`A:B`, `A,B` or `A B`); blank lines and `#` comments skipped.
     #[arg(long, value_name = "FILE", help_heading = "Input", value_hint = ValueHint::FilePath)]
     pub(crate) pairs_file: Option<PathBuf>,
+
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub(crate) datasets: DatasetArgs,
+
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub(crate) dbt: DbtArgs,
+}
+
+/// Whole datasets instead of listed items (every command).
+#[derive(Debug, Clone, Args, Serialize)]
+pub(crate) struct DatasetArgs {
+    /// Every table of dataset A paired with the same-named table of dataset B (`dev:prod`,
+    /// `proj.dev:proj.prod`); profile takes one dataset (`proj.analytics`). A table in one
+    /// dataset only is reported as such. Repeat the flag or separate with commas; adds to
+    /// the pairs or tables given otherwise.
+    #[arg(long, value_name = "A:B", value_delimiter = ',', help_heading = "Input", value_parser = values::datasets)]
+    pub(crate) datasets: Vec<String>,
+
+    /// With --datasets: only tables whose name matches one of these globs (`*`, `?`;
+    /// case-sensitive), e.g. `fct_*,dim_*`.
+    #[arg(long, value_name = "GLOB[,GLOB...]", value_delimiter = ',', help_heading = "Input", value_parser = values::glob)]
+    pub(crate) include: Vec<String>,
+
+    /// With --datasets: leave out tables whose name matches one of these globs, e.g. `*_tmp`.
+    #[arg(long, value_name = "GLOB[,GLOB...]", value_delimiter = ',', help_heading = "Input", value_parser = values::glob)]
+    pub(crate) exclude: Vec<String>,
+}
+
+/// A dbt project's models as pairs (schema-diff, table-compare).
+#[derive(Debug, Clone, Args, Serialize)]
+pub(crate) struct DbtArgs {
+    /// A dbt `manifest.json` (the CI build's, e.g. target/manifest.json): pair each model
+    /// materialized as a table or incremental with its prod relation. No dbt needed.
+    #[arg(long, value_name = "FILE", help_heading = "Input", value_hint = ValueHint::FilePath)]
+    pub(crate) dbt_manifest: Option<PathBuf>,
+
+    /// Prod's `manifest.json`: only models whose checksum changed (new ones are reported as
+    /// only in A), paired with the relation this manifest gives them.
+    #[arg(long, value_name = "FILE", help_heading = "Input", value_hint = ValueHint::FilePath)]
+    pub(crate) dbt_state: Option<PathBuf>,
+
+    /// Prod's dataset (`project.dataset`) for the models, a custom schema appended as dbt does
+    /// (`analytics` + `finance` → `analytics_finance`) [default: the --dbt-state relations].
+    #[arg(long, value_name = "DATASET", help_heading = "Input", value_parser = values::dataset)]
+    pub(crate) dbt_target_dataset: Option<String>,
+
+    /// Only these models: names or globs (`fct_*`).
+    #[arg(long, value_name = "MODEL[,MODEL...]", value_delimiter = ',', help_heading = "Input", value_parser = values::glob)]
+    pub(crate) dbt_select: Vec<String>,
+
+    /// Views too (by default, tables and incremental models only).
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value_t = false, action = clap::ArgAction::Set, value_parser = values::boolean, value_name = "BOOL", hide_default_value = true, help_heading = "Input")]
+    pub(crate) dbt_views: bool,
 }
 
 /// BigQuery's on-demand list price per TiB in the US multi-region (USD), the default of
@@ -405,9 +483,28 @@ pub(crate) struct SchemaDiffArgs {
     #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value_t = false, action = clap::ArgAction::Set, value_parser = values::boolean, value_name = "BOOL", hide_default_value = true, help_heading = "Query")]
     pub(crate) include_table_options: bool,
 
+    /// How tables' schemas are read: `tables-get` (one free metadata request per table),
+    /// `information-schema` (one INFORMATION_SCHEMA query per dataset, billed at least
+    /// 10 MiB), or `auto`: a query for each dataset with at least 50 of the run's tables.
+    #[arg(long, value_enum, default_value_t = MetadataVia::Auto, help_heading = "Query")]
+    pub(crate) metadata_via: MetadataVia,
+
     #[command(flatten)]
     #[serde(flatten)]
     pub(crate) common: CommonArgs,
+}
+
+/// `--metadata-via`: how schema-diff reads schemas.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum MetadataVia {
+    /// One INFORMATION_SCHEMA query for each dataset with at least 50 of the run's tables,
+    /// tables.get for the rest.
+    Auto,
+    /// One tables.get per table.
+    TablesGet,
+    /// One INFORMATION_SCHEMA query per dataset.
+    InformationSchema,
 }
 
 const SCHEMA_DIFF_HELP: &str = "\
@@ -511,6 +608,8 @@ Exit status (as diff(1)):
 pub(crate) enum CompareFailOn {
     /// Any pair whose data differs.
     Any,
+    /// Any pair whose data differs, and any table in one dataset only (--datasets).
+    AnyOrMissing,
     /// Never (report only).
     Never,
 }
@@ -537,6 +636,10 @@ pub(crate) struct ProfileArgs {
     #[arg(value_name = "TABLE", help_heading = "Input")]
     #[serde(skip)]
     pub(crate) tables: Vec<String>,
+
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub(crate) datasets: DatasetArgs,
 
     /// Number of sample rows (0 for none).
     #[arg(long, value_name = "N", default_value_t = 10, help_heading = "Query")]

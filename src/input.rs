@@ -8,6 +8,9 @@ use std::path::Path;
 
 use thiserror::Error;
 
+pub(crate) mod datasets;
+pub(crate) mod dbt;
+
 use crate::model::{Pair, Source, TableRef};
 use crate::warehouse::schema_file;
 

@@ -408,3 +408,91 @@ impl Usage {
         self.bytes_billed as f64 / TIB * price_per_tib
     }
 }
+
+/// A dataset: `project.dataset` (`--datasets`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DatasetRef {
+    pub project: String,
+    pub dataset: String,
+}
+
+impl fmt::Display for DatasetRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.project, self.dataset)
+    }
+}
+
+impl DatasetRef {
+    /// `project.dataset`, `project:dataset` or `dataset` (with `default_project`), each
+    /// optionally in backticks; validated as a table reference's parts are.
+    pub fn parse(value: &str, default_project: Option<&str>) -> Result<DatasetRef, RefError> {
+        let raw = value.trim();
+        let shape = || RefError::Shape(raw.to_string());
+        let plain = unquote(raw).ok_or_else(shape)?;
+        if plain.is_empty() || plain.chars().any(char::is_whitespace) {
+            return Err(shape());
+        }
+        // `example.com:project.dataset`, `project:dataset`, `project.dataset`, `dataset`.
+        let (project, dataset) = match plain.rsplit_once(':') {
+            Some((prefix, rest)) => match rest.split_once('.') {
+                Some((p, d)) => (Some(format!("{prefix}:{p}")), d.to_string()),
+                None => (Some(prefix.to_string()), rest.to_string()),
+            },
+            None => match plain.split_once('.') {
+                Some((p, d)) => (Some(p.to_string()), d.to_string()),
+                None => (None, plain.clone()),
+            },
+        };
+        if dataset.contains('.') {
+            return Err(shape());
+        }
+        let project = match project {
+            Some(p) => p,
+            None => default_project
+                .map(str::to_string)
+                .ok_or_else(|| RefError::NoProject(raw.to_string()))?,
+        };
+        validate_project(&project).map_err(|why| RefError::Project {
+            value: raw.to_string(),
+            project: project.clone(),
+            why,
+        })?;
+        validate_dataset(&dataset).map_err(|why| RefError::Dataset {
+            value: raw.to_string(),
+            dataset: dataset.clone(),
+            why,
+        })?;
+        Ok(DatasetRef { project, dataset })
+    }
+
+    /// The table of this dataset named `table` (a name tables.list returned, checked).
+    pub fn table(&self, table: &str) -> Result<TableRef, RefError> {
+        validate_table(table).map_err(|why| RefError::Table {
+            value: format!("{self}.{table}"),
+            table: table.to_string(),
+            why,
+        })?;
+        Ok(TableRef {
+            project: self.project.clone(),
+            dataset: self.dataset.clone(),
+            table: table.to_string(),
+        })
+    }
+
+    /// The dataset's INFORMATION_SCHEMA view `view` in GoogleSQL: every part validated.
+    pub fn information_schema(&self, view: &str) -> String {
+        format!(
+            "`{}.{}`.INFORMATION_SCHEMA.{view}",
+            self.project, self.dataset
+        )
+    }
+}
+
+/// Where a table of a dataset run exists when it is not in both datasets: A (proposed: `dev`
+/// in `--datasets dev:prod`) or B (the base). For a profile, B is the baseline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnlyIn {
+    A,
+    B,
+}

@@ -519,6 +519,7 @@ fn outputs(
         ("failed", totals.failed.to_string()),
         ("breaking", totals.breaking.to_string()),
         ("anomalies", totals.anomalies.to_string()),
+        ("one_sided", totals.one_sided.to_string()),
         ("bytes_billed", totals.usage.bytes_billed.to_string()),
         ("cost_usd", format!("{:.6}", totals.cost_usd)),
         ("exit_code", exit_code.to_string()),

@@ -491,6 +491,288 @@ pub(crate) async fn partition_metadata(
     Ok((meta, r.usage))
 }
 
+/// Items from `--datasets`: each dataset listed once (tables.list), tables paired by name
+/// (`pair_commands`) or selected (profile), with `--include`/`--exclude` applied.
+#[derive(Debug, Default)]
+pub(crate) struct FromDatasets {
+    pub(crate) pairs: Vec<Pair>,
+    pub(crate) one_sided: Vec<(Pair, crate::model::OnlyIn)>,
+    pub(crate) tables: Vec<TableRef>,
+}
+
+/// The `--datasets` values, parsed: pairs for schema-diff and table-compare, single datasets
+/// for profile (`pairs`: which the command takes). Bad values are refused, all of them.
+pub(crate) fn dataset_specs(
+    args: &crate::cli::DatasetArgs,
+    project: Option<&str>,
+    pairs: bool,
+) -> Result<Vec<crate::input::datasets::DatasetSpec>, Vec<String>> {
+    use crate::input::datasets::DatasetSpec;
+    let mut specs = Vec::new();
+    let mut errors = Vec::new();
+    if args.datasets.is_empty() && !(args.include.is_empty() && args.exclude.is_empty()) {
+        errors.push("--include and --exclude select tables of --datasets: give --datasets".into());
+    }
+    for v in &args.datasets {
+        match DatasetSpec::parse(v, project) {
+            Ok(DatasetSpec::One(_)) if pairs => errors.push(format!(
+                "--datasets {}: name two datasets, A:B (every table of A is compared with B's table of the same name)",
+                report::one_line(v)
+            )),
+            Ok(DatasetSpec::Pair(..)) if !pairs => errors.push(format!(
+                "--datasets {}: profile takes one dataset per value (`project.dataset`), not a pair",
+                report::one_line(v)
+            )),
+            Ok(spec) => specs.push(spec),
+            Err(e) => errors.push(format!("--datasets {}: {e}", report::one_line(v))),
+        }
+    }
+    if errors.is_empty() {
+        Ok(specs)
+    } else {
+        Err(errors.into_iter().flat_map(refuse).collect())
+    }
+}
+
+/// List the datasets of `specs` (each once, concurrently) and build the items. A dataset that
+/// cannot be listed refuses the run: its tables are unknown, so a gate cannot pass.
+pub(crate) async fn expand_datasets(
+    client: &crate::warehouse::Client,
+    specs: &[crate::input::datasets::DatasetSpec],
+    args: &crate::cli::DatasetArgs,
+) -> Result<FromDatasets, Vec<String>> {
+    use crate::input::datasets::{pair_tables, select_tables, DatasetSpec, Selection};
+    use crate::model::DatasetRef;
+    use futures::StreamExt;
+    let mut wanted: Vec<&DatasetRef> = Vec::new();
+    for s in specs {
+        let ds: Vec<&DatasetRef> = match s {
+            DatasetSpec::Pair(a, b) => vec![a, b],
+            DatasetSpec::One(a) => vec![a],
+        };
+        for d in ds {
+            if !wanted.contains(&d) {
+                wanted.push(d);
+            }
+        }
+    }
+    let listed: Vec<(DatasetRef, Result<Vec<String>, String>)> =
+        futures::stream::iter(wanted.into_iter().cloned())
+            .map(|d| async move {
+                let r = client.list_tables(&d).await.map_err(|e| e.to_string());
+                (d, r)
+            })
+            .buffer_unordered(8)
+            .collect()
+            .await;
+    let mut names = std::collections::HashMap::new();
+    let mut errors = Vec::new();
+    for (d, r) in listed {
+        match r {
+            Ok(n) => {
+                names.insert(d, n);
+            }
+            Err(e) => errors.push(format!(
+                "--datasets: cannot list the tables of {d}: {}",
+                report::one_line(&e)
+            )),
+        }
+    }
+    if !errors.is_empty() {
+        errors.sort();
+        return Err(errors.into_iter().flat_map(refuse).collect());
+    }
+    let sel = Selection {
+        include: args.include.clone(),
+        exclude: args.exclude.clone(),
+    };
+    let of = |d: &DatasetRef| names.get(d).map(Vec::as_slice).unwrap_or_default();
+    let mut out = FromDatasets::default();
+    for s in specs {
+        let skipped = match s {
+            DatasetSpec::Pair(a, b) => {
+                let p = pair_tables(a, of(a), b, of(b), &sel);
+                eprintln!(
+                    "note: --datasets {s}: {} pair{} of same-named tables, {} only in {a}, {} only in {b}",
+                    p.pairs.len(),
+                    if p.pairs.len() == 1 { "" } else { "s" },
+                    p.one_sided.iter().filter(|(_, o)| *o == crate::model::OnlyIn::A).count(),
+                    p.one_sided.iter().filter(|(_, o)| *o == crate::model::OnlyIn::B).count(),
+                );
+                out.pairs.extend(p.pairs);
+                out.one_sided.extend(p.one_sided);
+                p.skipped
+            }
+            DatasetSpec::One(a) => {
+                let (t, skipped) = select_tables(a, of(a), &sel);
+                eprintln!(
+                    "note: --datasets {s}: {} table{}",
+                    t.len(),
+                    if t.len() == 1 { "" } else { "s" }
+                );
+                out.tables.extend(t);
+                skipped
+            }
+        };
+        for n in skipped {
+            eprintln!(
+                "warning: --datasets {s}: `{}` is not a table id BigQuery allows: left out",
+                report::one_line(&n)
+            );
+        }
+    }
+    if out.pairs.is_empty() && out.one_sided.is_empty() && out.tables.is_empty() {
+        return Err(refuse(format!(
+            "--datasets: no table of {} is selected{}",
+            specs
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
+            if sel.include.is_empty() && sel.exclude.is_empty() {
+                ""
+            } else {
+                " by --include/--exclude"
+            }
+        )));
+    }
+    Ok(out)
+}
+
+/// A pair command's items before the run: the pairs named, and the `--datasets` still to
+/// list.
+pub(crate) struct PairItems {
+    pub(crate) pairs: Vec<Pair>,
+    pub(crate) datasets: Vec<crate::input::datasets::DatasetSpec>,
+    /// `--dbt-manifest`: models new in CI.
+    pub(crate) one_sided: Vec<(Pair, crate::model::OnlyIn)>,
+    /// `--dbt-manifest`: the keys the manifest names, per pair.
+    pub(crate) keys: Vec<(Pair, Vec<String>)>,
+}
+
+/// `--dbt-manifest`: read the manifests and build the pairs (already checked and said).
+fn dbt_pairs(
+    args: &crate::cli::DbtArgs,
+    project: Option<&str>,
+) -> Result<Option<crate::input::dbt::DbtPairs>, Vec<String>> {
+    use crate::input::dbt;
+    let Some(ci) = &args.dbt_manifest else {
+        let stray = args.dbt_state.is_some()
+            || args.dbt_target_dataset.is_some()
+            || !args.dbt_select.is_empty()
+            || args.dbt_views;
+        return if stray {
+            Err(refuse(
+                "--dbt-state, --dbt-target-dataset, --dbt-select and --dbt-views go with --dbt-manifest",
+            ))
+        } else {
+            Ok(None)
+        };
+    };
+    let read = |p: &std::path::Path| -> Result<dbt::Manifest, String> {
+        let text = std::fs::read_to_string(p)
+            .map_err(|e| format!("cannot read dbt manifest {}: {e}", p.display()))?;
+        dbt::parse_manifest(&p.display().to_string(), &text)
+    };
+    let ci = read(ci).map_err(refuse)?;
+    let state = match &args.dbt_state {
+        Some(p) => Some(read(p).map_err(refuse)?),
+        None => None,
+    };
+    let target = match &args.dbt_target_dataset {
+        Some(t) => Some(
+            crate::model::DatasetRef::parse(t, project)
+                .map_err(|e| refuse(format!("--dbt-target-dataset: {e}")))?,
+        ),
+        None => None,
+    };
+    let opts = dbt::DbtOptions {
+        select: args.dbt_select.clone(),
+        views: args.dbt_views,
+        target,
+    };
+    let got = dbt::pairs(&ci, state.as_ref(), &opts)
+        .map_err(|e| e.into_iter().flat_map(refuse).collect::<Vec<_>>())?;
+    for n in &got.notes {
+        eprintln!("{n}");
+    }
+    Ok(Some(got))
+}
+
+/// [`read_pairs`] and the `--datasets` values of a pair command, all checked.
+pub(crate) fn read_pair_items(
+    input: &crate::cli::PairArgs,
+    run: &Run,
+    section: &str,
+) -> anyhow::Result<Result<PairItems, Vec<String>>> {
+    let project = run.project.as_deref();
+    let datasets = match dataset_specs(&input.datasets, project, true) {
+        Ok(d) => d,
+        Err(why) => return Ok(Err(why)),
+    };
+    let dbt = match dbt_pairs(&input.dbt, project) {
+        Ok(d) => d,
+        Err(why) => return Ok(Err(why)),
+    };
+    let pairs = read_pairs(
+        &input.pairs,
+        input.pairs_file.as_deref(),
+        &run.listed,
+        project,
+        &run.from_file,
+        section,
+        !datasets.is_empty() || dbt.is_some(),
+    )?;
+    let mut items = match pairs {
+        Ok(pairs) => PairItems {
+            pairs,
+            datasets,
+            one_sided: Vec::new(),
+            keys: Vec::new(),
+        },
+        Err(why) => return Ok(Err(why)),
+    };
+    if let Some(d) = dbt {
+        for (pair, key) in d.pairs {
+            if let Some(k) = key {
+                items.keys.push((pair.clone(), k));
+            }
+            items.pairs.push(pair);
+        }
+        items.one_sided.extend(d.one_sided);
+        let (pairs, _) = input::dedup(std::mem::take(&mut items.pairs), "pair");
+        items.pairs = pairs;
+    }
+    if items.pairs.is_empty() && items.datasets.is_empty() && items.one_sided.is_empty() {
+        return Ok(Err(refuse(
+            "--dbt-manifest: no model to compare (see the note above)",
+        )));
+    }
+    Ok(Ok(items))
+}
+
+impl PairItems {
+    /// List the datasets and add their pairs (a pair named twice is compared once); the
+    /// tables in one dataset only.
+    pub(crate) async fn expand(
+        &mut self,
+        client: &crate::warehouse::Client,
+        args: &crate::cli::DatasetArgs,
+    ) -> Result<Vec<(Pair, crate::model::OnlyIn)>, Vec<String>> {
+        let mut one_sided = std::mem::take(&mut self.one_sided);
+        if self.datasets.is_empty() {
+            return Ok(one_sided);
+        }
+        let found = expand_datasets(client, &self.datasets, args).await?;
+        let mut pairs = std::mem::take(&mut self.pairs);
+        pairs.extend(found.pairs);
+        let (pairs, _) = input::dedup(pairs, "pair");
+        self.pairs = pairs;
+        one_sided.extend(found.one_sided);
+        Ok(one_sided)
+    }
+}
+
 /// How a check ended.
 pub(crate) enum Finished {
     /// The batch ran (some items may have failed); the reports are still to be written.
@@ -535,9 +817,14 @@ pub(crate) fn read_pairs(
     default_project: Option<&str>,
     from_file: &FromFile,
     section: &str,
+    datasets: bool,
 ) -> anyhow::Result<Result<Vec<Pair>, Vec<String>>> {
     let cli_names = !args.is_empty() || pairs_file.is_some() || names_any(listed);
-    let collected: Result<Vec<Pair>, String> = if !cli_names && from_file.names_items() {
+    let collected: Result<Vec<Pair>, String> = if !cli_names && datasets && !from_file.names_items()
+    {
+        // `--datasets` alone: nothing else to read (stdin neither).
+        Ok(Vec::new())
+    } else if !cli_names && from_file.names_items() {
         let mut pairs = Vec::new();
         let mut errors = Vec::new();
         if let Some(p) = &from_file.pairs_file {
@@ -618,8 +905,14 @@ pub(crate) fn read_tables(
     project: Option<&str>,
     section: &str,
     verb: &str,
+    datasets: bool,
 ) -> anyhow::Result<Result<Vec<TableRef>, Vec<String>>> {
     let listed = &run.listed;
+    if datasets && tables_given.is_empty() && !names_any(listed) && run.from_file.tables.is_empty()
+    {
+        // `--datasets` alone: nothing else to read (stdin neither).
+        return Ok(Ok(Vec::new()));
+    }
     let mut tables = Vec::new();
     let mut errors = Vec::new();
     let mut add = |parsed: Result<Vec<TableRef>, Vec<input::LineError>>| match parsed {

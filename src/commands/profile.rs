@@ -18,9 +18,10 @@ use crate::checks::profile::{self as pf, Anomaly, ColumnProfile, Severity, Thres
 use crate::checks::table_compare::validate_where;
 use crate::cli::{ProfileArgs, ProfileFailOn};
 use crate::config::Items;
+use crate::model::OnlyIn;
 use crate::model::TableRef;
 use crate::model::{ErrorKind, ItemError, Usage};
-use crate::report::batch::{CheckResults, Details, NoExtra, Results, TableId, Tally};
+use crate::report::batch::{CheckResults, Details, NoExtra, OneSided, Results, TableId, Tally};
 use crate::report::doc::{Block, Column, Table};
 use crate::report::{self, Annotation, Level, Totals};
 use crate::runner;
@@ -874,6 +875,18 @@ impl CheckResults for ProfileView {
             ProfileFailOn::Never => false,
         }
     }
+    /// A table of the baseline that its dataset no longer holds: reported; a failure only
+    /// with `--fail-on anomalies`.
+    fn one_sided(&self, only_in: OnlyIn) -> OneSided {
+        OneSided {
+            headline: match only_in {
+                OnlyIn::B => "only in the baseline: the dataset no longer has this table".into(),
+                OnlyIn::A => "not in the baseline".into(),
+            },
+            fails: self.fail_on == ProfileFailOn::Anomalies,
+            breaking: false,
+        }
+    }
     fn details(&self, p: &TableProfile) -> Details {
         Details {
             headline: headline(p, self.price_per_tib),
@@ -1007,11 +1020,21 @@ pub(crate) async fn execute(args: &ProfileArgs, run: &Run) -> anyhow::Result<Fin
         }
     }
     let project = run.project.clone();
-    let tables =
-        match super::read_tables(&args.tables, run, project.as_deref(), "profile", "profile")? {
-            Ok(t) => t,
-            Err(why) => return Ok(Finished::Refused(why)),
-        };
+    let datasets = match super::dataset_specs(&args.datasets, project.as_deref(), false) {
+        Ok(d) => d,
+        Err(why) => return Ok(Finished::Refused(why)),
+    };
+    let mut tables = match super::read_tables(
+        &args.tables,
+        run,
+        project.as_deref(),
+        "profile",
+        "profile",
+        !datasets.is_empty(),
+    )? {
+        Ok(t) => t,
+        Err(why) => return Ok(Finished::Refused(why)),
+    };
     let baseline = match &args.baseline {
         Some(p) => match load_baseline(p) {
             Ok(b) => Some(b),
@@ -1031,6 +1054,19 @@ pub(crate) async fn execute(args: &ProfileArgs, run: &Run) -> anyhow::Result<Fin
     let parallel = parallelism(common);
     let client = client(common)?;
     client.check_auth().await?;
+    let mut one_sided = Vec::new();
+    if !datasets.is_empty() {
+        let found = match super::expand_datasets(&client, &datasets, &args.datasets).await {
+            Ok(f) => f,
+            Err(why) => return Ok(Finished::Refused(why)),
+        };
+        tables.extend(found.tables);
+        let (t, _) = crate::input::dedup(tables, "table");
+        tables = t;
+        if let Some(b) = &baseline {
+            one_sided = gone_since_baseline(b, &datasets, &args.datasets, &tables);
+        }
+    }
     let thresholds = Thresholds {
         null_rate: args.null_rate_threshold,
         outlier_iqr: args.outlier_iqr,
@@ -1100,7 +1136,82 @@ pub(crate) async fn execute(args: &ProfileArgs, run: &Run) -> anyhow::Result<Fin
             price_per_tib: args.query.price_per_tib,
         },
         items: results,
+        one_sided,
         timestamp: report::timestamp_now(),
     };
     Ok(Finished::Batch(Box::new(batch)))
+}
+
+/// `--datasets` with `--baseline`: the baseline's tables of those datasets (selected by
+/// `--include`/`--exclude`) that the datasets no longer hold, in name order.
+fn gone_since_baseline(
+    baseline: &Baseline,
+    datasets: &[crate::input::datasets::DatasetSpec],
+    args: &crate::cli::DatasetArgs,
+    now: &[TableRef],
+) -> Vec<(TableRef, OnlyIn)> {
+    use crate::input::datasets::{DatasetSpec, Selection};
+    let sel = Selection {
+        include: args.include.clone(),
+        exclude: args.exclude.clone(),
+    };
+    let mut gone: Vec<TableRef> = baseline
+        .keys()
+        .filter_map(|id| TableRef::parse(id, None).ok())
+        .filter(|t| {
+            datasets.iter().any(|d| match d {
+                DatasetSpec::One(d) => d.project == t.project && d.dataset == t.dataset,
+                DatasetSpec::Pair(..) => false,
+            })
+        })
+        .filter(|t| sel.selects(&t.table) && !now.contains(t))
+        .collect();
+    gone.sort();
+    gone.into_iter().map(|t| (t, OnlyIn::B)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::input::datasets::DatasetSpec;
+    use crate::model::DatasetRef;
+
+    #[test]
+    fn a_baseline_table_the_dataset_no_longer_has_is_one_sided() {
+        let baseline: Baseline = [
+            "p.analytics.kept",
+            "p.analytics.gone",
+            "p.analytics.gone_tmp",
+            "p.other.elsewhere",
+            "not a table id",
+        ]
+        .into_iter()
+        .map(|id| (id.to_string(), (1, Vec::new())))
+        .collect();
+        let d = DatasetSpec::One(DatasetRef {
+            project: "p".into(),
+            dataset: "analytics".into(),
+        });
+        let args = crate::cli::DatasetArgs {
+            datasets: vec!["p.analytics".into()],
+            include: vec![],
+            exclude: vec!["*_tmp".into()],
+        };
+        let now = vec![TableRef::parse("p.analytics.kept", None).unwrap()];
+        let gone = gone_since_baseline(&baseline, &[d], &args, &now);
+        let names: Vec<String> = gone.iter().map(|(t, _)| t.to_string()).collect();
+        assert_eq!(names, ["p.analytics.gone"]);
+        assert!(gone.iter().all(|(_, o)| *o == OnlyIn::B));
+        let view = ProfileView {
+            fail_on: ProfileFailOn::Errors,
+            detecting: true,
+            price_per_tib: 0.0,
+        };
+        assert!(!view.one_sided(OnlyIn::B).fails);
+        let strict = ProfileView {
+            fail_on: ProfileFailOn::Anomalies,
+            ..view
+        };
+        assert!(strict.one_sided(OnlyIn::B).fails);
+    }
 }

@@ -6,13 +6,16 @@ use serde::Serialize;
 
 use futures::future::BoxFuture;
 
-use super::{client, parallelism, progress, read_pairs, CheckDef, Finished, Run};
+use super::{client, parallelism, progress, CheckDef, Finished, Run};
 use crate::checks::schema_diff::{self, Change, Class, DiffOptions};
 use crate::cli::{SchemaDiffArgs, SchemaFailOn};
 use crate::config::Items;
 use crate::model::ItemError;
+use crate::model::OnlyIn;
 use crate::model::{Pair, Source};
-use crate::report::batch::{CheckResults, Checked, Details, PairCounts, PairId, Results, Tally};
+use crate::report::batch::{
+    CheckResults, Checked, Details, OneSided, PairCounts, PairId, Results, Tally,
+};
 use crate::report::doc::{Block, Column, Table};
 use crate::report::{self, Annotation, Level, Totals};
 use crate::runner;
@@ -206,6 +209,23 @@ impl CheckResults for SchemaDiffView {
         }
         out
     }
+    /// A table removed (only in B, the base) is breaking; one added (only in A) compatible.
+    fn one_sided(&self, only_in: OnlyIn) -> OneSided {
+        let breaking = only_in == OnlyIn::B;
+        OneSided {
+            headline: if breaking {
+                "table removed: only in B, A's dataset has no table of this name (breaking)".into()
+            } else {
+                "table added: only in A, B's dataset has no table of this name (compatible)".into()
+            },
+            fails: match self.fail_on {
+                SchemaFailOn::Any => true,
+                SchemaFailOn::Breaking => breaking,
+                SchemaFailOn::Never => false,
+            },
+            breaking,
+        }
+    }
     fn summary_json(&self, t: &Tally) -> SummaryJson {
         SummaryJson {
             pairs: t.into(),
@@ -387,17 +407,9 @@ impl CheckDef for SchemaDiff {
 
 /// Read the pairs, compare them all; the reports are left to the caller.
 pub(crate) async fn execute(args: &SchemaDiffArgs, run: &Run) -> anyhow::Result<Finished> {
-    let listed = &run.listed;
     let common = &args.common;
     let project = run.project.clone();
-    let pairs = match read_pairs(
-        &args.input.pairs,
-        args.input.pairs_file.as_deref(),
-        listed,
-        project.as_deref(),
-        &run.from_file,
-        "schema_diff",
-    )? {
+    let mut items = match super::read_pair_items(&args.input, run, "schema_diff")? {
         Ok(p) => p,
         Err(why) => return Ok(Finished::Refused(why)),
     };
@@ -408,9 +420,11 @@ pub(crate) async fn execute(args: &SchemaDiffArgs, run: &Run) -> anyhow::Result<
         }
     };
     let parallel = parallelism(common);
-    let needs_bigquery = pairs
-        .iter()
-        .any(|p| matches!(p.a, Source::Table(_)) || matches!(p.b, Source::Table(_)));
+    let needs_bigquery = !items.datasets.is_empty()
+        || items
+            .pairs
+            .iter()
+            .any(|p| matches!(p.a, Source::Table(_)) || matches!(p.b, Source::Table(_)));
     let client = if needs_bigquery {
         let c = client(common)?;
         c.check_auth().await?;
@@ -418,7 +432,20 @@ pub(crate) async fn execute(args: &SchemaDiffArgs, run: &Run) -> anyhow::Result<
     } else {
         None
     };
-    let meta = Arc::new(Metadata::new(client, !common.no_cache));
+    let one_sided = match &client {
+        Some(c) => match items.expand(c, &args.input.datasets).await {
+            Ok(o) => o,
+            Err(why) => return Ok(Finished::Refused(why)),
+        },
+        None => Vec::new(),
+    };
+    let pairs = items.pairs;
+    let meta = Arc::new(Metadata::new(client.clone(), !common.no_cache));
+    if let Some(c) = &client {
+        if let Err(why) = read_in_bulk(c, &meta, &pairs, args, project.as_deref()).await {
+            return Ok(Finished::Refused(why));
+        }
+    }
     let opts = DiffOptions {
         include_table_options: args.include_table_options,
     };
@@ -442,9 +469,114 @@ pub(crate) async fn execute(args: &SchemaDiffArgs, run: &Run) -> anyhow::Result<
             stale_accepts,
         },
         items: results,
+        one_sided,
         timestamp: report::timestamp_now(),
     };
     Ok(Finished::Batch(Box::new(batch)))
+}
+
+/// `--metadata-via auto`: datasets with at least this many of a run's tables have their
+/// schemas read by one INFORMATION_SCHEMA query (see `cargo bench --bench scale -- --only
+/// metadata` for the crossover).
+pub(crate) const BULK_FROM_TABLES: usize = 50;
+
+/// `--metadata-via`: read the schemas of the datasets it picks with one INFORMATION_SCHEMA
+/// query each and hand them to `meta`. A dataset whose query fails falls back to tables.get,
+/// with a note; so does a table the query did not list (a missing table gets its own
+/// `tables.get` 404).
+async fn read_in_bulk(
+    client: &crate::warehouse::Client,
+    meta: &Metadata,
+    pairs: &[Pair],
+    args: &SchemaDiffArgs,
+    project: Option<&str>,
+) -> Result<(), Vec<String>> {
+    use crate::cli::MetadataVia;
+    use crate::model::DatasetRef;
+    use crate::warehouse::info_schema;
+    use futures::StreamExt;
+    if args.metadata_via == MetadataVia::TablesGet {
+        return Ok(());
+    }
+    if args.include_table_options {
+        if args.metadata_via == MetadataVia::InformationSchema {
+            return Err(super::refuse(
+                "--metadata-via information-schema cannot read partitioning, clustering, labels and keys: drop --include-table-options, or use --metadata-via tables-get",
+            ));
+        }
+        return Ok(());
+    }
+    let mut by_dataset: std::collections::BTreeMap<DatasetRef, Vec<crate::model::TableRef>> =
+        Default::default();
+    for p in pairs {
+        for s in [&p.a, &p.b] {
+            if let Source::Table(t) = s {
+                let d = DatasetRef {
+                    project: t.project.clone(),
+                    dataset: t.dataset.clone(),
+                };
+                let ts = by_dataset.entry(d).or_default();
+                if !ts.contains(t) {
+                    ts.push(t.clone());
+                }
+            }
+        }
+    }
+    let wanted: Vec<(DatasetRef, Vec<crate::model::TableRef>)> = by_dataset
+        .into_iter()
+        .filter(|(_, ts)| {
+            args.metadata_via == MetadataVia::InformationSchema || ts.len() >= BULK_FROM_TABLES
+        })
+        .collect();
+    let opts = crate::warehouse::query::QueryOptions {
+        label: "schema-diff".into(),
+        ..Default::default()
+    };
+    let done: Vec<_> = futures::stream::iter(wanted)
+        .map(|(d, tables)| {
+            let opts = opts.clone();
+            async move {
+                let job_project = project.unwrap_or(&d.project).to_string();
+                let r = client
+                    .query(&job_project, &info_schema::dataset_schemas_sql(&d), &opts)
+                    .await;
+                (d, tables, r)
+            }
+        })
+        .buffer_unordered(4)
+        .collect()
+        .await;
+    for (d, tables, r) in done {
+        match r {
+            Ok(r) => {
+                let rows: Vec<(String, String)> = r
+                    .rows
+                    .iter()
+                    .map(|row| {
+                        let t = |k: &str| crate::warehouse::query::text(row, k).unwrap_or_default();
+                        (t("k"), t("j"))
+                    })
+                    .collect();
+                let mut found = info_schema::tables_from_rows(&rows);
+                let n = tables.len();
+                let read: Vec<_> = tables
+                    .into_iter()
+                    .filter_map(|t| found.remove(&t.table).map(|m| (t, m)))
+                    .collect();
+                eprintln!(
+                    "note: the schemas of {} of {n} table{} of {d} came from one INFORMATION_SCHEMA query instead of {n} tables.get (it bills at least 10 MiB)",
+                    read.len(),
+                    if n == 1 { "" } else { "s" }
+                );
+                meta.add_read_in_bulk(read);
+            }
+            Err(e) => eprintln!(
+                "note: INFORMATION_SCHEMA of {d} could not be read ({}): its tables' schemas come from tables.get",
+                report::one_line(&e.to_string())
+            ),
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -493,8 +625,47 @@ mod tests {
                     (pair(&format!("t{i}")), result)
                 })
                 .collect(),
+            one_sided: Vec::new(),
             timestamp: "2026-01-13T12:00:00Z".into(),
         }
+    }
+
+    #[test]
+    fn a_removed_table_is_breaking_and_an_added_one_compatible() {
+        let with = |only: OnlyIn, fail_on| {
+            let mut b = batch(vec![Ok(vec![])], fail_on);
+            b.one_sided = vec![(pair("x"), only)];
+            b
+        };
+        let code = |only, fail_on| with(only, fail_on).exit_status().code();
+        assert_eq!(code(OnlyIn::B, SchemaFailOn::Breaking), 1);
+        assert_eq!(code(OnlyIn::A, SchemaFailOn::Breaking), 0);
+        assert_eq!(code(OnlyIn::A, SchemaFailOn::Any), 1);
+        assert_eq!(code(OnlyIn::B, SchemaFailOn::Never), 0);
+        let b = with(OnlyIn::B, SchemaFailOn::Breaking);
+        let t = b.totals();
+        assert_eq!(
+            (t.total, t.breaking, t.one_sided, t.identical),
+            (2, 1, 1, 1)
+        );
+        let json: serde_json::Value = serde_json::from_slice(&b.json().unwrap()).unwrap();
+        assert_eq!(json["batch_summary"]["only_in_b"], 1);
+        assert_eq!(json["batch_summary"]["only_in_a"], 0);
+        assert_eq!(json["one_sided"][0]["only_in"], "b");
+        assert_eq!(json["one_sided"][0]["breaking"], true);
+        assert_eq!(json["one_sided"][0]["table_a"], "p.dev.x");
+        let text =
+            String::from_utf8(crate::report::Format::Text.exporter().render(&b).unwrap()).unwrap();
+        assert!(text.contains("table removed: only in B"), "{text}");
+        assert!(text.contains("Only in B"), "{text}");
+        let (findings, _) = b.status();
+        assert_eq!(findings, ["1 in one dataset only"]);
+        // Without one-sided items the JSON keeps its keys.
+        let plain: serde_json::Value =
+            serde_json::from_slice(&batch(vec![Ok(vec![])], SchemaFailOn::Any).json().unwrap())
+                .unwrap();
+        assert!(plain.get("one_sided").is_none());
+        assert!(plain["batch_summary"].get("only_in_a").is_none());
     }
 
     #[test]

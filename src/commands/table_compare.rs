@@ -8,17 +8,20 @@ use serde_json::Value;
 
 use futures::future::BoxFuture;
 
-use super::{client, parallelism, progress, read_pairs, CheckDef, Finished, Run};
+use super::{client, parallelism, progress, CheckDef, Finished, Run};
 use crate::checks::partitions::{self, PartitionDelta, Partitioning};
 use crate::checks::schema_diff::{self, Change, DiffOptions};
 use crate::checks::table_compare::{self as tc, ColumnComparison, CompareOptions, Plan, RowDiff};
 use crate::cli::{CompareFailOn, TableCompareArgs};
 use crate::config::Items;
 use crate::config::PairOptions;
+use crate::model::OnlyIn;
 use crate::model::{ErrorKind, ItemError, Usage};
 use crate::model::{Pair, Source, TableRef};
 use crate::report;
-use crate::report::batch::{CheckResults, Details, NoExtra, PairCounts, PairId, Results, Tally};
+use crate::report::batch::{
+    CheckResults, Details, NoExtra, OneSided, PairCounts, PairId, Results, Tally,
+};
 use crate::report::doc::{Block, Column, Table};
 use crate::runner;
 use crate::warehouse::cache::{Served, Store};
@@ -1215,7 +1218,7 @@ impl CheckResults for TableCompareView {
         o.identical == Some(true)
     }
     fn fails(&self, o: &PairOutcome) -> bool {
-        self.differs(o) && self.fail_on == CompareFailOn::Any
+        self.differs(o) && self.fail_on != CompareFailOn::Never
     }
     fn details(&self, o: &PairOutcome) -> Details {
         Details {
@@ -1228,6 +1231,20 @@ impl CheckResults for TableCompareView {
             ("Identical".into(), t.identical),
             ("Different".into(), t.different),
         ]
+    }
+    /// Reported; a failure only with `--fail-on any-or-missing`.
+    fn one_sided(&self, only_in: OnlyIn) -> OneSided {
+        let (here, there) = match only_in {
+            OnlyIn::A => ("A", "B"),
+            OnlyIn::B => ("B", "A"),
+        };
+        OneSided {
+            headline: format!(
+                "only in {here}: {there}'s dataset has no table of this name, so there is no data to compare"
+            ),
+            fails: self.fail_on == CompareFailOn::AnyOrMissing,
+            breaking: false,
+        }
     }
     fn summary_json(&self, t: &Tally) -> PairCounts {
         t.into()
@@ -1309,18 +1326,12 @@ pub(crate) async fn execute(args: &TableCompareArgs, run: &Run) -> anyhow::Resul
         bail!("tolerances must be non-negative numbers");
     }
     let project = run.project.clone();
-    let pairs = match read_pairs(
-        &args.input.pairs,
-        args.input.pairs_file.as_deref(),
-        listed,
-        project.as_deref(),
-        &run.from_file,
-        "table_compare",
-    )? {
+    let mut items = match super::read_pair_items(&args.input, run, "table_compare")? {
         Ok(p) => p,
         Err(why) => return Ok(Finished::Refused(why)),
     };
-    let files: Vec<String> = pairs
+    let files: Vec<String> = items
+        .pairs
         .iter()
         .flat_map(|p| [&p.a, &p.b])
         .filter(|s| matches!(s, Source::SchemaFile(_)))
@@ -1346,6 +1357,24 @@ pub(crate) async fn execute(args: &TableCompareArgs, run: &Run) -> anyhow::Resul
     let parallel = parallelism(common);
     let client = client(common)?;
     client.check_auth().await?;
+    let one_sided = match items.expand(&client, &args.input.datasets).await {
+        Ok(o) => o,
+        Err(why) => return Ok(Finished::Refused(why)),
+    };
+    let pairs = items.pairs;
+    // A dbt model's key, unless the config file gives its pair one.
+    let mut per_pair = per_pair;
+    for (pair, key) in items.keys {
+        if !per_pair.iter().any(|(p, _)| *p == pair) {
+            per_pair.push((
+                pair,
+                crate::config::PairOptions {
+                    key: Some(key),
+                    ..Default::default()
+                },
+            ));
+        }
+    }
     let meta = Arc::new(Metadata::new(Some(Arc::clone(&client)), !common.no_cache));
     let opts = CompareOptions {
         key: args.key.clone(),
@@ -1406,6 +1435,7 @@ pub(crate) async fn execute(args: &TableCompareArgs, run: &Run) -> anyhow::Resul
             price_per_tib: args.query.price_per_tib,
         },
         items: results,
+        one_sided,
         timestamp: report::timestamp_now(),
     };
     Ok(Finished::Batch(Box::new(batch)))

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 pub(crate) use super::doc::Details;
 use super::{doc, Annotation, Batch, Case, Level, Outcome, Summary, Totals};
-use crate::model::{ItemError, Usage};
+use crate::model::{ItemError, OnlyIn, Usage};
 
 /// A check's view of its own results: everything the generic [`Results`] cannot know.
 pub(crate) trait CheckResults: Send + Sync + 'static {
@@ -98,6 +98,19 @@ pub(crate) trait CheckResults: Send + Sync + 'static {
     fn nothing_found(&self) -> &'static str {
         "no differences"
     }
+    /// How an item of a dataset run that exists on one side only reads (`--datasets`): a
+    /// table only in A or only in B (for a profile, only in the baseline). By default it is
+    /// reported and does not fail the gate.
+    fn one_sided(&self, only_in: OnlyIn) -> OneSided {
+        OneSided {
+            headline: match only_in {
+                OnlyIn::A => "only in A: B's dataset has no table of this name".into(),
+                OnlyIn::B => "only in B: A's dataset has no table of this name".into(),
+            },
+            fails: false,
+            breaking: false,
+        }
+    }
     /// What a result's jobs used (none for checks that run no queries).
     fn usage(&self, _v: &Self::Value) -> Usage {
         Usage::default()
@@ -106,6 +119,28 @@ pub(crate) trait CheckResults: Send + Sync + 'static {
     fn price_per_tib(&self) -> Option<f64> {
         None
     }
+}
+
+/// How a one-sided item reads and counts ([`CheckResults::one_sided`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct OneSided {
+    /// `table removed (only in B)`.
+    pub(crate) headline: String,
+    /// Does it fail the gate (`--fail-on`)?
+    pub(crate) fails: bool,
+    /// Is it a breaking change (schema-diff: a table removed)?
+    pub(crate) breaking: bool,
+}
+
+/// A one-sided item in the JSON report's `one_sided` list.
+#[derive(Serialize)]
+struct OneSidedJson<E> {
+    #[serde(flatten)]
+    id: E,
+    only_in: OnlyIn,
+    headline: String,
+    fails: bool,
+    breaking: bool,
 }
 
 /// The JSON report: the envelope every check shares, around its typed pieces. The keys are
@@ -119,6 +154,9 @@ struct Envelope<'a, S, I, E, X> {
     #[serde(flatten)]
     list: std::collections::BTreeMap<&'static str, Vec<I>>,
     errors: Vec<ErrorJson<'a, E>>,
+    /// `--datasets`: the tables in one dataset only (absent when there are none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    one_sided: Vec<OneSidedJson<E>>,
     #[serde(flatten)]
     extra: X,
 }
@@ -130,6 +168,11 @@ struct SummaryJson<'a, S> {
     /// Checks that run queries: what the run's jobs cost.
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     cost: Option<CostJson>,
+    /// `--datasets`: tables in one dataset only (absent when there are none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    only_in_a: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    only_in_b: Option<usize>,
     timestamp: &'a str,
 }
 
@@ -221,6 +264,9 @@ pub(crate) struct Tally {
     pub(crate) extra: usize,
     /// [`CheckResults::usage`], summed.
     pub(crate) usage: Usage,
+    /// `--datasets`: tables in one dataset only.
+    pub(crate) only_in_a: usize,
+    pub(crate) only_in_b: usize,
 }
 
 /// One item and how it ended.
@@ -233,6 +279,8 @@ pub(crate) type Checked<C> = (
 pub(crate) struct Results<C: CheckResults> {
     pub(crate) check: C,
     pub(crate) items: Vec<Checked<C>>,
+    /// `--datasets`: the items that exist on one side only (nothing was run for them).
+    pub(crate) one_sided: Vec<(C::Item, OnlyIn)>,
     pub(crate) timestamp: String,
 }
 
@@ -244,16 +292,29 @@ impl<C: CheckResults> Results<C> {
             .collect()
     }
 
+    fn one_sided_views(&self) -> impl Iterator<Item = (&C::Item, OnlyIn, OneSided)> {
+        self.one_sided
+            .iter()
+            .map(|(item, side)| (item, *side, self.check.one_sided(*side)))
+    }
+
     pub(crate) fn tally(&self) -> Tally {
         let values = self.values();
         let (breaking, anomalies) = self.check.extra_totals(&values);
+        let side = |s: OnlyIn| self.one_sided.iter().filter(|(_, o)| *o == s).count();
+        let breaking_one_sided = self
+            .one_sided_views()
+            .filter(|(_, _, v)| v.breaking)
+            .count();
         Tally {
-            total: self.items.len(),
+            only_in_a: side(OnlyIn::A),
+            only_in_b: side(OnlyIn::B),
+            total: self.items.len() + self.one_sided.len(),
             checked: values.len(),
             identical: values.iter().filter(|v| self.check.same(v)).count(),
             different: values.iter().filter(|v| self.check.differs(v)).count(),
             failed: self.items.len() - values.len(),
-            breaking,
+            breaking: breaking + breaking_one_sided,
             anomalies,
             extra: self.check.extra_count(&values),
             usage: values.iter().map(|v| self.check.usage(v)).sum(),
@@ -290,6 +351,19 @@ impl<C: CheckResults> Batch for Results<C> {
                 },
                 Err(e) => Case::error(item.to_string(), &e.message),
             })
+            .chain(self.one_sided_views().map(|(item, _, v)| Case {
+                name: item.to_string(),
+                outcome: if v.fails {
+                    Outcome::Fail
+                } else {
+                    Outcome::Pass
+                },
+                same: false,
+                details: Details {
+                    headline: v.headline,
+                    blocks: Vec::new(),
+                },
+            }))
             .collect()
     }
 
@@ -298,6 +372,15 @@ impl<C: CheckResults> Batch for Results<C> {
         let noun = self.check.noun();
         let mut counts = vec![(format!("Total {noun}s"), t.total)];
         counts.extend(self.check.summary_counts(&t));
+        for (label, n) in [("Only in A", t.only_in_a), ("Only in B", t.only_in_b)] {
+            if n > 0 {
+                let at = counts
+                    .iter()
+                    .position(|(l, _)| l == "Failed")
+                    .unwrap_or(counts.len());
+                counts.insert(at, (label.to_string(), n));
+            }
+        }
         if !counts.iter().any(|(l, _)| l == "Failed") {
             counts.push(("Failed".into(), t.failed));
         }
@@ -335,10 +418,22 @@ impl<C: CheckResults> Batch for Results<C> {
                     .check
                     .price_per_tib()
                     .map(|p| CostJson::new(&t.usage, p)),
+                only_in_a: (!self.one_sided.is_empty()).then_some(t.only_in_a),
+                only_in_b: (!self.one_sided.is_empty()).then_some(t.only_in_b),
                 timestamp: &self.timestamp,
             },
             list: [(self.check.list_key(), list)].into_iter().collect(),
             errors,
+            one_sided: self
+                .one_sided_views()
+                .map(|(item, only_in, v)| OneSidedJson {
+                    id: self.check.id_json(item),
+                    only_in,
+                    headline: v.headline,
+                    fails: v.fails,
+                    breaking: v.breaking,
+                })
+                .collect(),
             extra: self.check.extra_json(),
         };
         let mut out = serde_json::to_vec_pretty(&doc)?;
@@ -348,6 +443,7 @@ impl<C: CheckResults> Batch for Results<C> {
 
     fn fails_gate(&self) -> bool {
         self.values().iter().any(|v| self.check.fails(v))
+            || self.one_sided_views().any(|(_, _, v)| v.fails)
     }
 
     fn totals(&self) -> Totals {
@@ -359,6 +455,7 @@ impl<C: CheckResults> Batch for Results<C> {
             failed: t.failed,
             breaking: t.breaking,
             anomalies: t.anomalies,
+            one_sided: t.only_in_a + t.only_in_b,
             usage: t.usage,
             cost_usd: self.check.price_per_tib().map_or(0.0, |p| t.usage.cost(p)),
         }
@@ -377,17 +474,28 @@ impl<C: CheckResults> Batch for Results<C> {
                 Ok(v) => out.extend(self.check.annotations(item, v)),
             }
         }
+        for (item, _, v) in self.one_sided_views() {
+            out.push(Annotation {
+                level: if v.fails { Level::Error } else { Level::Notice },
+                rank: if v.breaking { 1 } else { 2 },
+                title: format!("{}: {item}", self.check.tool()),
+                message: v.headline,
+            });
+        }
         out.extend(self.check.batch_annotations());
         out
     }
 
     fn status(&self) -> (Vec<String>, &'static str) {
         let totals = self.totals();
-        let findings = if totals.different > 0 {
+        let mut findings = if totals.different > 0 {
             self.check.findings(&totals)
         } else {
             Vec::new()
         };
+        if totals.one_sided > 0 {
+            findings.push(format!("{} in one dataset only", totals.one_sided));
+        }
         (findings, self.check.nothing_found())
     }
 }

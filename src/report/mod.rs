@@ -117,6 +117,8 @@ pub(crate) struct Totals {
     pub(crate) breaking: usize,
     /// profile: anomalies found.
     pub(crate) anomalies: usize,
+    /// `--datasets`: tables in one dataset only (or, for profile, only in the baseline).
+    pub(crate) one_sided: usize,
     /// What the run's jobs used (jobs served from the cache cost nothing).
     pub(crate) usage: crate::model::Usage,
     /// Their cost at the run's `--price-per-tib` (0 for checks that run no queries).

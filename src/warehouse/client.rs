@@ -25,7 +25,7 @@ pub(crate) const DEFAULT_API_URL: &str = "https://bigquery.googleapis.com";
 pub enum WarehouseError {
     /// Said as the original utilities did ("Table not found: …"), without repeating
     /// BigQuery's own "Not found: Table" prefix.
-    #[error("Table not found: {}", .0.strip_prefix("Not found: Table ").unwrap_or(.0))]
+    #[error("{}", not_found(.0))]
     NotFound(String),
     #[error("Access denied: {0}")]
     AccessDenied(String),
@@ -54,6 +54,16 @@ pub enum WarehouseError {
     Decode { what: String, message: String },
     #[error("bad --api-url `{0}`: expected a URL such as http://127.0.0.1:9050")]
     BadApiUrl(String),
+}
+
+/// "Table not found: p:d.t" for BigQuery's "Not found: Table p:d.t"; its other not-found
+/// messages ("Not found: Dataset p:d") as they are.
+fn not_found(message: &str) -> String {
+    match message.strip_prefix("Not found: Table ") {
+        Some(t) => format!("Table not found: {t}"),
+        None if message.starts_with("Not found: ") => message.to_string(),
+        None => format!("Table not found: {message}"),
+    }
 }
 
 impl From<WarehouseError> for crate::model::ItemError {
@@ -413,6 +423,51 @@ impl Client {
         serde_json::from_value(body).map_err(|e| WarehouseError::Decode {
             what: format!("tables.get {t}"),
             message: e.to_string(),
+        })
+    }
+
+    /// `tables.list`, every page: the names of a dataset's tables (views and other kinds
+    /// included), as listed.
+    pub(crate) async fn list_tables(
+        &self,
+        d: &crate::model::DatasetRef,
+    ) -> Result<Vec<String>, WarehouseError> {
+        const MAX_PAGES: usize = 10_000;
+        let mut names = Vec::new();
+        let mut token: Option<String> = None;
+        for _ in 0..MAX_PAGES {
+            let mut url =
+                self.endpoint(&["projects", &d.project, "datasets", &d.dataset, "tables"])?;
+            {
+                let mut q = url.query_pairs_mut();
+                q.append_pair("maxResults", "1000");
+                if let Some(t) = &token {
+                    q.append_pair("pageToken", t);
+                }
+            }
+            let page = self.send_json(Method::GET, url, None).await?;
+            for t in page
+                .get("tables")
+                .and_then(Value::as_array)
+                .map(Vec::as_slice)
+                .unwrap_or_default()
+            {
+                if let Some(name) = t.pointer("/tableReference/tableId").and_then(Value::as_str) {
+                    names.push(name.to_string());
+                }
+            }
+            token = page
+                .get("nextPageToken")
+                .and_then(Value::as_str)
+                .filter(|t| !t.is_empty())
+                .map(String::from);
+            if token.is_none() {
+                return Ok(names);
+            }
+        }
+        Err(WarehouseError::Decode {
+            what: format!("tables.list {d}"),
+            message: format!("more than {MAX_PAGES} pages"),
         })
     }
 

@@ -3,6 +3,7 @@
 pub(crate) mod auth;
 pub(crate) mod cache;
 pub(crate) mod client;
+pub(crate) mod info_schema;
 pub(crate) mod model;
 pub(crate) mod query;
 pub mod schema_file;
@@ -24,6 +25,8 @@ type Slot = Arc<OnceCell<Result<Arc<TableMeta>, WarehouseError>>>;
 pub(crate) struct Metadata {
     client: Option<Arc<Client>>,
     cache: Option<Mutex<HashMap<TableRef, Slot>>>,
+    /// Schemas read in bulk (`INFORMATION_SCHEMA`), served before any `tables.get`.
+    read_in_bulk: Mutex<HashMap<TableRef, Arc<TableMeta>>>,
 }
 
 impl Metadata {
@@ -32,7 +35,14 @@ impl Metadata {
         Metadata {
             client,
             cache: cache.then(|| Mutex::new(HashMap::new())),
+            read_in_bulk: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Serve these tables' metadata without a `tables.get` (read in bulk).
+    pub(crate) fn add_read_in_bulk(&self, tables: impl IntoIterator<Item = (TableRef, TableMeta)>) {
+        let mut map = self.read_in_bulk.lock().unwrap_or_else(|p| p.into_inner());
+        map.extend(tables.into_iter().map(|(t, m)| (t, Arc::new(m))));
     }
 
     /// The metadata of one side of a pair.
@@ -46,6 +56,15 @@ impl Metadata {
     }
 
     async fn table(&self, t: &TableRef) -> Result<Arc<TableMeta>, WarehouseError> {
+        let bulk = self
+            .read_in_bulk
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(t)
+            .cloned();
+        if let Some(m) = bulk {
+            return Ok(m);
+        }
         let client = self
             .client
             .as_ref()

@@ -921,3 +921,63 @@ fn flags_and_config_keys_share_their_checks() {
     assert_eq!(out.status.code(), Some(2));
     assert!(err.contains("`soon` is not a duration"), "{err}");
 }
+
+#[test]
+fn dataset_and_dbt_inputs_are_checked_before_any_request() {
+    let refused = |bin_name: &str, args: &[&str], says: &str| {
+        let out = bin(bin_name)
+            .args(["--project", "acme", "--api-url", "http://127.0.0.1:9"])
+            .args(args)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+        assert!(!err.contains("cannot reach"), "no request was made: {err}");
+    };
+    refused(
+        "bq-schema-diff",
+        &["--datasets", "dev"],
+        "--datasets dev: name two datasets, A:B",
+    );
+    refused(
+        "bq-profile",
+        &["--datasets", "dev:prod"],
+        "profile takes one dataset per value",
+    );
+    refused(
+        "bq-table-compare",
+        &["--include", "fct_*", "dev.a", "prod.a"],
+        "--include and --exclude select tables of --datasets",
+    );
+    refused(
+        "bq-schema-diff",
+        &["--datasets", "dev:pr;od"],
+        "invalid dataset id `pr;od`",
+    );
+    refused(
+        "bq-schema-diff",
+        &["--dbt-manifest", "no/such/manifest.json"],
+        "cannot read dbt manifest no/such/manifest.json",
+    );
+    refused(
+        "bq-table-compare",
+        &["--dbt-manifest", "tests/fixtures/dbt/manifest.json"],
+        "--dbt-state (prod's manifest.json) or --dbt-target-dataset",
+    );
+    refused(
+        "bq-schema-diff",
+        &[
+            "--dbt-state",
+            "tests/fixtures/dbt/prod/manifest.json",
+            "dev.a",
+            "prod.a",
+        ],
+        "go with --dbt-manifest",
+    );
+    refused(
+        "bq-schema-diff",
+        &["--dbt-manifest", "Cargo.toml"],
+        "Cargo.toml: not JSON",
+    );
+}

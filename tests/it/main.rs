@@ -15,6 +15,7 @@ mod action;
 mod cache;
 mod cli;
 mod config;
+mod datasets;
 mod emulator;
 mod faults;
 mod hostile;

@@ -51,7 +51,8 @@ impl BillingProxy {
         }
     }
 
-    /// The query jobs logged since the last call (dry runs included, marked `dry_run`).
+    /// The query jobs (dry runs included, marked `dry_run`) and tables.get requests
+    /// (`tables_get`) logged since the last call.
     pub fn take_log(&self) -> Vec<Value> {
         let text = std::fs::read_to_string(&self.log).unwrap_or_default();
         let _ = std::fs::write(&self.log, "");

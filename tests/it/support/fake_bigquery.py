@@ -20,7 +20,8 @@ it and adds what real BigQuery does there:
   metadata query), as BigQuery moves it when a write lands in the partition.
 
 It logs one JSON line per query job to --log: {"sql", "dry_run", "bytes_processed",
-"bytes_billed", "tables": {table: [partition ids read]}}.
+"bytes_billed", "tables": {table: [partition ids read]}}; and one per tables.get:
+{"tables_get": path, "status"}.
 
 Only DAY/MONTH/YEAR partitioning on a DATE or TIMESTAMP column is modelled (what the
 benchmark and tests build); other tables are billed whole.
@@ -246,6 +247,10 @@ def rewrite_info_partitions(sql):
     return sql[: m.start()] + table + sql[m.end() :]
 
 
+# tables.get (not tabledata.list, not tables.list).
+TABLES_GET = re.compile(r"/bigquery/v2/projects/[^/]+/datasets/[^/]+/tables/[^/?]+(\?.*)?$")
+
+
 def log(entry):
     if ARGS.log:
         with LOCK, open(ARGS.log, "a") as f:
@@ -284,6 +289,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_GET(self):
         status, body = emulator("GET", self.path)
+        if TABLES_GET.match(self.path):
+            log({"tables_get": self.path.split("?")[0], "status": status})
         m = re.search(r"/(?:queries|jobs)/([^/?]+)", self.path)
         if status == 200 and m and m.group(1) in JOBS:
             v = json.loads(body)
