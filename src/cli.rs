@@ -200,7 +200,10 @@ pub(crate) mod values {
     /// A `--datasets` value: `A:B` or `A` (each `dataset`, `project.dataset` or
     /// `project:dataset`); the project is filled in at run time.
     pub(crate) fn datasets(s: &str) -> Result<String, String> {
-        crate::input::datasets::DatasetSpec::parse(s, Some("default-project"))
+        use crate::input::datasets::DatasetSpec;
+        // A pair (schema-diff, table-compare) or one dataset (profile): the command decides.
+        DatasetSpec::parse(s, Some("default-project"), true)
+            .or_else(|_| DatasetSpec::parse(s, Some("default-project"), false))
             .map(|_| s.trim().to_string())
     }
 

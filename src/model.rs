@@ -92,30 +92,15 @@ impl TableRef {
         if table.contains('.') {
             return Err(RefError::Shape(raw.to_string()));
         }
-        let project = match project {
-            Some(p) => p,
-            None => default_project
-                .map(str::to_string)
-                .ok_or_else(|| RefError::NoProject(raw.to_string()))?,
-        };
-        validate_project(&project).map_err(|why| RefError::Project {
-            value: raw.to_string(),
-            project: project.clone(),
-            why,
-        })?;
-        validate_dataset(dataset).map_err(|why| RefError::Dataset {
-            value: raw.to_string(),
-            dataset: dataset.to_string(),
-            why,
-        })?;
+        let d = DatasetRef::checked(raw, project, dataset, default_project)?;
         validate_table(table).map_err(|why| RefError::Table {
             value: raw.to_string(),
             table: table.to_string(),
             why,
         })?;
         Ok(TableRef {
-            project,
-            dataset: dataset.to_string(),
+            project: d.project,
+            dataset: d.dataset,
             table: table.to_string(),
         })
     }
@@ -446,6 +431,23 @@ impl DatasetRef {
         if dataset.contains('.') {
             return Err(shape());
         }
+        DatasetRef::checked(raw, project, &dataset, default_project)
+    }
+
+    /// A dataset from its parts (a manifest's `database` and `schema`), checked.
+    pub fn new(project: &str, dataset: &str) -> Result<DatasetRef, RefError> {
+        let value = format!("{project}.{dataset}");
+        DatasetRef::checked(&value, Some(project.to_string()), dataset, None)
+    }
+
+    /// `project` (else `default_project`) and `dataset`, each checked by BigQuery's rules;
+    /// errors name `raw`, the value they came from.
+    fn checked(
+        raw: &str,
+        project: Option<String>,
+        dataset: &str,
+        default_project: Option<&str>,
+    ) -> Result<DatasetRef, RefError> {
         let project = match project {
             Some(p) => p,
             None => default_project
@@ -457,18 +459,23 @@ impl DatasetRef {
             project: project.clone(),
             why,
         })?;
-        validate_dataset(&dataset).map_err(|why| RefError::Dataset {
+        validate_dataset(dataset).map_err(|why| RefError::Dataset {
             value: raw.to_string(),
-            dataset: dataset.clone(),
+            dataset: dataset.to_string(),
             why,
         })?;
-        Ok(DatasetRef { project, dataset })
+        Ok(DatasetRef {
+            project,
+            dataset: dataset.to_string(),
+        })
     }
 
-    /// The table of this dataset named `table` (a name tables.list returned, checked).
+    /// The table of this dataset named `table` (a name tables.list returned): every part
+    /// checked, the dataset's too, so a `TableRef` made here is as safe in SQL as a parsed one.
     pub fn table(&self, table: &str) -> Result<TableRef, RefError> {
+        let d = DatasetRef::new(&self.project, &self.dataset)?;
         validate_table(table).map_err(|why| RefError::Table {
-            value: format!("{self}.{table}"),
+            value: format!("{d}.{table}"),
             table: table.to_string(),
             why,
         })?;

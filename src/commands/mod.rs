@@ -514,7 +514,7 @@ pub(crate) fn dataset_specs(
         errors.push("--include and --exclude select tables of --datasets: give --datasets".into());
     }
     for v in &args.datasets {
-        match DatasetSpec::parse(v, project) {
+        match DatasetSpec::parse(v, project, pairs) {
             Ok(DatasetSpec::One(_)) if pairs => errors.push(format!(
                 "--datasets {}: name two datasets, A:B (every table of A is compared with B's table of the same name)",
                 report::one_line(v)
@@ -732,7 +732,9 @@ pub(crate) fn read_pair_items(
         },
         Err(why) => return Ok(Err(why)),
     };
+    let mut nothing_modified = false;
     if let Some(d) = dbt {
+        nothing_modified = d.pairs.is_empty() && d.one_sided.is_empty() && d.unchanged > 0;
         for (pair, key) in d.pairs {
             if let Some(k) = key {
                 items.keys.push((pair.clone(), k));
@@ -743,7 +745,11 @@ pub(crate) fn read_pair_items(
         let (pairs, _) = input::dedup(std::mem::take(&mut items.pairs), "pair");
         items.pairs = pairs;
     }
-    if items.pairs.is_empty() && items.datasets.is_empty() && items.one_sided.is_empty() {
+    if items.pairs.is_empty()
+        && items.datasets.is_empty()
+        && items.one_sided.is_empty()
+        && !nothing_modified
+    {
         return Ok(Err(refuse(
             "--dbt-manifest: no model to compare (see the note above)",
         )));
@@ -761,7 +767,7 @@ impl PairItems {
     ) -> Result<Vec<(Pair, crate::model::OnlyIn)>, Vec<String>> {
         let mut one_sided = std::mem::take(&mut self.one_sided);
         if self.datasets.is_empty() {
-            return Ok(one_sided);
+            return Ok(Self::settle(&self.pairs, one_sided));
         }
         let found = expand_datasets(client, &self.datasets, args).await?;
         let mut pairs = std::mem::take(&mut self.pairs);
@@ -769,7 +775,22 @@ impl PairItems {
         let (pairs, _) = input::dedup(pairs, "pair");
         self.pairs = pairs;
         one_sided.extend(found.one_sided);
-        Ok(one_sided)
+        Ok(Self::settle(&self.pairs, one_sided))
+    }
+
+    /// The one-sided items, each once, and none that is also a pair to compare (a pair
+    /// named explicitly is checked, and a missing side is then its error).
+    fn settle(
+        pairs: &[Pair],
+        one_sided: Vec<(Pair, crate::model::OnlyIn)>,
+    ) -> Vec<(Pair, crate::model::OnlyIn)> {
+        let mut out: Vec<(Pair, crate::model::OnlyIn)> = Vec::new();
+        for (p, o) in one_sided {
+            if !pairs.contains(&p) && !out.iter().any(|(q, _)| *q == p) {
+                out.push((p, o));
+            }
+        }
+        out
     }
 }
 

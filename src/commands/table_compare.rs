@@ -1362,10 +1362,10 @@ pub(crate) async fn execute(args: &TableCompareArgs, run: &Run) -> anyhow::Resul
         Err(why) => return Ok(Finished::Refused(why)),
     };
     let pairs = items.pairs;
-    // A dbt model's key, unless the config file gives its pair one.
+    // A dbt model's key, unless `--key` or the config file gives its pair one.
     let mut per_pair = per_pair;
     for (pair, key) in items.keys {
-        if !per_pair.iter().any(|(p, _)| *p == pair) {
+        if args.key.is_none() && !per_pair.iter().any(|(p, _)| *p == pair) {
             per_pair.push((
                 pair,
                 crate::config::PairOptions {

@@ -21,9 +21,24 @@ impl std::fmt::Display for DatasetSpec {
 
 impl DatasetSpec {
     /// `dev:prod`, `proj.dev:proj.prod`, `proj:dev:proj:prod` (each side `dataset`,
-    /// `project.dataset` or `project:dataset`), or one dataset.
-    pub(crate) fn parse(value: &str, default_project: Option<&str>) -> Result<DatasetSpec, String> {
+    /// `project.dataset` or `project:dataset`), or one dataset. With `want_pair` false (a
+    /// profile), one colon is `project:dataset`.
+    pub(crate) fn parse(
+        value: &str,
+        default_project: Option<&str>,
+        want_pair: bool,
+    ) -> Result<DatasetSpec, String> {
         let v = value.trim();
+        if !want_pair {
+            // A pair if it reads as one (the command then says it takes one dataset), else
+            // one dataset (`project:dataset` included).
+            return match DatasetSpec::parse(v, default_project, true) {
+                Ok(pair) => Ok(pair),
+                Err(e) => DatasetRef::parse(v, default_project)
+                    .map(DatasetSpec::One)
+                    .map_err(|_| e),
+            };
+        }
         let side = |s: &str| DatasetRef::parse(s, default_project).map_err(|e| e.to_string());
         let colons: Vec<usize> = v.match_indices(':').map(|(i, _)| i).collect();
         let split = match colons.len() {
@@ -174,32 +189,41 @@ mod tests {
         let p = Some("acme");
         let pair = |a: DatasetRef, b: DatasetRef| Ok(DatasetSpec::Pair(a, b));
         assert_eq!(
-            DatasetSpec::parse("dev:prod", p),
+            DatasetSpec::parse("dev:prod", p, true),
             pair(ds("acme", "dev"), ds("acme", "prod"))
         );
         assert_eq!(
-            DatasetSpec::parse("x.dev:y.prod", None),
+            DatasetSpec::parse("x.dev:y.prod", None, true),
             pair(ds("x", "dev"), ds("y", "prod"))
         );
         assert_eq!(
-            DatasetSpec::parse("x:dev:y:prod", None),
+            DatasetSpec::parse("x:dev:y:prod", None, true),
             pair(ds("x", "dev"), ds("y", "prod"))
         );
         assert_eq!(
-            DatasetSpec::parse("`x.dev`:`y.prod`", None),
+            DatasetSpec::parse("`x.dev`:`y.prod`", None, true),
             pair(ds("x", "dev"), ds("y", "prod"))
         );
         assert_eq!(
-            DatasetSpec::parse("x.dev", None),
+            DatasetSpec::parse("x.dev", None, true),
             Ok(DatasetSpec::One(ds("x", "dev")))
         );
         // No project to put `dev` in: said, not guessed.
-        let e = DatasetSpec::parse("dev:prod", None).unwrap_err();
+        let e = DatasetSpec::parse("dev:prod", None, true).unwrap_err();
         assert!(e.contains("no default project"), "{e}");
-        let e = DatasetSpec::parse("x.dev:y.pr;od", None).unwrap_err();
+        let e = DatasetSpec::parse("x.dev:y.pr;od", None, true).unwrap_err();
         assert!(e.contains("invalid dataset id `pr;od`"), "{e}");
-        assert!(DatasetSpec::parse("a.b.c:d.e", None).is_err());
-        assert!(DatasetSpec::parse("a:b:c", None).is_err());
+        assert!(DatasetSpec::parse("a.b.c:d.e", None, true).is_err());
+        assert!(DatasetSpec::parse("a:b:c", None, true).is_err());
+        // A profile's one dataset may be `project:dataset`.
+        assert_eq!(
+            DatasetSpec::parse("x:dev", None, false),
+            Ok(DatasetSpec::One(ds("x", "dev")))
+        );
+        assert_eq!(
+            DatasetSpec::parse("x.dev:y.prod", None, false),
+            pair(ds("x", "dev"), ds("y", "prod"))
+        );
     }
 
     #[test]

@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use crate::input::datasets::glob;
 use crate::model::{DatasetRef, OnlyIn, Pair, Source, TableRef};
+use crate::report::one_line;
 
 /// A model as the pairing needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,6 +56,8 @@ pub(crate) struct DbtPairs {
     pub(crate) one_sided: Vec<(Pair, OnlyIn)>,
     /// What was selected and left out, for stderr.
     pub(crate) notes: Vec<String>,
+    /// With a state: selected models whose checksum did not change (not compared).
+    pub(crate) unchanged: usize,
 }
 
 fn text<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
@@ -79,7 +82,12 @@ pub(crate) fn parse_manifest(origin: &str, text_: &str) -> Result<Manifest, Stri
         .and_then(|f| f.strip_prefix('v'))
         .and_then(|f| f.strip_suffix(".json"))
         .and_then(|d| d.parse().ok())
-        .ok_or_else(|| format!("{origin}: unknown dbt_schema_version `{version}`"))?;
+        .ok_or_else(|| {
+            format!(
+                "{origin}: unknown dbt_schema_version `{}`",
+                one_line(version)
+            )
+        })?;
     if !(10..=12).contains(&n) {
         return Err(format!(
             "{origin}: manifest schema v{n} is not supported: use a manifest of dbt 1.6 or later (v10–v12)"
@@ -171,12 +179,12 @@ pub(crate) fn parse_manifest(origin: &str, text_: &str) -> Result<Manifest, Stri
         };
         let unique_key = match &config["unique_key"] {
             Value::String(s) => Some(vec![s.clone()]),
-            Value::Array(a) => Some(
-                a.iter()
-                    .filter_map(Value::as_str)
-                    .map(String::from)
-                    .collect(),
-            ),
+            // A list with anything but names is no key at all (a shorter one would misreport
+            // duplicates).
+            Value::Array(a) => a
+                .iter()
+                .map(|v| v.as_str().map(String::from))
+                .collect::<Option<Vec<String>>>(),
             _ => None,
         };
         let key = model_level("primary_key")
@@ -222,21 +230,14 @@ pub(crate) fn parse_manifest(origin: &str, text_: &str) -> Result<Manifest, Stri
 impl Model {
     /// Its relation as a BigQuery table, checked.
     fn relation(&self, origin: &str) -> Result<TableRef, String> {
-        DatasetRef {
-            project: self.database.clone(),
-            dataset: self.schema.clone(),
-        }
-        .table(&self.alias)
-        .and_then(|t| {
-            // The table's parts, checked as any reference's.
-            TableRef::parse(&format!("{}.{}.{}", t.project, t.dataset, t.table), None).map(|_| t)
-        })
-        .map_err(|e| {
-            format!(
-                "{origin}: {}: its relation {}.{}.{} is not a BigQuery table: {e}",
-                self.id, self.database, self.schema, self.alias
-            )
-        })
+        DatasetRef::new(&self.database, &self.schema)
+            .and_then(|d| d.table(&self.alias))
+            .map_err(|e| {
+                format!(
+                    "{origin}: {}: its relation is not a BigQuery table: {e}",
+                    one_line(&self.id)
+                )
+            })
     }
 
     /// Its relation in `target`: the custom schema appended as dbt's default
@@ -246,12 +247,9 @@ impl Model {
             Some(c) => format!("{}_{}", target.dataset, c.trim()),
             None => target.dataset.clone(),
         };
-        DatasetRef {
-            project: target.project.clone(),
-            dataset,
-        }
-        .table(&self.alias)
-        .map_err(|e| format!("{}: no prod relation in {target}: {e}", self.id))
+        DatasetRef::new(&target.project, &dataset)
+            .and_then(|d| d.table(&self.alias))
+            .map_err(|e| format!("{}: no prod relation in {target}: {e}", one_line(&self.id)))
     }
 }
 
@@ -269,17 +267,19 @@ pub(crate) fn pairs(
     let mut out = DbtPairs::default();
     let mut errors = Vec::new();
     let (mut unchanged, mut kinds_left_out) = (0usize, 0usize);
+    let wanted_kind = |m: &Model| match m.materialized.as_str() {
+        "table" | "incremental" => true,
+        "view" | "materialized_view" => opts.views,
+        _ => false,
+    };
+    let selected =
+        |m: &Model| opts.select.is_empty() || opts.select.iter().any(|g| glob(g, &m.name));
     for m in &ci.models {
-        let wanted_kind = match m.materialized.as_str() {
-            "table" | "incremental" => true,
-            "view" | "materialized_view" => opts.views,
-            _ => false,
-        };
-        if !wanted_kind {
+        if !wanted_kind(m) {
             kinds_left_out += 1;
             continue;
         }
-        if !opts.select.is_empty() && !opts.select.iter().any(|g| glob(g, &m.name)) {
+        if !selected(m) {
             continue;
         }
         let prod = state.and_then(|s| s.models.iter().find(|p| p.id == m.id));
@@ -307,7 +307,7 @@ pub(crate) fn pairs(
                 Some(t) => m.in_target(&t),
                 None => Err(format!(
                     "{}: no prod relation: the state manifest has no model to learn prod's dataset from; give --dbt-target-dataset",
-                    m.id
+                    one_line(&m.id)
                 )),
             }
         };
@@ -329,9 +329,46 @@ pub(crate) fn pairs(
                 .push((pair, m.key.as_ref().map(|(k, _)| k.clone())));
         }
     }
+    // Models prod has and the PR removed: only in B, where CI would have built them.
+    let mut removed = 0usize;
+    if let Some(st) = state {
+        for p in st.models.iter().filter(|p| wanted_kind(p) && selected(p)) {
+            if ci.models.iter().any(|m| m.id == p.id) {
+                continue;
+            }
+            let b = match p.relation(&st.origin) {
+                Ok(b) => b,
+                Err(e) => {
+                    errors.push(e);
+                    continue;
+                }
+            };
+            let a = match default_target(ci) {
+                Some(t) => p.in_target(&t),
+                None => Err(format!(
+                    "{}: removed in the PR, and the CI manifest has no model to learn CI's dataset from",
+                    one_line(&p.id)
+                )),
+            };
+            match a {
+                Ok(a) => {
+                    removed += 1;
+                    out.one_sided.push((
+                        Pair {
+                            a: Source::Table(a),
+                            b: Source::Table(b),
+                        },
+                        OnlyIn::B,
+                    ));
+                }
+                Err(e) => errors.push(e),
+            }
+        }
+    }
     if !errors.is_empty() {
         return Err(errors);
     }
+    out.unchanged = unchanged;
     let mut note = format!(
         "note: --dbt-manifest {}: {} model{} to compare",
         ci.origin,
@@ -340,8 +377,8 @@ pub(crate) fn pairs(
     );
     if state.is_some() {
         note.push_str(&format!(
-            " (modified since the state manifest), {} new, {unchanged} unchanged",
-            out.one_sided.len()
+            " (modified since the state manifest), {} new, {removed} removed, {unchanged} unchanged",
+            out.one_sided.len() - removed
         ));
     }
     if kinds_left_out > 0 {
@@ -363,9 +400,8 @@ pub(crate) fn pairs(
 fn default_target(state: &Manifest) -> Option<DatasetRef> {
     let mut counts: Vec<(DatasetRef, usize)> = Vec::new();
     for m in state.models.iter().filter(|m| m.custom_schema.is_none()) {
-        let d = DatasetRef {
-            project: m.database.clone(),
-            dataset: m.schema.clone(),
+        let Ok(d) = DatasetRef::new(&m.database, &m.schema) else {
+            continue;
         };
         match counts.iter_mut().find(|(x, _)| *x == d) {
             Some((_, n)) => *n += 1,
@@ -429,10 +465,7 @@ mod tests {
     fn without_state_every_table_model_is_paired_with_the_target_dataset() {
         let ci = fixture("manifest.json");
         let opts = DbtOptions {
-            target: Some(DatasetRef {
-                project: "acme".into(),
-                dataset: "analytics".into(),
-            }),
+            target: DatasetRef::new("acme", "analytics").ok(),
             ..DbtOptions::default()
         };
         let got = pairs(&ci, None, &opts).unwrap();
@@ -486,7 +519,7 @@ mod tests {
             got.notes
         );
         assert!(
-            got.notes[0].contains("1 new, 3 unchanged"),
+            got.notes[0].contains("1 new, 0 removed, 3 unchanged"),
             "{:?}",
             got.notes
         );
@@ -500,6 +533,24 @@ mod tests {
             ["shop.ci_pr_42.orders ↔ shop.analytics.orders [order_id]"]
         );
         assert!(got.one_sided.is_empty());
+    }
+
+    #[test]
+    fn a_model_the_pr_removed_is_only_in_b() {
+        // Prod's manifest as the PR's and the PR's as the state: `refunds` was removed.
+        let (ci, prod) = (fixture("prod/manifest.json"), fixture("manifest.json"));
+        let got = pairs(&ci, Some(&prod), &DbtOptions::default()).unwrap();
+        let one: Vec<String> = got
+            .one_sided
+            .iter()
+            .map(|(p, o)| format!("{p} {o:?}"))
+            .collect();
+        assert_eq!(one, ["shop.analytics.refunds ↔ shop.ci_pr_42.refunds B"]);
+        assert!(got.notes[0].contains("0 new, 1 removed"), "{:?}", got.notes);
+        // Nothing modified: nothing to compare, and that is no error.
+        let got = pairs(&prod, Some(&prod), &DbtOptions::default()).unwrap();
+        assert!(got.pairs.is_empty() && got.one_sided.is_empty());
+        assert_eq!(got.unchanged, 6);
     }
 
     #[test]
@@ -522,10 +573,7 @@ mod tests {
             "checksum": {"checksum": "1"}}}}"#;
         let ci = parse_manifest("m.json", m).unwrap();
         let opts = DbtOptions {
-            target: Some(DatasetRef {
-                project: "acme".into(),
-                dataset: "prod".into(),
-            }),
+            target: DatasetRef::new("acme", "prod").ok(),
             ..DbtOptions::default()
         };
         let e = pairs(&ci, None, &opts).unwrap_err();
@@ -535,5 +583,16 @@ mod tests {
         );
         let e = pairs(&ci, None, &DbtOptions::default()).unwrap_err();
         assert!(e[0].contains("--dbt-state"), "{e:?}");
+        // A custom schema that would break out of the backticks never reaches SQL.
+        let m = r#"{"metadata": {"dbt_schema_version": "https://schemas.getdbt.com/dbt/manifest/v12.json"},
+          "nodes": {"model.p.x": {"resource_type": "model", "name": "x", "database": "p",
+            "schema": "s", "alias": "x", "config": {"materialized": "table", "schema": "x`.t; DROP TABLE y --"},
+            "checksum": {"checksum": "1"}}}}"#;
+        let ci = parse_manifest("m.json", m).unwrap();
+        let e = pairs(&ci, None, &opts).unwrap_err();
+        assert!(e[0].contains("invalid dataset id"), "{e:?}");
+        let m = m.replace(r#""schema": "s""#, r#""schema": "s`""#);
+        let e = pairs(&parse_manifest("m.json", &m).unwrap(), None, &opts).unwrap_err();
+        assert!(e[0].contains("invalid dataset id `s`"), "{e:?}");
     }
 }

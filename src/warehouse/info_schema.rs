@@ -48,6 +48,11 @@ pub(crate) fn tables_from_rows(rows: &[(String, String)]) -> BTreeMap<String, Ta
             continue;
         };
         match k.as_str() {
+            // Pseudo-columns (`_PARTITIONTIME` of an ingestion-time table) are listed as
+            // hidden or system-defined, without a position; tables.get never shows them.
+            "c" if v.get("is_hidden").and_then(Value::as_str) == Some("YES")
+                || v.get("is_system_defined").and_then(Value::as_str) == Some("YES")
+                || v.get("ordinal_position").is_none_or(Value::is_null) => {}
             "c" => columns.entry(table).or_default().push(v),
             "f" => {
                 if let Some(p) = v.get("field_path").and_then(Value::as_str) {
@@ -438,6 +443,10 @@ mod tests {
                 serde_json::json!({"table_name": "v", "column_name": "a", "ordinal_position": 1, "is_nullable": "YES", "data_type": "STRUCT<"}),
             ),
             row("x", serde_json::json!({"table_name": "ignored"})),
+            row(
+                "c",
+                serde_json::json!({"table_name": "t", "column_name": "_PARTITIONTIME", "ordinal_position": null, "is_nullable": "YES", "data_type": "TIMESTAMP", "is_hidden": "YES", "is_system_defined": "YES"}),
+            ),
             ("c".into(), "not json".into()),
         ];
         let got = tables_from_rows(&rows);
@@ -449,6 +458,7 @@ mod tests {
         let t = &got["t"];
         assert_eq!(t.table_type.as_deref(), Some("TABLE"));
         let fields = &t.schema.as_ref().unwrap().fields;
+        assert_eq!(fields.len(), 2, "no pseudo-column");
         assert_eq!(fields[0].name, "a");
         assert_eq!(fields[0].mode.as_deref(), Some("REQUIRED"));
         assert_eq!(fields[0].default_value_expression.as_deref(), Some("0"));

@@ -280,20 +280,20 @@ async fn a_200_table_dataset_pair_finds_exactly_its_changes() {
     let cache = support::fresh_cache_home();
     let baseline = cache.join("baseline.json");
     std::fs::create_dir_all(&cache).unwrap();
-    let (code, j, err) = support::run_json(
-        "bq-profile",
-        &job_project("ds-profile-1"),
-        &[
+    let baseline_path = baseline.to_str().unwrap_or_default();
+    let profile_b = |job: &str, extra: &[&str]| {
+        let mut args = vec![
             "--datasets",
             &b,
             "--include",
             "t06?,t19?",
             "--sample-size",
             "0",
-            "--report-json",
-            baseline.to_str().unwrap_or_default(),
-        ],
-    );
+        ];
+        args.extend_from_slice(extra);
+        support::run_json("bq-profile", &job_project(job), &args)
+    };
+    let (code, j, err) = profile_b("ds-profile-1", &["--report-json", baseline_path]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(j["profiles"].as_array().map(Vec::len), Some(20));
     phase("profile, the baseline");
@@ -301,21 +301,9 @@ async fn a_200_table_dataset_pair_finds_exactly_its_changes() {
     emu.delete_table(&ds_b, "t199").await;
     emu.delete_table(&ds_b, "t060").await;
     emu.query(&small(&format!("{b}.t060"), 400, "")).await;
-    let (code, j, err) = support::run_json(
-        "bq-profile",
-        &job_project("ds-profile-2"),
-        &[
-            "--datasets",
-            &b,
-            "--include",
-            "t06?,t19?",
-            "--sample-size",
-            "0",
-            "--baseline",
-            baseline.to_str().unwrap_or_default(),
-            "--fail-on",
-            "anomalies",
-        ],
+    let (code, j, err) = profile_b(
+        "ds-profile-2",
+        &["--baseline", baseline_path, "--fail-on", "anomalies"],
     );
     assert_eq!(code, 1, "{err}");
     assert_eq!(
@@ -328,7 +316,7 @@ async fn a_200_table_dataset_pair_finds_exactly_its_changes() {
         .map(|a| {
             a.iter()
                 .filter(|p| {
-                    p["anomalies"].as_array().is_some_and(|x| {
+                    p["profile"]["anomalies"].as_array().is_some_and(|x| {
                         x.iter()
                             .any(|x| x["rule"].as_str().is_some_and(|k| k.starts_with("drift")))
                     })
@@ -441,7 +429,7 @@ async fn a_dbt_manifest_pairs_the_modified_models_with_prod_and_uses_their_keys(
     );
     assert_eq!(code, 1, "{err}");
     assert!(
-        err.contains("2 models to compare (modified since the state manifest), 1 new, 3 unchanged"),
+        err.contains("2 models to compare (modified since the state manifest), 1 new, 0 removed, 3 unchanged"),
         "{err}"
     );
     assert_eq!(names(&j), both, "{j:#}");
@@ -499,12 +487,14 @@ async fn a_dbt_manifest_pairs_the_modified_models_with_prod_and_uses_their_keys(
 async fn a_dataset_that_cannot_be_listed_stops_the_run_with_its_name() {
     let emu = Emu::new(PROJECT);
     let b = emu.dataset("ds_listed").await;
-    let (code, _, err) = support::run_json(
-        "bq-table-compare",
-        &job_project("ds-missing"),
-        &["--datasets", &format!("{PROJECT}.no_such_ds:{PROJECT}.{b}")],
-    );
-    assert_eq!(code, 2, "{err}");
+    let out = support::emulator_bin("bq-table-compare")
+        .args(["--project", &job_project("ds-missing")])
+        .args(["--datasets", &format!("{PROJECT}.no_such_ds:{PROJECT}.{b}")])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(out.stdout.is_empty(), "nothing ran, so no report");
     assert!(
         err.contains(&format!("cannot list the tables of {PROJECT}.no_such_ds"))
             && err.contains("Not found: Dataset"),
