@@ -1044,6 +1044,8 @@ pub(crate) struct FromFile {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct PairOptions {
     pub(crate) key: Option<Vec<String>>,
+    /// Where `key` came from when not the config file (`dbt: unique test`).
+    pub(crate) key_source: Option<String>,
     pub(crate) where_clause: Option<String>,
     pub(crate) partitions: Option<String>,
 }
@@ -1080,6 +1082,7 @@ impl FromFile {
                     let pair = Pair { a, b };
                     let options = PairOptions {
                         key: e.key.as_ref().map(|k| k.0.clone()),
+                        key_source: None,
                         where_clause: e.where_clause.as_ref().map(|w| w.0.clone()),
                         partitions: e.partitions.as_ref().map(|p| p.0.trim().to_string()),
                     };

@@ -20,6 +20,8 @@ use crate::warehouse::TableMeta;
 #[derive(Debug, Clone, Default)]
 pub(crate) struct CompareOptions {
     pub(crate) key: Option<Vec<String>>,
+    /// Where `key` came from, for the report [default: `--key`].
+    pub(crate) key_source: Option<String>,
     pub(crate) columns: Option<Vec<String>>,
     pub(crate) exclude_columns: Vec<String>,
     pub(crate) where_clause: Option<String>,
@@ -185,7 +187,10 @@ pub(crate) fn plan(a: &TableMeta, b: &TableMeta, opts: &CompareOptions) -> Resul
         );
     }
     let (names, key_source) = match &opts.key {
-        Some(k) => (k.clone(), "--key".to_string()),
+        Some(k) => (
+            k.clone(),
+            opts.key_source.clone().unwrap_or_else(|| "--key".into()),
+        ),
         None => match a.primary_key().or_else(|| b.primary_key()) {
             Some(pk) => (pk.to_vec(), "primary key".to_string()),
             None => (Vec::new(), "none".to_string()),
@@ -1402,6 +1407,13 @@ mod tests {
         let p = plan(&a, &a, &key).unwrap();
         assert_eq!(p.key_names(), ["st.a", "st.b.c", "st.b.d"]);
         assert!(names(&p).contains(&"v".to_string()));
+        assert_eq!(p.key_source, "--key");
+        // A key from elsewhere (a dbt test) says so.
+        let dbt = CompareOptions {
+            key_source: Some("dbt: unique test".into()),
+            ..key.clone()
+        };
+        assert_eq!(plan(&a, &a, &dbt).unwrap().key_source, "dbt: unique test");
         // A STRUCT holding an array cannot be a key, and says which field is why.
         let tags = Field {
             fields: vec![Field {

@@ -646,8 +646,9 @@ pub(crate) struct PairItems {
     pub(crate) datasets: Vec<crate::input::datasets::DatasetSpec>,
     /// `--dbt-manifest`: models new in CI.
     pub(crate) one_sided: Vec<(Pair, crate::model::OnlyIn)>,
-    /// `--dbt-manifest`: the keys the manifest names, per pair.
-    pub(crate) keys: Vec<(Pair, Vec<String>)>,
+    /// `--dbt-manifest`: the keys the manifest names, per pair, and where (`dbt: unique
+    /// test`).
+    pub(crate) keys: Vec<(Pair, Vec<String>, String)>,
 }
 
 /// `--dbt-manifest`: read the manifests and build the pairs (already checked and said).
@@ -736,8 +737,8 @@ pub(crate) fn read_pair_items(
     if let Some(d) = dbt {
         nothing_modified = d.pairs.is_empty() && d.one_sided.is_empty() && d.unchanged > 0;
         for (pair, key) in d.pairs {
-            if let Some(k) = key {
-                items.keys.push((pair.clone(), k));
+            if let Some((k, from)) = key {
+                items.keys.push((pair.clone(), k, format!("dbt: {from}")));
             }
             items.pairs.push(pair);
         }

@@ -436,6 +436,11 @@ impl Ctx {
         if let Some((_, own)) = self.per_pair.iter().find(|(p, _)| p == pair) {
             if let Some(k) = &own.key {
                 opts.key = Some(k.clone());
+                opts.key_source = Some(
+                    own.key_source
+                        .clone()
+                        .unwrap_or_else(|| "the pair's key in the config file".into()),
+                );
             }
             if let Some(w) = &own.where_clause {
                 opts.where_clause = Some(w.clone());
@@ -1364,12 +1369,13 @@ pub(crate) async fn execute(args: &TableCompareArgs, run: &Run) -> anyhow::Resul
     let pairs = items.pairs;
     // A dbt model's key, unless `--key` or the config file gives its pair one.
     let mut per_pair = per_pair;
-    for (pair, key) in items.keys {
+    for (pair, key, source) in items.keys {
         if args.key.is_none() && !per_pair.iter().any(|(p, _)| *p == pair) {
             per_pair.push((
                 pair,
                 crate::config::PairOptions {
                     key: Some(key),
+                    key_source: Some(source),
                     ..Default::default()
                 },
             ));
@@ -1378,6 +1384,7 @@ pub(crate) async fn execute(args: &TableCompareArgs, run: &Run) -> anyhow::Resul
     let meta = Arc::new(Metadata::new(Some(Arc::clone(&client)), !common.no_cache));
     let opts = CompareOptions {
         key: args.key.clone(),
+        key_source: None,
         columns: args.query.columns.clone(),
         exclude_columns: args.exclude_columns.clone(),
         where_clause: args.query.where_clause.clone(),

@@ -11,6 +11,9 @@ use crate::input::datasets::glob;
 use crate::model::{DatasetRef, OnlyIn, Pair, Source, TableRef};
 use crate::report::one_line;
 
+/// A key's columns, and where the manifest names it (`unique test`).
+pub(crate) type Key = (Vec<String>, String);
+
 /// A model as the pairing needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Model {
@@ -25,8 +28,8 @@ pub(crate) struct Model {
     /// `config.schema`: the custom schema, if any (`finance` in `ci_pr_42_finance`).
     pub(crate) custom_schema: Option<String>,
     pub(crate) checksum: String,
-    /// The key for the row diff, and where it came from; `None` when the manifest names none.
-    pub(crate) key: Option<(Vec<String>, String)>,
+    /// The key for the row diff; `None` when the manifest names none.
+    pub(crate) key: Option<Key>,
 }
 
 /// A manifest's models, by id.
@@ -50,8 +53,9 @@ pub(crate) struct DbtOptions {
 /// The pairs a manifest gives.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct DbtPairs {
-    /// A model's CI relation ↔ its prod relation, with its key if the manifest names one.
-    pub(crate) pairs: Vec<(Pair, Option<Vec<String>>)>,
+    /// A model's CI relation ↔ its prod relation, with its key and where the manifest names
+    /// it (`unique test`), if it does.
+    pub(crate) pairs: Vec<(Pair, Option<Key>)>,
     /// Models new in CI (not in the state manifest): only in A.
     pub(crate) one_sided: Vec<(Pair, OnlyIn)>,
     /// What was selected and left out, for stderr.
@@ -325,8 +329,7 @@ pub(crate) fn pairs(
         if state.is_some() && prod.is_none() {
             out.one_sided.push((pair, OnlyIn::A));
         } else {
-            out.pairs
-                .push((pair, m.key.as_ref().map(|(k, _)| k.clone())));
+            out.pairs.push((pair, m.key.clone()));
         }
     }
     // Models prod has and the PR removed: only in B, where CI would have built them.
@@ -426,7 +429,7 @@ mod tests {
         p.pairs
             .iter()
             .map(|(pair, key)| match key {
-                Some(k) => format!("{pair} [{}]", k.join(",")),
+                Some((k, _)) => format!("{pair} [{}]", k.join(",")),
                 None => pair.to_string(),
             })
             .collect()
