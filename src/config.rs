@@ -922,14 +922,59 @@ pub(crate) struct PairEntry {
     pub(crate) b: Side,
 }
 
-/// An acknowledged schema change.
+/// An acknowledged schema change: `path` and `change`, or for a rename `change: renamed`
+/// with `from` and `to` (the old and the new path).
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(try_from = "AcceptText")]
 pub(crate) struct AcceptEntry {
     pub(crate) pair: PairText,
+    /// The change's path (a rename's new path).
     pub(crate) path: Text,
+    /// A rename's old path.
+    pub(crate) from: Option<Text>,
     pub(crate) change: ChangeKind,
     pub(crate) reason: Text,
+}
+
+/// An accept entry as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AcceptText {
+    pair: PairText,
+    #[serde(default)]
+    path: Option<Text>,
+    #[serde(default)]
+    from: Option<Text>,
+    #[serde(default)]
+    to: Option<Text>,
+    change: ChangeKind,
+    reason: Text,
+}
+
+impl TryFrom<AcceptText> for AcceptEntry {
+    type Error = String;
+    fn try_from(e: AcceptText) -> Result<AcceptEntry, String> {
+        let renamed = e.change == ChangeKind::ColumnRenamed;
+        let path = match (renamed, e.path, &e.from, e.to) {
+            (true, None, Some(_), Some(to)) => to,
+            (true, Some(p), Some(_), Some(to)) if p.0.eq_ignore_ascii_case(&to.0) => to,
+            (true, ..) => {
+                return Err(
+                    "`change: renamed` takes `from` (the old path) and `to` (the new one)".into(),
+                )
+            }
+            (false, Some(p), None, None) => p,
+            (false, None, ..) => return Err("missing field `path`".into()),
+            (false, ..) => return Err("`from` and `to` go with `change: renamed` only".into()),
+        };
+        Ok(AcceptEntry {
+            pair: e.pair,
+            path,
+            from: if renamed { e.from } else { None },
+            change: e.change,
+            reason: e.reason,
+        })
+    }
 }
 
 /// A pair with its own key and filter: `{ a: dev.orders, b: prod.orders, key: [id] }`.
@@ -1128,6 +1173,7 @@ impl FromFile {
                         b: side(&e.pair.b)?,
                     },
                     path: e.path.0.clone(),
+                    from: e.from.as_ref().map(|f| f.0.clone()),
                     kind: e.change,
                     reason: e.reason.0.clone(),
                 })
@@ -1322,6 +1368,9 @@ profile:
             ("schema_diff:\n  pairs:\n    - { a: dev.users }\n", 3, 7, "missing field `b`"),
             ("schema_diff:\n  accept:\n    - { pair: \"dev.users:prod.users\", path: x, change: dropped, reason: r }\n", 3, 56, "unknown variant `dropped`"),
             ("schema_diff:\n  accept:\n    - { pair: \"dev.users:prod.users\", path: x, change: removed }\n", 3, 7, "missing field `reason`"),
+            ("schema_diff:\n  accept:\n    - { pair: \"dev.users:prod.users\", change: renamed, to: b, reason: r }\n", 3, 5, "`change: renamed` takes `from`"),
+            ("schema_diff:\n  accept:\n    - { pair: \"dev.users:prod.users\", path: x, from: a, change: removed, reason: r }\n", 3, 5, "`from` and `to` go with `change: renamed` only"),
+            ("schema_diff:\n  accept:\n    - { pair: \"dev.users:prod.users\", change: removed, reason: r }\n", 3, 5, "missing field `path`"),
             ("schema_diff:\n  accept:\n    - { pair: \"dev.users\", path: x, change: removed, reason: r }\n", 3, 15, "dev.users"),
             ("parallel: 1\nparallel: 2\n", 1, 1, "duplicate field `parallel`"),
             ("parallel: ~\n", 1, 11, "invalid type"),

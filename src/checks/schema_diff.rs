@@ -57,6 +57,9 @@ pub(crate) enum ChangeKind {
     CollationChanged,
     RangeElementTypeChanged,
     ColumnOrderChanged,
+    /// A removed column and an added one that look like one column renamed.
+    #[serde(alias = "renamed")]
+    ColumnRenamed,
     PartitioningChanged,
     ClusteringChanged,
     TableDescriptionChanged,
@@ -82,6 +85,7 @@ impl ChangeKind {
             ChangeKind::CollationChanged => "collation",
             ChangeKind::RangeElementTypeChanged => "RANGE element type",
             ChangeKind::ColumnOrderChanged => "column order",
+            ChangeKind::ColumnRenamed => "renamed?",
             ChangeKind::PartitioningChanged => "partitioning",
             ChangeKind::ClusteringChanged => "clustering",
             ChangeKind::TableDescriptionChanged => "table description",
@@ -157,6 +161,9 @@ impl Change {
         match self.kind {
             ChangeKind::ColumnAdded => format!("column added: {}", show(&self.after)),
             ChangeKind::ColumnRemoved => format!("column removed: {}", show(&self.before)),
+            ChangeKind::ColumnRenamed => {
+                format!("renamed? {} → {}", show(&self.before), show(&self.after))
+            }
             k => format!(
                 "{} {} → {}",
                 k.label(),
@@ -299,30 +306,53 @@ fn diff_fields(a: &[Field], b: &[Field], prefix: &str, out: &mut Vec<Change>) {
         let m = if std::ptr::eq(fields, a) { &ia } else { &ib };
         m.get(&name.to_ascii_lowercase()).copied()
     };
-    // Columns of B in B's order: removed or changed.
-    for fb in b {
+    // Columns only in B or only in A, and which of them look like one column renamed.
+    let removed: Vec<(usize, &Field)> = b
+        .iter()
+        .enumerate()
+        .filter(|(_, fb)| find(a, &fb.name).is_none())
+        .collect();
+    let added: Vec<(usize, &Field)> = a
+        .iter()
+        .enumerate()
+        .filter(|(_, fa)| find(b, &fa.name).is_none())
+        .collect();
+    let renames = likely_renames(&removed, &added);
+    // Columns of B in B's order: changed, renamed or removed.
+    for (i, fb) in b.iter().enumerate() {
         let path = format!("{prefix}{}", fb.name);
-        match find(a, &fb.name) {
-            None => out.push(
-                Change::new(
-                    &path,
-                    ChangeKind::ColumnRemoved,
-                    Class::Breaking,
-                    Some(describe_field(fb)),
-                    None,
-                )
-                .note(if prefix.is_empty() {
-                    "removing a column breaks every query and load that names it"
-                } else {
-                    "removing a RECORD field is not allowed in place"
-                }),
-            ),
-            Some(i) => diff_field(&a[i], fb, &path, out),
+        if let Some(j) = find(a, &fb.name) {
+            diff_field(&a[j], fb, &path, out);
+            continue;
         }
+        if let Some((_, fa, why)) = renames.iter().find(|(r, _, _)| *r == i) {
+            let to = format!("{prefix}{}", fa.name);
+            out.push(
+                Change::new(&to, ChangeKind::ColumnRenamed, Class::Breaking, Some(path), Some(to.clone()))
+                    .note(format!(
+                        "a column removed and one added with {why}: a rename breaks every query that names the old column; if it is not one, it is a removal and an addition (accept it with `change: renamed`, `from`, `to`)"
+                    )),
+            );
+            continue;
+        }
+        out.push(
+            Change::new(
+                &path,
+                ChangeKind::ColumnRemoved,
+                Class::Breaking,
+                Some(describe_field(fb)),
+                None,
+            )
+            .note(if prefix.is_empty() {
+                "removing a column breaks every query and load that names it"
+            } else {
+                "removing a RECORD field is not allowed in place"
+            }),
+        );
     }
     // Columns only in A, in A's order: added.
-    for fa in a {
-        if find(b, &fa.name).is_some() {
+    for (_, fa) in &added {
+        if renames.iter().any(|(_, r, _)| std::ptr::eq(*r, *fa)) {
             continue;
         }
         let path = format!("{prefix}{}", fa.name);
@@ -372,6 +402,48 @@ fn diff_fields(a: &[Field], b: &[Field], prefix: &str, out: &mut Vec<Change>) {
             .note("warning: SELECT * and positional consumers see the new column order"),
         );
     }
+}
+
+/// Removed columns (B's, with their position) that look renamed to an added one (A's): the
+/// same type, mode and contents at the same position, or the same non-empty description.
+/// Each column is paired at most once, in B's order. Returns (B's position, A's field, why).
+fn likely_renames<'a>(
+    removed: &[(usize, &Field)],
+    added: &[(usize, &'a Field)],
+) -> Vec<(usize, &'a Field, &'static str)> {
+    let same_shape = |x: &Field, y: &Field| {
+        canonical_type(&x.field_type) == canonical_type(&y.field_type)
+            && canonical_mode(x.mode.as_deref()) == canonical_mode(y.mode.as_deref())
+            && {
+                // A RECORD renamed keeps its fields.
+                let mut inner = Vec::new();
+                diff_fields(&x.fields, &y.fields, "", &mut inner);
+                inner.is_empty()
+            }
+    };
+    let mut out: Vec<(usize, &'a Field, &'static str)> = Vec::new();
+    for &(i, fb) in removed {
+        let taken = |fa: &Field| out.iter().any(|(_, t, _)| std::ptr::eq(*t, fa));
+        let by_position = added
+            .iter()
+            .find(|(j, fa)| *j == i && !taken(fa) && same_shape(fa, fb))
+            .map(|(_, fa)| (*fa, "the same type and mode at the same position"));
+        let by_description = || {
+            let d = fb
+                .description
+                .as_deref()
+                .map(str::trim)
+                .filter(|d| !d.is_empty())?;
+            added
+                .iter()
+                .find(|(_, fa)| !taken(fa) && fa.description.as_deref().map(str::trim) == Some(d))
+                .map(|(_, fa)| (*fa, "the same description"))
+        };
+        if let Some((fa, why)) = by_position.or_else(by_description) {
+            out.push((i, fa, why));
+        }
+    }
+    out
 }
 
 fn diff_field(a: &Field, b: &Field, path: &str, out: &mut Vec<Change>) {
@@ -710,6 +782,8 @@ pub(crate) struct AcceptRule {
     /// The field path as reported (`address.zip`); compared case-insensitively, as BigQuery
     /// compares column names.
     pub(crate) path: String,
+    /// A rename's old path (`change: renamed`).
+    pub(crate) from: Option<String>,
     pub(crate) kind: ChangeKind,
     pub(crate) reason: String,
 }
@@ -720,6 +794,12 @@ impl AcceptRule {
             && self.pair.b.same_as(&pair.b)
             && self.kind == change.kind
             && self.path.eq_ignore_ascii_case(&change.path)
+            && self.from.as_deref().is_none_or(|f| {
+                change
+                    .before
+                    .as_deref()
+                    .is_some_and(|b| b.eq_ignore_ascii_case(f))
+            })
     }
 }
 
@@ -794,6 +874,7 @@ mod tests {
         let rule = |pair: &Pair, path: &str, kind| AcceptRule {
             pair: pair.clone(),
             path: path.into(),
+            from: None,
             kind,
             reason: "dropped in #123".into(),
         };
@@ -820,6 +901,20 @@ mod tests {
             1,
             "accepted changes are not counted"
         );
+        // A rename is accepted by its old and new path, not by the new path alone.
+        let mut renamed = d(
+            vec![f("id", "INT64"), f("user_id", "INT64")],
+            vec![f("id", "INT64"), f("uid", "INT64")],
+        );
+        let renames = |from: &str| AcceptRule {
+            from: Some(from.into()),
+            ..rule(&users, "user_id", ChangeKind::ColumnRenamed)
+        };
+        let rules = vec![renames("other"), renames("UID")];
+        let mut used = vec![false; 2];
+        accept(&users, &mut renamed, &rules, &mut used);
+        assert_eq!(used, [false, true]);
+        assert!(renamed[0].accepted.is_some());
     }
 
     #[test]
@@ -910,8 +1005,40 @@ mod tests {
     }
 
     #[test]
-    fn rename_is_a_removal_and_an_addition() {
-        let c = d(vec![f("user_id", "INT64")], vec![f("uid", "INT64")]);
+    fn a_likely_rename_is_one_breaking_change_with_a_hint() {
+        // Same type and mode at the same position.
+        let c = one(
+            vec![f("id", "INT64"), f("user_id", "INT64")],
+            vec![f("id", "INT64"), f("uid", "INT64")],
+        );
+        assert_eq!(
+            (c.kind, c.class),
+            (ChangeKind::ColumnRenamed, Class::Breaking)
+        );
+        assert_eq!(c.path, "user_id");
+        assert_eq!(c.describe(), "renamed? uid → user_id");
+        assert!(c
+            .note
+            .as_deref()
+            .unwrap_or_default()
+            .contains("same position"));
+        // The same description, elsewhere; nested fields by their paths.
+        let desc = |n: &str, t: &str| Field {
+            description: Some("Where the user lives".into()),
+            ..f(n, t)
+        };
+        let c = one(
+            vec![rec("a", vec![f("x", "INT64"), desc("home", "STRING")])],
+            vec![rec("a", vec![desc("addr", "STRING"), f("x", "INT64")])],
+        );
+        // The order of the shared field `x` did not change relative to the others it shares.
+        assert_eq!(
+            (c.kind, c.path.as_str()),
+            (ChangeKind::ColumnRenamed, "a.home")
+        );
+        assert_eq!(c.before.as_deref(), Some("a.addr"));
+        // A different type at the same position is a removal and an addition.
+        let c = d(vec![f("user_id", "STRING")], vec![f("uid", "INT64")]);
         let kinds: Vec<_> = c.iter().map(|c| (c.kind, c.class)).collect();
         assert_eq!(
             kinds,
@@ -919,6 +1046,25 @@ mod tests {
                 (ChangeKind::ColumnRemoved, Class::Breaking),
                 (ChangeKind::ColumnAdded, Class::Compatible)
             ]
+        );
+        // A RECORD whose fields differ too is not called renamed.
+        let c = d(
+            vec![rec("new_r", vec![f("x", "INT64")])],
+            vec![rec("old_r", vec![f("y", "INT64")])],
+        );
+        assert!(
+            c.iter().all(|c| c.kind != ChangeKind::ColumnRenamed),
+            "{c:#?}"
+        );
+        // Each column is paired once: two removed, one added.
+        let c = d(
+            vec![f("k", "INT64")],
+            vec![f("a", "INT64"), f("b", "INT64")],
+        );
+        let kinds: Vec<_> = c.iter().map(|c| c.kind).collect();
+        assert_eq!(
+            kinds,
+            vec![ChangeKind::ColumnRenamed, ChangeKind::ColumnRemoved]
         );
     }
 

@@ -484,9 +484,10 @@ async fn the_config_input_supplies_pairs_and_accepted_changes() {
 
 /// Schema files for `n` pairs whose diffs are long: 80 columns renamed each.
 fn long_diff_pairs(dir: &Path, n: usize) -> String {
-    let fields = |prefix: &str| {
+    // Other names and another type: each column removed and one added (not renamed).
+    let fields = |prefix: &str, ty: &str| {
         let f: Vec<Value> = (0..80)
-            .map(|i| json!({"name": format!("{prefix}_column_with_a_long_name_{i}"), "type": "STRING"}))
+            .map(|i| json!({"name": format!("{prefix}_column_with_a_long_name_{i}"), "type": ty}))
             .collect();
         Value::Array(f)
     };
@@ -494,8 +495,8 @@ fn long_diff_pairs(dir: &Path, n: usize) -> String {
     for i in 0..n {
         let a = dir.join(format!("a{i}.json"));
         let b = dir.join(format!("b{i}.json"));
-        std::fs::write(&a, fields("new").to_string()).unwrap();
-        std::fs::write(&b, fields("old").to_string()).unwrap();
+        std::fs::write(&a, fields("new", "INT64").to_string()).unwrap();
+        std::fs::write(&b, fields("old", "STRING").to_string()).unwrap();
         pairs.push_str(&format!("{}:{}\n", a.display(), b.display()));
     }
     pairs

@@ -981,3 +981,56 @@ fn dataset_and_dbt_inputs_are_checked_before_any_request() {
         "Cargo.toml: not JSON",
     );
 }
+
+#[test]
+fn a_likely_rename_is_one_breaking_change_and_an_accept_entry_takes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, cols: Value| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, cols.to_string()).unwrap();
+        p
+    };
+    let a = write(
+        "a.json",
+        serde_json::json!([{"name": "id", "type": "INT64"}, {"name": "user_id", "type": "INT64"}]),
+    );
+    let b = write(
+        "b.json",
+        serde_json::json!([{"name": "id", "type": "INT64"}, {"name": "uid", "type": "INT64"}]),
+    );
+    let run = |config: Option<&std::path::Path>| {
+        let mut c = bin("bq-schema-diff");
+        c.args(["--format", "json", "--fail-on", "breaking"]);
+        if let Some(cfg) = config {
+            c.arg("--config").arg(cfg);
+        }
+        let out = c.arg(&a).arg(&b).output().unwrap();
+        (out.status.code(), stdout_json(&out))
+    };
+    let (code, j) = run(None);
+    assert_eq!(code, Some(1));
+    let changes = &j["comparisons"][0]["changes"];
+    assert_eq!(changes.as_array().map(Vec::len), Some(1), "{j:#}");
+    assert_eq!(changes[0]["kind"], "column_renamed");
+    assert_eq!(changes[0]["class"], "breaking");
+    assert_eq!(
+        (&changes[0]["before"], &changes[0]["after"]),
+        (&"uid".into(), &"user_id".into())
+    );
+    let cfg = dir.path().join("gate.yml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "schema_diff:\n  accept:\n    - pair: \"{}:{}\"\n      change: renamed\n      from: uid\n      to: user_id\n      reason: \"renamed in #130\"\n",
+            a.display(),
+            b.display()
+        ),
+    )
+    .unwrap();
+    let (code, j) = run(Some(&cfg));
+    assert_eq!(code, Some(0), "{j:#}");
+    assert_eq!(
+        j["comparisons"][0]["changes"][0]["reason"],
+        "renamed in #130"
+    );
+}
