@@ -293,43 +293,27 @@ pub(crate) fn pairs(
                 continue;
             }
         }
-        let a = match m.relation(&ci.origin) {
-            Ok(a) => a,
-            Err(e) => {
-                errors.push(e);
-                continue;
-            }
-        };
         let state_origin = state.map(|s| s.origin.as_str()).unwrap_or_default();
-        let b = if let Some(t) = &opts.target {
-            m.in_target(t)
-        } else if let Some(p) = prod {
-            p.relation(state_origin)
-        } else {
-            // New in CI: where prod would have it, by the state's default schema.
-            match state.and_then(default_target) {
-                Some(t) => m.in_target(&t),
-                None => Err(format!(
-                    "{}: no prod relation: the state manifest has no model to learn prod's dataset from; give --dbt-target-dataset",
-                    one_line(&m.id)
-                )),
+        let prod_relation = || {
+            if let Some(t) = &opts.target {
+                m.in_target(t)
+            } else if let Some(p) = prod {
+                p.relation(state_origin)
+            } else {
+                // New in CI: where prod would have it, by the state's default schema.
+                match state.and_then(default_target) {
+                    Some(t) => m.in_target(&t),
+                    None => Err(format!(
+                        "{}: no prod relation: the state manifest has no model to learn prod's dataset from; give --dbt-target-dataset",
+                        one_line(&m.id)
+                    )),
+                }
             }
         };
-        let b = match b {
-            Ok(b) => b,
-            Err(e) => {
-                errors.push(e);
-                continue;
-            }
-        };
-        let pair = Pair {
-            a: Source::Table(a),
-            b: Source::Table(b),
-        };
-        if state.is_some() && prod.is_none() {
-            out.one_sided.push((pair, OnlyIn::A));
-        } else {
-            out.pairs.push((pair, m.key.clone()));
+        match pair_of(m.relation(&ci.origin), prod_relation()) {
+            Ok(pair) if state.is_some() && prod.is_none() => out.one_sided.push((pair, OnlyIn::A)),
+            Ok(pair) => out.pairs.push((pair, m.key.clone())),
+            Err(e) => errors.push(e),
         }
     }
     // Models prod has and the PR removed: only in B, where CI would have built them.
@@ -339,30 +323,17 @@ pub(crate) fn pairs(
             if ci.models.iter().any(|m| m.id == p.id) {
                 continue;
             }
-            let b = match p.relation(&st.origin) {
-                Ok(b) => b,
-                Err(e) => {
-                    errors.push(e);
-                    continue;
-                }
-            };
-            let a = match default_target(ci) {
+            let ci_relation = match default_target(ci) {
                 Some(t) => p.in_target(&t),
                 None => Err(format!(
                     "{}: removed in the PR, and the CI manifest has no model to learn CI's dataset from",
                     one_line(&p.id)
                 )),
             };
-            match a {
-                Ok(a) => {
+            match pair_of(ci_relation, p.relation(&st.origin)) {
+                Ok(pair) => {
                     removed += 1;
-                    out.one_sided.push((
-                        Pair {
-                            a: Source::Table(a),
-                            b: Source::Table(b),
-                        },
-                        OnlyIn::B,
-                    ));
+                    out.one_sided.push((pair, OnlyIn::B));
                 }
                 Err(e) => errors.push(e),
             }
@@ -396,6 +367,14 @@ pub(crate) fn pairs(
     }
     out.notes.push(note);
     Ok(out)
+}
+
+/// The pair of two relations, or the first one's error.
+fn pair_of(a: Result<TableRef, String>, b: Result<TableRef, String>) -> Result<Pair, String> {
+    Ok(Pair {
+        a: Source::Table(a?),
+        b: Source::Table(b?),
+    })
 }
 
 /// Prod's project and dataset as the state manifest shows them: those of its models without a
