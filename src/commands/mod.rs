@@ -830,8 +830,9 @@ pub(crate) fn names_any(listed: &Listed) -> bool {
 
 /// Pairs from the arguments, `--pairs-file`, listed text, or stdin (only when nothing else
 /// names a pair), all validated. When none of those names a pair, the config file's pairs
-/// (`section.pairs`, `section.pairs_file`) are the default set. On bad input the problems are
-/// printed and `Err(2)` is the exit status.
+/// (`section.pairs`, `section.pairs_file`) are the default set. `datasets`: other items come
+/// from `--datasets` or a dbt manifest, so none here is fine and stdin is not read. On bad
+/// input the problems are printed and `Err(2)` is the exit status.
 pub(crate) fn read_pairs(
     args: &[String],
     pairs_file: Option<&std::path::Path>,
@@ -839,11 +840,10 @@ pub(crate) fn read_pairs(
     default_project: Option<&str>,
     from_file: &FromFile,
     section: &str,
-    datasets: bool,
+    more: bool,
 ) -> anyhow::Result<Result<Vec<Pair>, Vec<String>>> {
     let cli_names = !args.is_empty() || pairs_file.is_some() || names_any(listed);
-    let collected: Result<Vec<Pair>, String> = if !cli_names && datasets && !from_file.names_items()
-    {
+    let collected: Result<Vec<Pair>, String> = if !cli_names && more && !from_file.names_items() {
         // `--datasets` alone: nothing else to read (stdin neither).
         Ok(Vec::new())
     } else if !cli_names && from_file.names_items() {
@@ -920,7 +920,8 @@ pub(crate) fn read_pairs(
 
 /// The tables from the arguments and listed text, or stdin when neither names one.
 /// `tables`: the TABLE arguments; `section`: the config file's section (its `tables:` are the
-/// default set); `verb`: what is done to them, for the message when there are none.
+/// default set); `verb`: what is done to them, for the message when there are none;
+/// `datasets`: `--datasets` names tables too, so none here is fine and stdin is not read.
 pub(crate) fn read_tables(
     tables_given: &[String],
     run: &Run,
