@@ -1,11 +1,11 @@
 //! `--datasets A:B`: a 200-table dataset pair built by CTAS inside the emulator, with 3
 //! changed schemas, a table only in A, a table only in B and one table whose data changed
-//! (the 20,000-row every-type table). Each command finds exactly those.
+//! (one row of 200). Each command finds exactly those. (Every type at 20,000 rows is the
+//! realistic suite's; here the emulator's time goes to 400 tables.)
 
 use serde_json::Value;
 
 use crate::support::billing::BillingProxy;
-use crate::support::realistic::{self as fx, Diff};
 use crate::support::{self, job_project, Emu};
 
 const PROJECT: &str = "bqcheck-datasets";
@@ -37,26 +37,43 @@ fn small(table: &str, rows: i64, variant: &str) -> String {
     )
 }
 
-/// Both datasets, each built by one script of CTAS statements.
+/// Both datasets, each built by one script of CTAS statements. Each table is a copy
+/// (`CREATE TABLE … AS SELECT * FROM`) of a source table in a third dataset: the emulator
+/// spends about half as long on a copy as on a CTAS that computes its rows.
 async fn build(emu: &Emu) -> (String, String) {
-    let (a, b) = (emu.dataset("ds_dev").await, emu.dataset("ds_prod").await);
-    let name = |i: usize| format!("t{i:03}");
+    let (a, b, src) = (
+        emu.dataset("ds_dev").await,
+        emu.dataset("ds_prod").await,
+        emu.dataset("ds_src").await,
+    );
+    let s = |t: &str| format!("{PROJECT}.{src}.{t}");
+    let mut sources = vec![
+        small(&s("plain"), 200, ""),
+        // t050 in B: one row's amount differs.
+        small(&s("changed"), 200, "").replace("NULL, x * 1.5)", "NULL, IF(x = 78, -1.0, x * 1.5))"),
+    ];
+    for v in SCHEMA_CHANGED {
+        sources.push(small(&s(v), 200, v));
+    }
+    emu.query(&sources.join(";\n")).await;
+    let copy =
+        |to: String, from: &str| format!("CREATE TABLE `{to}` AS SELECT * FROM `{}`", s(from));
     let mut sa = Vec::new();
     let mut sb = Vec::new();
     for i in 0..TABLES {
-        let n = name(i);
+        let n = format!("t{i:03}");
         let (ta, tb) = (format!("{PROJECT}.{a}.{n}"), format!("{PROJECT}.{b}.{n}"));
-        if n == DATA_CHANGED {
-            sa.push(fx::every_type(&ta, 20_000, Diff::Identical));
-            sb.push(fx::every_type(&tb, 20_000, Diff::OnePerColumn));
-            continue;
-        }
+        let (from_a, from_b) = match n.as_str() {
+            DATA_CHANGED => ("plain", "changed"),
+            x if SCHEMA_CHANGED.contains(&x) => (x, "plain"),
+            _ => ("plain", "plain"),
+        };
         if i < TABLES - 1 {
-            sa.push(small(&ta, 200, &n));
+            sa.push(copy(ta, from_a));
         }
-        sb.push(small(&tb, 200, ""));
+        sb.push(copy(tb, from_b));
     }
-    sa.push(small(&format!("{PROJECT}.{a}.t_added"), 200, ""));
+    sa.push(copy(format!("{PROJECT}.{a}.t_added"), "plain"));
     emu.query(&sa.join(";\n")).await;
     emu.query(&sb.join(";\n")).await;
     (format!("{PROJECT}.{a}"), format!("{PROJECT}.{b}"))
