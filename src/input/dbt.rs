@@ -68,6 +68,18 @@ fn text<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
     v.get(key).and_then(Value::as_str)
 }
 
+/// The strings of a JSON array (none if it is not one).
+fn strings(v: &Value) -> Vec<String> {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(String::from)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// A plain column name (a `unique` test may name an expression such as `lower(email)`).
 fn plain_column(c: &str) -> bool {
     !c.is_empty() && c.chars().all(|ch| ch.is_alphanumeric() || ch == '_')
@@ -125,15 +137,9 @@ pub(crate) fn parse_manifest(origin: &str, text_: &str) -> Result<Manifest, Stri
             Some("unique") => text(&meta["kwargs"], "column_name")
                 .map(|c| vec![c.to_string()])
                 .unwrap_or_default(),
-            Some("unique_combination_of_columns") => meta["kwargs"]["combination_of_columns"]
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .filter_map(Value::as_str)
-                        .map(String::from)
-                        .collect()
-                })
-                .unwrap_or_default(),
+            Some("unique_combination_of_columns") => {
+                strings(&meta["kwargs"]["combination_of_columns"])
+            }
             _ => Vec::new(),
         };
         if !cols.is_empty() && cols.iter().all(|c| plain_column(c)) {
@@ -148,17 +154,7 @@ pub(crate) fn parse_manifest(origin: &str, text_: &str) -> Result<Manifest, Stri
         let field = |k: &str| text(node, k).unwrap_or_default().to_string();
         let config = &node["config"];
         let constraint_cols = |c: &Value, want: &str| -> Option<Vec<String>> {
-            (text(c, "type") == Some(want)).then(|| {
-                c["columns"]
-                    .as_array()
-                    .map(|a| {
-                        a.iter()
-                            .filter_map(Value::as_str)
-                            .map(String::from)
-                            .collect()
-                    })
-                    .unwrap_or_default()
-            })
+            (text(c, "type") == Some(want)).then(|| strings(&c["columns"]))
         };
         let model_level = |want: &str| {
             node["constraints"]
