@@ -20,6 +20,7 @@ pub(crate) const CONFIG_KEYS: &[(&str, &str)] = &[
     ("drift_null_rate", "drift.null_rate"),
     ("drift_distinct", "drift.distinct"),
     ("drift_mean_stddevs", "drift.mean_stddevs"),
+    ("map", "columns_map"),
 ];
 
 /// A config group whose presence turns an on/off option on (`anomalies:` means
@@ -190,6 +191,30 @@ pub(crate) mod values {
     /// A column name or path (one of `--columns a,b`).
     pub(crate) fn column(s: &str) -> Result<String, String> {
         text(s)
+    }
+
+    /// `COL=NUMBER` (`--abs-tolerance`, `--rel-tolerance`).
+    pub(crate) fn tolerance_rule(s: &str) -> Result<String, String> {
+        use crate::checks::column_rules as r;
+        let (col, v) = r::split_assignment(s)?;
+        r::tolerance(v).map(|_| format!("{col}={v}"))
+    }
+
+    /// `COL=DURATION` (`--time-tolerance`).
+    pub(crate) fn time_rule(s: &str) -> Result<String, String> {
+        use crate::checks::column_rules as r;
+        let (col, v) = r::split_assignment(s)?;
+        r::micros(v).map(|_| format!("{col}={v}"))
+    }
+
+    /// A column name or glob (`--trim`, `--ignore-case`, `--null-equals-empty`).
+    pub(crate) fn column_glob(s: &str) -> Result<String, String> {
+        crate::checks::column_rules::column_pattern(s).map(|()| s.trim().to_string())
+    }
+
+    /// `NEW=OLD` (`--map`).
+    pub(crate) fn column_map(s: &str) -> Result<String, String> {
+        crate::checks::column_rules::mapping(s).map(|(n, o)| format!("{n}={o}"))
     }
 
     /// A `--where` predicate: no `;`, comments or unbalanced parentheses.
@@ -573,17 +598,65 @@ pub(crate) struct TableCompareArgs {
     #[arg(long, value_enum, default_value_t = CompareFailOn::Any, help_heading = "Thresholds")]
     pub(crate) fail_on: CompareFailOn,
 
-    /// Relative tolerance for numeric statistics (sum, avg), e.g. 0.001.
-    #[arg(long, value_name = "REL", default_value_t = 0.0, help_heading = "Thresholds", value_parser = values::non_negative)]
+    /// Relative tolerance for every numeric column without a rule of its own (e.g. 0.001:
+    /// values within 0.1% of each other are equal), in the row diff and the statistics.
+    #[arg(long, value_name = "REL", default_value_t = 0.0, help_heading = "Comparing", value_parser = values::non_negative)]
     pub(crate) tolerance: f64,
 
-    /// Absolute tolerance for FLOAT64 values in the keyed row-level diff [default: exact].
-    #[arg(long, value_name = "ABS", help_heading = "Thresholds", value_parser = values::non_negative)]
+    /// Absolute tolerance for every FLOAT64 column without a rule of its own [default: exact].
+    #[arg(long, value_name = "ABS", help_heading = "Comparing", value_parser = values::non_negative)]
     pub(crate) float_tolerance: Option<f64>,
+
+    /// Numeric columns equal when they differ by at most ABS: `amount=0.01`. A column, a
+    /// STRUCT (its leaves) or a glob (`*_usd=0.01`). Rows equal only within a rule are counted
+    /// apart, not as changed.
+    #[arg(long, value_name = "COL=ABS[,...]", value_delimiter = ',', help_heading = "Comparing", value_parser = values::tolerance_rule)]
+    pub(crate) abs_tolerance: Vec<String>,
+
+    /// Numeric columns equal when they differ by at most REL of the larger value:
+    /// `price=1e-6`.
+    #[arg(long, value_name = "COL=REL[,...]", value_delimiter = ',', help_heading = "Comparing", value_parser = values::tolerance_rule)]
+    pub(crate) rel_tolerance: Vec<String>,
+
+    /// TIMESTAMP, DATETIME or TIME columns equal within a duration: `updated_at=1s`,
+    /// `*_at=300ms` (us, ms, s, m, h, d).
+    #[arg(long, value_name = "COL=DURATION[,...]", value_delimiter = ',', help_heading = "Comparing", value_parser = values::time_rule)]
+    pub(crate) time_tolerance: Vec<String>,
+
+    /// STRING columns compared without leading and trailing whitespace.
+    #[arg(long, value_name = "COL[,COL...]", value_delimiter = ',', help_heading = "Comparing", value_parser = values::column_glob)]
+    pub(crate) trim: Vec<String>,
+
+    /// STRING columns compared case-insensitively.
+    #[arg(long, value_name = "COL[,COL...]", value_delimiter = ',', help_heading = "Comparing", value_parser = values::column_glob)]
+    pub(crate) ignore_case: Vec<String>,
+
+    /// STRING columns where NULL equals the empty string.
+    #[arg(long, value_name = "COL[,COL...]", value_delimiter = ',', help_heading = "Comparing", value_parser = values::column_glob)]
+    pub(crate) null_equals_empty: Vec<String>,
+
+    /// Renamed columns: A's column NEW is B's column OLD (`customer_name=name`; a STRUCT
+    /// renames its leaves). Compared as one column, keys included.
+    #[arg(long, value_name = "NEW=OLD[,...]", value_delimiter = ',', help_heading = "Comparing", value_parser = values::column_map)]
+    pub(crate) map: Vec<String>,
 
     #[command(flatten)]
     #[serde(flatten)]
     pub(crate) common: CommonArgs,
+}
+
+impl TableCompareArgs {
+    /// The column rules' flags as given.
+    pub(crate) fn rule_flags(&self) -> crate::checks::column_rules::RuleFlags {
+        crate::checks::column_rules::RuleFlags {
+            abs_tolerance: self.abs_tolerance.clone(),
+            rel_tolerance: self.rel_tolerance.clone(),
+            time_tolerance: self.time_tolerance.clone(),
+            trim: self.trim.clone(),
+            ignore_case: self.ignore_case.clone(),
+            null_equals_empty: self.null_equals_empty.clone(),
+        }
+    }
 }
 
 const TABLE_COMPARE_HELP: &str = "\

@@ -310,6 +310,49 @@ impl<'de> Visitor<'de> for ValueSeed<'_> {
         }
         self.setting(names.join(","))
     }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Setting, A::Error> {
+        if !self.opt.list {
+            return Err(de::Error::invalid_type(de::Unexpected::Map, &self));
+        }
+        self.map_items(map)
+    }
+}
+
+impl ValueSeed<'_> {
+    /// A list option written as a map (`columns_map: {customer_name: name}`,
+    /// `abs_tolerance: {amount: 0.01}`): its items are `key=value`.
+    fn map_items<'de, A: MapAccess<'de>>(self, mut map: A) -> Result<Setting, A::Error> {
+        let mut items = Vec::new();
+        while let Some((k, v)) = map.next_entry::<Text, ScalarText>()? {
+            let item = format!("{}={}", k.0, v.0);
+            if item.contains(',') {
+                return Err(de::Error::custom(format!(
+                    "`{item}`: a name cannot hold `,`"
+                )));
+            }
+            self.opt.check(&item).map_err(de::Error::custom)?;
+            items.push(item);
+        }
+        if items.is_empty() {
+            return Err(de::Error::custom("an empty map: leave the key out"));
+        }
+        self.setting(items.join(","))
+    }
+}
+
+/// A scalar as text: `0.01`, `1s`, `name`.
+struct ScalarText(String);
+
+impl<'de> Deserialize<'de> for ScalarText {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        scalar(d, "a value", |v| {
+            Ok(ScalarText(match v {
+                Scalar::Int(i) => i.to_string(),
+                Scalar::Float(f) => f.to_string(),
+                Scalar::Str(s) => s.to_string(),
+            }))
+        })
+    }
 }
 
 /// Reads a key, refusing one the scope does not have (at the key's position).
@@ -456,6 +499,13 @@ impl<'de> Visitor<'de> for Scope<'_> {
                                 key: None,
                                 where_clause: None,
                                 partitions: None,
+                                abs_tolerance: None,
+                                rel_tolerance: None,
+                                time_tolerance: None,
+                                trim: None,
+                                ignore_case: None,
+                                null_equals_empty: None,
+                                columns_map: None,
                             })
                             .collect(),
                     };
@@ -652,6 +702,25 @@ impl Config {
                 }
                 if given(m, "partitions") {
                     p.partitions = None;
+                }
+                // A rule flag on the command line replaces every pair's own of its kind.
+                macro_rules! replaced {
+                    ($($f:ident),*) => {$(
+                        if given(m, stringify!($f)) {
+                            p.$f = None;
+                        }
+                    )*};
+                }
+                replaced!(
+                    abs_tolerance,
+                    rel_tolerance,
+                    time_tolerance,
+                    trim,
+                    ignore_case,
+                    null_equals_empty
+                );
+                if given(m, "map") {
+                    p.columns_map = None;
                 }
             }
         }
@@ -990,6 +1059,132 @@ pub(crate) struct ComparePairEntry {
     pub(crate) where_clause: Option<Predicate>,
     #[serde(default, deserialize_with = "present")]
     pub(crate) partitions: Option<Partitions>,
+    // The pair's own column rules and renames: the keys and values of the flags.
+    #[serde(default, deserialize_with = "present")]
+    pub(crate) abs_tolerance: Option<Assignments<Tolerance>>,
+    #[serde(default, deserialize_with = "present")]
+    pub(crate) rel_tolerance: Option<Assignments<Tolerance>>,
+    #[serde(default, deserialize_with = "present")]
+    pub(crate) time_tolerance: Option<Assignments<Duration>>,
+    #[serde(default, deserialize_with = "present")]
+    pub(crate) trim: Option<Assignments<ColumnGlob>>,
+    #[serde(default, deserialize_with = "present")]
+    pub(crate) ignore_case: Option<Assignments<ColumnGlob>>,
+    #[serde(default, deserialize_with = "present")]
+    pub(crate) null_equals_empty: Option<Assignments<ColumnGlob>>,
+    #[serde(default, deserialize_with = "present")]
+    pub(crate) columns_map: Option<Assignments<Rename>>,
+}
+
+impl ComparePairEntry {
+    /// The pair's own rules, as the flags' text.
+    fn rule_flags(&self) -> crate::checks::column_rules::RuleFlags {
+        fn list<K>(a: &Option<Assignments<K>>) -> Vec<String> {
+            a.as_ref().map(|a| a.items.clone()).unwrap_or_default()
+        }
+        crate::checks::column_rules::RuleFlags {
+            abs_tolerance: list(&self.abs_tolerance),
+            rel_tolerance: list(&self.rel_tolerance),
+            time_tolerance: list(&self.time_tolerance),
+            trim: list(&self.trim),
+            ignore_case: list(&self.ignore_case),
+            null_equals_empty: list(&self.null_equals_empty),
+        }
+    }
+}
+
+/// How one kind of pair-level assignment is checked: as its flag checks it.
+pub(crate) trait AssignKind {
+    /// Items are `COL=VALUE` (a map in the file), else column names (a list).
+    const VALUED: bool;
+    const EXPECTING: &'static str;
+    fn check(item: &str) -> Result<String, String>;
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Tolerance;
+impl AssignKind for Tolerance {
+    const VALUED: bool = true;
+    const EXPECTING: &'static str = "a map of columns to tolerances, e.g. {amount: 0.01}";
+    fn check(item: &str) -> Result<String, String> {
+        crate::cli::values::tolerance_rule(item)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Duration;
+impl AssignKind for Duration {
+    const VALUED: bool = true;
+    const EXPECTING: &'static str = "a map of columns to durations, e.g. {updated_at: 1s}";
+    fn check(item: &str) -> Result<String, String> {
+        crate::cli::values::time_rule(item)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Rename;
+impl AssignKind for Rename {
+    const VALUED: bool = true;
+    const EXPECTING: &'static str = "a map of A's column names to B's, e.g. {customer_name: name}";
+    fn check(item: &str) -> Result<String, String> {
+        crate::cli::values::column_map(item)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ColumnGlob;
+impl AssignKind for ColumnGlob {
+    const VALUED: bool = false;
+    const EXPECTING: &'static str = "a list of columns, e.g. [name, city]";
+    fn check(item: &str) -> Result<String, String> {
+        crate::cli::values::column_glob(item)
+    }
+}
+
+/// A pair's rule list: `{amount: 0.01}` (or `[amount=0.01]`), or `[name, city]`.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Assignments<K> {
+    pub(crate) items: Vec<String>,
+    kind: std::marker::PhantomData<K>,
+}
+
+impl<'de, K: AssignKind> Deserialize<'de> for Assignments<K> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<K>(std::marker::PhantomData<K>);
+        impl<'de, K: AssignKind> de::Visitor<'de> for V<K> {
+            type Value = Assignments<K>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str(K::EXPECTING)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut items = Vec::new();
+                while let Some(t) = seq.next_element::<Text>()? {
+                    items.push(K::check(&t.0).map_err(de::Error::custom)?);
+                }
+                done(items)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                if !K::VALUED {
+                    return Err(de::Error::invalid_type(de::Unexpected::Map, &self));
+                }
+                let mut items = Vec::new();
+                while let Some((k, v)) = map.next_entry::<Text, ScalarText>()? {
+                    items.push(K::check(&format!("{}={}", k.0, v.0)).map_err(de::Error::custom)?);
+                }
+                done(items)
+            }
+        }
+        fn done<K, E: de::Error>(items: Vec<String>) -> Result<Assignments<K>, E> {
+            if items.is_empty() {
+                return Err(E::custom("empty: leave the key out"));
+            }
+            Ok(Assignments {
+                items,
+                kind: std::marker::PhantomData,
+            })
+        }
+        d.deserialize_any(V::<K>(std::marker::PhantomData))
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1093,6 +1288,9 @@ pub(crate) struct PairOptions {
     pub(crate) key_source: Option<String>,
     pub(crate) where_clause: Option<String>,
     pub(crate) partitions: Option<String>,
+    /// The pair's own column rules and renames (`--abs-tolerance`'s text, ...).
+    pub(crate) rules: crate::checks::column_rules::RuleFlags,
+    pub(crate) map: Vec<String>,
 }
 
 impl FromFile {
@@ -1130,11 +1328,17 @@ impl FromFile {
                         key_source: None,
                         where_clause: e.where_clause.as_ref().map(|w| w.0.clone()),
                         partitions: e.partitions.as_ref().map(|p| p.0.trim().to_string()),
+                        rules: e.rule_flags(),
+                        map: e
+                            .columns_map
+                            .as_ref()
+                            .map(|m| m.items.clone())
+                            .unwrap_or_default(),
                     };
                     // One pair, one set of options: which would a run use?
                     if out.iter().any(|(p, o)| *p == pair && *o != options) {
                         errors.push(format!(
-                            "{}: {pair} is listed twice with different key, where or partitions",
+                            "{}: {pair} is listed twice with different options",
                             self.origin(&format!("{section}.pairs[{i}]"))
                         ));
                     }
@@ -1414,6 +1618,82 @@ profile:
     fn an_empty_file_is_an_empty_config() {
         let c = parse(Path::new("x"), "# nothing yet\n\n", &schema()).unwrap();
         assert!(c.common.is_empty() && c.sections.is_empty());
+    }
+
+    #[test]
+    fn column_rules_as_maps_lists_and_per_pair() {
+        let text = "table_compare:\n  abs_tolerance: {amount: 0.01, \"*_usd\": 1}\n  time_tolerance: [updated_at=1s]\n  columns_map: {customer_name: name}\n  trim: [city]\n  pairs:\n    - a: dev.c\n      b: prod.c\n      rel_tolerance: {price: 1e-6}\n      ignore_case: [email]\n      columns_map: {addr: address}\n";
+        let l = loaded(text);
+        let (t, file) = parsed::<TableCompareArgs>(&l, "table_compare", &["bq-table-compare"]);
+        assert_eq!(t.abs_tolerance, ["amount=0.01", "*_usd=1"]);
+        assert_eq!(t.time_tolerance, ["updated_at=1s"]);
+        assert_eq!(t.map, ["customer_name=name"]);
+        assert_eq!(t.trim, ["city"]);
+        let pairs = file.pairs("table_compare", Some("p")).unwrap();
+        let own = &pairs[0].1;
+        assert_eq!(own.rules.rel_tolerance, ["price=0.000001"]);
+        assert_eq!(own.rules.ignore_case, ["email"]);
+        assert_eq!(own.map, ["addr=address"]);
+        // A rule flag on the command line replaces the pairs' own of its kind only.
+        let (_, file) = parsed::<TableCompareArgs>(
+            &l,
+            "table_compare",
+            &[
+                "bq-table-compare",
+                "--rel-tolerance",
+                "price=0.1",
+                "--map",
+                "a=b",
+            ],
+        );
+        let own = &file.pairs("table_compare", Some("p")).unwrap()[0].1;
+        assert!(own.rules.rel_tolerance.is_empty() && own.map.is_empty());
+        assert_eq!(own.rules.ignore_case, ["email"]);
+        // Bad values are refused where they stand, as the flags refuse them.
+        for (bad, line, col, says) in [
+            (
+                "table_compare:\n  abs_tolerance: {amount: -1}\n",
+                2,
+                18,
+                "tolerance",
+            ),
+            (
+                "table_compare:\n  time_tolerance: {at: 1y}\n",
+                2,
+                19,
+                "not a duration",
+            ),
+            (
+                "table_compare:\n  columns_map: {\"a`b\": c}\n",
+                2,
+                16,
+                "cannot hold",
+            ),
+            (
+                "table_compare:\n  pairs:\n    - {a: d.a, b: d.b, abs_tolerance: {x: nope}}\n",
+                3,
+                42,
+                "not a tolerance",
+            ),
+            (
+                "table_compare:\n  pairs:\n    - {a: d.a, b: d.b, trim: {x: 1}}\n",
+                3,
+                33,
+                "a list of columns",
+            ),
+            (
+                "table_compare:\n  pairs:\n    - {a: d.a, b: d.b, columns_map: {a: \"b*\"}}\n",
+                3,
+                40,
+                "not globs",
+            ),
+        ] {
+            let e = err(bad);
+            assert!(
+                e.starts_with(&format!("cfg/.bqcheck.yml:{line}:")) && e.contains(says),
+                "{bad}: {e} (expected line {line}, column near {col})"
+            );
+        }
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The checks: pure logic over fetched metadata and query results. No I/O here.
 
+pub(crate) mod column_rules;
 pub(crate) mod partitions;
 pub(crate) mod profile;
 pub(crate) mod schema_diff;

@@ -11,6 +11,7 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
 
+use super::column_rules::{self, ColumnRule, Rules};
 use super::{column_expr, groupable, leaves, orderable, quotable, selects, Leaf};
 use crate::model::TableRef;
 use crate::warehouse::query::{int, strings, text, Row};
@@ -28,14 +29,23 @@ pub(crate) struct CompareOptions {
     pub(crate) skip_stats: bool,
     pub(crate) skip_samples: bool,
     pub(crate) sample_size: u32,
-    /// Absolute tolerance for FLOAT64 values in the row-level diff.
-    pub(crate) float_tolerance: Option<f64>,
-    /// Relative tolerance for numeric statistics.
-    pub(crate) tolerance: f64,
+    /// What equal means per column (tolerances, normalisation; `--float-tolerance` and
+    /// `--tolerance` included), in the row diff and the statistics.
+    pub(crate) rules: Rules,
+    /// `--map new=old`: A's column `new` is B's `old`.
+    pub(crate) map: Vec<(String, String)>,
+}
+
+/// Which table of a pair an expression reads (a column renamed with `--map` has a name of its
+/// own on each side).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Side {
+    A,
+    B,
 }
 
 /// One compared column (a leaf path, or a REPEATED column as a whole).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub(crate) struct Column {
     /// `address.zip`
     pub(crate) path: String,
@@ -48,6 +58,24 @@ pub(crate) struct Column {
     /// A cast applied on both sides so values compare equal across compatible types.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) cast: Option<String>,
+    /// B's name for it, when `--map` renamed it.
+    #[serde(rename = "b_name", skip_serializing_if = "Option::is_none")]
+    pub(crate) path_b: Option<String>,
+    #[serde(skip)]
+    pub(crate) parts_b: Option<Vec<String>>,
+    /// What equal means for it (a tolerance, a normalisation), if not exactly equal.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) rule: Option<ColumnRule>,
+}
+
+impl Column {
+    /// The column's path parts in one side's table.
+    fn parts(&self, side: Side) -> &[String] {
+        match (side, &self.parts_b) {
+            (Side::B, Some(p)) => p,
+            _ => &self.parts,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -66,6 +94,9 @@ pub(crate) struct Plan {
     pub(crate) key: Vec<usize>,
     /// `--key`, `primary key`, or `none`.
     pub(crate) key_source: String,
+    /// What the plan noticed: rules that apply to no column, rules left off key columns.
+    #[serde(skip)]
+    pub(crate) notes: Vec<String>,
 }
 
 impl Plan {
@@ -131,9 +162,36 @@ pub(crate) fn plan(a: &TableMeta, b: &TableMeta, opts: &CompareOptions) -> Resul
             .is_none_or(|cols| cols.iter().any(|c| selects(c, path)))
             && !opts.exclude_columns.iter().any(|c| selects(c, path))
     };
+    // --map: each `new` must be a column of A whose `old` is in B (a mapping of a column
+    // neither table has is left alone: a batch's mapping may be for other pairs).
+    let mut notes = Vec::new();
+    for (new, old) in &opts.map {
+        match (named(&la, new), named(&lb, old)) {
+            (true, true) => {}
+            (true, false) => return Err(format!("--map {new}={old}: B has no column `{old}`")),
+            (false, true) => return Err(format!("--map {new}={old}: A has no column `{new}`")),
+            (false, false) => notes.push(format!(
+                "--map {new}={old}: neither table has these columns"
+            )),
+        }
+    }
+    // B's name of each A leaf: its own, or where --map says; a B column that a mapping
+    // claims is not also paired by name.
+    let b_name = |path: &str| -> Result<String, String> {
+        if let Some(old) = column_rules::mapped(&opts.map, path) {
+            return Ok(old);
+        }
+        match opts.map.iter().find(|(_, old)| selects(old, path)) {
+            Some((new, old)) => Err(format!(
+                "only in A (B's `{old}` is compared with A's `{new}`: --map)"
+            )),
+            None => Ok(path.to_string()),
+        }
+    };
     let key_names: Vec<String> = opts.key.clone().unwrap_or_default();
     let mut columns = Vec::new();
     let mut left_out = Vec::new();
+    let mut paired_b = Vec::new();
     for l in &la {
         let is_key = key_names.iter().any(|k| selects(k, &l.path));
         if !wanted(&l.path) && !is_key {
@@ -145,13 +203,24 @@ pub(crate) fn plan(a: &TableMeta, b: &TableMeta, opts: &CompareOptions) -> Resul
             }
             continue;
         }
-        let Some(j) = find(&lb, &l.path) else {
+        let name_b = match b_name(&l.path) {
+            Ok(n) => n,
+            Err(reason) => {
+                left_out.push(LeftOut {
+                    column: l.path.clone(),
+                    reason,
+                });
+                continue;
+            }
+        };
+        let Some(j) = find(&lb, &name_b) else {
             left_out.push(LeftOut {
                 column: l.path.clone(),
                 reason: "only in A".into(),
             });
             continue;
         };
+        paired_b.push(j);
         if !l.parts.iter().chain(&lb[j].parts).all(|p| quotable(p)) {
             left_out.push(LeftOut {
                 column: l.path.clone(),
@@ -159,13 +228,17 @@ pub(crate) fn plan(a: &TableMeta, b: &TableMeta, opts: &CompareOptions) -> Resul
             });
             continue;
         }
+        let renamed = !lb[j].path.eq_ignore_ascii_case(&l.path);
         match common_type(l, &lb[j]) {
             Ok((col_type, cast)) => columns.push(Column {
                 path: l.path.clone(),
                 parts: l.parts.clone(),
+                rule: opts.rules.for_column(&l.path, &col_type, l.repeated),
                 col_type,
                 repeated: l.repeated,
                 cast,
+                path_b: renamed.then(|| lb[j].path.clone()),
+                parts_b: renamed.then(|| lb[j].parts.clone()),
             }),
             Err(reason) => left_out.push(LeftOut {
                 column: l.path.clone(),
@@ -173,8 +246,8 @@ pub(crate) fn plan(a: &TableMeta, b: &TableMeta, opts: &CompareOptions) -> Resul
             }),
         }
     }
-    for l in &lb {
-        if find(&la, &l.path).is_none() && wanted(&l.path) {
+    for (j, l) in lb.iter().enumerate() {
+        if !paired_b.contains(&j) && find(&la, &l.path).is_none() && wanted(&l.path) {
             left_out.push(LeftOut {
                 column: l.path.clone(),
                 reason: "only in B".into(),
@@ -237,11 +310,27 @@ pub(crate) fn plan(a: &TableMeta, b: &TableMeta, opts: &CompareOptions) -> Resul
             }
         }
     }
+    // Rows join on exact key values: a rule on a key column is left off, and said so.
+    for &i in &key {
+        if let Some(r) = columns[i].rule.take() {
+            notes.push(format!(
+                "key column `{}`: rows join on exact key values, so its rule ({}) does not apply",
+                columns[i].path,
+                r.describe()
+            ));
+        }
+    }
+    let compared: Vec<(&str, &str, bool)> = columns
+        .iter()
+        .map(|c| (c.path.as_str(), c.col_type.as_str(), c.repeated))
+        .collect();
+    notes.extend(opts.rules.unused(&compared));
     Ok(Plan {
         columns,
         left_out,
         key,
         key_source,
+        notes,
     })
 }
 
@@ -318,9 +407,9 @@ pub(crate) fn validate_where(pred: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// `t.`address`.`zip``, cast if needed.
-fn expr(c: &Column, alias: &str) -> String {
-    let e = column_expr(alias, &c.parts);
+/// `t.`address`.`zip`` in one side's table, cast if needed.
+fn expr(c: &Column, alias: &str, side: Side) -> String {
+    let e = column_expr(alias, c.parts(side));
     match &c.cast {
         Some(t) => format!("CAST({e} AS {t})"),
         None => e,
@@ -334,21 +423,21 @@ fn from_clause(table: &TableRef, where_clause: Option<&str>) -> String {
     }
 }
 
-fn row_struct(plan: &Plan) -> String {
+fn row_struct(plan: &Plan, side: Side) -> String {
     let items: Vec<String> = plan
         .columns
         .iter()
         .enumerate()
-        .map(|(i, c)| format!("{} AS c{i}", expr(c, "t")))
+        .map(|(i, c)| format!("{} AS c{i}", expr(c, "t", side)))
         .collect();
     format!("TO_JSON_STRING(STRUCT({}))", items.join(", "))
 }
 
-fn key_struct(plan: &Plan) -> String {
+fn key_struct(plan: &Plan, side: Side) -> String {
     let items: Vec<String> = plan
         .key
         .iter()
-        .map(|&i| format!("{} AS c{i}", expr(&plan.columns[i], "t")))
+        .map(|&i| format!("{} AS c{i}", expr(&plan.columns[i], "t", side)))
         .collect();
     format!("TO_JSON_STRING(STRUCT({}))", items.join(", "))
 }
@@ -566,6 +655,26 @@ fn column_stats(i: usize, c: &Column, fingerprint: bool) -> Vec<Agg> {
         ));
         sel.push(Agg::average(name("avg_length"), &len));
     }
+    // A time tolerance compares min and max as microseconds, computed here.
+    if c.rule.as_ref().is_some_and(|r| r.time_us.is_some()) && scalar {
+        let us = match c.col_type.as_str() {
+            "TIMESTAMP" => format!("UNIX_MICROS({e})"),
+            "DATETIME" => format!("UNIX_MICROS(TIMESTAMP({e}))"),
+            _ => format!("TIME_DIFF({e}, TIME '00:00:00', MICROSECOND)"),
+        };
+        sel.push(Agg::mergeable(
+            name("min_us"),
+            format!("MIN({us})"),
+            "MIN",
+            "$",
+        ));
+        sel.push(Agg::mergeable(
+            name("max_us"),
+            format!("MAX({us})"),
+            "MAX",
+            "$",
+        ));
+    }
     if c.repeated {
         sel.push(Agg::average(
             name("avg_length"),
@@ -599,6 +708,7 @@ fn hash_parts(h: &str) -> Vec<String> {
 /// `id:rows:fingerprint` joined by `,`. Still one scan.
 pub(crate) fn scan_sql(
     table: &TableRef,
+    side: Side,
     plan: &Plan,
     opts: &CompareOptions,
     column_fingerprints: bool,
@@ -618,7 +728,7 @@ pub(crate) fn scan_sql(
             let mut inner = Vec::new();
             let mut aggs = Vec::new();
             if n == 0 {
-                inner.push(format!("TO_HEX(MD5({})) AS _h", row_struct(plan)));
+                inner.push(format!("TO_HEX(MD5({})) AS _h", row_struct(plan, side)));
                 aggs.push(Agg::mergeable(
                     "row_count".into(),
                     "COUNT(*)".into(),
@@ -628,11 +738,15 @@ pub(crate) fn scan_sql(
                 aggs.push(Agg::fingerprint("fingerprint".into(), "_h"));
             }
             for (i, c) in chunk.iter() {
-                inner.push(format!("{} AS c{i}", expr(c, "t")));
+                // Statistics of a normalised string column are of its normalised values.
+                let e = match &c.rule {
+                    Some(r) if r.normalizes() => r.normalized(&expr(c, "t", side)),
+                    _ => expr(c, "t", side),
+                };
+                inner.push(format!("{e} AS c{i}"));
                 if column_fingerprints {
                     inner.push(format!(
-                        "IF({e} IS NULL, NULL, TO_HEX(MD5(TO_JSON_STRING({e})))) AS h{i}",
-                        e = expr(c, "t")
+                        "IF({e} IS NULL, NULL, TO_HEX(MD5(TO_JSON_STRING({e})))) AS h{i}"
                     ));
                 }
                 aggs.extend(column_stats(*i, c, column_fingerprints));
@@ -710,15 +824,16 @@ pub(crate) fn keyed_diff_sql(
     } else {
         "COALESCE(ak, bk)".into()
     };
-    let side = |t: &TableRef| {
+    let side = |t: &TableRef, s: Side| {
         let mut cols = vec![
-            format!("{} AS _k", key_struct(plan)),
-            format!("{} AS _row", row_struct(plan)),
+            format!("{} AS _k", key_struct(plan, s)),
+            format!("{} AS _row", row_struct(plan, s)),
         ];
         for (i, c) in plan.columns.iter().enumerate() {
-            cols.push(format!("TO_JSON_STRING({}) AS c{i}", expr(c, "t")));
-            if opts.float_tolerance.is_some() && c.col_type == "FLOAT64" && !c.repeated {
-                cols.push(format!("{} AS f{i}", expr(c, "t")));
+            cols.push(format!("TO_JSON_STRING({}) AS c{i}", expr(c, "t", s)));
+            // A column with a rule is also read as its typed value, which the rule compares.
+            if c.rule.is_some() {
+                cols.push(format!("{} AS f{i}", expr(c, "t", s)));
             }
         }
         let mut agg = vec![
@@ -728,13 +843,13 @@ pub(crate) fn keyed_diff_sql(
         ];
         if typed_order {
             for (j, &i) in plan.key.iter().enumerate() {
-                cols.push(format!("{} AS k{j}", expr(&plan.columns[i], "t")));
+                cols.push(format!("{} AS k{j}", expr(&plan.columns[i], "t", s)));
                 agg.push(format!("ANY_VALUE(k{j}) AS k{j}"));
             }
         }
         for (i, c) in plan.columns.iter().enumerate() {
             agg.push(format!("ANY_VALUE(c{i}) AS c{i}"));
-            if opts.float_tolerance.is_some() && c.col_type == "FLOAT64" && !c.repeated {
+            if c.rule.is_some() {
                 agg.push(format!("ANY_VALUE(f{i}) AS f{i}"));
             }
         }
@@ -758,17 +873,31 @@ pub(crate) fn keyed_diff_sql(
             join_cols.push(format!("COALESCE(a.k{j}, b.k{j}) AS kk{j}"));
         }
     }
+    // d{i}: the column differs (under its rule); r{i}: its values differ as stored, for a
+    // column with a rule. A row whose columns differ only as stored is equal within the
+    // rules (kind `w`).
     let mut diffs = Vec::new();
+    let mut raw = Vec::new();
     for (i, c) in plan.columns.iter().enumerate() {
-        let d = match opts.float_tolerance {
-            Some(tol) if c.col_type == "FLOAT64" && !c.repeated => {
-                format!("(a.c{i} != b.c{i} AND NOT IFNULL(ABS(a.f{i} - b.f{i}) <= {tol:e}, FALSE))")
+        let d = match &c.rule {
+            Some(r) => {
+                join_cols.push(format!("(a.c{i} != b.c{i}) AS r{i}"));
+                raw.push(format!("r{i}"));
+                format!(
+                    "(a.c{i} != b.c{i} AND NOT {})",
+                    r.equal_sql(&format!("a.f{i}"), &format!("b.f{i}"), &c.col_type)
+                )
             }
-            _ => format!("(a.c{i} != b.c{i})"),
+            None => format!("(a.c{i} != b.c{i})"),
         };
         join_cols.push(format!("{d} AS d{i}"));
         diffs.push(format!("d{i}"));
     }
+    let within_kind = if raw.is_empty() {
+        String::new()
+    } else {
+        format!(" WHEN TRUE IN UNNEST([{}]) THEN 'w'", raw.join(", "))
+    };
     let mut sel = vec![
         "COUNTIF(kind = 'a') AS only_in_a".to_string(),
         "COUNTIF(kind = 'b') AS only_in_b".to_string(),
@@ -780,6 +909,16 @@ pub(crate) fn keyed_diff_sql(
     ];
     for i in 0..n {
         sel.push(format!("COUNTIF(kind = 'c' AND d{i}) AS changed_c{i}"));
+    }
+    if !raw.is_empty() {
+        sel.push("COUNTIF(kind = 'w') AS within_tolerance".to_string());
+        for (i, c) in plan.columns.iter().enumerate() {
+            if c.rule.is_some() {
+                sel.push(format!(
+                    "COUNTIF(kind IN ('c', 'w') AND r{i} AND NOT d{i}) AS within_c{i}"
+                ));
+            }
+        }
     }
     if !opts.skip_samples {
         let limit = opts.sample_size;
@@ -797,11 +936,11 @@ pub(crate) fn keyed_diff_sql(
     format!(
         "WITH a AS (\n  {}\n),\nb AS (\n  {}\n),\nj AS (\n  SELECT {}\n  FROM a FULL OUTER JOIN b ON a._k = b._k\n),\n\
          d AS (\n  SELECT *, CASE WHEN an > 1 OR bn > 1 THEN 'dup' WHEN bk IS NULL THEN 'a' WHEN ak IS NULL THEN 'b' \
-         WHEN TRUE IN UNNEST([{}]) THEN 'c' END AS kind\n  FROM j\n),\n\
+         WHEN TRUE IN UNNEST([{}]) THEN 'c'{within_kind} END AS kind\n  FROM j\n),\n\
          r AS (\n  SELECT *, ROW_NUMBER() OVER (PARTITION BY kind ORDER BY {order}) AS rn\n  FROM d\n)\n\
          SELECT\n  {}\nFROM r",
-        side(a),
-        side(b),
+        side(a, Side::A),
+        side(b, Side::B),
         join_cols.join(",\n    "),
         // A flat list, not `d0 OR d1 OR ...`: a thousand ORs nest a thousand deep.
         diffs.join(", "),
@@ -836,13 +975,14 @@ pub(crate) fn multiset_diff_sql(
     }
     format!(
         "WITH a AS (\n  SELECT {row} AS _row, COUNT(*) AS n\n  {fa}\n  GROUP BY _row\n),\n\
-         b AS (\n  SELECT {row} AS _row, COUNT(*) AS n\n  {fb}\n  GROUP BY _row\n),\n\
+         b AS (\n  SELECT {row_b} AS _row, COUNT(*) AS n\n  {fb}\n  GROUP BY _row\n),\n\
          j AS (\n  SELECT COALESCE(a._row, b._row) AS _row, IFNULL(a.n, 0) AS na, IFNULL(b.n, 0) AS nb,\n    \
          CASE WHEN IFNULL(a.n, 0) > IFNULL(b.n, 0) THEN 'a' WHEN IFNULL(b.n, 0) > IFNULL(a.n, 0) THEN 'b' END AS kind\n  \
          FROM a FULL OUTER JOIN b ON a._row = b._row\n),\n\
          r AS (\n  SELECT *, ROW_NUMBER() OVER (PARTITION BY kind ORDER BY _row) AS rn\n  FROM j\n)\n\
          SELECT\n  {sel}\nFROM r",
-        row = row_struct(plan),
+        row = row_struct(plan, Side::A),
+        row_b = row_struct(plan, Side::B),
         fa = from_clause(a, w).replace('\n', "\n  "),
         fb = from_clause(b, w).replace('\n', "\n  "),
         sel = sel.join(",\n  ")
@@ -876,6 +1016,11 @@ pub(crate) struct ColumnStats {
     pub(crate) avg_length: Option<String>,
     #[serde(skip)]
     pub(crate) fingerprint: Option<String>,
+    /// A column with a time tolerance: min and max in microseconds.
+    #[serde(skip)]
+    pub(crate) min_us: Option<i64>,
+    #[serde(skip)]
+    pub(crate) max_us: Option<i64>,
 }
 
 /// The result of one side's scan.
@@ -912,6 +1057,8 @@ pub(crate) fn read_scan(rows: &[Row], plan: &Plan, with_stats: bool) -> ScanResu
                     max_length: int(row, &k("max_length")),
                     avg_length: text(row, &k("avg_length")),
                     fingerprint: text(row, &k("fingerprint")),
+                    min_us: int(row, &k("min_us")),
+                    max_us: int(row, &k("max_us")),
                 }
             })
             .collect()
@@ -952,34 +1099,56 @@ pub(crate) struct ColumnComparison {
     pub(crate) differs: bool,
 }
 
-/// Compare step 2's per-column statistics. FLOAT64 sums and averages depend on summation
-/// order, so they always get at least a 1e-9 relative tolerance.
+/// Compare step 2's per-column statistics, each column under its rule: a numeric tolerance
+/// applies to min, max and mean (and to sums, scaled by the count of values), a time
+/// tolerance to min and max; a normalised string column's statistics are of its normalised
+/// values already. FLOAT64 sums and averages depend on summation order, so they always get
+/// at least a 1e-9 relative tolerance.
 pub(crate) fn compare_columns(
     plan: &Plan,
     a: &ScanResult,
     b: &ScanResult,
-    tolerance: f64,
 ) -> Vec<ColumnComparison> {
     plan.columns
         .iter()
         .zip(a.columns.iter().zip(&b.columns))
         .map(|(c, (x, y))| {
-            let rel = if c.col_type == "FLOAT64" {
-                tolerance.max(1e-9)
-            } else {
-                tolerance
+            let rule = c.rule.clone().unwrap_or_default();
+            let float = if c.col_type == "FLOAT64" { 1e-9 } else { 0.0 };
+            let rel = rule.rel.unwrap_or(0.0).max(float);
+            let count = x.non_null.max(y.non_null).unwrap_or(1) as f64;
+            // Equal as text, or within the column's numeric tolerance.
+            let near = |p: &Option<String>, q: &Option<String>, n: f64| match (p, q) {
+                (Some(p), Some(q)) if p != q => rule.numbers_close(p, q, n).unwrap_or(false),
+                _ => p == q,
             };
+            let within_time = |p: Option<i64>, q: Option<i64>| match (rule.time_us, p, q) {
+                (Some(t), Some(p), Some(q)) => (p - q).abs() <= t,
+                _ => false,
+            };
+            let numeric_rule = rule.abs.is_some() || rule.rel.is_some();
+            let min_equal = x.min == y.min
+                || (numeric_rule && near(&x.min, &y.min, 1.0))
+                || within_time(x.min_us, y.min_us);
+            let max_equal = x.max == y.max
+                || (numeric_rule && near(&x.max, &y.max, 1.0))
+                || within_time(x.max_us, y.max_us);
+            let sum_equal =
+                close(&x.sum, &y.sum, rel) || (numeric_rule && near(&x.sum, &y.sum, count));
+            let avg_equal =
+                close(&x.avg, &y.avg, rel) || (numeric_rule && near(&x.avg, &y.avg, 1.0));
             let differs = x.non_null != y.non_null
-                || x.min != y.min
-                || x.max != y.max
+                || !min_equal
+                || !max_equal
                 || x.nan_count != y.nan_count
                 || x.inf_count != y.inf_count
-                || !close(&x.sum, &y.sum, rel)
-                || !close(&x.avg, &y.avg, rel)
+                || !sum_equal
+                || !avg_equal
                 || x.min_length != y.min_length
                 || x.max_length != y.max_length
                 || !close(&x.avg_length, &y.avg_length, rel.max(1e-9))
-                || x.fingerprint != y.fingerprint;
+                // A fingerprint cannot apply a tolerance.
+                || (x.fingerprint != y.fingerprint && !rule.tolerant());
             ColumnComparison {
                 name: c.path.clone(),
                 a: x.clone(),
@@ -1021,6 +1190,13 @@ pub(crate) struct RowDiff {
     /// Rows present on both sides (by key) whose values differ; always 0 without a key.
     pub(crate) changed: i64,
     pub(crate) changed_by_column: BTreeMap<String, i64>,
+    /// Rows on both sides whose values differ as stored but are equal under the columns'
+    /// rules (tolerances, normalisation): not changed.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub(crate) within_tolerance: i64,
+    /// Per column with a rule: rows where it differs as stored and is equal under its rule.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub(crate) within_tolerance_by_column: BTreeMap<String, i64>,
     pub(crate) duplicate_keys_a: i64,
     pub(crate) duplicate_keys_b: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -1044,7 +1220,11 @@ impl RowDiff {
 /// hold to the digit (a NUMERIC, a BIGNUMERIC) is kept as its exact text, as BigQuery's own
 /// API sends such values, so two values that differ in the 18th decimal still look different.
 fn named_row(plan: &Plan, json: &str) -> Value {
-    match serde_json::from_str::<HashMap<String, Box<RawValue>>>(json) {
+    let parsed = serde_json::from_str::<HashMap<String, Box<RawValue>>>(json).or_else(|e| {
+        serde_json::from_str::<HashMap<String, Box<RawValue>>>(&quote_non_finite(json))
+            .map_err(|_| e)
+    });
+    match parsed {
         Ok(m) => Value::Object(
             plan.columns
                 .iter()
@@ -1057,6 +1237,41 @@ fn named_row(plan: &Plan, json: &str) -> Value {
         ),
         Err(_) => Value::String(json.to_string()),
     }
+}
+
+/// Some engines write a FLOAT64's NaN and ±Inf into JSON bare (`{"x":NaN}`), which is not
+/// JSON; BigQuery writes them as strings (`"NaN"`, `"Infinity"`, `"-Infinity"`). This quotes
+/// the bare ones, outside string literals, so such a row still reads.
+fn quote_non_finite(json: &str) -> String {
+    let mut out = String::with_capacity(json.len() + 8);
+    let mut in_string = false;
+    let mut escaped = false;
+    let mut rest = json;
+    while let Some(c) = rest.chars().next() {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                in_string = false;
+            }
+        } else if c == '"' {
+            in_string = true;
+        } else if let Some(token) = ["-Infinity", "Infinity", "NaN"]
+            .into_iter()
+            .find(|t| rest.starts_with(t))
+        {
+            out.push('"');
+            out.push_str(token);
+            out.push('"');
+            rest = &rest[token.len()..];
+            continue;
+        }
+        out.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    out
 }
 
 /// A JSON value, with any number a float would round kept as a string of its digits.
@@ -1098,13 +1313,22 @@ fn value_order(a: Option<&Value>, b: Option<&Value>) -> std::cmp::Ordering {
     }
 }
 
+fn is_zero(n: &i64) -> bool {
+    *n == 0
+}
+
 /// Read step 3's single row (keyed).
 pub(crate) fn read_keyed_diff(row: &Row, plan: &Plan) -> RowDiff {
     let mut changed_by_column = BTreeMap::new();
+    let mut within_tolerance_by_column = BTreeMap::new();
     for (i, c) in plan.columns.iter().enumerate() {
         let n = int(row, &format!("changed_c{i}")).unwrap_or(0);
         if n > 0 {
             changed_by_column.insert(c.path.clone(), n);
+        }
+        let w = int(row, &format!("within_c{i}")).unwrap_or(0);
+        if w > 0 {
+            within_tolerance_by_column.insert(c.path.clone(), w);
         }
     }
     let rows =
@@ -1179,6 +1403,8 @@ pub(crate) fn read_keyed_diff(row: &Row, plan: &Plan) -> RowDiff {
         only_in_b: int(row, "only_in_b").unwrap_or(0),
         changed: int(row, "changed").unwrap_or(0),
         changed_by_column,
+        within_tolerance: int(row, "within_tolerance").unwrap_or(0),
+        within_tolerance_by_column,
         duplicate_keys_a: int(row, "duplicate_keys_a").unwrap_or(0),
         duplicate_keys_b: int(row, "duplicate_keys_b").unwrap_or(0),
         duplicate_rows_a: int(row, "duplicate_rows_a"),
@@ -1473,9 +1699,17 @@ mod tests {
             f("d", "DATE"),
         ]);
         let p = plan(&a, &a, &CompareOptions::default()).unwrap();
-        let flat = scan_sql(&t("a"), &p, &CompareOptions::default(), true, None).join("\n");
-        let grouped =
-            scan_sql(&t("a"), &p, &CompareOptions::default(), true, Some("PID")).join("\n");
+        let flat =
+            scan_sql(&t("a"), Side::A, &p, &CompareOptions::default(), true, None).join("\n");
+        let grouped = scan_sql(
+            &t("a"),
+            Side::A,
+            &p,
+            &CompareOptions::default(),
+            true,
+            Some("PID"),
+        )
+        .join("\n");
         for sql in [&flat, &grouped] {
             assert_eq!(sql.matches("FROM `").count(), 1, "one scan: {sql}");
         }
@@ -1574,7 +1808,7 @@ mod tests {
             where_clause: Some("t.`id` > 0".into()),
             ..Default::default()
         };
-        let sqls = scan_sql(&t("my-t"), &p, &o, false, None);
+        let sqls = scan_sql(&t("my-t"), Side::A, &p, &o, false, None);
         assert_eq!(sqls.len(), 1, "one query per side");
         let sql = &sqls[0];
         assert!(
@@ -1610,6 +1844,7 @@ mod tests {
         assert!(!sql.contains("_fingerprint"), "{sql}");
         let fast = scan_sql(
             &t("x"),
+            Side::A,
             &p,
             &CompareOptions {
                 skip_stats: true,
@@ -1621,7 +1856,7 @@ mod tests {
         assert_eq!(fast.len(), 1);
         assert!(!fast[0].contains("c0_non_null") && fast[0].contains("AS fingerprint"));
         // Where no row diff can say which columns differ, each column is hashed too.
-        let per_column = scan_sql(&t("x"), &p, &CompareOptions::default(), true, None);
+        let per_column = scan_sql(&t("x"), Side::A, &p, &CompareOptions::default(), true, None);
         assert!(
             per_column[0].contains(
                 "IF(t.`name` IS NULL, NULL, TO_HEX(MD5(TO_JSON_STRING(t.`name`)))) AS h1"
@@ -1670,7 +1905,14 @@ mod tests {
         let fields: Vec<Field> = (0..1000).map(|i| f(&format!("c{i:04}"), "INT64")).collect();
         let a = table(fields);
         let p = plan(&a, &a, &CompareOptions::default()).unwrap();
-        let sqls = scan_sql(&t("w"), &p, &CompareOptions::default(), false, None);
+        let sqls = scan_sql(
+            &t("w"),
+            Side::A,
+            &p,
+            &CompareOptions::default(),
+            false,
+            None,
+        );
         assert_eq!(sqls.len(), 1000usize.div_ceil(STATS_COLUMNS_PER_QUERY));
         assert!(sqls[0].contains("AS fingerprint") && sqls[0].contains("COUNT(*) AS row_count"));
         for (n, sql) in sqls.iter().enumerate() {
@@ -1685,6 +1927,7 @@ mod tests {
         }
         let fast = scan_sql(
             &t("w"),
+            Side::A,
             &p,
             &CompareOptions {
                 skip_stats: true,
@@ -1727,7 +1970,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(p.columns.len(), types.len());
-        let sql = scan_sql(&t("x"), &p, &CompareOptions::default(), true, None).join("\n");
+        let sql = scan_sql(&t("x"), Side::A, &p, &CompareOptions::default(), true, None).join("\n");
         for (i, (ty, minmax, sum, len)) in types.iter().enumerate() {
             assert!(sql.contains(&format!("t.`c_{ty}` AS c{i},")), "{ty}");
             let col = format!("c{i}");
@@ -1758,7 +2001,15 @@ mod tests {
         let a = table(vec![f("n", "INT64"), f("x", "FLOAT64")]);
         let b = table(vec![f("n", "NUMERIC"), f("x", "INT64")]);
         let p = plan(&a, &b, &CompareOptions::default()).unwrap();
-        let sql = scan_sql(&t("a"), &p, &CompareOptions::default(), false, None).join("\n");
+        let sql = scan_sql(
+            &t("a"),
+            Side::A,
+            &p,
+            &CompareOptions::default(),
+            false,
+            None,
+        )
+        .join("\n");
         assert!(sql.contains("CAST(t.`n` AS BIGNUMERIC) AS c0"), "{sql}");
         assert!(sql.contains("CAST(t.`x` AS FLOAT64) AS c1"), "{sql}");
     }
@@ -1769,7 +2020,7 @@ mod tests {
         let o = CompareOptions {
             key: Some(vec!["id".into()]),
             sample_size: 7,
-            float_tolerance: Some(0.001),
+            rules: Rules::default().with_defaults(Some(0.001), 0.0),
             ..Default::default()
         };
         let p = plan(&a, &a, &o).unwrap();
@@ -1783,6 +2034,12 @@ mod tests {
             "{sql}"
         );
         assert!(sql.contains("ABS(a.f1 - b.f1) <= 1e-3"), "{sql}");
+        assert!(
+            sql.contains("COUNTIF(kind = 'w') AS within_tolerance")
+                && sql.contains("AS within_c1")
+                && !sql.contains("within_c0"),
+            "rows equal only within a rule are counted apart: {sql}"
+        );
         assert!(sql.contains("rn <= 7"), "{sql}");
         assert!(
             sql.contains("WHEN an > 1 OR bn > 1 THEN 'dup'"),
@@ -1877,6 +2134,15 @@ mod tests {
             "a BIGNUMERIC a float would round stays text; a float that only has zeros to drop stays a number"
         );
         assert_eq!(named_row(&p, "not json"), json!("not json"));
+        // Bare NaN and ±Inf (some engines' TO_JSON_STRING) read as BigQuery writes them.
+        assert_eq!(
+            named_row(&p, r#"{"c0":5,"c1":NaN}"#),
+            json!({"id": 5, "n": "NaN", "x": null})
+        );
+        assert_eq!(
+            quote_non_finite(r#"{"a":-Infinity,"b":"x:NaN \" Infinity","c":Infinity}"#),
+            r#"{"a":"-Infinity","b":"x:NaN \" Infinity","c":"Infinity"}"#
+        );
     }
 
     #[test]
@@ -1884,7 +2150,7 @@ mod tests {
         let a = table(vec![f("id", "INT64"), f("x", "FLOAT64"), f("s", "STRING")]);
         let o = CompareOptions {
             key: Some(vec!["id".into()]),
-            float_tolerance: Some(0.01),
+            rules: Rules::default().with_defaults(Some(0.01), 0.0),
             sample_size: 5,
             ..Default::default()
         };
@@ -1897,7 +2163,9 @@ mod tests {
             "{sql}"
         );
         assert!(
-            sql.contains("WHEN TRUE IN UNNEST([d0, d1, d2]) THEN 'c'"),
+            sql.contains(
+                "WHEN TRUE IN UNNEST([d0, d1, d2]) THEN 'c' WHEN TRUE IN UNNEST([r1]) THEN 'w'"
+            ),
             "{sql}"
         );
         // x differs within tolerance (flag 0), s differs (flag 1): only s is a change.
@@ -1961,16 +2229,139 @@ mod tests {
                 },
             ],
         };
-        let c = compare_columns(
-            &p,
-            &s("0.30000000000000004", "10.5"),
-            &s("0.3", "10.5"),
-            0.0,
-        );
+        let c = compare_columns(&p, &s("0.30000000000000004", "10.5"), &s("0.3", "10.5"));
         assert!(!c[0].differs, "float sums differ only by summation order");
-        let c = compare_columns(&p, &s("0.3", "10.5"), &s("0.3", "10.6"), 0.0);
+        let c = compare_columns(&p, &s("0.3", "10.5"), &s("0.3", "10.6"));
         assert!(c[1].differs);
-        let c = compare_columns(&p, &s("0.3", "10.5"), &s("0.3", "10.6"), 0.01);
+        // --tolerance 0.01: a relative rule for every numeric column.
+        let o = CompareOptions {
+            rules: Rules::default().with_defaults(None, 0.01),
+            ..Default::default()
+        };
+        let p = plan(&a, &a, &o).unwrap();
+        let c = compare_columns(&p, &s("0.3", "10.5"), &s("0.3", "10.6"));
         assert!(!c[1].differs);
+    }
+
+    fn rules(f: impl FnOnce(&mut column_rules::RuleFlags)) -> Rules {
+        let mut flags = column_rules::RuleFlags::default();
+        f(&mut flags);
+        Rules::from_flags(&flags).unwrap()
+    }
+
+    #[test]
+    fn statistics_under_column_rules() {
+        let a = table(vec![
+            f("amount", "NUMERIC"),
+            f("at", "TIMESTAMP"),
+            f("name", "STRING"),
+        ]);
+        let o = CompareOptions {
+            rules: rules(|r| {
+                r.abs_tolerance = vec!["amount=0.5".into()];
+                r.time_tolerance = vec!["at=1s".into()];
+                r.trim = vec!["name".into()];
+            }),
+            ..Default::default()
+        };
+        let p = plan(&a, &a, &o).unwrap();
+        let side = |min: &str, sum: &str, min_us: i64| ScanResult {
+            row_count: 10,
+            columns: vec![
+                ColumnStats {
+                    non_null: Some(10),
+                    min: Some(min.into()),
+                    sum: Some(sum.into()),
+                    fingerprint: Some(min.into()),
+                    ..Default::default()
+                },
+                ColumnStats {
+                    min: Some(format!("t{min_us}")),
+                    min_us: Some(min_us),
+                    ..Default::default()
+                },
+                ColumnStats::default(),
+            ],
+            ..Default::default()
+        };
+        // min within 0.5, the sum of 10 values within 10 × 0.5, times within 1 s; the
+        // per-column fingerprints differ, which a tolerance cannot judge.
+        let c = compare_columns(&p, &side("1.0", "100", 0), &side("1.4", "104", 900_000));
+        assert!(!c[0].differs && !c[1].differs, "{c:?}");
+        let c = compare_columns(&p, &side("1.0", "100", 0), &side("1.6", "106", 1_100_000));
+        assert!(c[0].differs && c[1].differs, "{c:?}");
+        // The normalised column's statistics are of its normalised values, in the scan.
+        let sql = scan_sql(&t("x"), Side::A, &p, &o, true, None).join("\n");
+        assert!(sql.contains("TRIM(t.`name`) AS c2"), "{sql}");
+        assert!(sql.contains("MIN(UNIX_MICROS(c1)) AS c1_min_us"), "{sql}");
+    }
+
+    #[test]
+    fn renamed_columns_pair_by_their_names_on_each_side() {
+        let a = table(vec![
+            f("id", "INT64"),
+            f("customer_name", "STRING"),
+            f("x", "INT64"),
+        ]);
+        let b = table(vec![f("x", "INT64"), f("name", "STRING"), f("id", "INT64")]);
+        let o = CompareOptions {
+            key: Some(vec!["customer_name".into()]),
+            map: vec![("customer_name".into(), "name".into())],
+            ..Default::default()
+        };
+        let p = plan(&a, &b, &o).unwrap();
+        assert!(p.left_out.is_empty(), "{:?}", p.left_out);
+        assert_eq!(p.columns[1].path_b.as_deref(), Some("name"));
+        let sql = keyed_diff_sql(&t("a"), &t("b"), &p, &o);
+        assert!(
+            sql.contains("TO_JSON_STRING(STRUCT(t.`customer_name` AS c1)) AS _k")
+                && sql.contains("TO_JSON_STRING(STRUCT(t.`name` AS c1)) AS _k"),
+            "the key joins A's new name to B's old one: {sql}"
+        );
+        assert!(scan_sql(&t("b"), Side::B, &p, &o, false, None)[0].contains("t.`name` AS c1"));
+        // Without the map: one column only in A, one only in B.
+        let p = plan(&a, &b, &CompareOptions::default()).unwrap();
+        assert_eq!(p.left_out.len(), 2);
+        // A mapping to a column B does not have is refused; one neither table has is a note.
+        let bad = CompareOptions {
+            map: vec![("customer_name".into(), "nom".into())],
+            ..Default::default()
+        };
+        assert!(plan(&a, &b, &bad)
+            .unwrap_err()
+            .contains("B has no column `nom`"));
+        let other = CompareOptions {
+            map: vec![("zz".into(), "yy".into())],
+            ..Default::default()
+        };
+        assert_eq!(plan(&a, &b, &other).unwrap().notes.len(), 1);
+        // A's own `name`, if it has one, is not paired with B's `name` the map claims.
+        let a2 = table(vec![f("customer_name", "STRING"), f("name", "STRING")]);
+        let p = plan(&a2, &b, &o).unwrap();
+        assert!(
+            p.left_out
+                .iter()
+                .any(|l| l.column == "name" && l.reason.contains("--map")),
+            "{:?}",
+            p.left_out
+        );
+    }
+
+    #[test]
+    fn a_rule_on_a_key_column_is_left_off_and_said() {
+        let a = table(vec![f("id", "STRING"), f("v", "STRING")]);
+        let o = CompareOptions {
+            key: Some(vec!["id".into()]),
+            rules: rules(|r| r.ignore_case = vec!["*".into()]),
+            ..Default::default()
+        };
+        let p = plan(&a, &a, &o).unwrap();
+        assert!(p.columns[0].rule.is_none() && p.columns[1].rule.is_some());
+        assert!(p.notes[0].contains("key column `id`"), "{:?}", p.notes);
+        let sql = keyed_diff_sql(&t("a"), &t("b"), &p, &o);
+        assert!(
+            sql.contains("(a.c1 != b.c1 AND NOT IFNULL(LOWER(a.f1) = LOWER(b.f1), LOWER(a.f1) IS NULL AND LOWER(b.f1) IS NULL)) AS d1"),
+            "{sql}"
+        );
     }
 }

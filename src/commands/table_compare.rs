@@ -9,6 +9,7 @@ use serde_json::Value;
 use futures::future::BoxFuture;
 
 use super::{client, parallelism, progress, CheckDef, Finished, Run};
+use crate::checks::column_rules::{RuleFlags, Rules};
 use crate::checks::partitions::{self, PartitionDelta, Partitioning};
 use crate::checks::schema_diff::{self, Change, DiffOptions};
 use crate::checks::table_compare::{self as tc, ColumnComparison, CompareOptions, Plan, RowDiff};
@@ -448,6 +449,14 @@ impl Ctx {
             if let Some(p) = &own.partitions {
                 partitions = Some(p.clone());
             }
+            // The pair's own rules and renames come first; checked when the file was read.
+            if let Ok((rules, map)) = column_rules(&own.rules, &own.map) {
+                opts.rules = self.opts.rules.under(&rules);
+                opts.map = map
+                    .into_iter()
+                    .chain(self.opts.map.iter().cloned())
+                    .collect();
+            }
         }
         (opts, partitions)
     }
@@ -585,8 +594,36 @@ impl Ctx {
         let mut stats = QueryStats::default();
         let fingerprint_columns = tc::column_fingerprints_reason(same_location, &plan, opts);
         let id_sql = parts.as_ref().map(Partitioning::id_sql);
+        notes.extend(plan.notes.iter().cloned());
+        let ruled: Vec<(String, crate::checks::column_rules::ColumnRule)> = plan
+            .columns
+            .iter()
+            .filter_map(|c| c.rule.clone().map(|r| (c.path.clone(), r)))
+            .collect();
+        if !ruled.is_empty() {
+            notes.push(format!(
+                "compared under rules: {}",
+                crate::checks::column_rules::summary(&ruled)
+            ));
+            if plan.key.is_empty() {
+                notes.push("no key: the row diff compares whole rows exactly, so the rules apply to the statistics only".into());
+            }
+        }
+        let mapped: Vec<String> = plan
+            .columns
+            .iter()
+            .filter_map(|c| {
+                c.path_b
+                    .as_ref()
+                    .map(|b| format!("A's `{}` = B's `{b}`", c.path))
+            })
+            .collect();
+        if !mapped.is_empty() {
+            notes.push(format!("renamed columns (--map): {}", mapped.join(", ")));
+        }
         let scan_a = tc::scan_sql(
             ta,
+            tc::Side::A,
             &plan,
             opts,
             fingerprint_columns.is_some(),
@@ -594,6 +631,7 @@ impl Ctx {
         );
         let scan_b = tc::scan_sql(
             tb,
+            tc::Side::B,
             &plan,
             opts,
             fingerprint_columns.is_some(),
@@ -712,8 +750,8 @@ impl Ctx {
                     o.where_clause = Some(partitions::and(o.where_clause.as_deref(), &pred));
                     let fp = fingerprint_columns.is_some();
                     (
-                        tc::scan_sql(ta, &plan, &o, fp, id_sql.as_deref()),
-                        tc::scan_sql(tb, &plan, &o, fp, id_sql.as_deref()),
+                        tc::scan_sql(ta, tc::Side::A, &plan, &o, fp, id_sql.as_deref()),
+                        tc::scan_sql(tb, tc::Side::B, &plan, &o, fp, id_sql.as_deref()),
                     )
                 }
                 None => (scan_a, scan_b),
@@ -764,7 +802,7 @@ impl Ctx {
             notes.extend(pc.notes(scan_ids.as_deref(), changed_only));
         }
         let mut columns = if with_stats {
-            tc::compare_columns(&plan, &scan_a, &scan_b, opts.tolerance)
+            tc::compare_columns(&plan, &scan_a, &scan_b)
         } else {
             Vec::new()
         };
@@ -828,13 +866,11 @@ impl Ctx {
                     tc::read_keyed_diff(&row, &plan)
                 };
                 if d.is_empty() && scan_a.row_count == scan_b.row_count {
-                    // The fingerprints differed but no row does: only possible within
-                    // --float-tolerance, which the fingerprints cannot apply.
-                    notes.push(if opts.float_tolerance.is_some() {
-                        "FLOAT64 values differ only within --float-tolerance".into()
-                    } else {
-                        "fingerprints differ but no row does".into()
-                    });
+                    // The fingerprints differed but no row does: only possible within the
+                    // column rules, which the fingerprints cannot apply.
+                    if d.within_tolerance == 0 {
+                        notes.push("fingerprints differ but no row does".into());
+                    }
                     data_equal = true;
                 }
                 // The row diff says which columns hold changed values.
@@ -914,7 +950,13 @@ fn headline(o: &PairOutcome, price_per_tib: f64) -> String {
                 "the {} partition(s) modified since the last run are identical ({counts})",
                 report::thousands(p.total)
             ),
-            _ => format!("identical ({counts})"),
+            _ => match o.rows.as_ref().map_or(0, |r| r.within_tolerance) {
+                0 => format!("identical ({counts})"),
+                n => format!(
+                    "identical ({counts}; {} equal within the column rules)",
+                    report::thousands(n as usize)
+                ),
+            },
         },
         Some(false) => {
             let mut parts = vec![counts];
@@ -927,6 +969,12 @@ fn headline(o: &PairOutcome, price_per_tib: f64) -> String {
                 }
                 if r.changed > 0 {
                     parts.push(format!("{} changed", r.changed));
+                }
+                if r.within_tolerance > 0 {
+                    parts.push(format!(
+                        "{} equal within the column rules",
+                        r.within_tolerance
+                    ));
                 }
                 if r.duplicate_keys_a + r.duplicate_keys_b > 0 {
                     parts.push(format!(
@@ -1119,6 +1167,11 @@ fn blocks(o: &PairOutcome, price_per_tib: f64) -> Vec<Block> {
         };
         let changed = if r.key.is_empty() {
             String::new()
+        } else if r.within_tolerance > 0 {
+            format!(
+                ", {} changed, {} equal within the column rules",
+                r.changed, r.within_tolerance
+            )
         } else {
             format!(", {} changed", r.changed)
         };
@@ -1145,6 +1198,27 @@ fn blocks(o: &PairOutcome, price_per_tib: f64) -> Vec<Block> {
             .with_header();
             for (col, n) in &r.changed_by_column {
                 t.row(vec![col.clone(), n.to_string()]);
+            }
+            out.push(Block::Table(t));
+        }
+        if !r.within_tolerance_by_column.is_empty() {
+            let mut t = Table::new(vec![
+                Column::new("column").code(),
+                Column::new("rule"),
+                Column::new("rows equal only within it").right(),
+            ])
+            .titled("rows equal within the column rules, by column")
+            .with_header();
+            for (col, n) in &r.within_tolerance_by_column {
+                let rule = o
+                    .plan
+                    .columns
+                    .iter()
+                    .find(|c| &c.path == col)
+                    .and_then(|c| c.rule.as_ref())
+                    .map(|r| r.describe())
+                    .unwrap_or_default();
+                t.row(vec![col.clone(), rule, n.to_string()]);
             }
             out.push(Block::Table(t));
         }
@@ -1314,6 +1388,19 @@ impl CheckDef for TableCompare {
     }
 }
 
+/// The rules and renames of flags (or of a pair in the config file), parsed.
+pub(crate) fn column_rules(
+    flags: &RuleFlags,
+    map: &[String],
+) -> Result<(Rules, Vec<(String, String)>), String> {
+    let rules = Rules::from_flags(flags)?;
+    let map = map
+        .iter()
+        .map(|m| crate::checks::column_rules::mapping(m).map_err(|e| format!("--map: {e}")))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((rules, map))
+}
+
 /// Read the pairs, compare them all; the reports are left to the caller.
 pub(crate) async fn execute(args: &TableCompareArgs, run: &Run) -> anyhow::Result<Finished> {
     let listed = &run.listed;
@@ -1382,6 +1469,11 @@ pub(crate) async fn execute(args: &TableCompareArgs, run: &Run) -> anyhow::Resul
         }
     }
     let meta = Arc::new(Metadata::new(Some(Arc::clone(&client)), !common.no_cache));
+    let (rules, map) = match column_rules(&args.rule_flags(), &args.map) {
+        Ok(r) => r,
+        Err(e) => return Ok(Finished::Refused(super::refuse(e))),
+    };
+    let rules = rules.with_defaults(args.float_tolerance, args.tolerance);
     let opts = CompareOptions {
         key: args.key.clone(),
         key_source: None,
@@ -1391,8 +1483,8 @@ pub(crate) async fn execute(args: &TableCompareArgs, run: &Run) -> anyhow::Resul
         skip_stats: args.skip_stats,
         skip_samples: args.skip_samples,
         sample_size: args.sample_size,
-        float_tolerance: args.float_tolerance,
-        tolerance: args.tolerance,
+        rules,
+        map,
     };
     let make_ctx = |dry_run: bool| {
         Arc::new(Ctx {

@@ -22,5 +22,6 @@ mod hostile;
 mod partitions;
 mod profile;
 mod realistic;
+mod rules;
 mod snapshots;
 mod table_compare;

@@ -540,9 +540,16 @@ async fn float_tolerance_and_nan() {
         &["--key", "id", "--float-tolerance", "0.001", &a, &b],
     );
     assert_eq!(code, 0, "{j:#}{err}");
-    assert_eq!(j["comparisons"][0]["identical"], true);
-    assert!(j["comparisons"][0]["notes"][0]
-        .as_str()
-        .unwrap()
-        .contains("--float-tolerance"));
+    let c = &j["comparisons"][0];
+    assert_eq!(c["identical"], true);
+    assert_eq!(c["rows"]["within_tolerance"], 1, "{c:#}");
+    assert_eq!(c["rows"]["within_tolerance_by_column"], json!({"x": 1}));
+    assert!(
+        c["notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n == "compared under rules: x within 0.001"),
+        "{c:#}"
+    );
 }
