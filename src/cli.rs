@@ -598,8 +598,9 @@ pub(crate) struct TableCompareArgs {
     #[arg(long, value_enum, default_value_t = CompareFailOn::Any, help_heading = "Thresholds")]
     pub(crate) fail_on: CompareFailOn,
 
-    /// Relative tolerance for every numeric column without a rule of its own (e.g. 0.001:
-    /// values within 0.1% of each other are equal), in the row diff and the statistics.
+    /// Relative tolerance for every FLOAT64, NUMERIC and BIGNUMERIC column without a rule of
+    /// its own (e.g. 0.001: values within 0.1% of each other are equal), in the row diff and
+    /// the statistics. INT64 columns (ids, counts) are left exact.
     #[arg(long, value_name = "REL", default_value_t = 0.0, help_heading = "Comparing", value_parser = values::non_negative)]
     pub(crate) tolerance: f64,
 

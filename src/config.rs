@@ -87,6 +87,8 @@ struct Opt {
     long: String,
     /// Takes a list (`key: [id, region]`).
     list: bool,
+    /// Its items are `COL=VALUE` (`--abs-tolerance`, `--map`): the file may write a map.
+    assign: bool,
     /// Names a file or directory (rebased on the file's directory).
     path: bool,
     /// The command whose parser checks the value (one per section, shared).
@@ -114,6 +116,9 @@ impl Opt {
                     key,
                     long: a.get_long().unwrap_or_default().to_string(),
                     list: a.get_value_delimiter().is_some(),
+                    assign: a
+                        .get_value_names()
+                        .is_some_and(|n| n.iter().any(|n| n.as_str().contains('='))),
                     path: a.get_value_parser().type_id() == std::any::TypeId::of::<PathBuf>(),
                     command: Arc::clone(&shared),
                     id,
@@ -311,7 +316,7 @@ impl<'de> Visitor<'de> for ValueSeed<'_> {
         self.setting(names.join(","))
     }
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Setting, A::Error> {
-        if !self.opt.list {
+        if !self.opt.assign {
             return Err(de::Error::invalid_type(de::Unexpected::Map, &self));
         }
         self.map_items(map)
@@ -1163,6 +1168,10 @@ impl<'de, K: AssignKind> Deserialize<'de> for Assignments<K> {
                 }
                 done(items)
             }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                // One item: `trim: name`.
+                done(vec![K::check(v).map_err(E::custom)?])
+            }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
                 if !K::VALUED {
                     return Err(de::Error::invalid_type(de::Unexpected::Map, &self));
@@ -1687,6 +1696,7 @@ profile:
                 40,
                 "not globs",
             ),
+            ("table_compare:\n  key: {id: x}\n", 2, 8, "a list"),
         ] {
             let e = err(bad);
             assert!(

@@ -65,8 +65,8 @@ pub(crate) struct RuleEntry {
     /// A column path, a STRUCT parent (all its leaves), or a glob (`*_at`, `*`).
     pub(crate) pattern: String,
     pub(crate) kind: RuleKind,
-    /// Only columns of this type (`--float-tolerance`: FLOAT64).
-    pub(crate) only_type: Option<&'static str>,
+    /// Only columns of these types (`--float-tolerance`: FLOAT64); empty: any it applies to.
+    pub(crate) only_types: &'static [&'static str],
     /// Where it came from, for notes: `--abs-tolerance`, `--float-tolerance`.
     pub(crate) source: &'static str,
 }
@@ -143,7 +143,7 @@ impl Rules {
                 entries.push(RuleEntry {
                     pattern: col.to_string(),
                     kind,
-                    only_type: None,
+                    only_types: &[],
                     source,
                 });
             }
@@ -168,7 +168,7 @@ impl Rules {
                 entries.push(RuleEntry {
                     pattern: col.trim().to_string(),
                     kind,
-                    only_type: None,
+                    only_types: &[],
                     source: kind.flag(),
                 });
             }
@@ -177,12 +177,13 @@ impl Rules {
     }
 
     /// `--float-tolerance` and `--tolerance`, looked up after every other rule.
+    /// `--tolerance` is relative, so it leaves INT64 columns (ids, counts) alone.
     pub(crate) fn with_defaults(mut self, float_abs: Option<f64>, rel: f64) -> Rules {
         if let Some(a) = float_abs {
             self.entries.push(RuleEntry {
                 pattern: "*".into(),
                 kind: RuleKind::Abs(a),
-                only_type: Some("FLOAT64"),
+                only_types: &["FLOAT64"],
                 source: "--float-tolerance",
             });
         }
@@ -190,7 +191,7 @@ impl Rules {
             self.entries.push(RuleEntry {
                 pattern: "*".into(),
                 kind: RuleKind::Rel(rel),
-                only_type: None,
+                only_types: &["FLOAT64", "NUMERIC", "BIGNUMERIC"],
                 source: "--tolerance",
             });
         }
@@ -198,6 +199,13 @@ impl Rules {
     }
 
     /// A pair's own rules first, then these.
+    /// Does a rule name this column by its name (not by a glob or a default)?
+    pub(crate) fn names_explicitly(&self, path: &str) -> bool {
+        self.entries
+            .iter()
+            .any(|e| e.only_types.is_empty() && !e.is_glob() && e.names(path))
+    }
+
     pub(crate) fn under(&self, own: &Rules) -> Rules {
         Rules {
             entries: own.entries.iter().chain(&self.entries).cloned().collect(),
@@ -214,7 +222,7 @@ impl Rules {
         for e in &self.entries {
             if taken.iter().any(|k| k.same_kind(e.kind))
                 || !e.kind.applies_to(ty)
-                || e.only_type.is_some_and(|t| t != ty)
+                || (!e.only_types.is_empty() && !e.only_types.contains(&ty))
                 || !e.names(path)
             {
                 continue;
@@ -236,10 +244,7 @@ impl Rules {
     /// of another type). `columns`: each compared column's path, type and whether repeated.
     pub(crate) fn unused(&self, columns: &[(&str, &str, bool)]) -> Vec<String> {
         let mut notes = Vec::new();
-        for e in self.entries.iter().filter(|e| e.only_type.is_none()) {
-            if e.source == "--tolerance" {
-                continue;
-            }
+        for e in self.entries.iter().filter(|e| e.only_types.is_empty()) {
             let named: Vec<&(&str, &str, bool)> =
                 columns.iter().filter(|(p, _, _)| e.names(p)).collect();
             if named.is_empty() {
@@ -364,6 +369,19 @@ pub(crate) fn mapped(map: &[(String, String)], path_a: &str) -> Option<String> {
     })
 }
 
+/// A's name for a column of B under `--map` (the inverse of [`mapped`]).
+pub(crate) fn unmapped(map: &[(String, String)], path_b: &str) -> Option<String> {
+    map.iter().find_map(|(new, old)| {
+        if path_b.eq_ignore_ascii_case(old) {
+            Some(new.clone())
+        } else if selects(old, path_b) {
+            Some(format!("{new}{}", &path_b[old.len()..]))
+        } else {
+            None
+        }
+    })
+}
+
 /// How one column's values compare.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub(crate) struct ColumnRule {
@@ -392,14 +410,11 @@ pub(crate) fn show_micros(us: i64) -> String {
     }
 }
 
-/// A decimal literal's text (no exponent: `0.000001`), for CAST(... AS NUMERIC).
+/// A decimal literal's text for `CAST('…' AS BIGNUMERIC)`: Rust writes no exponent
+/// (`0.000001`); BIGNUMERIC rounds past 38 decimals and holds up to ~5.7e38, so a larger
+/// tolerance is 1e38 (every difference of exact numbers is within it).
 fn decimal(v: f64) -> String {
-    let s = format!("{v}");
-    if s.contains(['e', 'E']) {
-        format!("{v:.40}")
-    } else {
-        s
-    }
+    format!("{}", v.min(1e38))
 }
 
 impl ColumnRule {
@@ -473,35 +488,47 @@ impl ColumnRule {
             within.push(format!("ABS({diff}({x}, {y}, MICROSECOND)) <= {us}"));
         }
         if self.abs.is_some() || self.rel.is_some() {
-            // Exact numbers are compared as NUMERIC (BIGNUMERIC as itself): INT64 arithmetic
-            // could overflow, FLOAT64 would round.
-            let (cx, cy, lit): (String, String, Box<dyn Fn(f64) -> String>) = match ty {
-                "FLOAT64" => (x.to_string(), y.to_string(), Box::new(|v| format!("{v:e}"))),
-                "BIGNUMERIC" => (
-                    x.to_string(),
-                    y.to_string(),
-                    Box::new(|v| format!("CAST('{}' AS BIGNUMERIC)", decimal(v))),
-                ),
-                "NUMERIC" => (
-                    x.to_string(),
-                    y.to_string(),
-                    Box::new(|v| format!("CAST('{}' AS NUMERIC)", decimal(v))),
-                ),
-                _ => (
-                    format!("CAST({x} AS NUMERIC)"),
-                    format!("CAST({y} AS NUMERIC)"),
-                    Box::new(|v| format!("CAST('{}' AS NUMERIC)", decimal(v))),
-                ),
+            // Exact numbers are compared as BIGNUMERIC, where INT64 and NUMERIC differences
+            // cannot overflow; FLOAT64 as itself, where only finite values are ever within a
+            // tolerance (±Inf would be "within" any relative one) and an overflowing
+            // difference is NULL (SAFE_SUBTRACT), so not within.
+            let float = ty == "FLOAT64";
+            let (cx, cy) = if float || ty == "BIGNUMERIC" {
+                (x.to_string(), y.to_string())
+            } else {
+                (
+                    format!("CAST({x} AS BIGNUMERIC)"),
+                    format!("CAST({y} AS BIGNUMERIC)"),
+                )
             };
+            let lit = |v: f64| {
+                if float {
+                    format!("{v:e}")
+                } else {
+                    format!("CAST('{}' AS BIGNUMERIC)", decimal(v))
+                }
+            };
+            let diff = if float {
+                format!("ABS(SAFE_SUBTRACT({cx}, {cy}))")
+            } else {
+                format!("ABS({cx} - {cy})")
+            };
+            let mut numeric = Vec::new();
             if let Some(a) = self.abs {
-                within.push(format!("ABS({cx} - {cy}) <= {}", lit(a)));
+                numeric.push(format!("{diff} <= {}", lit(a)));
             }
             if let Some(r) = self.rel {
-                within.push(format!(
-                    "ABS({cx} - {cy}) <= {} * GREATEST(ABS({cx}), ABS({cy}))",
+                numeric.push(format!(
+                    "{diff} <= {} * GREATEST(ABS({cx}), ABS({cy}))",
                     lit(r)
                 ));
             }
+            let numeric = numeric.join(" OR ");
+            within.push(if float {
+                format!("(NOT IS_INF({x}) AND NOT IS_INF({y}) AND ({numeric}))")
+            } else {
+                numeric
+            });
         }
         if within.is_empty() {
             return format!("IFNULL({x} = {y}, {x} IS NULL AND {y} IS NULL)");
@@ -516,6 +543,9 @@ impl ColumnRule {
             a.trim_matches('"').parse::<f64>().ok()?,
             b.trim_matches('"').parse::<f64>().ok()?,
         );
+        if !(x.is_finite() && y.is_finite()) {
+            return Some(false);
+        }
         let d = (x - y).abs();
         let abs = self.abs.map(|t| d <= t * count.max(1.0) * (1.0 + 1e-12));
         let rel = self
@@ -603,6 +633,11 @@ mod tests {
             Some(0.1),
             "the run's `*` before --float-tolerance"
         );
+        assert_eq!(
+            rules.for_column("id", "INT64", false).and_then(|r| r.rel),
+            None,
+            "--tolerance leaves INT64 alone"
+        );
         let only_float = Rules::default().with_defaults(Some(1e-9), 0.0);
         assert_eq!(only_float.for_column("n", "INT64", false), None);
         assert_eq!(
@@ -658,6 +693,8 @@ mod tests {
         assert_eq!(mapped(&map, "addr.zip"), Some("address.zip".into()));
         assert_eq!(mapped(&map, "address"), None);
         assert_eq!(mapped(&map, "id"), None);
+        assert_eq!(unmapped(&map, "address.zip"), Some("addr.zip".into()));
+        assert_eq!(unmapped(&map, "NAME"), Some("customer_name".into()));
     }
 
     #[test]
@@ -669,15 +706,20 @@ mod tests {
         };
         assert_eq!(
             r.equal_sql("a.f1", "b.f1", "FLOAT64"),
-            "IFNULL((ABS(a.f1 - b.f1) <= 1e-2 OR ABS(a.f1 - b.f1) <= 1e-6 * GREATEST(ABS(a.f1), ABS(b.f1))), FALSE)"
+            "IFNULL(((NOT IS_INF(a.f1) AND NOT IS_INF(b.f1) AND (ABS(SAFE_SUBTRACT(a.f1, b.f1)) <= 1e-2 OR ABS(SAFE_SUBTRACT(a.f1, b.f1)) <= 1e-6 * GREATEST(ABS(a.f1), ABS(b.f1))))), FALSE)"
         );
         let int = r.equal_sql("a.f1", "b.f1", "INT64");
         assert!(
-            int.contains(
-                "ABS(CAST(a.f1 AS NUMERIC) - CAST(b.f1 AS NUMERIC)) <= CAST('0.01' AS NUMERIC)"
-            ),
+            int.contains("ABS(CAST(a.f1 AS BIGNUMERIC) - CAST(b.f1 AS BIGNUMERIC)) <= CAST('0.01' AS BIGNUMERIC)"),
             "{int}"
         );
+        let huge = ColumnRule {
+            abs: Some(1e300),
+            ..ColumnRule::default()
+        };
+        assert!(huge
+            .equal_sql("x", "y", "NUMERIC")
+            .contains(&format!("CAST('{}' AS BIGNUMERIC)", 1e38)));
         assert!(r
             .equal_sql("x", "y", "BIGNUMERIC")
             .contains("CAST('0.000001' AS BIGNUMERIC)"));
@@ -716,5 +758,14 @@ mod tests {
         );
         assert_eq!(r.numbers_close("\"x\"", "1", 1.0), None);
         assert_eq!(ColumnRule::default().numbers_close("1", "2", 1.0), None);
+        let rel = ColumnRule {
+            rel: Some(0.5),
+            ..ColumnRule::default()
+        };
+        assert_eq!(
+            rel.numbers_close("inf", "5", 1.0),
+            Some(false),
+            "±Inf is never within"
+        );
     }
 }

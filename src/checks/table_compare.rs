@@ -162,26 +162,34 @@ pub(crate) fn plan(a: &TableMeta, b: &TableMeta, opts: &CompareOptions) -> Resul
             .is_none_or(|cols| cols.iter().any(|c| selects(c, path)))
             && !opts.exclude_columns.iter().any(|c| selects(c, path))
     };
-    // --map: each `new` must be a column of A whose `old` is in B (a mapping of a column
-    // neither table has is left alone: a batch's mapping may be for other pairs).
+    // --map: a mapping applies to a pair whose A has `new` and whose B has `old` (the first
+    // such mapping of a column wins: a pair's own before the run's); any other is a note, as
+    // a batch's mappings may be for other pairs.
     let mut notes = Vec::new();
+    let mut map: Vec<(String, String)> = Vec::new();
     for (new, old) in &opts.map {
+        if map.iter().any(|(n, _)| n.eq_ignore_ascii_case(new)) {
+            continue;
+        }
         match (named(&la, new), named(&lb, old)) {
-            (true, true) => {}
-            (true, false) => return Err(format!("--map {new}={old}: B has no column `{old}`")),
-            (false, true) => return Err(format!("--map {new}={old}: A has no column `{new}`")),
-            (false, false) => notes.push(format!(
-                "--map {new}={old}: neither table has these columns"
+            (true, true) => map.push((new.clone(), old.clone())),
+            (a, b) => notes.push(format!(
+                "--map {new}={old} does not apply: {}",
+                match (a, b) {
+                    (true, _) => format!("B has no column `{old}`"),
+                    (_, true) => format!("A has no column `{new}`"),
+                    _ => "neither table has these columns".to_string(),
+                }
             )),
         }
     }
     // B's name of each A leaf: its own, or where --map says; a B column that a mapping
     // claims is not also paired by name.
     let b_name = |path: &str| -> Result<String, String> {
-        if let Some(old) = column_rules::mapped(&opts.map, path) {
+        if let Some(old) = column_rules::mapped(&map, path) {
             return Ok(old);
         }
-        match opts.map.iter().find(|(_, old)| selects(old, path)) {
+        match map.iter().find(|(_, old)| selects(old, path)) {
             Some((new, old)) => Err(format!(
                 "only in A (B's `{old}` is compared with A's `{new}`: --map)"
             )),
@@ -246,8 +254,12 @@ pub(crate) fn plan(a: &TableMeta, b: &TableMeta, opts: &CompareOptions) -> Resul
             }),
         }
     }
+    // A B column is only in B unless A's same-named column already says why it is not
+    // compared (A's namesake mapped to another column says nothing about this one).
+    let mapped_away = |path: &str| column_rules::mapped(&map, path).is_some();
     for (j, l) in lb.iter().enumerate() {
-        if !paired_b.contains(&j) && find(&la, &l.path).is_none() && wanted(&l.path) {
+        let namesake = find(&la, &l.path).filter(|&i| !mapped_away(&la[i].path));
+        if !paired_b.contains(&j) && namesake.is_none() && wanted(&l.path) {
             left_out.push(LeftOut {
                 column: l.path.clone(),
                 reason: "only in B".into(),
@@ -264,16 +276,27 @@ pub(crate) fn plan(a: &TableMeta, b: &TableMeta, opts: &CompareOptions) -> Resul
             k.clone(),
             opts.key_source.clone().unwrap_or_else(|| "--key".into()),
         ),
-        None => match a.primary_key().or_else(|| b.primary_key()) {
-            Some(pk) => (pk.to_vec(), "primary key".to_string()),
-            None => (Vec::new(), "none".to_string()),
+        None => match (a.primary_key(), b.primary_key()) {
+            (Some(pk), _) => (pk.to_vec(), "primary key".to_string()),
+            // B's key names B's columns: A's names for them, through --map.
+            (None, Some(pk)) => (
+                pk.iter()
+                    .map(|k| column_rules::unmapped(&map, k).unwrap_or_else(|| k.clone()))
+                    .collect(),
+                "primary key".to_string(),
+            ),
+            (None, None) => (Vec::new(), "none".to_string()),
         },
     };
     let mut key = Vec::new();
     for k in &names {
         // A STRUCT key means all its leaves, every one of them: a key narrowed to the leaves
         // that happen to be comparable would join different rows.
-        if let Some(l) = plan_left_out_leaf(&left_out, &la, &lb, k) {
+        // (A key names A's columns: B's own column of a mapped key's name is not it.)
+        let renamed = column_rules::mapped(&map, k).is_some();
+        if let Some(l) = plan_left_out_leaf(&left_out, &la, &lb, k)
+            .filter(|l| !(renamed && l.reason == "only in B"))
+        {
             return Err(format!(
                 "key column `{k}`: its field `{}` cannot be compared ({})",
                 l.column, l.reason
@@ -312,7 +335,8 @@ pub(crate) fn plan(a: &TableMeta, b: &TableMeta, opts: &CompareOptions) -> Resul
     }
     // Rows join on exact key values: a rule on a key column is left off, and said so.
     for &i in &key {
-        if let Some(r) = columns[i].rule.take() {
+        let explicit = opts.rules.names_explicitly(&columns[i].path);
+        if let Some(r) = columns[i].rule.take().filter(|_| explicit) {
             notes.push(format!(
                 "key column `{}`: rows join on exact key values, so its rule ({}) does not apply",
                 columns[i].path,
@@ -2033,7 +2057,10 @@ mod tests {
             sql.contains("TO_JSON_STRING(STRUCT(t.`id` AS c0)) AS _k"),
             "{sql}"
         );
-        assert!(sql.contains("ABS(a.f1 - b.f1) <= 1e-3"), "{sql}");
+        assert!(
+            sql.contains("ABS(SAFE_SUBTRACT(a.f1, b.f1)) <= 1e-3"),
+            "{sql}"
+        );
         assert!(
             sql.contains("COUNTIF(kind = 'w') AS within_tolerance")
                 && sql.contains("AS within_c1")
@@ -2327,14 +2354,40 @@ mod tests {
             map: vec![("customer_name".into(), "nom".into())],
             ..Default::default()
         };
-        assert!(plan(&a, &b, &bad)
-            .unwrap_err()
-            .contains("B has no column `nom`"));
+        let p = plan(&a, &b, &CompareOptions { key: None, ..bad }).unwrap();
+        assert!(
+            p.notes[0].contains("B has no column `nom`"),
+            "{:?}",
+            p.notes
+        );
         let other = CompareOptions {
             map: vec![("zz".into(), "yy".into())],
             ..Default::default()
         };
         assert_eq!(plan(&a, &b, &other).unwrap().notes.len(), 1);
+        // B's own `customer_name`, unpaired because A's is mapped to `name`: only in B.
+        let b2 = table(vec![
+            f("id", "INT64"),
+            f("name", "STRING"),
+            f("customer_name", "STRING"),
+        ]);
+        let p = plan(&a, &b2, &o).unwrap();
+        assert!(
+            p.left_out
+                .iter()
+                .any(|l| l.column == "customer_name" && l.reason == "only in B"),
+            "{:?}",
+            p.left_out
+        );
+        // A pair's own mapping comes first; the run's for the same column is then left alone.
+        let both = CompareOptions {
+            map: vec![
+                ("customer_name".into(), "name".into()),
+                ("customer_name".into(), "nom".into()),
+            ],
+            ..Default::default()
+        };
+        assert!(plan(&a, &b, &both).unwrap().notes.is_empty());
         // A's own `name`, if it has one, is not paired with B's `name` the map claims.
         let a2 = table(vec![f("customer_name", "STRING"), f("name", "STRING")]);
         let p = plan(&a2, &b, &o).unwrap();
@@ -2352,12 +2405,23 @@ mod tests {
         let a = table(vec![f("id", "STRING"), f("v", "STRING")]);
         let o = CompareOptions {
             key: Some(vec!["id".into()]),
-            rules: rules(|r| r.ignore_case = vec!["*".into()]),
+            rules: rules(|r| r.ignore_case = vec!["id".into(), "v".into()]),
             ..Default::default()
         };
         let p = plan(&a, &a, &o).unwrap();
         assert!(p.columns[0].rule.is_none() && p.columns[1].rule.is_some());
         assert!(p.notes[0].contains("key column `id`"), "{:?}", p.notes);
+        // A glob or a default names no column in particular: no note.
+        let glob = CompareOptions {
+            rules: rules(|r| r.ignore_case = vec!["*".into()]),
+            ..o.clone()
+        };
+        let p = plan(&a, &a, &glob).unwrap();
+        assert!(
+            p.columns[0].rule.is_none() && p.notes.is_empty(),
+            "{:?}",
+            p.notes
+        );
         let sql = keyed_diff_sql(&t("a"), &t("b"), &p, &o);
         assert!(
             sql.contains("(a.c1 != b.c1 AND NOT IFNULL(LOWER(a.f1) = LOWER(b.f1), LOWER(a.f1) IS NULL AND LOWER(b.f1) IS NULL)) AS d1"),

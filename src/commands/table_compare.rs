@@ -873,10 +873,15 @@ impl Ctx {
                     }
                     data_equal = true;
                 }
-                // The row diff says which columns hold changed values.
-                for c in columns.iter_mut() {
+                // The row diff says which columns hold changed values; a column with a rule
+                // whose rows all matched under it does not differ, whatever its statistics
+                // (a sum of values each within a relative tolerance may not be).
+                let keyed = !plan.key.is_empty();
+                for (c, pc) in columns.iter_mut().zip(&plan.columns) {
                     if d.changed_by_column.contains_key(&c.name) {
                         c.differs = true;
+                    } else if keyed && pc.rule.is_some() {
+                        c.differs = false;
                     }
                 }
                 rows = Some(d);
@@ -973,7 +978,7 @@ fn headline(o: &PairOutcome, price_per_tib: f64) -> String {
                 if r.within_tolerance > 0 {
                     parts.push(format!(
                         "{} equal within the column rules",
-                        r.within_tolerance
+                        report::thousands(r.within_tolerance as usize)
                     ));
                 }
                 if r.duplicate_keys_a + r.duplicate_keys_b > 0 {
@@ -1205,7 +1210,7 @@ fn blocks(o: &PairOutcome, price_per_tib: f64) -> Vec<Block> {
             let mut t = Table::new(vec![
                 Column::new("column").code(),
                 Column::new("rule"),
-                Column::new("rows equal only within it").right(),
+                Column::new("rows equal only under it").right(),
             ])
             .titled("rows equal within the column rules, by column")
             .with_header();
