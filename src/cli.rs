@@ -44,6 +44,18 @@ pub(crate) const NOT_IN_CONFIG: &[(&str, &str)] = &[
     ),
 ];
 
+/// Action inputs not named as their flag's config key: `(flag id, input)`.
+pub(crate) const ACTION_INPUT_NAMES: &[(&str, &str)] = &[("history", "history_dir")];
+
+/// The action input of an option: its config key, or its name in [`ACTION_INPUT_NAMES`].
+pub(crate) fn input_of(arg: &clap::Arg) -> String {
+    ACTION_INPUT_NAMES
+        .iter()
+        .find(|(id, _)| arg.get_id() == *id)
+        .map(|(_, name)| name.to_string())
+        .unwrap_or_else(|| key_of(arg))
+}
+
 /// Options with no action input, and why. A test fails for any other option without one.
 pub(crate) const NOT_ACTION_INPUTS: &[(&str, &str)] = &[
     (
@@ -210,6 +222,11 @@ pub(crate) mod values {
     /// A column name or glob (`--trim`, `--ignore-case`, `--null-equals-empty`).
     pub(crate) fn column_glob(s: &str) -> Result<String, String> {
         crate::checks::column_rules::column_pattern(s).map(|()| s.trim().to_string())
+    }
+
+    /// `90` runs or `90d` days (`--history-keep`).
+    pub(crate) fn history_keep(s: &str) -> Result<String, String> {
+        crate::warehouse::history::Keep::parse(s).map(|_| s.trim().to_string())
     }
 
     /// `NEW=OLD` (`--map`).
@@ -691,6 +708,16 @@ pub(crate) enum CompareFailOn {
     Never,
 }
 
+/// `--seasonality`: which earlier runs a run's band is of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Seasonality {
+    /// Every earlier run.
+    None,
+    /// Earlier runs on the same weekday.
+    Weekly,
+}
+
 /// What makes `bq-profile` exit 1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -740,6 +767,31 @@ pub(crate) struct ProfileArgs {
     #[command(flatten)]
     #[serde(flatten)]
     pub(crate) query: QueryArgs,
+
+    /// Keep each table's profile in DIR (one JSON-lines file per table, to commit or keep with
+    /// actions/cache) and flag drift against the earlier runs there: row count, freshness,
+    /// null rates, distinct counts, means and the column set. With fewer than
+    /// --history-min-runs earlier runs, --baseline (if given) is used instead.
+    #[arg(long, value_name = "DIR", help_heading = "Thresholds", value_hint = ValueHint::DirPath)]
+    pub(crate) history: Option<PathBuf>,
+
+    /// How much history to keep per table: the last N runs, or `Nd` for the last N days.
+    #[arg(long, value_name = "N|Nd", default_value = "90", help_heading = "Thresholds", value_parser = values::history_keep)]
+    pub(crate) history_keep: String,
+
+    /// Earlier runs needed before drift against history is judged.
+    #[arg(long, value_name = "K", default_value_t = 5, help_heading = "Thresholds", value_parser = values::positive)]
+    pub(crate) history_min_runs: u16,
+
+    /// Width of the usual band: the median of earlier runs ± K robust standard deviations
+    /// (1.4826 × the median absolute deviation).
+    #[arg(long, value_name = "K", default_value_t = 3.5, help_heading = "Thresholds", value_parser = values::non_negative)]
+    pub(crate) history_band: f64,
+
+    /// `weekly`: compare each run with earlier runs on the same weekday (UTC), so a weekly
+    /// cycle is not drift.
+    #[arg(long, value_enum, default_value_t = Seasonality::None, help_heading = "Thresholds")]
+    pub(crate) seasonality: Seasonality,
 
     /// Days (or a duration such as 12h) without modification after which a table is stale.
     #[arg(long, value_name = "DAYS", default_value_t = 30.0, help_heading = "Thresholds", value_parser = values::days)]
@@ -817,6 +869,35 @@ pub(crate) enum Builtin {
     /// Work with the settings file (.bqcheck.yml).
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Read the profile history that `bq-profile --history DIR` keeps.
+    #[command(subcommand)]
+    History(HistoryCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum HistoryCommand {
+    /// Print a table's metric history: a trend line per metric, then each run.
+    Show {
+        /// The table (`project.dataset.table`, as bq-profile named it).
+        #[arg(value_name = "TABLE")]
+        table: String,
+        /// The history directory (bq-profile's --history).
+        #[arg(long, value_name = "DIR", value_hint = ValueHint::DirPath)]
+        history: PathBuf,
+        /// Also these columns' null rate, distinct count and mean (or `*` for every column).
+        #[arg(long, value_name = "COL[,COL...]", value_delimiter = ',')]
+        columns: Vec<String>,
+        /// `text` or `json` (the runs as bq-profile keeps them).
+        #[arg(long, value_enum, default_value_t = HistoryFormat::Text)]
+        format: HistoryFormat,
+    },
+}
+
+/// `bqcheck history show --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum HistoryFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]

@@ -136,7 +136,7 @@ pub(crate) fn option_inputs() -> Vec<OptionInput> {
             if crate::cli::NOT_ACTION_INPUTS.iter().any(|(n, _)| *n == id) {
                 continue;
             }
-            let name = crate::cli::key_of(a);
+            let name = crate::cli::input_of(a);
             match out.iter_mut().find(|i| i.name == name) {
                 Some(i) => i.checks.push(check.name()),
                 None => out.push(OptionInput {

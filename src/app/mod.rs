@@ -6,13 +6,14 @@
 
 pub(crate) mod action;
 pub(crate) mod config_check;
+pub(crate) mod history;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
 
 use clap::{ArgMatches, Args, FromArgMatches, Subcommand};
 
-use crate::cli::{Builtin, CommonArgs, ConfigCommand};
+use crate::cli::{Builtin, CommonArgs, ConfigCommand, HistoryCommand};
 use crate::commands::{Check, Listed, Run, CHECKS};
 use crate::config::{self, given, Config, ConfigError, Schema, SectionSpec};
 use crate::report::ExitStatus;
@@ -227,6 +228,12 @@ pub fn main_bqcheck() -> ExitCode {
         Ok(Builtin::Config(ConfigCommand::Check { config })) => {
             config_check::check(config.as_deref()).into()
         }
+        Ok(Builtin::History(HistoryCommand::Show {
+            table,
+            history,
+            columns,
+            format,
+        })) => history::show(&table, &history, &columns, format).into(),
         Err(e) => e.exit(),
     }
 }
@@ -270,8 +277,12 @@ mod tests {
                 in_config || NOT_IN_CONFIG.iter().any(|(i, _)| *i == id),
                 "{check} --{key} has no config key and is not on cli::NOT_IN_CONFIG"
             );
+            let input = crate::cli::ACTION_INPUT_NAMES
+                .iter()
+                .find(|(i, _)| *i == id)
+                .map_or(key.clone(), |(_, n)| n.to_string());
             assert!(
-                inputs.contains(&key) || NOT_ACTION_INPUTS.iter().any(|(i, _)| *i == id),
+                inputs.contains(&input) || NOT_ACTION_INPUTS.iter().any(|(i, _)| *i == id),
                 "{check} --{key} has no action input and is not on cli::NOT_ACTION_INPUTS"
             );
         }
@@ -292,7 +303,7 @@ mod tests {
             for a in c.command().get_arguments() {
                 if let Some(i) = action::option_inputs()
                     .into_iter()
-                    .find(|i| i.name == crate::cli::key_of(a))
+                    .find(|i| i.name == crate::cli::input_of(a))
                 {
                     let boolean = a.get_value_parser().type_id() == std::any::TypeId::of::<bool>();
                     assert_eq!(

@@ -1,6 +1,7 @@
 //! The checks: pure logic over fetched metadata and query results. No I/O here.
 
 pub(crate) mod column_rules;
+pub(crate) mod history;
 pub(crate) mod partitions;
 pub(crate) mod profile;
 pub(crate) mod schema_diff;

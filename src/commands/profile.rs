@@ -8,6 +8,8 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use serde::Serialize;
+
+use crate::checks::history::{HistoryOptions, HistoryVerdict, Series};
 use serde_json::Value;
 
 use futures::future::BoxFuture;
@@ -22,7 +24,7 @@ use crate::model::OnlyIn;
 use crate::model::TableRef;
 use crate::model::{ErrorKind, ItemError, Usage};
 use crate::report::batch::{CheckResults, Details, NoExtra, OneSided, Results, TableId, Tally};
-use crate::report::doc::{Block, Column, Table};
+use crate::report::doc::{BarChart, Block, Chart, Column, Table};
 use crate::report::{self, Annotation, Level, Totals};
 use crate::runner;
 use crate::warehouse::cache::{Served, Store};
@@ -48,6 +50,8 @@ pub(crate) struct TableProfile {
     /// What its jobs used.
     pub(crate) usage: Usage,
     pub(crate) dry_run: Vec<PlannedQuery>,
+    /// What `--history` said about this run.
+    pub(crate) history: Option<HistoryVerdict>,
 }
 
 /// How profile's results read, under its gate.
@@ -168,6 +172,9 @@ struct ProfileBody<'a> {
     /// Only in a dry run.
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     dry_run: &'a [PlannedQuery],
+    /// With `--history`: the earlier runs, and each flagged metric's series and band.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    history: Option<&'a HistoryVerdict>,
 }
 
 #[derive(Serialize)]
@@ -189,6 +196,7 @@ struct Ctx {
     args: ProfileArgs,
     thresholds: Thresholds,
     baseline: Option<Baseline>,
+    history: HistoryOptions,
     store: Store,
 }
 
@@ -570,6 +578,7 @@ impl Ctx {
                 queries: 0,
                 usage: Usage::default(),
                 dry_run: planned,
+                history: None,
             });
         }
         // The profile query and the samples go out together: one round trip, not two.
@@ -634,7 +643,41 @@ impl Ctx {
             let now = chrono::Utc::now().timestamp_millis();
             anomalies.extend(pf::detect(row_count, &columns, &m, &self.thresholds, now));
         }
-        if let Some(base) = self.baseline.as_ref().filter(|_| !changed_only) {
+        // History: the earlier runs in --history DIR judge this one (when there are enough
+        // of them, instead of --baseline); then this run joins them.
+        let mut history = None;
+        if let Some(dir) = self.args.history.as_ref().filter(|_| !changed_only) {
+            let table = t.to_string();
+            let record = crate::checks::history::record(
+                &table,
+                chrono::Utc::now().timestamp_millis(),
+                row_count,
+                m.last_modified_time,
+                &columns,
+                self.args.query.columns.is_some(),
+            );
+            let (past, warnings) = crate::warehouse::history::read(dir, &table);
+            notes.extend(warnings);
+            let verdict = crate::checks::history::judge(&record, &past, &self.history);
+            notes.extend(verdict.notes.iter().cloned());
+            anomalies.extend(verdict.anomalies.iter().cloned());
+            let keep = crate::warehouse::history::Keep::parse(&self.args.history_keep)
+                .unwrap_or(crate::warehouse::history::Keep::Runs(90));
+            let kept = crate::warehouse::history::kept(past, record, keep);
+            if let Err(e) = crate::warehouse::history::write(dir, &table, &kept) {
+                notes.push(e);
+            }
+            history = Some(verdict);
+        }
+        let history_judged = history.as_ref().is_some_and(|h| h.used);
+        if history_judged && self.baseline.is_some() {
+            notes.push("drift is judged against the history, not --baseline".into());
+        }
+        if let Some(base) = self
+            .baseline
+            .as_ref()
+            .filter(|_| !changed_only && !history_judged)
+        {
             match base.get(&t.to_string()) {
                 Some((base_rows, base_cols)) => {
                     // With --columns, the baseline's other columns were not profiled this
@@ -669,6 +712,7 @@ impl Ctx {
             queries,
             usage: bytes,
             dry_run: Vec::new(),
+            history,
         })
     }
 }
@@ -829,6 +873,13 @@ fn blocks(p: &TableProfile, detecting: bool, price_per_tib: f64) -> Vec<Block> {
             "none found".into(),
         )]));
     }
+    // History: a chart of each flagged metric, and of the row count when anything is flagged.
+    if let Some(h) = p.history.as_ref().filter(|h| h.used) {
+        let any = h.series.iter().any(|s| s.flagged);
+        for s in h.series.iter().filter(|s| s.flagged || any) {
+            out.push(Block::Chart(chart_of(s, h)));
+        }
+    }
     if !p.samples.is_empty() {
         out.push(Block::List {
             title: format!("sample rows ({})", p.samples.len()),
@@ -848,6 +899,36 @@ fn blocks(p: &TableProfile, detecting: bool, price_per_tib: f64) -> Vec<Block> {
     out
 }
 
+/// A metric's history as a chart: the earlier runs, this run last, and the usual band.
+fn chart_of(s: &Series, h: &HistoryVerdict) -> Chart {
+    let mut labels: Vec<String> =
+        s.at.iter()
+            .map(|t| t.get(5..10).unwrap_or(t).to_string())
+            .collect();
+    labels.push("now".into());
+    let mut values = s.values.clone();
+    values.push(Some(s.current));
+    Chart {
+        title: format!(
+            "{}: {} runs{}",
+            s.metric,
+            s.values.len() + 1,
+            if h.seasonality.is_some() {
+                ", band of the same weekday"
+            } else {
+                ""
+            }
+        ),
+        labels,
+        values,
+        low: s.low,
+        high: s.high,
+        flagged: s.flagged,
+        percent: s.metric.starts_with("null rate"),
+        integer: s.metric == "rows" || s.metric.starts_with("distinct "),
+    }
+}
+
 impl CheckResults for ProfileView {
     type Item = TableRef;
     type Value = TableProfile;
@@ -858,6 +939,42 @@ impl CheckResults for ProfileView {
 
     fn tool(&self) -> &'static str {
         "bq-profile"
+    }
+    /// With `--history`: each judged table's row count as a percentage of its usual level
+    /// (the band's median; 100 is usual), the 20 furthest from it, when any table is flagged.
+    fn overview(&self, items: &[(&TableRef, &TableProfile)]) -> Option<BarChart> {
+        let mut bars: Vec<(String, f64, bool)> = items
+            .iter()
+            .filter_map(|(t, p)| {
+                let h = p.history.as_ref().filter(|h| h.used)?;
+                let rows = h.series.iter().find(|s| s.metric == "rows")?;
+                let level = if rows.median == 0.0 {
+                    100.0
+                } else {
+                    rows.current / rows.median * 100.0
+                };
+                Some((
+                    format!("{}.{}", t.dataset, t.table),
+                    level,
+                    h.series.iter().any(|s| s.flagged),
+                ))
+            })
+            .collect();
+        if !bars.iter().any(|b| b.2) {
+            return None;
+        }
+        bars.sort_by(|a, b| (b.1 - 100.0).abs().total_cmp(&(a.1 - 100.0).abs()));
+        bars.truncate(20);
+        Some(BarChart {
+            title: format!(
+                "row count as % of its usual level (100), {} table(s)",
+                bars.len()
+            ),
+            labels: bars.iter().map(|b| b.0.clone()).collect(),
+            values: bars.iter().map(|b| b.1).collect(),
+            unit: "% of usual".into(),
+            reference: Some(100.0),
+        })
     }
     fn noun(&self) -> &'static str {
         "table"
@@ -940,6 +1057,7 @@ impl CheckResults for ProfileView {
                     cost_usd: p.usage.cost(self.price_per_tib),
                 },
                 dry_run: &p.dry_run,
+                history: p.history.as_ref(),
             },
         }
     }
@@ -1044,13 +1162,18 @@ pub(crate) async fn execute(args: &ProfileArgs, run: &Run) -> anyhow::Result<Fin
         },
         None => None,
     };
-    let fail_on = args
-        .fail_on
-        .unwrap_or(if args.detect_anomalies || baseline.is_some() {
+    let history = HistoryOptions {
+        min_runs: usize::from(args.history_min_runs),
+        k: args.history_band,
+        weekly: args.seasonality == crate::cli::Seasonality::Weekly,
+    };
+    let fail_on = args.fail_on.unwrap_or(
+        if args.detect_anomalies || baseline.is_some() || args.history.is_some() {
             ProfileFailOn::Errors
         } else {
             ProfileFailOn::Never
-        });
+        },
+    );
     let parallel = parallelism(common);
     let client = client(common)?;
     client.check_auth().await?;
@@ -1089,6 +1212,7 @@ pub(crate) async fn execute(args: &ProfileArgs, run: &Run) -> anyhow::Result<Fin
             args: dry,
             thresholds: thresholds.clone(),
             baseline: None,
+            history: history.clone(),
             store: super::result_store(common, true),
         });
         let refused = super::check_budget(
@@ -1114,6 +1238,7 @@ pub(crate) async fn execute(args: &ProfileArgs, run: &Run) -> anyhow::Result<Fin
         args: args.clone(),
         thresholds,
         baseline,
+        history,
         store: super::result_store(common, args.query.dry_run),
     });
     let progress = progress(common, tables.len(), "Profiling", "table");
@@ -1132,7 +1257,7 @@ pub(crate) async fn execute(args: &ProfileArgs, run: &Run) -> anyhow::Result<Fin
     let batch = ProfileBatch {
         check: ProfileView {
             fail_on,
-            detecting: args.detect_anomalies || args.baseline.is_some(),
+            detecting: args.detect_anomalies || args.baseline.is_some() || args.history.is_some(),
             price_per_tib: args.query.price_per_tib,
         },
         items: results,

@@ -25,6 +25,10 @@ pub(crate) trait CheckResults: Send + Sync + 'static {
     type ExtraJson: Serialize;
     /// `bq-schema-diff`.
     fn tool(&self) -> &'static str;
+    /// A chart of the batch's items (Markdown only), if the check draws one.
+    fn overview(&self, _items: &[(&Self::Item, &Self::Value)]) -> Option<super::doc::BarChart> {
+        None
+    }
     /// `pair`, `table`: how items are counted (`Total pairs`, `Failed pairs:`).
     fn noun(&self) -> &'static str;
     /// `Batch Schema Diff Summary`.
@@ -325,6 +329,15 @@ impl<C: CheckResults> Results<C> {
 impl<C: CheckResults> Batch for Results<C> {
     fn tool(&self) -> &'static str {
         self.check.tool()
+    }
+
+    fn overview(&self) -> Option<super::doc::BarChart> {
+        let items: Vec<(&C::Item, &C::Value)> = self
+            .items
+            .iter()
+            .filter_map(|(i, r)| r.as_ref().ok().map(|v| (i, v)))
+            .collect();
+        self.check.overview(&items)
     }
 
     fn legend(&self) -> Option<String> {

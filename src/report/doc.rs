@@ -45,6 +45,228 @@ pub(crate) enum Block {
         title: String,
         text: String,
     },
+    /// A metric over time: a sparkline in text, a Mermaid `xychart-beta` in Markdown.
+    Chart(Chart),
+}
+
+/// A series of values (the last is now) against a band of usual values.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Chart {
+    pub(crate) title: String,
+    /// One per value: when it was measured (`11-28`; the last `now`).
+    pub(crate) labels: Vec<String>,
+    /// None: not measured in that run.
+    pub(crate) values: Vec<Option<f64>>,
+    pub(crate) low: f64,
+    pub(crate) high: f64,
+    /// The last value is outside the band.
+    pub(crate) flagged: bool,
+    /// Values are fractions shown as percentages.
+    pub(crate) percent: bool,
+    /// Values are counts: shown as whole numbers.
+    pub(crate) integer: bool,
+}
+
+impl Chart {
+    fn scaled(&self, v: f64) -> f64 {
+        if self.percent {
+            v * 100.0
+        } else {
+            v
+        }
+    }
+
+    /// `14,315`, `5.2%`, `0.123`.
+    fn show(&self, v: f64) -> String {
+        let v = self.scaled(v);
+        let s = if self.percent {
+            format!("{v:.1}%")
+        } else if (self.integer || v.abs() >= 1000.0) && v.abs() < 1e15 {
+            crate::report::thousands(v.abs().round() as usize)
+        } else if v.fract() == 0.0 {
+            format!("{}", v.abs())
+        } else {
+            format!("{}", (v * 1000.0).round() / 1000.0)
+        };
+        if v < 0.0 && !s.starts_with('-') {
+            format!("-{s}")
+        } else {
+            s
+        }
+    }
+
+    /// One line: `title ▁▂▃▅▇▂ now 14,315 (usual 19,800 to 21,100)`.
+    fn text(&self) -> String {
+        let now = self.values.last().copied().flatten();
+        format!(
+            "{} {} now {} (usual {} to {}){}",
+            one_line(&self.title),
+            sparkline(&self.values),
+            now.map(|v| self.show(v)).unwrap_or_else(|| "?".into()),
+            self.show(self.low),
+            self.show(self.high),
+            if self.flagged { " ⚠ out of band" } else { "" }
+        )
+    }
+
+    /// A Mermaid `xychart-beta`: the values as a line, the band as two lines, and a bar at
+    /// the current value (the others sit on the axis). Runs without a value are left out.
+    fn mermaid(&self) -> String {
+        // Mermaid's quoted strings end at `"`; keep the text plain.
+        let plain = |t: &str| -> String {
+            t.chars()
+                .map(|c| {
+                    if c.is_alphanumeric() || " .:_-%()/,".contains(c) {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
+                .collect()
+        };
+        let points: Vec<(&String, f64)> = self
+            .labels
+            .iter()
+            .zip(&self.values)
+            .filter_map(|(l, v)| v.filter(|v| v.is_finite()).map(|v| (l, self.scaled(v))))
+            .collect();
+        let (low, high) = (self.scaled(self.low), self.scaled(self.high));
+        let lo = points.iter().map(|p| p.1).fold(low, f64::min);
+        let hi = points.iter().map(|p| p.1).fold(high, f64::max);
+        let pad = ((hi - lo) * 0.05).max(hi.abs() * 1e-6).max(1e-9);
+        let (lo, hi) = (lo - pad, hi + pad);
+        // Six significant digits are plenty for a picture.
+        let num = |v: f64| {
+            if v == 0.0 || !v.is_finite() {
+                return "0".to_string();
+            }
+            let scale = 10f64.powi(5 - v.abs().log10().floor() as i32);
+            format!("{}", (v * scale).round() / scale)
+        };
+        let list = |vals: Vec<f64>| vals.into_iter().map(num).collect::<Vec<_>>().join(", ");
+        let n = points.len();
+        // A numeric axis of runs: one label per run would not fit a picture of 30 runs.
+        let axis = match (points.first(), points.last()) {
+            (Some(first), Some(last)) => format!(
+                "\"runs, {} to {}\" 1 --> {}",
+                plain(first.0),
+                plain(last.0),
+                n.max(2)
+            ),
+            _ => "1 --> 2".to_string(),
+        };
+        let mut bars = vec![lo; n];
+        if let Some(last) = points.last() {
+            bars[n - 1] = last.1;
+        }
+        let mut s = String::from("xychart-beta\n");
+        let _ = writeln!(
+            s,
+            "    title \"{}{}\"",
+            plain(&self.title),
+            if self.flagged { " - out of band" } else { "" }
+        );
+        let _ = writeln!(s, "    x-axis {axis}");
+        let unit = if self.percent { "\"%\" " } else { "" };
+        let _ = writeln!(s, "    y-axis {unit}{} --> {}", num(lo), num(hi));
+        let _ = writeln!(s, "    bar [{}]", list(bars));
+        let _ = writeln!(
+            s,
+            "    line [{}]",
+            list(points.iter().map(|p| p.1).collect())
+        );
+        let _ = writeln!(s, "    line [{}]", list(vec![low; n]));
+        let _ = writeln!(s, "    line [{}]", list(vec![high; n]));
+        s
+    }
+}
+
+/// Bars across items (an overview of a batch): a Mermaid `xychart-beta` bar chart.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct BarChart {
+    pub(crate) title: String,
+    pub(crate) labels: Vec<String>,
+    pub(crate) values: Vec<f64>,
+    /// The y axis' title (`%`).
+    pub(crate) unit: String,
+    /// A level drawn as a line across the bars (100: usual).
+    pub(crate) reference: Option<f64>,
+}
+
+impl BarChart {
+    pub(crate) fn mermaid(&self) -> String {
+        let plain = |t: &str| -> String {
+            t.chars()
+                .map(|c| {
+                    if c.is_alphanumeric() || " .:_-%()/,".contains(c) {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
+                .collect()
+        };
+        // Mermaid draws a bar up from the axis' minimum: the axis starts at 0, and the
+        // values are non-negative (a level, not a change).
+        let hi = self
+            .values
+            .iter()
+            .copied()
+            .chain(self.reference)
+            .fold(0.0, f64::max);
+        let num = |v: f64| format!("{}", (v * 10.0).round() / 10.0);
+        let mut s = String::from("xychart-beta\n");
+        let _ = writeln!(s, "    title \"{}\"", plain(&self.title));
+        let labels: Vec<String> = self
+            .labels
+            .iter()
+            .map(|l| format!("\"{}\"", plain(l)))
+            .collect();
+        let _ = writeln!(s, "    x-axis [{}]", labels.join(", "));
+        let _ = writeln!(
+            s,
+            "    y-axis \"{}\" 0 --> {}",
+            plain(&self.unit),
+            num(hi * 1.1)
+        );
+        let values: Vec<String> = self.values.iter().map(|v| num(v.max(0.0))).collect();
+        let _ = writeln!(s, "    bar [{}]", values.join(", "));
+        if let Some(r) = self.reference {
+            let line = vec![num(r); self.values.len()];
+            let _ = writeln!(s, "    line [{}]", line.join(", "));
+        }
+        s
+    }
+}
+
+/// A one-line trend in Unicode blocks (▁▂▃▄▅▆▇█), oldest first; a run without a value is a
+/// space.
+pub(crate) fn sparkline(values: &[Option<f64>]) -> String {
+    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    let finite: Vec<f64> = values
+        .iter()
+        .flatten()
+        .copied()
+        .filter(|v| v.is_finite())
+        .collect();
+    let (lo, hi) = finite
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &v| {
+            (l.min(v), h.max(v))
+        });
+    values
+        .iter()
+        .map(|v| match v {
+            Some(v) if v.is_finite() => {
+                if hi > lo {
+                    BARS[(((v - lo) / (hi - lo)) * 7.0).round().clamp(0.0, 7.0) as usize]
+                } else {
+                    BARS[3]
+                }
+            }
+            _ => ' ',
+        })
+        .collect()
 }
 
 /// Rows under named columns.
@@ -188,6 +410,9 @@ pub(crate) fn text(blocks: &[Block], public: bool) -> String {
                 };
                 out.push_str(&text_table(t, indent));
             }
+            Block::Chart(c) => {
+                let _ = writeln!(out, "  {}", c.text());
+            }
             Block::Code { title, text } => {
                 let _ = writeln!(out, "  -- {}", one_line(title));
                 for line in text.lines() {
@@ -310,6 +535,10 @@ pub(crate) fn markdown(blocks: &[Block]) -> String {
             Block::Code { title, text } => {
                 flush(&mut list, &mut parts);
                 parts.push(format!("**{}**\n\n{}", cell(title), fenced(text, "sql")));
+            }
+            Block::Chart(c) => {
+                flush(&mut list, &mut parts);
+                parts.push(fenced(&c.mermaid(), "mermaid"));
             }
         }
     }
@@ -452,6 +681,46 @@ mod tests {
             assert!(!public.contains("secret"), "{public}");
             assert!(public.contains("only in A (1 of 1): example rows are table data"));
         }
+    }
+
+    #[test]
+    fn charts_are_a_sparkline_in_text_and_mermaid_in_markdown() {
+        let c = Chart {
+            title: "null rate of e\"mail`".into(),
+            labels: vec!["11-01".into(), "11-02".into(), "11-03".into(), "now".into()],
+            values: vec![Some(0.05), None, Some(0.051), Some(0.2)],
+            low: 0.045,
+            high: 0.055,
+            flagged: true,
+            percent: true,
+            integer: false,
+        };
+        let txt = text(&[Block::Chart(c.clone())], false);
+        assert_eq!(
+            txt.trim_end(),
+            "  null rate of e\"mail` ▁ ▁█ now 20.0% (usual 4.5% to 5.5%) ⚠ out of band"
+        );
+        let md = markdown(&[Block::Chart(c)]);
+        assert!(md.starts_with("```mermaid\nxychart-beta\n"), "{md}");
+        assert!(
+            md.contains("    title \"null rate of e_mail_ - out of band\"\n"),
+            "no quote or backtick reaches Mermaid: {md}"
+        );
+        assert!(
+            md.contains("    x-axis \"runs, 11-01 to now\" 1 --> 3\n"),
+            "a run without a value is left out: {md}"
+        );
+        assert!(md.contains("    line [5, 5.1, 20]\n"), "{md}");
+        assert!(
+            md.contains("    line [4.5, 4.5, 4.5]\n    line [5.5, 5.5, 5.5]\n"),
+            "{md}"
+        );
+        assert!(
+            md.contains("    y-axis \"%\" 3.725 --> 20.775\n    bar [3.725, 3.725, 20]\n"),
+            "the current value is a bar: {md}"
+        );
+        assert_eq!(sparkline(&[Some(0.0), Some(7.0), None, Some(3.5)]), "▁█ ▅");
+        assert_eq!(sparkline(&[Some(2.0), Some(2.0)]), "▄▄");
     }
 
     #[test]

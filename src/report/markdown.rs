@@ -82,6 +82,9 @@ fn parts(batch: &dyn Batch) -> Parts {
     if !warnings.is_empty() {
         head.push('\n');
     }
+    if let Some(chart) = batch.overview() {
+        let _ = writeln!(head, "```mermaid\n{}```\n", chart.mermaid());
+    }
     let _ = writeln!(head, "| | Item | Result |\n|---|---|---|");
     // What needs a look first: failures and errors, then what changed; the items with nothing
     // to see are one line at the end.

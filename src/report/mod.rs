@@ -227,6 +227,10 @@ pub(crate) trait Batch: Send + Sync {
     }
     fn cases(&self) -> Vec<Case>;
     fn summary(&self) -> Summary;
+    /// A chart of the whole batch for Markdown reports and PR comments, if the check has one.
+    fn overview(&self) -> Option<doc::BarChart> {
+        None
+    }
     /// The machine-readable document, pretty-printed (keys kept from the original utilities).
     fn json(&self) -> Result<Vec<u8>, serde_json::Error>;
     /// Does any item fail the gate (under `--fail-on`)?

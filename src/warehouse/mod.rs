@@ -3,6 +3,7 @@
 pub(crate) mod auth;
 pub(crate) mod cache;
 pub(crate) mod client;
+pub(crate) mod history;
 pub(crate) mod info_schema;
 pub(crate) mod model;
 pub(crate) mod query;

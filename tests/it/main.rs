@@ -18,6 +18,7 @@ mod config;
 mod datasets;
 mod emulator;
 mod faults;
+mod history;
 mod hostile;
 mod partitions;
 mod profile;

@@ -251,3 +251,84 @@ async fn profile_with_anomalies_and_a_failed_table() {
         ],
     );
 }
+
+/// (d) bq-profile --history: a table whose row count and null rate left their usual band
+/// over 24 earlier daily runs (a history written here, the same for every format), with a
+/// chart of each in Markdown (`scripts/render-charts` renders these to PNG) and a sparkline
+/// in text.
+#[tokio::test]
+async fn profile_against_its_history() {
+    let fake = FakeBigQuery::start().await;
+    let mut events = table_resource(
+        json!([
+            {"name": "id", "type": "INTEGER"},
+            {"name": "city", "type": "STRING"},
+        ]),
+        "8",
+    );
+    // Modified two hours ago, as in every earlier run: freshness is as usual.
+    let two_hours_ago = chrono::Utc::now().timestamp_millis() - 2 * 3_600_000;
+    events["lastModifiedTime"] = json!(two_hours_ago.to_string());
+    fake.table("acme.shop.events", events).await;
+    fake.table_rows("acme.shop.events", json!([])).await;
+    let profile = json!({
+        "row_count": 8,
+        "c0_nulls": 0, "c0_distinct": 8, "c0_exact_distinct": 8,
+        "c0_min": "1", "c0_max": "8", "c0_mean": "4.5", "c0_stddev": "2.4",
+        "c0_zeros": 0, "c0_negatives": 0, "c0_quantiles": "[1.0,2.0,4.0,6.0,8.0]",
+        "c1_nulls": 5, "c1_distinct": 3, "c1_top": r#"[{"value":"Oslo","count":2}]"#,
+        "c1_min": "\"Bergen\"", "c1_max": "\"Oslo\"",
+        "c1_min_length": 4, "c1_max_length": 6, "c1_avg_length": "5.0",
+        "c1_empty_strings": 0, "c1_padded_strings": 0,
+    });
+    fake.answer_queries("billing", vec![("`acme.shop.events`".into(), profile)])
+        .await;
+    // 24 daily runs in October: 12 or 13 rows, a tenth of the cities NULL.
+    let mut history = String::new();
+    for day in 1..=24 {
+        let rows = 12 + day % 2;
+        let line = json!({
+            "v": 1, "table": "acme.shop.events",
+            "at": format!("2026-10-{day:02}T06:00:00Z"),
+            "rows": rows, "age_hours": 2.0,
+            "columns": {
+                "id": {"null_rate": 0.0, "distinct": rows, "mean": (rows as f64 + 1.0) / 2.0},
+                "city": {"null_rate": 0.1 + f64::from(day % 3) * 0.002, "distinct": 3},
+            },
+        });
+        history.push_str(&format!("{line}\n"));
+    }
+    for format in FORMATS {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("acme.shop.events.jsonl"), &history).unwrap();
+        let out = bin("bq-profile")
+            .env("NO_COLOR", "1")
+            .env("XDG_CACHE_HOME", dir.path().join("cache"))
+            .args(["--api-url", &fake.uri(), "--project", "billing"])
+            .args(["--sample-size", "0", "--history"])
+            .arg(dir.path())
+            .args(["acme.shop.events", "--format", format])
+            .output()
+            .unwrap();
+        let shown = format!(
+            "exit: {}\n{}",
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout)
+        );
+        insta::with_settings!({
+            prepend_module_to_snapshot => false,
+            description => format!("bq-profile --history DIR acme.shop.events --format {format}"),
+            omit_expression => true,
+            filters => vec![
+                (r#""timestamp": "[^"]*""#, r#""timestamp": "[timestamp]""#),
+                (r#"timestamp="[^"]*""#, r#"timestamp="[timestamp]""#),
+                (r#"time="[0-9.]+""#, r#"time="[time]""#),
+                (r#""version": "[^"]*""#, r#""version": "[version]""#),
+                (r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", "[time]"),
+                (r"127\.0\.0\.1:\d+", "[fake-bigquery]"),
+            ],
+        }, {
+            insta::assert_snapshot!(format!("profile_history_{format}"), shown);
+        });
+    }
+}
