@@ -138,3 +138,61 @@ async fn history_keeps_runs_flags_a_step_and_draws_it() {
     assert_eq!(kept.len(), 25);
     assert_eq!(kept[24]["rows"], ROWS);
 }
+
+/// `bqcheck history show`: a history written by hand (no emulator), in text and JSON; a bad
+/// line is a warning on stderr; no history is exit 2 with the file it looked for.
+#[test]
+fn history_show_prints_trends_and_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::new();
+    for day in 1..=5 {
+        text.push_str(&format!(
+            "{{\"v\":1,\"table\":\"p.d.t\",\"at\":\"2026-11-0{day}T06:00:00Z\",\"rows\":{},\"age_hours\":1.5,\"columns\":{{\"email\":{{\"null_rate\":0.{day}}}}}}}\n",
+            1000 * day
+        ));
+    }
+    text.push_str("garbage\n");
+    std::fs::write(dir.path().join("p.d.t.jsonl"), text).unwrap();
+    let out = support::bin("bqcheck")
+        .args(["history", "show", "--history"])
+        .arg(dir.path())
+        .args(["--columns", "email", "p.d.t"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    assert!(
+        stdout.starts_with("p.d.t: 5 run(s), 2026-11-01T06:00:00Z to 2026-11-05T06:00:00Z\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("  rows                  ▁▃▅▆█  1,000 → 5,000\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("  null rate of email    ▁▃▄▆█  10.0% → 50.0%\n"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("p.d.t.jsonl:6: skipped, not a history record"),
+        "{stderr}"
+    );
+    let out = support::bin("bqcheck")
+        .args(["history", "show", "--format", "json", "--history"])
+        .arg(dir.path())
+        .arg("p.d.t")
+        .output()
+        .unwrap();
+    let runs: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(runs.as_array().map(Vec::len), Some(5));
+    assert_eq!(runs[4]["rows"], 5000);
+    let out = support::bin("bqcheck")
+        .args(["history", "show", "--history"])
+        .arg(dir.path())
+        .arg("p.d.other")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no history of p.d.other"));
+}
