@@ -112,18 +112,6 @@ impl Chart {
     /// A Mermaid `xychart-beta`: the values as a line, the band as two lines, and a bar at
     /// the current value (the others sit on the axis). Runs without a value are left out.
     fn mermaid(&self) -> String {
-        // Mermaid's quoted strings end at `"`; keep the text plain.
-        let plain = |t: &str| -> String {
-            t.chars()
-                .map(|c| {
-                    if c.is_alphanumeric() || " .:_-%()/,".contains(c) {
-                        c
-                    } else {
-                        '_'
-                    }
-                })
-                .collect()
-        };
         let points: Vec<(&String, f64)> = self
             .labels
             .iter()
@@ -149,8 +137,8 @@ impl Chart {
         let axis = match (points.first(), points.last()) {
             (Some(first), Some(last)) => format!(
                 "\"runs, {} to {}\" 1 --> {}",
-                plain(first.0),
-                plain(last.0),
+                mermaid_text(first.0),
+                mermaid_text(last.0),
                 n.max(2)
             ),
             _ => "1 --> 2".to_string(),
@@ -163,7 +151,7 @@ impl Chart {
         let _ = writeln!(
             s,
             "    title \"{}{}\"",
-            plain(&self.title),
+            mermaid_text(&self.title),
             if self.flagged { " - out of band" } else { "" }
         );
         let _ = writeln!(s, "    x-axis {axis}");
@@ -195,17 +183,6 @@ pub(crate) struct BarChart {
 
 impl BarChart {
     pub(crate) fn mermaid(&self) -> String {
-        let plain = |t: &str| -> String {
-            t.chars()
-                .map(|c| {
-                    if c.is_alphanumeric() || " .:_-%()/,".contains(c) {
-                        c
-                    } else {
-                        '_'
-                    }
-                })
-                .collect()
-        };
         // Mermaid draws a bar up from the axis' minimum: the axis starts at 0, and the
         // values are non-negative (a level, not a change).
         let hi = self
@@ -216,17 +193,17 @@ impl BarChart {
             .fold(0.0, f64::max);
         let num = |v: f64| format!("{}", (v * 10.0).round() / 10.0);
         let mut s = String::from("xychart-beta\n");
-        let _ = writeln!(s, "    title \"{}\"", plain(&self.title));
+        let _ = writeln!(s, "    title \"{}\"", mermaid_text(&self.title));
         let labels: Vec<String> = self
             .labels
             .iter()
-            .map(|l| format!("\"{}\"", plain(l)))
+            .map(|l| format!("\"{}\"", mermaid_text(l)))
             .collect();
         let _ = writeln!(s, "    x-axis [{}]", labels.join(", "));
         let _ = writeln!(
             s,
             "    y-axis \"{}\" 0 --> {}",
-            plain(&self.unit),
+            mermaid_text(&self.unit),
             num(hi * 1.1)
         );
         let values: Vec<String> = self.values.iter().map(|v| num(v.max(0.0))).collect();
@@ -237,6 +214,20 @@ impl BarChart {
         }
         s
     }
+}
+
+/// Text inside a Mermaid quoted string: letters, digits and `.:_-%()/,` and spaces; anything
+/// else (a `"` would end the string, a newline the statement) becomes `_`.
+fn mermaid_text(t: &str) -> String {
+    t.chars()
+        .map(|c| {
+            if c.is_alphanumeric() || " .:_-%()/,".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }
 
 /// A one-line trend in Unicode blocks (▁▂▃▄▅▆▇█), oldest first; a run without a value is a

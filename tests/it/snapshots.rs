@@ -41,22 +41,34 @@ fn snapshot_formats(snapshot: &str, name: &str, args: &[&str]) {
             out.status.code().unwrap_or(-1),
             String::from_utf8_lossy(&out.stdout)
         );
-        insta::with_settings!({
-            prepend_module_to_snapshot => false,
-            description => format!("{name} {} --format {format}", shown_args.join(" ")),
-            omit_expression => true,
-            filters => vec![
-                (r#""timestamp": "[^"]*""#, r#""timestamp": "[timestamp]""#),
-                (r#"timestamp="[^"]*""#, r#"timestamp="[timestamp]""#),
-                (r#"time="[0-9.]+""#, r#"time="[time]""#),
-                (r#""version": "[^"]*""#, r#""version": "[version]""#),
-                (r"last modified \d+ days ago", "last modified [N] days ago"),
-                (r"127\.0\.0\.1:\d+", "[fake-bigquery]"),
-            ],
-        }, {
-            insta::assert_snapshot!(format!("{snapshot}_{format}"), shown);
-        });
+        assert_output(
+            &format!("{snapshot}_{format}"),
+            format!("{name} {} --format {format}", shown_args.join(" ")),
+            &shown,
+            &[(r"last modified \d+ days ago", "last modified [N] days ago")],
+        );
     }
+}
+
+/// Compare `shown` with the snapshot `name`, with what changes from run to run redacted
+/// (timestamps, the version, the fake's port, and `more` of the caller's).
+fn assert_output(name: &str, description: String, shown: &str, more: &[(&str, &str)]) {
+    let mut filters = vec![
+        (r#""timestamp": "[^"]*""#, r#""timestamp": "[timestamp]""#),
+        (r#"timestamp="[^"]*""#, r#"timestamp="[timestamp]""#),
+        (r#"time="[0-9.]+""#, r#"time="[time]""#),
+        (r#""version": "[^"]*""#, r#""version": "[version]""#),
+        (r"127\.0\.0\.1:\d+", "[fake-bigquery]"),
+    ];
+    filters.extend_from_slice(more);
+    insta::with_settings!({
+        prepend_module_to_snapshot => false,
+        description => description,
+        omit_expression => true,
+        filters => filters,
+    }, {
+        insta::assert_snapshot!(name, shown);
+    });
 }
 
 /// (a) The offline schema gate of examples/.bqcheck.yml: breaking, compatible and cosmetic
@@ -315,20 +327,11 @@ async fn profile_against_its_history() {
             out.status.code().unwrap_or(-1),
             String::from_utf8_lossy(&out.stdout)
         );
-        insta::with_settings!({
-            prepend_module_to_snapshot => false,
-            description => format!("bq-profile --history DIR acme.shop.events --format {format}"),
-            omit_expression => true,
-            filters => vec![
-                (r#""timestamp": "[^"]*""#, r#""timestamp": "[timestamp]""#),
-                (r#"timestamp="[^"]*""#, r#"timestamp="[timestamp]""#),
-                (r#"time="[0-9.]+""#, r#"time="[time]""#),
-                (r#""version": "[^"]*""#, r#""version": "[version]""#),
-                (r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", "[time]"),
-                (r"127\.0\.0\.1:\d+", "[fake-bigquery]"),
-            ],
-        }, {
-            insta::assert_snapshot!(format!("profile_history_{format}"), shown);
-        });
+        assert_output(
+            &format!("profile_history_{format}"),
+            format!("bq-profile --history DIR acme.shop.events --format {format}"),
+            &shown,
+            &[(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", "[time]")],
+        );
     }
 }
