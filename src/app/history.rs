@@ -25,8 +25,9 @@ pub(crate) fn show(
         }
     };
     let id = t.to_string();
-    let (runs, warnings) = history::read(dir, &id);
-    for w in &warnings {
+    let read = history::read(dir, &id, chrono::Utc::now().timestamp_millis());
+    let runs = read.runs;
+    for w in &read.warnings {
         eprintln!("warning: {}", one_line(w));
     }
     if runs.is_empty() {
@@ -132,6 +133,8 @@ mod tests {
                 rows: 1000 * (i + 1),
                 age_hours: Some(1.5),
                 partial: false,
+                modified: None,
+                scope: None,
                 columns: BTreeMap::from([(
                     "email".to_string(),
                     history::ColumnRecord {

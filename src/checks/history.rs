@@ -21,6 +21,7 @@ pub(crate) fn record(
     last_modified_ms: Option<i64>,
     columns: &[ColumnProfile],
     partial: bool,
+    scope: Option<String>,
 ) -> RunRecord {
     RunRecord {
         v: VERSION,
@@ -29,6 +30,8 @@ pub(crate) fn record(
         rows,
         age_hours: last_modified_ms.map(|m| ((at_ms - m) as f64 / 3_600_000.0).max(0.0)),
         partial,
+        modified: last_modified_ms,
+        scope,
         columns: columns
             .iter()
             .map(|c| {
@@ -103,7 +106,8 @@ impl Metric {
             Metric::Rows | Metric::Distinct(_) => (0.005 * median.abs()).max(1.0),
             Metric::Freshness => 1.0,
             Metric::NullRate(_) => 0.005,
-            Metric::Mean(_) => 1e-6 * median.abs().max(1.0),
+            // A mean moves a little with every load: 0.1% of it is not drift.
+            Metric::Mean(_) => 1e-3 * median.abs().max(1e-3),
         }
     }
 
@@ -149,7 +153,9 @@ fn median(sorted: &[f64]) -> f64 {
     if n % 2 == 1 {
         sorted[n / 2]
     } else {
-        (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0
+        // Halfway without overflowing near f64::MAX.
+        let (a, b) = (sorted[n / 2 - 1], sorted[n / 2]);
+        a + (b - a) / 2.0
     }
 }
 
@@ -165,10 +171,16 @@ pub(crate) fn band(metric: &Metric, values: &[f64], k: f64) -> Option<Band> {
     dev.sort_by(f64::total_cmp);
     let mad = median(&dev);
     let half = (k * 1.4826 * mad).max(metric.floor(m));
+    // Within what the metric can be: no negative counts, rates from 0 to 1.
+    let (min, max) = match metric {
+        Metric::Rows | Metric::Distinct(_) | Metric::Freshness => (0.0, f64::INFINITY),
+        Metric::NullRate(_) => (0.0, 1.0),
+        Metric::Mean(_) => (f64::NEG_INFINITY, f64::INFINITY),
+    };
     Some(Band {
         median: m,
-        low: m - half,
-        high: m + half,
+        low: (m - half).max(min),
+        high: (m + half).min(max),
         runs: v.len(),
     })
 }
@@ -231,6 +243,14 @@ pub(crate) struct HistoryVerdict {
 
 /// Drift of `now` against the earlier runs in `past` (oldest first; `now` is not among them).
 pub(crate) fn judge(now: &RunRecord, past: &[RunRecord], o: &HistoryOptions) -> HistoryVerdict {
+    // Only runs of the same rows: a run filtered by --where or --partitions is judged
+    // against runs filtered alike.
+    let same_scope: Vec<RunRecord> = past
+        .iter()
+        .filter(|r| r.scope == now.scope)
+        .cloned()
+        .collect();
+    let past = &same_scope[..];
     let mut out = HistoryVerdict {
         runs: past.len(),
         ..HistoryVerdict::default()
@@ -287,7 +307,12 @@ pub(crate) fn judge(now: &RunRecord, past: &[RunRecord], o: &HistoryOptions) -> 
         let Some(b) = band(&m, &values, o.k) else {
             continue;
         };
-        let flagged = !b.holds(current);
+        // A table fresher than usual is no trouble: only an older one is flagged.
+        let flagged = if m == Metric::Freshness {
+            current > b.high
+        } else {
+            !b.holds(current)
+        };
         if flagged {
             out.anomalies.push(Anomaly {
                 severity: Severity::Warning,
@@ -391,6 +416,8 @@ mod tests {
             rows,
             age_hours: Some(2.0 + (day % 3) as f64 * 0.1),
             partial: false,
+            modified: Some(START + day * DAY - 7_200_000),
+            scope: None,
             columns,
         }
     }
@@ -533,12 +560,41 @@ mod tests {
     }
 
     #[test]
+    fn runs_of_another_scope_and_fresher_tables_are_not_flagged() {
+        let runs = thirty();
+        let mut filtered = runs[20].clone();
+        filtered.rows = 100;
+        filtered.scope = Some("--where x > 1".into());
+        let v = judge(&filtered, &runs[..20], &HistoryOptions::default());
+        assert!(
+            !v.used && v.runs == 0,
+            "no earlier run of that scope: {v:?}"
+        );
+        let mut fresh = runs[20].clone();
+        fresh.age_hours = Some(0.0);
+        assert!(!flagged(
+            &judge(&fresh, &runs[..20], &HistoryOptions::default()),
+            "history_freshness"
+        ));
+        let mut stale = runs[20].clone();
+        stale.age_hours = Some(30.0);
+        assert!(flagged(
+            &judge(&stale, &runs[..20], &HistoryOptions::default()),
+            "history_freshness"
+        ));
+    }
+
+    #[test]
     fn bands_are_robust_and_never_zero_wide() {
         let b = band(&Metric::Rows, &[100.0, 101.0, 99.0, 100.0, 1e9], 3.5).unwrap();
         assert_eq!(b.median, 100.0);
         assert!(b.high < 110.0, "one outlier does not widen the band: {b:?}");
         let flat = band(&Metric::NullRate("x".into()), &[0.1; 6], 3.5).unwrap();
         assert!((flat.high - 0.105).abs() < 1e-12);
+        let zero = band(&Metric::NullRate("x".into()), &[0.0; 6], 3.5).unwrap();
+        assert_eq!((zero.low, zero.high), (0.0, 0.005), "no negative rate");
+        let huge = band(&Metric::Mean("x".into()), &[f64::MAX, f64::MAX], 3.5).unwrap();
+        assert!(huge.median.is_finite());
         assert_eq!(band(&Metric::Rows, &[], 3.5), None);
     }
 

@@ -646,26 +646,49 @@ impl Ctx {
         // History: the earlier runs in --history DIR judge this one (when there are enough
         // of them, instead of --baseline); then this run joins them.
         let mut history = None;
+        if changed_only && self.args.history.is_some() {
+            notes.push("--partitions changed: the history is not judged nor added to (a profile of some partitions)".into());
+        }
         if let Some(dir) = self.args.history.as_ref().filter(|_| !changed_only) {
             let table = t.to_string();
+            let now = chrono::Utc::now().timestamp_millis();
+            // Runs of a filtered profile are kept apart from the table's whole.
+            let scope = match (&self.args.query.where_clause, &self.args.query.partitions) {
+                (None, None) => None,
+                (w, p) => Some(
+                    [
+                        w.as_ref().map(|w| format!("--where {w}")),
+                        p.as_ref().map(|p| format!("--partitions {p}")),
+                    ]
+                    .into_iter()
+                    .flatten()
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                ),
+            };
             let record = crate::checks::history::record(
                 &table,
-                chrono::Utc::now().timestamp_millis(),
+                now,
                 row_count,
                 m.last_modified_time,
                 &columns,
                 self.args.query.columns.is_some(),
+                scope,
             );
-            let (past, warnings) = crate::warehouse::history::read(dir, &table);
-            notes.extend(warnings);
+            let read = crate::warehouse::history::read(dir, &table, now);
+            notes.extend(read.warnings.iter().cloned());
+            let keep = crate::warehouse::history::Keep::parse(&self.args.history_keep)
+                .unwrap_or(crate::warehouse::history::Keep::Runs(90));
+            let past = crate::warehouse::history::kept(read.runs, now, keep);
             let verdict = crate::checks::history::judge(&record, &past, &self.history);
             notes.extend(verdict.notes.iter().cloned());
             anomalies.extend(verdict.anomalies.iter().cloned());
-            let keep = crate::warehouse::history::Keep::parse(&self.args.history_keep)
-                .unwrap_or(crate::warehouse::history::Keep::Runs(90));
-            let kept = crate::warehouse::history::kept(past, record, keep);
-            if let Err(e) = crate::warehouse::history::write(dir, &table, &kept) {
-                notes.push(e);
+            if !read.unreadable {
+                let runs = crate::warehouse::history::with_run(past, record);
+                if let Err(e) = crate::warehouse::history::write(dir, &table, &read.foreign, &runs)
+                {
+                    notes.push(e);
+                }
             }
             history = Some(verdict);
         }
@@ -874,9 +897,16 @@ fn blocks(p: &TableProfile, detecting: bool, price_per_tib: f64) -> Vec<Block> {
         )]));
     }
     // History: a chart of each flagged metric, and of the row count when anything is flagged.
+    // At most CHARTS_PER_TABLE: the row count, then the flagged metrics in order (a lost load
+    // can flag every column's distinct count; the anomalies table lists them all).
     if let Some(h) = p.history.as_ref().filter(|h| h.used) {
         let any = h.series.iter().any(|s| s.flagged);
-        for s in h.series.iter().filter(|s| s.flagged || any) {
+        for s in h
+            .series
+            .iter()
+            .filter(|s| s.flagged || any)
+            .take(CHARTS_PER_TABLE)
+        {
             out.push(Block::Chart(chart_of(s, h)));
         }
     }
@@ -899,20 +929,27 @@ fn blocks(p: &TableProfile, detecting: bool, price_per_tib: f64) -> Vec<Block> {
     out
 }
 
-/// A metric's history as a chart: the earlier runs, this run last, and the usual band.
+/// Charts drawn per table, and runs per chart (the latest): a PR comment has room for them.
+const CHARTS_PER_TABLE: usize = 6;
+const RUNS_PER_CHART: usize = 60;
+
+/// A metric's history as a chart: the earlier runs (the latest [`RUNS_PER_CHART`]), this run
+/// last, and the usual band.
 fn chart_of(s: &Series, h: &HistoryVerdict) -> Chart {
+    let skip = s.values.len().saturating_sub(RUNS_PER_CHART - 1);
     let mut labels: Vec<String> =
         s.at.iter()
+            .skip(skip)
             .map(|t| t.get(5..10).unwrap_or(t).to_string())
             .collect();
     labels.push("now".into());
-    let mut values = s.values.clone();
+    let mut values: Vec<Option<f64>> = s.values.iter().skip(skip).copied().collect();
     values.push(Some(s.current));
     Chart {
         title: format!(
             "{}: {} runs{}",
             s.metric,
-            s.values.len() + 1,
+            values.len(),
             if h.seasonality.is_some() {
                 ", band of the same weekday"
             } else {
@@ -948,11 +985,11 @@ impl CheckResults for ProfileView {
             .filter_map(|(t, p)| {
                 let h = p.history.as_ref().filter(|h| h.used)?;
                 let rows = h.series.iter().find(|s| s.metric == "rows")?;
-                let level = if rows.median == 0.0 {
-                    100.0
-                } else {
-                    rows.current / rows.median * 100.0
-                };
+                // A table usually empty has no level to be a percentage of.
+                if rows.median <= 0.0 {
+                    return None;
+                }
+                let level = rows.current / rows.median * 100.0;
                 Some((
                     format!("{}.{}", t.dataset, t.table),
                     level,
@@ -963,7 +1000,11 @@ impl CheckResults for ProfileView {
         if !bars.iter().any(|b| b.2) {
             return None;
         }
-        bars.sort_by(|a, b| (b.1 - 100.0).abs().total_cmp(&(a.1 - 100.0).abs()));
+        // Flagged tables first, then the furthest from their usual level.
+        bars.sort_by(|a, b| {
+            b.2.cmp(&a.2)
+                .then((b.1 - 100.0).abs().total_cmp(&(a.1 - 100.0).abs()))
+        });
         bars.truncate(20);
         Some(BarChart {
             title: format!(
@@ -1162,6 +1203,12 @@ pub(crate) async fn execute(args: &ProfileArgs, run: &Run) -> anyhow::Result<Fin
         },
         None => None,
     };
+    if let Some(dir) = args.history.as_ref().filter(|d| d.exists() && !d.is_dir()) {
+        return Ok(Finished::Refused(super::refuse(format!(
+            "--history {}: not a directory",
+            dir.display()
+        ))));
+    }
     let history = HistoryOptions {
         min_runs: usize::from(args.history_min_runs),
         k: args.history_band,

@@ -125,7 +125,8 @@ impl Chart {
         let (lo, hi) = (lo - pad, hi + pad);
         // Six significant digits are plenty for a picture.
         let num = |v: f64| {
-            if v == 0.0 || !v.is_finite() {
+            // Mermaid reads plain decimals: nothing tiny (its scale would overflow to NaN).
+            if v.abs() < 1e-9 || !v.is_finite() {
                 return "0".to_string();
             }
             let scale = 10f64.powi(5 - v.abs().log10().floor() as i32);

@@ -30,6 +30,13 @@ pub(crate) struct RunRecord {
     /// Only some columns were profiled (`--columns`): the column set says nothing.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub(crate) partial: bool,
+    /// The table's last modification (ms): the version of it this run saw.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) modified: Option<i64>,
+    /// The rows profiled, when not all (`--where`, `--partitions`): runs are judged only
+    /// against runs of the same scope.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) scope: Option<String>,
     pub(crate) columns: BTreeMap<String, ColumnRecord>,
 }
 
@@ -95,114 +102,221 @@ impl Keep {
     }
 }
 
-/// The file of a table's history.
+/// The file of a table's history: the id with every byte but `A-Za-z0-9_-.` written as
+/// `%XX`, so two ids never share a file and none names a path outside DIR; an id too long
+/// for a file name is cut and given a hash of the whole.
 pub(crate) fn file_of(dir: &Path, table: &str) -> PathBuf {
-    // Table ids are validated (letters, digits, `_`, `-`, `.`, `:` for a project's domain);
-    // anything else is replaced, so no id can name a path outside DIR.
-    let name: String = table
-        .chars()
-        .map(|c| {
-            if c.is_alphanumeric() || matches!(c, '_' | '-' | '.') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    dir.join(format!("{}.jsonl", name.trim_start_matches('.')))
+    let mut name = String::new();
+    for b in table.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-') || (b == b'.' && !name.is_empty())
+        {
+            name.push(b as char);
+        } else {
+            name.push_str(&format!("%{b:02X}"));
+        }
+    }
+    if name.len() > 200 {
+        // FNV-1a: stable across Rust versions, unlike the std hasher.
+        let hash = table.bytes().fold(0xcbf29ce484222325u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x100000001b3)
+        });
+        name = format!("{}-{hash:016x}", &name[..150]);
+    }
+    dir.join(format!("{name}.jsonl"))
 }
 
-/// A table's earlier runs, oldest first, and warnings about lines that were skipped.
-pub(crate) fn read(dir: &Path, table: &str) -> (Vec<RunRecord>, Vec<String>) {
+/// What reading a table's history found.
+#[derive(Debug, Default, PartialEq)]
+pub(crate) struct Read {
+    /// Its runs, oldest first.
+    pub(crate) runs: Vec<RunRecord>,
+    /// Lines of another version of the format: kept as they are when the file is written.
+    pub(crate) foreign: Vec<String>,
+    /// Why lines were skipped (at most [`MAX_WARNINGS`], then how many more).
+    pub(crate) warnings: Vec<String>,
+    /// The file exists but could not be read: it must not be overwritten.
+    pub(crate) unreadable: bool,
+}
+
+/// Warnings kept per file; the rest are counted.
+const MAX_WARNINGS: usize = 5;
+
+/// A table's earlier runs. `now_ms`: a run dated more than a day after it is skipped (it
+/// would stay the newest run for ever).
+pub(crate) fn read(dir: &Path, table: &str, now_ms: i64) -> Read {
     let path = file_of(dir, table);
-    let mut warnings = Vec::new();
-    let text = match std::fs::metadata(&path) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return (Vec::new(), warnings),
-        Err(e) => {
-            warnings.push(format!("history {}: cannot read: {e}", path.display()));
-            return (Vec::new(), warnings);
-        }
-        Ok(m) if m.len() > MAX_FILE_BYTES => {
-            warnings.push(format!(
-                "history {}: skipped, larger than {} MiB",
-                path.display(),
-                MAX_FILE_BYTES >> 20
-            ));
-            return (Vec::new(), warnings);
-        }
-        Ok(_) => match std::fs::read(&path) {
-            Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
-            Err(e) => {
-                warnings.push(format!("history {}: cannot read: {e}", path.display()));
-                return (Vec::new(), warnings);
-            }
-        },
+    let mut out = Read::default();
+    let unreadable = |why: String, out: &mut Read| {
+        out.warnings.push(format!(
+            "history {}: {why}; it is left as it is and this run is not added",
+            path.display()
+        ));
+        out.unreadable = true;
     };
-    let mut runs = Vec::new();
+    // A regular file only (not a symlink to /dev/zero or elsewhere), read to a bound.
+    match std::fs::symlink_metadata(&path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return out,
+        Err(e) => {
+            unreadable(format!("cannot read: {e}"), &mut out);
+            return out;
+        }
+        Ok(m) if !m.file_type().is_file() => {
+            unreadable("not a regular file".into(), &mut out);
+            return out;
+        }
+        Ok(_) => {}
+    }
+    let mut bytes = Vec::new();
+    let read = std::fs::File::open(&path).and_then(|f| {
+        std::io::Read::read_to_end(&mut std::io::Read::take(f, MAX_FILE_BYTES + 1), &mut bytes)
+    });
+    if let Err(e) = read {
+        unreadable(format!("cannot read: {e}"), &mut out);
+        return out;
+    }
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        unreadable(
+            format!("larger than {} MiB", MAX_FILE_BYTES >> 20),
+            &mut out,
+        );
+        return out;
+    }
+    let text = String::from_utf8_lossy(&bytes);
+    let mut skipped = 0usize;
+    let mut skip = |warning: String, out: &mut Read| {
+        skipped += 1;
+        if skipped <= MAX_WARNINGS {
+            out.warnings.push(warning);
+        }
+    };
     for (i, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
             continue;
         }
         let at = format!("history {}:{}", path.display(), i + 1);
+        // Another version's line is kept as it is, whatever its fields.
+        let version = serde_json::from_str::<serde_json::Value>(line)
+            .ok()
+            .and_then(|v| v.get("v").and_then(serde_json::Value::as_u64));
+        if version.is_some_and(|v| v != u64::from(VERSION)) {
+            out.foreign.push(line.to_string());
+            continue;
+        }
         match serde_json::from_str::<RunRecord>(line) {
-            Ok(r) if r.v != VERSION => {
-                warnings.push(format!(
-                    "{at}: skipped, version {} (this bqcheck writes {VERSION})",
-                    r.v
-                ));
-            }
-            Ok(r) if r.table != table => warnings.push(format!(
-                "{at}: skipped, it is of another table ({})",
-                r.table.escape_debug()
-            )),
-            Ok(r) if r.at_ms().is_none() => warnings.push(format!(
-                "{at}: skipped, `at` is not a time ({})",
-                r.at.escape_debug()
-            )),
-            Ok(r) => runs.push(r),
-            Err(e) => warnings.push(format!("{at}: skipped, not a history record ({e})")),
+            Ok(r) if r.table != table => skip(
+                format!(
+                    "{at}: skipped, it is of another table ({})",
+                    r.table.escape_debug()
+                ),
+                &mut out,
+            ),
+            Ok(r) => match r.at_ms() {
+                None => skip(
+                    format!(
+                        "{at}: skipped, `at` is not a time ({})",
+                        r.at.escape_debug()
+                    ),
+                    &mut out,
+                ),
+                Some(t) if t > now_ms + 86_400_000 => skip(
+                    format!(
+                        "{at}: skipped, dated in the future ({})",
+                        r.at.escape_debug()
+                    ),
+                    &mut out,
+                ),
+                Some(_) => out.runs.push(r),
+            },
+            Err(e) => skip(
+                format!("{at}: skipped, not a history record ({e})"),
+                &mut out,
+            ),
         }
     }
-    runs.sort_by_key(|r| r.at_ms());
-    (runs, warnings)
+    if skipped > MAX_WARNINGS {
+        out.warnings.push(format!(
+            "history {}: {} more line(s) skipped",
+            path.display(),
+            skipped - MAX_WARNINGS
+        ));
+    }
+    out.runs.sort_by_key(|r| r.at_ms());
+    out
 }
 
-/// The runs kept after `now` is added: the last N, or those of the last N days before it.
-pub(crate) fn kept(mut runs: Vec<RunRecord>, now: RunRecord, keep: Keep) -> Vec<RunRecord> {
-    runs.push(now);
+/// The earlier runs that count under `keep` before a run at `now_ms` (the oldest beyond it go).
+pub(crate) fn kept(mut runs: Vec<RunRecord>, now_ms: i64, keep: Keep) -> Vec<RunRecord> {
     match keep {
         Keep::Runs(n) => {
-            let skip = runs.len().saturating_sub(n);
+            // `n` with the run to come.
+            let skip = runs.len().saturating_sub(n.saturating_sub(1));
             runs.split_off(skip)
         }
         Keep::Days(d) => {
-            let newest = runs.iter().filter_map(RunRecord::at_ms).max().unwrap_or(0);
-            let from = newest - (d * 86_400_000.0) as i64;
+            let from = now_ms - (d * 86_400_000.0) as i64;
             runs.retain(|r| r.at_ms().is_some_and(|t| t >= from));
             runs
         }
     }
 }
 
-/// Write a table's history (written whole to a temporary file, then renamed into place).
-pub(crate) fn write(dir: &Path, table: &str, runs: &[RunRecord]) -> Result<(), String> {
+/// The runs to write: the kept ones and `now`, which replaces the last one when it saw the
+/// same version of the table on the same day (CI runs of a pull request re-profiling an
+/// unchanged table add no run).
+pub(crate) fn with_run(mut runs: Vec<RunRecord>, now: RunRecord) -> Vec<RunRecord> {
+    let day = |r: &RunRecord| r.at.get(..10).map(str::to_string);
+    if let Some(last) = runs.last() {
+        if last.modified.is_some() && last.modified == now.modified && day(last) == day(&now) {
+            runs.pop();
+        }
+    }
+    runs.push(now);
+    runs
+}
+
+/// Write a table's history: `foreign` lines first, as they were, then `runs`; into a new
+/// file beside it (never an existing path: a planted symlink is not followed), renamed into
+/// place.
+pub(crate) fn write(
+    dir: &Path,
+    table: &str,
+    foreign: &[String],
+    runs: &[RunRecord],
+) -> Result<(), String> {
+    use std::io::Write as _;
     let path = file_of(dir, table);
     std::fs::create_dir_all(dir)
         .map_err(|e| format!("history {}: cannot create: {e}", dir.display()))?;
     let mut text = String::new();
+    for line in foreign {
+        text.push_str(line);
+        text.push('\n');
+    }
     for r in runs {
         let line =
             serde_json::to_string(r).map_err(|e| format!("history {}: {e}", path.display()))?;
         text.push_str(&line);
         text.push('\n');
     }
-    let tmp = path.with_extension(format!("jsonl.tmp{}", std::process::id()));
-    std::fs::write(&tmp, text)
-        .and_then(|()| std::fs::rename(&tmp, &path))
-        .map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            format!("history {}: cannot write: {e}", path.display())
-        })
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let tmp = path.with_extension(format!(
+        "jsonl.{}-{nanos}-{}.tmp",
+        std::process::id(),
+        COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    ));
+    let written = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&tmp)
+        .and_then(|mut f| f.write_all(text.as_bytes()).and_then(|()| f.sync_all()))
+        .and_then(|()| std::fs::rename(&tmp, &path));
+    written.map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        format!("history {}: cannot write: {e}", path.display())
+    })
 }
 
 #[cfg(test)]
@@ -217,6 +331,8 @@ mod tests {
             rows,
             age_hours: Some(1.0),
             partial: false,
+            modified: Some(at_ms),
+            scope: None,
             columns: BTreeMap::new(),
         }
     }
@@ -234,11 +350,18 @@ mod tests {
     fn files_stay_in_the_directory() {
         let d = Path::new("/h");
         assert_eq!(file_of(d, "p.d.t"), Path::new("/h/p.d.t.jsonl"));
-        assert_eq!(file_of(d, "../../etc/x"), Path::new("/h/_.._etc_x.jsonl"));
+        assert_eq!(
+            file_of(d, "../../etc/x"),
+            Path::new("/h/%2E.%2F..%2Fetc%2Fx.jsonl")
+        );
         assert_eq!(
             file_of(d, "dom.com:p.d.t"),
-            Path::new("/h/dom.com_p.d.t.jsonl")
+            Path::new("/h/dom.com%3Ap.d.t.jsonl")
         );
+        assert_ne!(file_of(d, "p.d.my table"), file_of(d, "p.d.my_table"));
+        let long = file_of(d, &format!("p.d.{}", "x".repeat(1000)));
+        assert!(long.file_name().unwrap().len() < 200, "{long:?}");
+        assert_ne!(long, file_of(d, &format!("p.d.{}", "x".repeat(999))));
     }
 
     #[test]
@@ -247,35 +370,82 @@ mod tests {
         let t = "p.d.t";
         let good = |ms| serde_json::to_string(&rec(t, ms, 5)).unwrap();
         let other = serde_json::to_string(&rec("p.d.other", 3, 5)).unwrap();
+        let newer = r#"{"v":9,"table":"p.d.t","at":"2026-01-01T00:00:00Z","new":1}"#;
+        let future = serde_json::to_string(&rec(t, 10 * 86_400_000, 5)).unwrap();
         let text = format!(
-            "{}\nnot json\n{other}\n{{\"v\":9,\"table\":\"p.d.t\",\"at\":\"2026-01-01T00:00:00Z\",\"rows\":1,\"columns\":{{}}}}\n\n{}\n",
+            "{}\nnot json\n{other}\n{newer}\n\n{}\n{future}\n",
             good(2_000),
             good(1_000)
         );
         std::fs::write(file_of(dir.path(), t), text).unwrap();
-        let (runs, warnings) = read(dir.path(), t);
-        assert_eq!(runs.len(), 2);
-        assert!(runs[0].at_ms() < runs[1].at_ms(), "oldest first");
-        assert_eq!(warnings.len(), 3, "{warnings:#?}");
-        assert!(warnings[0].contains("p.d.t.jsonl:2: skipped, not a history record"));
-        assert!(warnings[1].contains(":3: skipped, it is of another table (p.d.other)"));
-        assert!(warnings[2].contains(":4: skipped, version 9"));
-        // No file: no runs, no warning.
-        assert_eq!(read(dir.path(), "p.d.none"), (Vec::new(), Vec::new()));
+        let r = read(dir.path(), t, 86_400_000);
+        assert_eq!(r.runs.len(), 2);
+        assert!(r.runs[0].at_ms() < r.runs[1].at_ms(), "oldest first");
+        assert_eq!(
+            r.foreign,
+            [newer],
+            "another version's line is kept as it is"
+        );
+        assert!(!r.unreadable);
+        assert_eq!(r.warnings.len(), 3, "{:#?}", r.warnings);
+        assert!(r.warnings[0].contains("p.d.t.jsonl:2: skipped, not a history record"));
+        assert!(r.warnings[1].contains(":3: skipped, it is of another table (p.d.other)"));
+        assert!(r.warnings[2].contains(":7: skipped, dated in the future"));
+        // No file: nothing, and no warning.
+        assert_eq!(read(dir.path(), "p.d.none", 0), Read::default());
+        // Many bad lines: five warnings, and a count of the rest.
+        std::fs::write(file_of(dir.path(), t), "x\n".repeat(12)).unwrap();
+        let r = read(dir.path(), t, 0);
+        assert_eq!(r.warnings.len(), 6);
+        assert!(
+            r.warnings[5].ends_with("7 more line(s) skipped"),
+            "{:?}",
+            r.warnings
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlink_or_directory_is_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("elsewhere");
+        std::fs::write(&target, "keep me").unwrap();
+        std::os::unix::fs::symlink(&target, file_of(dir.path(), "p.d.t")).unwrap();
+        let r = read(dir.path(), "p.d.t", 0);
+        assert!(
+            r.unreadable && r.warnings[0].contains("not a regular file"),
+            "{r:?}"
+        );
+        // A planted temp-file symlink is never written through: the name is new each time.
+        write(dir.path(), "p.d.u", &[], &[rec("p.d.u", 0, 1)]).unwrap();
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "keep me");
     }
 
     #[test]
     fn what_is_kept() {
         let day = 86_400_000;
         let runs: Vec<RunRecord> = (0..10).map(|i| rec("t", i * day, i)).collect();
-        let k = kept(runs.clone(), rec("t", 10 * day, 10), Keep::Runs(4));
-        assert_eq!(k.iter().map(|r| r.rows).collect::<Vec<_>>(), [7, 8, 9, 10]);
-        let k = kept(runs, rec("t", 10 * day, 10), Keep::Days(3.0));
-        assert_eq!(k.iter().map(|r| r.rows).collect::<Vec<_>>(), [7, 8, 9, 10]);
+        let k = kept(runs.clone(), 10 * day, Keep::Runs(4));
+        assert_eq!(
+            k.iter().map(|r| r.rows).collect::<Vec<_>>(),
+            [7, 8, 9],
+            "3 and the new one"
+        );
+        let k = kept(runs, 10 * day, Keep::Days(3.0));
+        assert_eq!(k.iter().map(|r| r.rows).collect::<Vec<_>>(), [7, 8, 9]);
+        // The same version of the table again on the same day replaces its run.
+        let mut again = rec("t", 9 * day + 3_600_000, 9);
+        again.modified = k[2].modified;
+        let w = with_run(k.clone(), again.clone());
+        assert_eq!(w.len(), 3);
+        assert_eq!(w[2].at, again.at);
+        let w = with_run(k.clone(), rec("t", 10 * day, 10));
+        assert_eq!(w.len(), 4);
         let dir = tempfile::tempdir().unwrap();
-        write(dir.path(), "t", &k).unwrap();
-        let (back, w) = read(dir.path(), "t");
-        assert!(w.is_empty());
-        assert_eq!(back, k);
+        write(dir.path(), "t", &["{\"v\":9}".to_string()], &w).unwrap();
+        let back = read(dir.path(), "t", 11 * day);
+        assert!(back.warnings.is_empty());
+        assert_eq!(back.runs, w);
+        assert_eq!(back.foreign, ["{\"v\":9}"]);
     }
 }
