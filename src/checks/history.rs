@@ -585,6 +585,40 @@ mod tests {
     }
 
     #[test]
+    fn a_wide_table_flags_only_its_changed_column() {
+        // 300 columns, 90 daily runs; column c123's null rate jumps in the last run.
+        let wide = |day: i64, jump: bool| {
+            let mut r = run(day, 20_000 + day * 10, 0.05);
+            r.columns = (0..300)
+                .map(|k| {
+                    let null = 0.01 * (k % 7) as f64 + if jump && k == 123 { 0.2 } else { 0.0 };
+                    (
+                        format!("c{k}"),
+                        ColumnRecord {
+                            null_rate: Some(null + [0.0, 0.0003, -0.0002][(day % 3) as usize]),
+                            distinct: Some(1000 + k),
+                            mean: Some(k as f64 * 1.5 + (day % 5) as f64 * 1e-4),
+                        },
+                    )
+                })
+                .collect();
+            r
+        };
+        let past: Vec<RunRecord> = (0..90).map(|d| wide(d, false)).collect();
+        let v = judge(&wide(90, true), &past, &HistoryOptions::default());
+        let flagged: Vec<(String, Option<String>)> = v
+            .anomalies
+            .iter()
+            .map(|a| (a.rule.clone(), a.column.clone()))
+            .collect();
+        assert_eq!(
+            flagged,
+            [("history_null_rate".to_string(), Some("c123".to_string()))]
+        );
+        assert_eq!(v.series.len(), 2, "the row count and the flagged metric");
+    }
+
+    #[test]
     fn bands_are_robust_and_never_zero_wide() {
         let b = band(&Metric::Rows, &[100.0, 101.0, 99.0, 100.0, 1e9], 3.5).unwrap();
         assert_eq!(b.median, 100.0);
