@@ -210,6 +210,9 @@ impl Default for HistoryOptions {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub(crate) struct Series {
     pub(crate) metric: String,
+    /// What it measures (the label is for people).
+    #[serde(skip)]
+    pub(crate) kind: Metric,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) column: Option<String>,
     /// Each earlier run's time and value (None: not measured then), oldest first.
@@ -245,12 +248,7 @@ pub(crate) struct HistoryVerdict {
 pub(crate) fn judge(now: &RunRecord, past: &[RunRecord], o: &HistoryOptions) -> HistoryVerdict {
     // Only runs of the same rows: a run filtered by --where or --partitions is judged
     // against runs filtered alike.
-    let same_scope: Vec<RunRecord> = past
-        .iter()
-        .filter(|r| r.scope == now.scope)
-        .cloned()
-        .collect();
-    let past = &same_scope[..];
+    let past: Vec<&RunRecord> = past.iter().filter(|r| r.scope == now.scope).collect();
     let mut out = HistoryVerdict {
         runs: past.len(),
         ..HistoryVerdict::default()
@@ -270,10 +268,11 @@ pub(crate) fn judge(now: &RunRecord, past: &[RunRecord], o: &HistoryOptions) -> 
             .and_then(chrono::DateTime::from_timestamp_millis)
             .map(|t| chrono::Datelike::weekday(&t))
     };
-    let mut basis: Vec<&RunRecord> = past.iter().collect();
+    let mut basis: Vec<&RunRecord> = past.clone();
     if o.weekly {
         let same: Vec<&RunRecord> = past
             .iter()
+            .copied()
             .filter(|r| weekday(r).is_some() && weekday(r) == weekday(now))
             .collect();
         let need = o.min_runs.min(3);
@@ -344,6 +343,7 @@ pub(crate) fn judge(now: &RunRecord, past: &[RunRecord], o: &HistoryOptions) -> 
         if flagged || m == Metric::Rows {
             out.series.push(Series {
                 metric: m.label(),
+                kind: m.clone(),
                 column: m.column().map(String::from),
                 at: past.iter().map(|r| r.at.clone()).collect(),
                 values: past.iter().map(|r| m.value(r)).collect(),

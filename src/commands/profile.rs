@@ -8,13 +8,12 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use serde::Serialize;
-
-use crate::checks::history::{HistoryOptions, HistoryVerdict, Series};
 use serde_json::Value;
 
 use futures::future::BoxFuture;
 
 use super::{client, parallelism, progress, CheckDef, Finished, Run};
+use crate::checks::history::{self as hist, HistoryOptions, HistoryVerdict, Metric, Series};
 use crate::checks::partitions;
 use crate::checks::profile::{self as pf, Anomaly, ColumnProfile, Severity, Thresholds};
 use crate::checks::table_compare::validate_where;
@@ -28,6 +27,7 @@ use crate::report::doc::{BarChart, Block, Chart, Column, Table};
 use crate::report::{self, Annotation, Level, Totals};
 use crate::runner;
 use crate::warehouse::cache::{Served, Store};
+use crate::warehouse::history::{self as history_files, Keep};
 use crate::warehouse::query::{QueryOptions, Row};
 use crate::warehouse::{Client, Metadata, TableMeta};
 
@@ -197,6 +197,8 @@ struct Ctx {
     thresholds: Thresholds,
     baseline: Option<Baseline>,
     history: HistoryOptions,
+    /// `--history-keep`, parsed once.
+    history_keep: Keep,
     store: Store,
 }
 
@@ -480,6 +482,51 @@ impl Ctx {
         Ok((rows, queries, bytes, served_notes))
     }
 
+    /// `--history DIR`: judge this run against the table's earlier runs, then keep it with
+    /// them. Returns the verdict and the notes (skipped lines, too few runs).
+    fn judge_and_keep(
+        &self,
+        dir: &Path,
+        t: &TableRef,
+        m: &TableMeta,
+        row_count: i64,
+        columns: &[ColumnProfile],
+    ) -> (HistoryVerdict, Vec<String>) {
+        let table = t.to_string();
+        let now = chrono::Utc::now().timestamp_millis();
+        // A filtered profile's runs are kept apart from the table's whole.
+        let q = &self.args.query;
+        let filters: Vec<String> = [
+            q.where_clause.as_ref().map(|w| format!("--where {w}")),
+            q.partitions.as_ref().map(|p| format!("--partitions {p}")),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        let scope = (!filters.is_empty()).then(|| filters.join(" "));
+        let record = hist::record(
+            &table,
+            now,
+            row_count,
+            m.last_modified_time,
+            columns,
+            q.columns.is_some(),
+            scope,
+        );
+        let read = history_files::read(dir, &table, now);
+        let mut notes = read.warnings;
+        let past = history_files::kept(read.runs, now, self.history_keep);
+        let verdict = hist::judge(&record, &past, &self.history);
+        notes.extend(verdict.notes.iter().cloned());
+        if !read.unreadable {
+            let runs = history_files::with_run(past, record);
+            if let Err(e) = history_files::write(dir, &table, &read.foreign, &runs) {
+                notes.push(e);
+            }
+        }
+        (verdict, notes)
+    }
+
     async fn profile(&self, t: &TableRef) -> Result<TableProfile, ItemError> {
         let err = ItemError::from;
         let m = self
@@ -650,46 +697,9 @@ impl Ctx {
             notes.push("--partitions changed: the history is not judged nor added to (a profile of some partitions)".into());
         }
         if let Some(dir) = self.args.history.as_ref().filter(|_| !changed_only) {
-            let table = t.to_string();
-            let now = chrono::Utc::now().timestamp_millis();
-            // Runs of a filtered profile are kept apart from the table's whole.
-            let scope = match (&self.args.query.where_clause, &self.args.query.partitions) {
-                (None, None) => None,
-                (w, p) => Some(
-                    [
-                        w.as_ref().map(|w| format!("--where {w}")),
-                        p.as_ref().map(|p| format!("--partitions {p}")),
-                    ]
-                    .into_iter()
-                    .flatten()
-                    .collect::<Vec<_>>()
-                    .join(" "),
-                ),
-            };
-            let record = crate::checks::history::record(
-                &table,
-                now,
-                row_count,
-                m.last_modified_time,
-                &columns,
-                self.args.query.columns.is_some(),
-                scope,
-            );
-            let read = crate::warehouse::history::read(dir, &table, now);
-            notes.extend(read.warnings.iter().cloned());
-            let keep = crate::warehouse::history::Keep::parse(&self.args.history_keep)
-                .unwrap_or(crate::warehouse::history::Keep::Runs(90));
-            let past = crate::warehouse::history::kept(read.runs, now, keep);
-            let verdict = crate::checks::history::judge(&record, &past, &self.history);
-            notes.extend(verdict.notes.iter().cloned());
+            let (verdict, history_notes) = self.judge_and_keep(dir, t, &m, row_count, &columns);
+            notes.extend(history_notes);
             anomalies.extend(verdict.anomalies.iter().cloned());
-            if !read.unreadable {
-                let runs = crate::warehouse::history::with_run(past, record);
-                if let Err(e) = crate::warehouse::history::write(dir, &table, &read.foreign, &runs)
-                {
-                    notes.push(e);
-                }
-            }
             history = Some(verdict);
         }
         let history_judged = history.as_ref().is_some_and(|h| h.used);
@@ -961,8 +971,8 @@ fn chart_of(s: &Series, h: &HistoryVerdict) -> Chart {
         low: s.low,
         high: s.high,
         flagged: s.flagged,
-        percent: s.metric.starts_with("null rate"),
-        integer: s.metric == "rows" || s.metric.starts_with("distinct "),
+        percent: matches!(s.kind, Metric::NullRate(_)),
+        integer: matches!(s.kind, Metric::Rows | Metric::Distinct(_)),
     }
 }
 
@@ -984,7 +994,7 @@ impl CheckResults for ProfileView {
             .iter()
             .filter_map(|(t, p)| {
                 let h = p.history.as_ref().filter(|h| h.used)?;
-                let rows = h.series.iter().find(|s| s.metric == "rows")?;
+                let rows = h.series.iter().find(|s| s.kind == Metric::Rows)?;
                 // A table usually empty has no level to be a percentage of.
                 if rows.median <= 0.0 {
                     return None;
@@ -1209,6 +1219,8 @@ pub(crate) async fn execute(args: &ProfileArgs, run: &Run) -> anyhow::Result<Fin
             dir.display()
         ))));
     }
+    // Checked by the flag's own parser; the default if that ever disagrees.
+    let history_keep = Keep::parse(&args.history_keep).unwrap_or(Keep::Runs(90));
     let history = HistoryOptions {
         min_runs: usize::from(args.history_min_runs),
         k: args.history_band,
@@ -1260,6 +1272,7 @@ pub(crate) async fn execute(args: &ProfileArgs, run: &Run) -> anyhow::Result<Fin
             thresholds: thresholds.clone(),
             baseline: None,
             history: history.clone(),
+            history_keep,
             store: super::result_store(common, true),
         });
         let refused = super::check_budget(
@@ -1286,6 +1299,7 @@ pub(crate) async fn execute(args: &ProfileArgs, run: &Run) -> anyhow::Result<Fin
         thresholds,
         baseline,
         history,
+        history_keep,
         store: super::result_store(common, args.query.dry_run),
     });
     let progress = progress(common, tables.len(), "Profiling", "table");

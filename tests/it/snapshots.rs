@@ -36,11 +36,7 @@ fn snapshot_formats(snapshot: &str, name: &str, args: &[&str]) {
             .args(["--format", format])
             .output()
             .unwrap();
-        let shown = format!(
-            "exit: {}\n{}",
-            out.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&out.stdout)
-        );
+        let shown = shown(&out);
         assert_output(
             &format!("{snapshot}_{format}"),
             format!("{name} {} --format {format}", shown_args.join(" ")),
@@ -48,6 +44,15 @@ fn snapshot_formats(snapshot: &str, name: &str, args: &[&str]) {
             &[(r"last modified \d+ days ago", "last modified [N] days ago")],
         );
     }
+}
+
+/// What a snapshot holds of a run: `exit: CODE` and stdout.
+fn shown(out: &std::process::Output) -> String {
+    format!(
+        "exit: {}\n{}",
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout)
+    )
 }
 
 /// Compare `shown` with the snapshot `name`, with what changes from run to run redacted
@@ -322,11 +327,7 @@ async fn profile_against_its_history() {
             .args(["acme.shop.events", "--format", format])
             .output()
             .unwrap();
-        let shown = format!(
-            "exit: {}\n{}",
-            out.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&out.stdout)
-        );
+        let shown = shown(&out);
         assert_output(
             &format!("profile_history_{format}"),
             format!("bq-profile --history DIR acme.shop.events --format {format}"),
