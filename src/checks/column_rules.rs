@@ -535,14 +535,27 @@ impl ColumnRule {
     }
 }
 
-/// `amount within 0.01; updated_at within 1s`, for a note.
+/// `amount within 0.01; updated_at, created_at within 1s`, for a note: the columns of each
+/// rule together, at most five named (a wide table's `*` rule is one line, not 300).
 pub(crate) fn summary(rules: &[(String, ColumnRule)]) -> String {
+    let mut groups: Vec<(String, Vec<&str>)> = Vec::new();
+    for (col, r) in rules {
+        let d = r.describe();
+        match groups.iter_mut().find(|(g, _)| *g == d) {
+            Some((_, cols)) => cols.push(col),
+            None => groups.push((d, vec![col])),
+        }
+    }
     let mut out = String::new();
-    for (i, (col, r)) in rules.iter().enumerate() {
+    for (i, (rule, cols)) in groups.iter().enumerate() {
         if i > 0 {
             out.push_str("; ");
         }
-        let _ = write!(out, "{col} {}", r.describe());
+        let shown = cols.iter().take(5).copied().collect::<Vec<_>>().join(", ");
+        let _ = match cols.len() {
+            n if n > 5 => write!(out, "{shown} and {} more {rule}", n - 5),
+            _ => write!(out, "{shown} {rule}"),
+        };
     }
     out
 }
@@ -647,6 +660,25 @@ mod tests {
                 "--abs-tolerance `amout`: no compared column of that name".to_string(),
                 "--abs-tolerance `name` does not apply to `name` (STRING)".to_string(),
             ]
+        );
+    }
+
+    #[test]
+    fn the_summary_groups_columns_by_rule() {
+        let abs = ColumnRule {
+            abs: Some(0.5),
+            ..ColumnRule::default()
+        };
+        let case = ColumnRule {
+            ignore_case: true,
+            ..ColumnRule::default()
+        };
+        let mut rules: Vec<(String, ColumnRule)> =
+            (0..7).map(|k| (format!("n{k}"), abs.clone())).collect();
+        rules.insert(2, ("name".into(), case));
+        assert_eq!(
+            summary(&rules),
+            "n0, n1, n2, n3, n4 and 2 more within 0.5; name case-insensitive"
         );
     }
 
