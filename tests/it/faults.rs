@@ -119,7 +119,7 @@ async fn a_hung_item_times_out_its_jobs_are_cancelled_and_the_others_complete() 
     );
 }
 
-/// Send `signal` once the first (hanging) job is being polled; expect the partial report.
+/// Send `signal` once both sides' (hanging) jobs are being polled; expect the partial report.
 async fn interrupted(signal: i32, expected_code: i32, name: &str) {
     let server = fake_with_hanging_jobs().await;
     let dir = tempfile::tempdir().unwrap();
@@ -142,12 +142,16 @@ async fn interrupted(signal: i32, expected_code: i32, name: &str) {
         .spawn()
         .unwrap();
     let start = Instant::now();
-    while server.requests("GET", "/queries/job-hang").await.is_empty() {
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "the job was never polled"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
+    // Both sides run at once: wait for both jobs, or a loaded machine may signal while one
+    // side's job does not exist yet (and so has nothing to cancel).
+    for job in ["/queries/job-hang-a", "/queries/job-hang-b"] {
+        while server.requests("GET", job).await.is_empty() {
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "{job} was never polled"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
     // SAFETY: kill(2) on our own child's pid.
     unsafe {
